@@ -1,0 +1,542 @@
+//! The media thread: one UDP socket, every peer, and the forwarding between them.
+//!
+//! The loop, until `Shutdown`:
+//! 1. apply commands from signaling (offers, candidates, subscriptions, removals);
+//! 2. read one datagram (2 ms timeout), hand it to the peer that owns its 5-tuple (or, for a
+//!    new address, the peer whose ICE credentials it carries), then drain that peer's output:
+//!    RTP packets are forwarded at once to every slot the track feeds;
+//! 3. drain every peer that was written to, and give due timeouts to str0m.
+//!
+//! All state here is owned by the thread; the only shared things are the metrics counters,
+//! flushed from a local tally a few times a second.
+
+mod peer;
+
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use str0m::media::MediaKind;
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::RtpPacket;
+use str0m::{Candidate, Event, IceConnectionState, Input, Output};
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::oneshot;
+use tracing::{debug, info, warn};
+
+use crate::forward::PacketMeta;
+use crate::metrics::{SfuMetrics, Tally};
+use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuConfig, SfuEvent, StartError};
+use crate::{Subscription, TrackKind};
+use peer::{Peer, SlotRef};
+
+/// How long a socket read waits before the loop looks at timers and commands again.
+const READ_TIMEOUT: Duration = Duration::from_millis(2);
+/// How often the local tally is added to the shared metrics.
+const FLUSH_EVERY: Duration = Duration::from_millis(250);
+
+/// Requests from the [`crate::Sfu`] handle.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Offer {
+        peer: PeerId,
+        sdp: String,
+        reply: oneshot::Sender<Result<PeerLayout, OfferError>>,
+    },
+    Candidate {
+        peer: PeerId,
+        candidate: String,
+        reply: oneshot::Sender<Result<(), CandidateError>>,
+    },
+    Subscribe {
+        subscriber: PeerId,
+        subscriptions: Vec<Subscription>,
+    },
+    Remove {
+        peer: PeerId,
+    },
+    Shutdown,
+}
+
+type Spawned = (mpsc::Sender<Command>, SocketAddr, JoinHandle<()>);
+
+/// Binds the socket and starts the media thread.
+pub(crate) fn spawn(
+    config: SfuConfig,
+    metrics: SfuMetrics,
+    events: UnboundedSender<SfuEvent>,
+) -> Result<Spawned, StartError> {
+    // Ignore the error: another Sfu in this process (tests) installed it already.
+    let _ = str0m::crypto::from_feature_flags().install_process_default();
+    let socket = UdpSocket::bind(config.bind).map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    let local_addr = socket.local_addr().map_err(|source| StartError::Bind {
+        addr: config.bind,
+        source,
+    })?;
+    socket
+        .set_read_timeout(Some(READ_TIMEOUT))
+        .map_err(StartError::Thread)?;
+    let announce = SocketAddr::new(config.announce_ip.unwrap_or(local_addr.ip()), local_addr.port());
+    let candidate = Candidate::host(announce, "udp").map_err(|e| StartError::Bind {
+        addr: announce,
+        source: std::io::Error::new(ErrorKind::InvalidInput, e.to_string()),
+    })?;
+    let (tx, rx) = mpsc::channel();
+    let mut engine = Engine {
+        socket,
+        local_addr,
+        candidate,
+        peers: Vec::new(),
+        by_id: HashMap::new(),
+        by_addr: HashMap::new(),
+        commands: rx,
+        events,
+        metrics,
+        tally: Tally::default(),
+        scratch: Vec::new(),
+        dirty: Vec::new(),
+        earliest_timeout: Instant::now(),
+    };
+    let handle = thread::Builder::new()
+        .name("diemcau-media".into())
+        .spawn(move || engine.run())
+        .map_err(StartError::Thread)?;
+    info!(%local_addr, %announce, "media plane listening");
+    Ok((tx, local_addr, handle))
+}
+
+struct Engine {
+    socket: UdpSocket,
+    local_addr: SocketAddr,
+    candidate: Candidate,
+    /// Peers by index; `None` marks a free index. Indices are stable while a peer lives.
+    peers: Vec<Option<Peer>>,
+    by_id: HashMap<PeerId, usize>,
+    /// 5-tuple cache: remote address → peer index.
+    by_addr: HashMap<SocketAddr, usize>,
+    commands: Receiver<Command>,
+    events: UnboundedSender<SfuEvent>,
+    metrics: SfuMetrics,
+    tally: Tally,
+    /// Reused buffer for a track's subscriber list during fan-out.
+    scratch: Vec<SlotRef>,
+    /// Peers written to since they were last polled.
+    dirty: Vec<usize>,
+    /// Earliest timeout any peer asked for.
+    earliest_timeout: Instant,
+}
+
+impl Engine {
+    fn run(&mut self) {
+        let mut buf = vec![0u8; 2048];
+        let mut next_flush = Instant::now() + FLUSH_EVERY;
+        loop {
+            if !self.apply_commands() {
+                break;
+            }
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, source)) => self.on_datagram(&buf[..n], source),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => debug!("udp recv error: {e}"),
+            }
+            self.poll_dirty();
+            let now = Instant::now();
+            if now >= self.earliest_timeout {
+                self.drive_timeouts(now);
+            }
+            if now >= next_flush {
+                self.tally.flush(&self.metrics);
+                next_flush = now + FLUSH_EVERY;
+            }
+        }
+        for idx in 0..self.peers.len() {
+            if let Some(p) = self.peers[idx].as_mut() {
+                p.rtc.disconnect();
+            }
+        }
+        self.tally.flush(&self.metrics);
+        info!("media plane stopped");
+    }
+
+    /// Returns false on shutdown.
+    fn apply_commands(&mut self) -> bool {
+        loop {
+            match self.commands.try_recv() {
+                Ok(Command::Offer { peer, sdp, reply }) => {
+                    let _ = reply.send(self.offer(peer, &sdp));
+                }
+                Ok(Command::Candidate {
+                    peer,
+                    candidate,
+                    reply,
+                }) => {
+                    let _ = reply.send(self.candidate(peer, &candidate));
+                }
+                Ok(Command::Subscribe {
+                    subscriber,
+                    subscriptions,
+                }) => self.subscribe(subscriber, subscriptions),
+                Ok(Command::Remove { peer }) => {
+                    if let Some(&idx) = self.by_id.get(&peer) {
+                        self.remove(idx, false);
+                    }
+                }
+                Ok(Command::Shutdown) | Err(TryRecvError::Disconnected) => return false,
+                Err(TryRecvError::Empty) => return true,
+            }
+        }
+    }
+
+    fn offer(&mut self, id: PeerId, sdp: &str) -> Result<PeerLayout, OfferError> {
+        let now = Instant::now();
+        let (idx, created) = match self.by_id.get(&id) {
+            Some(&idx) => (idx, false),
+            None => {
+                let idx = self.peers.iter().position(Option::is_none).unwrap_or_else(|| {
+                    self.peers.push(None);
+                    self.peers.len() - 1
+                });
+                self.peers[idx] = Some(Peer::new(id, now));
+                self.by_id.insert(id, idx);
+                self.metrics.peers.inc();
+                (idx, true)
+            }
+        };
+        let peer = self.peers[idx].as_mut().expect("index from by_id is live");
+        let answer = match peer.accept_offer(sdp, &self.candidate) {
+            Ok(a) => a,
+            Err(e) => {
+                if created {
+                    self.remove(idx, false);
+                }
+                return Err(e);
+            }
+        };
+        let layout = PeerLayout {
+            answer_sdp: answer,
+            published: peer.tracks.iter().map(|t| t.kind).collect(),
+            video_slots: slot_mids(peer, MediaKind::Video),
+            audio_slots: slot_mids(peer, MediaKind::Audio),
+        };
+        self.mark_dirty(idx);
+        self.poll_dirty();
+        Ok(layout)
+    }
+
+    fn candidate(&mut self, id: PeerId, line: &str) -> Result<(), CandidateError> {
+        let line = line.trim();
+        let line = line.strip_prefix("a=").unwrap_or(line);
+        let c = Candidate::from_sdp_string(line).map_err(|e| CandidateError::Parse(e.to_string()))?;
+        if let Some(p) = self.by_id.get(&id).and_then(|&i| self.peers[i].as_mut()) {
+            p.add_candidate(c);
+        }
+        Ok(())
+    }
+
+    /// Control plane: re-points slots. Detaches each slot from its old track, attaches it
+    /// to the new one, maps payload types and asks the new source for a keyframe.
+    fn subscribe(&mut self, subscriber: PeerId, subs: Vec<Subscription>) {
+        let Some(&sidx) = self.by_id.get(&subscriber) else { return };
+        let now = Instant::now();
+        for sub in subs {
+            let Some(slot) = self.peers[sidx]
+                .as_ref()
+                .and_then(|p| p.slots.iter().position(|s| s.mid.to_string() == sub.slot))
+            else {
+                debug!(%subscriber, slot = %sub.slot, "subscription for unknown slot");
+                continue;
+            };
+            let new_source = sub.source.and_then(|src| {
+                let pidx = *self.by_id.get(&src.peer)?;
+                let tidx = self.peers[pidx].as_ref()?.tracks.iter().position(|t| t.kind == src.track)?;
+                Some((pidx, tidx, src.layer))
+            });
+            let slot_ref = SlotRef { peer: sidx, slot };
+            let old = self.peers[sidx].as_ref().and_then(|p| p.slots[slot].source);
+            if old == new_source.map(|(p, t, _)| (p, t)) {
+                if let (Some((_, _, layer)), Some(p)) = (new_source, self.peers[sidx].as_mut()) {
+                    p.slots[slot].down.set_target(layer);
+                }
+                continue;
+            }
+            if let Some((op, ot)) = old {
+                if let Some(publisher) = self.peers[op].as_mut() {
+                    publisher.tracks[ot].subscribers.retain(|r| *r != slot_ref);
+                }
+            }
+            match new_source {
+                Some((pidx, tidx, layer)) if pidx != sidx => {
+                    let (pt_map, kind_ok) = {
+                        let (Some(s), Some(p)) = (self.peers[sidx].as_ref(), self.peers[pidx].as_ref()) else { continue };
+                        let slot_is_audio = s.slots[slot].kind == MediaKind::Audio;
+                        (s.pt_map_for(slot, p), slot_is_audio == p.tracks[tidx].kind.is_audio())
+                    };
+                    let s = self.peers[sidx].as_mut().expect("checked above");
+                    if !kind_ok {
+                        warn!(%subscriber, slot = %sub.slot, "source kind does not match slot kind");
+                        s.slots[slot].source = None;
+                        s.slots[slot].down.clear();
+                        continue;
+                    }
+                    s.slots[slot].source = Some((pidx, tidx));
+                    s.slots[slot].pt_map = pt_map;
+                    s.slots[slot].down.set_source(layer);
+                    let publisher = self.peers[pidx].as_mut().expect("checked above");
+                    publisher.tracks[tidx].subscribers.push(slot_ref);
+                    if !publisher.tracks[tidx].kind.is_audio() {
+                        let active = publisher.tracks[tidx].active(now);
+                        let l = active.best_for(layer);
+                        self.keyframe(pidx, tidx, l, now);
+                    }
+                }
+                _ => {
+                    let s = self.peers[sidx].as_mut().expect("checked above");
+                    s.slots[slot].source = None;
+                    s.slots[slot].down.clear();
+                }
+            }
+        }
+    }
+
+    fn keyframe(&mut self, pidx: usize, tidx: usize, layer: Option<crate::Layer>, now: Instant) {
+        let Some(p) = self.peers[pidx].as_mut() else { return };
+        if p.tracks[tidx].throttle.allow(layer.map_or(0, |l| l.index()), now)
+            && p.request_keyframe(tidx, layer)
+        {
+            self.tally.keyframe_requests += 1;
+            self.mark_dirty(pidx);
+        }
+    }
+
+    fn on_datagram(&mut self, data: &[u8], source: SocketAddr) {
+        self.tally.rx_packets += 1;
+        self.tally.rx_bytes += data.len() as u64;
+        let Ok(contents) = data.try_into() else {
+            self.tally.unmatched += 1;
+            return;
+        };
+        let now = Instant::now();
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local_addr,
+                contents,
+            },
+        );
+        let idx = match self.by_addr.get(&source) {
+            Some(&i) => Some(i),
+            None => {
+                let found = self
+                    .peers
+                    .iter()
+                    .position(|p| p.as_ref().is_some_and(|p| p.rtc.accepts(&input)));
+                if let Some(i) = found {
+                    self.by_addr.insert(source, i);
+                }
+                found
+            }
+        };
+        let Some(idx) = idx else {
+            self.tally.unmatched += 1;
+            return;
+        };
+        let Some(peer) = self.peers[idx].as_mut() else { return };
+        if let Err(e) = peer.rtc.handle_input(input) {
+            debug!(peer = %peer.id, "input refused: {e}");
+        }
+        self.poll(idx);
+    }
+
+    fn mark_dirty(&mut self, idx: usize) {
+        if let Some(p) = self.peers[idx].as_mut() {
+            if !p.dirty {
+                p.dirty = true;
+            }
+        }
+        self.dirty.push(idx);
+    }
+
+    fn poll_dirty(&mut self) {
+        while let Some(idx) = self.dirty.pop() {
+            if self.peers[idx].as_ref().is_some_and(|p| p.dirty) {
+                self.poll(idx);
+            }
+        }
+    }
+
+    fn drive_timeouts(&mut self, now: Instant) {
+        let mut earliest = now + Duration::from_millis(100);
+        for idx in 0..self.peers.len() {
+            let due = match self.peers[idx].as_mut() {
+                Some(p) if p.next_timeout <= now => {
+                    if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
+                        debug!(peer = %p.id, "timeout input refused: {e}");
+                    }
+                    true
+                }
+                _ => false,
+            };
+            if due {
+                self.poll(idx);
+            }
+            if let Some(p) = self.peers[idx].as_ref() {
+                earliest = earliest.min(p.next_timeout);
+            }
+        }
+        self.earliest_timeout = earliest;
+    }
+
+    /// Drains a peer's output: sends datagrams, handles events, records its next timeout.
+    fn poll(&mut self, idx: usize) {
+        loop {
+            let Some(peer) = self.peers[idx].as_mut() else { return };
+            peer.dirty = false;
+            if !peer.rtc.is_alive() {
+                self.remove(idx, true);
+                return;
+            }
+            match peer.rtc.poll_output() {
+                Ok(Output::Transmit(t)) => {
+                    self.tally.tx_packets += 1;
+                    self.tally.tx_bytes += t.contents.len() as u64;
+                    if let Err(e) = self.socket.send_to(&t.contents, t.destination) {
+                        debug!("udp send to {} failed: {e}", t.destination);
+                    }
+                }
+                Ok(Output::Timeout(t)) => {
+                    peer.next_timeout = t;
+                    self.earliest_timeout = self.earliest_timeout.min(t);
+                    return;
+                }
+                Ok(Output::Event(e)) => self.on_event(idx, e),
+                Err(e) => {
+                    warn!(peer = %peer.id, "peer failed: {e}");
+                    self.remove(idx, true);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, idx: usize, event: Event) {
+        match event {
+            Event::RtpPacket(pkt) => self.forward(idx, pkt),
+            Event::Connected => {
+                if let Some(p) = self.peers[idx].as_mut() {
+                    if !p.connected {
+                        p.connected = true;
+                        self.metrics.peers_connected.inc();
+                        let _ = self.events.send(SfuEvent::Connected(p.id));
+                        info!(peer = %p.id, "media connected");
+                    }
+                }
+            }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                if let Some(p) = self.peers[idx].as_mut() {
+                    info!(peer = %p.id, "ice disconnected");
+                    p.rtc.disconnect();
+                }
+            }
+            Event::KeyframeRequest(req) => {
+                let now = Instant::now();
+                let Some(p) = self.peers[idx].as_ref() else { return };
+                let Some(slot) = p.slots.iter().find(|s| s.mid == req.mid) else { return };
+                let Some((pidx, tidx)) = slot.source else { return };
+                let layer = slot.down.current_layer().flatten();
+                self.keyframe(pidx, tidx, layer, now);
+            }
+            _ => {}
+        }
+    }
+
+    /// The packet path: classify, then decide and write for every slot the track feeds.
+    fn forward(&mut self, pidx: usize, pkt: RtpPacket) {
+        let now = Instant::now();
+        let Some(publisher) = self.peers[pidx].as_mut() else { return };
+        let Some(inc) = publisher.classify(pkt.header.ssrc, now) else { return };
+        let Some(info) = publisher.pt_info(pkt.header.payload_type) else { return };
+        let track = &publisher.tracks[inc.track];
+        let switch_point = match (track.kind, info.video) {
+            (TrackKind::Audio, _) => true,
+            (_, Some(codec)) => crate::codec::is_keyframe_start(codec, &pkt.payload),
+            (_, None) => false,
+        };
+        let meta = PacketMeta {
+            layer: inc.layer,
+            seq: *pkt.seq_no,
+            ts: pkt.header.timestamp,
+            switch_point,
+            clock_rate: info.clock_rate,
+        };
+        let active = track.active(now);
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&track.subscribers);
+        let mut keyframe_for: Option<Option<crate::Layer>> = None;
+        for i in 0..self.scratch.len() {
+            let r = self.scratch[i];
+            let Some(sub) = self.peers[r.peer].as_mut() else { continue };
+            let verdict = sub.slots[r.slot].down.decide(&meta, active, now);
+            if let Some(out) = verdict.out {
+                if sub.write(r.slot, &pkt, out) {
+                    self.tally.forwarded += 1;
+                    if !sub.dirty {
+                        sub.dirty = true;
+                    }
+                    self.dirty.push(r.peer);
+                }
+            }
+            if verdict.keyframe.is_some() {
+                keyframe_for = verdict.keyframe;
+            }
+        }
+        if let Some(layer) = keyframe_for {
+            self.keyframe(pidx, inc.track, layer, now);
+        }
+    }
+
+    /// Drops a peer: detaches its slots from their sources and idles the slots it fed.
+    fn remove(&mut self, idx: usize, notify: bool) {
+        let Some(peer) = self.peers[idx].take() else { return };
+        self.by_id.remove(&peer.id);
+        self.by_addr.retain(|_, i| *i != idx);
+        self.metrics.peers.dec();
+        if peer.connected {
+            self.metrics.peers_connected.dec();
+        }
+        for (s, slot) in peer.slots.iter().enumerate() {
+            if let Some((pidx, tidx)) = slot.source {
+                if let Some(p) = self.peers[pidx].as_mut() {
+                    p.tracks[tidx].subscribers.retain(|r| *r != SlotRef { peer: idx, slot: s });
+                }
+            }
+        }
+        for track in &peer.tracks {
+            for r in &track.subscribers {
+                if let Some(sub) = self.peers[r.peer].as_mut() {
+                    sub.slots[r.slot].source = None;
+                    sub.slots[r.slot].down.clear();
+                }
+            }
+        }
+        info!(peer = %peer.id, "peer removed");
+        if notify {
+            let _ = self.events.send(SfuEvent::Disconnected(peer.id));
+        }
+    }
+}
+
+fn slot_mids(peer: &Peer, kind: MediaKind) -> Vec<String> {
+    peer.slots
+        .iter()
+        .filter(|s| s.kind == kind)
+        .map(|s| s.mid.to_string())
+        .collect()
+}

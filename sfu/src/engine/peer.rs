@@ -1,0 +1,306 @@
+//! One browser's peer connection inside the media thread: its str0m `Rtc`, the tracks it
+//! publishes (up tracks) and the slots it receives on (down slots).
+//!
+//! Lifecycle: created on the first offer; tracks and slots are added by each accepted offer
+//! (mids never change meaning); removed when the connection dies or signaling removes it.
+//! Owned by the engine; nothing else holds a reference.
+
+use std::time::Instant;
+
+use str0m::change::SdpOffer;
+use str0m::format::Codec;
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
+use str0m::{Candidate, Rtc};
+
+use crate::codec::VideoCodec;
+use crate::forward::DownTrack;
+use crate::id::{Layer, LayerSet, PeerId, TrackKind};
+use crate::keyframe::KeyframeThrottle;
+use crate::rewrite::Rewritten;
+use crate::OfferError;
+
+/// Most m-lines an offer may carry: a publisher's three tracks plus generous receive slots.
+const MAX_MEDIA_LINES: usize = 128;
+
+/// A layer counts as being sent if a packet of it arrived this recently.
+const LAYER_ACTIVE_FOR: std::time::Duration = std::time::Duration::from_millis(1_000);
+
+/// A subscriber slot, addressed by peer index and slot index in the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SlotRef {
+    pub peer: usize,
+    pub slot: usize,
+}
+
+/// A track the peer publishes.
+#[derive(Debug)]
+pub(crate) struct UpTrack {
+    pub kind: TrackKind,
+    pub mid: Mid,
+    /// When each layer (index 0 for unlayered) last delivered a packet.
+    seen: [Option<Instant>; 3],
+    pub throttle: KeyframeThrottle,
+    /// Slots currently fed by this track.
+    pub subscribers: Vec<SlotRef>,
+}
+
+impl UpTrack {
+    fn mark_seen(&mut self, layer: Option<Layer>, now: Instant) {
+        self.seen[layer.map_or(0, Layer::index)] = Some(now);
+    }
+
+    /// Layers sent within the last second.
+    pub fn active(&self, now: Instant) -> LayerSet {
+        let mut set = LayerSet::EMPTY;
+        for layer in Layer::ALL {
+            if self.seen[layer.index()]
+                .is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR)
+            {
+                set.insert(layer);
+            }
+        }
+        set
+    }
+}
+
+/// A receive slot.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub mid: Mid,
+    pub kind: MediaKind,
+    /// Source as (publisher peer index, track index).
+    pub source: Option<(usize, usize)>,
+    pub down: DownTrack,
+    /// Publisher payload type → this slot's payload type for the same codec.
+    pub pt_map: Vec<(Pt, Pt)>,
+}
+
+/// Payload type facts needed per packet, cached from the codec config.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PtInfo {
+    pub video: Option<VideoCodec>,
+    pub clock_rate: u32,
+}
+
+/// Classification of an incoming packet's SSRC.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Incoming {
+    pub track: usize,
+    pub layer: Option<Layer>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub id: PeerId,
+    pub rtc: Rtc,
+    pub tracks: Vec<UpTrack>,
+    pub slots: Vec<Slot>,
+    /// SSRC → track/layer, filled on first sight of each SSRC.
+    ssrcs: Vec<(Ssrc, Option<Incoming>)>,
+    pts: Vec<(Pt, Option<PtInfo>)>,
+    /// When str0m next wants a timeout input.
+    pub next_timeout: Instant,
+    /// Has output waiting to be polled (it was written to or received input).
+    pub dirty: bool,
+    pub connected: bool,
+}
+
+impl Peer {
+    pub fn new(id: PeerId, now: Instant) -> Peer {
+        let rtc = Rtc::builder()
+            .set_rtp_mode(true)
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .build(now);
+        Peer {
+            id,
+            rtc,
+            tracks: Vec::new(),
+            slots: Vec::new(),
+            ssrcs: Vec::new(),
+            pts: Vec::new(),
+            next_timeout: now,
+            dirty: true,
+            connected: false,
+        }
+    }
+
+    /// Accepts an offer and records the tracks and slots it adds. Returns the answer SDP.
+    pub fn accept_offer(&mut self, sdp: &str, local: &Candidate) -> Result<String, OfferError> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| OfferError::Parse(e.to_string()))?;
+        let lines: Vec<Mid> = offer.media_lines.iter().map(|m| m.mid()).collect();
+        if lines.is_empty() {
+            return Err(OfferError::Refused("offer has no media".into()));
+        }
+        if lines.len() > MAX_MEDIA_LINES {
+            return Err(OfferError::Refused(format!(
+                "offer has {} media lines, at most {MAX_MEDIA_LINES} allowed",
+                lines.len()
+            )));
+        }
+        self.rtc.add_local_candidate(local.clone());
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| OfferError::Refused(e.to_string()))?;
+        for mid in lines {
+            self.learn_media(mid);
+        }
+        self.pts.clear();
+        Ok(answer.to_sdp_string())
+    }
+
+    fn learn_media(&mut self, mid: Mid) {
+        let known = self.tracks.iter().any(|t| t.mid == mid) || self.slots.iter().any(|s| s.mid == mid);
+        let Some(media) = self.rtc.media(mid) else { return };
+        if known {
+            return;
+        }
+        let kind = media.kind();
+        match media.direction() {
+            Direction::RecvOnly | Direction::SendRecv => {
+                let videos = self.tracks.iter().filter(|t| !t.kind.is_audio()).count();
+                let track_kind = match (kind, videos) {
+                    (MediaKind::Audio, _) => TrackKind::Audio,
+                    (MediaKind::Video, 0) => TrackKind::Camera,
+                    (MediaKind::Video, _) => TrackKind::Screen,
+                };
+                if self.tracks.iter().any(|t| t.kind == track_kind) {
+                    return; // one track per kind; extra transceivers are ignored
+                }
+                self.tracks.push(UpTrack {
+                    kind: track_kind,
+                    mid,
+                    seen: [None; 3],
+                    throttle: KeyframeThrottle::new(),
+                    subscribers: Vec::new(),
+                });
+            }
+            Direction::SendOnly => self.slots.push(Slot {
+                mid,
+                kind,
+                source: None,
+                down: DownTrack::new(),
+                pt_map: Vec::new(),
+            }),
+            Direction::Inactive => {}
+        }
+    }
+
+    pub fn add_candidate(&mut self, c: Candidate) {
+        self.rtc.add_remote_candidate(c);
+    }
+
+    /// Which track and layer an incoming packet belongs to. `None` for SSRCs of no track.
+    pub fn classify(&mut self, ssrc: Ssrc, now: Instant) -> Option<Incoming> {
+        let found = match self.ssrcs.iter().find(|(s, _)| *s == ssrc) {
+            Some((_, c)) => *c,
+            None => {
+                let c = self.lookup_ssrc(ssrc);
+                self.ssrcs.push((ssrc, c));
+                c
+            }
+        };
+        if let Some(inc) = found {
+            self.tracks[inc.track].mark_seen(inc.layer, now);
+        }
+        found
+    }
+
+    fn lookup_ssrc(&mut self, ssrc: Ssrc) -> Option<Incoming> {
+        let mut api = self.rtc.direct_api();
+        let stream = api.stream_rx(&ssrc)?;
+        let (mid, rid) = (stream.mid(), stream.rid());
+        let track = self.tracks.iter().position(|t| t.mid == mid)?;
+        let layer = rid.and_then(|r| Layer::from_rid(&r));
+        Some(Incoming { track, layer })
+    }
+
+    /// Codec facts for a payload type of this peer.
+    pub fn pt_info(&mut self, pt: Pt) -> Option<PtInfo> {
+        if let Some((_, info)) = self.pts.iter().find(|(p, _)| *p == pt) {
+            return *info;
+        }
+        let info = self.rtc.codec_config().find(|p| p.pt() == pt).map(|p| {
+            let spec = p.spec();
+            PtInfo {
+                video: match spec.codec {
+                    Codec::Vp8 => Some(VideoCodec::Vp8),
+                    Codec::H264 => Some(VideoCodec::H264),
+                    _ => None,
+                },
+                clock_rate: spec.clock_rate.get(),
+            }
+        });
+        self.pts.push((pt, info));
+        info
+    }
+
+    /// Publisher payload type → slot payload type pairs for every codec both sides have.
+    pub fn pt_map_for(&self, slot: usize, publisher: &Peer) -> Vec<(Pt, Pt)> {
+        let Some(media) = self.rtc.media(self.slots[slot].mid) else {
+            return Vec::new();
+        };
+        let usable = media.remote_pts();
+        publisher
+            .rtc
+            .codec_config()
+            .params()
+            .iter()
+            .filter_map(|p| {
+                let mine = self.rtc.codec_config().match_params(p.clone())?;
+                usable.contains(&mine.pt()).then_some((p.pt(), mine.pt()))
+            })
+            .collect()
+    }
+
+    /// Writes one forwarded packet into a slot. Returns false when it could not be sent
+    /// (no codec in common, slot not negotiated yet).
+    pub fn write(&mut self, slot: usize, pkt: &RtpPacket, out: Rewritten) -> bool {
+        let s = &self.slots[slot];
+        let Some(&(_, pt)) = s.pt_map.iter().find(|(src, _)| *src == pkt.header.payload_type) else {
+            return false;
+        };
+        let is_video = s.kind == MediaKind::Video;
+        let mid = s.mid;
+        let src = &pkt.header.ext_vals;
+        let ext = ExtensionValues {
+            audio_level: src.audio_level,
+            voice_activity: src.voice_activity,
+            video_orientation: src.video_orientation,
+            ..Default::default()
+        };
+        let mut api = self.rtc.direct_api();
+        let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+            return false;
+        };
+        tx.write_rtp(
+            RtpWrite::new(pt, out.seq.into(), out.ts, pkt.timestamp, pkt.payload.clone())
+                .marker(pkt.header.marker)
+                .nackable(is_video)
+                .ext_vals(ext),
+        );
+        self.dirty = true;
+        true
+    }
+
+    /// Sends a PLI for a layer of a published track.
+    pub fn request_keyframe(&mut self, track: usize, layer: Option<Layer>) -> bool {
+        let mid = self.tracks[track].mid;
+        let rid = layer.map(|l| l.rid().into());
+        let mut api = self.rtc.direct_api();
+        match api.stream_rx_by_mid(mid, rid) {
+            Some(rx) => {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+                self.dirty = true;
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! diemcau media plane: a selective forwarding unit (SFU) on str0m.
+//!
+//! Every site's browser holds one WebRTC peer connection to the SFU, all on one UDP port.
+//! A peer *publishes* tracks (microphone, camera with three simulcast layers, screen) and
+//! *receives* on a fixed set of slots (`recvonly` transceivers). The caller (signaling)
+//! decides which source goes to which slot at which layer with [`Sfu::set_subscriptions`];
+//! the SFU carries that out packet by packet, rewriting SSRC, sequence numbers and timestamps
+//! so each slot is one continuous stream whatever its source.
+//!
+//! Threads: one media thread owns the UDP socket and every peer's state; the handle sends it
+//! commands between packets. Nothing on the packet path takes a lock.
+//!
+//! Pure decision code lives in small leaves: [`forward`] (forward or drop, layer switch),
+//! [`rewrite`] (sequence/timestamp continuity), [`keyframe`] (PLI throttling), [`codec`]
+//! (keyframe detection). Only `engine` touches str0m.
+
+#![warn(missing_docs)]
+
+pub mod codec;
+mod engine;
+pub mod forward;
+pub mod id;
+pub mod keyframe;
+mod metrics;
+pub mod rewrite;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+pub use id::{Layer, LayerSet, PeerId, TrackKind};
+pub use metrics::SfuMetrics;
+
+use engine::Command;
+
+/// How to start the media plane.
+#[derive(Debug, Clone)]
+pub struct SfuConfig {
+    /// UDP address to bind: every peer's media goes through this one port.
+    pub bind: SocketAddr,
+    /// Address announced to browsers as the host candidate, when it differs from the bound
+    /// one (the SFU behind 1:1 NAT, or bound to 0.0.0.0).
+    pub announce_ip: Option<IpAddr>,
+}
+
+impl Default for SfuConfig {
+    fn default() -> Self {
+        SfuConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 40000)),
+            announce_ip: None,
+        }
+    }
+}
+
+/// What a peer's offer set up, returned with the answer.
+#[derive(Debug, Clone)]
+pub struct PeerLayout {
+    /// SDP answer to hand back to the browser.
+    pub answer_sdp: String,
+    /// Tracks the peer publishes, in offer order.
+    pub published: Vec<TrackKind>,
+    /// Receive slots for video, by mid, in offer order.
+    pub video_slots: Vec<String>,
+    /// Receive slots for audio, by mid, in offer order.
+    pub audio_slots: Vec<String>,
+}
+
+/// Where a slot's media comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// The publishing peer.
+    pub peer: PeerId,
+    /// Which of its tracks.
+    pub track: TrackKind,
+    /// Wanted layer (ignored for audio). The best available lower layer is used until this
+    /// one is being sent.
+    pub layer: Layer,
+}
+
+/// What one receive slot carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// The slot's mid, as in [`PeerLayout`].
+    pub slot: String,
+    /// Its source, `None` to leave it idle.
+    pub source: Option<Source>,
+}
+
+/// Things the media plane tells signaling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SfuEvent {
+    /// ICE and DTLS are up: media flows.
+    Connected(PeerId),
+    /// The peer's connection is gone (ICE timeout, DTLS close) and its state was dropped.
+    Disconnected(PeerId),
+}
+
+/// Why an offer was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OfferError {
+    /// The SDP does not parse.
+    #[error("offer is not valid SDP: {0}")]
+    Parse(String),
+    /// The SDP parses but cannot be accepted (no usable codec, bad layout).
+    #[error("offer refused: {0}")]
+    Refused(String),
+    /// The media plane has stopped.
+    #[error("media plane is not running")]
+    Stopped,
+}
+
+/// Why a trickled candidate was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CandidateError {
+    /// Not an ICE candidate line.
+    #[error("not a valid ICE candidate: {0}")]
+    Parse(String),
+    /// The media plane has stopped.
+    #[error("media plane is not running")]
+    Stopped,
+}
+
+/// Why the media plane did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The UDP port could not be bound.
+    #[error("cannot bind UDP {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The media thread could not be spawned.
+    #[error("cannot start media thread: {0}")]
+    Thread(std::io::Error),
+    /// The metrics could not be registered.
+    #[error("cannot register metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+}
+
+/// Handle to the running media plane. Cheap to share behind an `Arc`; dropping the last
+/// handle does not stop the thread: call [`Sfu::shutdown`].
+#[derive(Debug)]
+pub struct Sfu {
+    commands: mpsc::Sender<Command>,
+    local_addr: SocketAddr,
+    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Sfu {
+    /// Binds the UDP port and starts the media thread. Events go to the returned receiver.
+    pub fn start(
+        config: SfuConfig,
+        registry: &prometheus::Registry,
+    ) -> Result<(Sfu, tokio::sync::mpsc::UnboundedReceiver<SfuEvent>), StartError> {
+        let metrics = SfuMetrics::register(registry)?;
+        let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (commands, local_addr, thread) = engine::spawn(config, metrics, events_tx)?;
+        let sfu = Sfu {
+            commands,
+            local_addr,
+            thread: std::sync::Mutex::new(Some(thread)),
+        };
+        Ok((sfu, events_rx))
+    }
+
+    /// The bound UDP address (useful with port 0 in tests).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Accepts an SDP offer from `peer`: creates the peer on its first offer, renegotiates
+    /// on later ones. Returns the answer and what the offer set up.
+    pub async fn offer(&self, peer: PeerId, sdp: String) -> Result<PeerLayout, OfferError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(Command::Offer { peer, sdp, reply })
+            .map_err(|_| OfferError::Stopped)?;
+        rx.await.map_err(|_| OfferError::Stopped)?
+    }
+
+    /// Adds a trickled remote ICE candidate.
+    pub async fn add_candidate(&self, peer: PeerId, candidate: String) -> Result<(), CandidateError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(Command::Candidate {
+            peer,
+            candidate,
+            reply,
+        })
+        .map_err(|_| CandidateError::Stopped)?;
+        rx.await.map_err(|_| CandidateError::Stopped)?
+    }
+
+    /// Replaces what `subscriber`'s listed slots carry. Slots not listed keep their source.
+    /// Takes effect between packets; video starts at the next keyframe (requested).
+    pub fn set_subscriptions(&self, subscriber: PeerId, subscriptions: Vec<Subscription>) {
+        let _ = self.send(Command::Subscribe {
+            subscriber,
+            subscriptions,
+        });
+    }
+
+    /// Closes a peer's connection and drops its state; its subscribers' slots go idle.
+    pub fn remove_peer(&self, peer: PeerId) {
+        let _ = self.send(Command::Remove { peer });
+    }
+
+    /// Stops the media thread and waits for it.
+    pub fn shutdown(&self) {
+        let _ = self.send(Command::Shutdown);
+        let handle = self.thread.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+
+    fn send(&self, c: Command) -> Result<(), mpsc::SendError<Command>> {
+        self.commands.send(c)
+    }
+}
