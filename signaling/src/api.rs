@@ -1,0 +1,504 @@
+//! The admin HTTP API under `/api/v1`, documented by an OpenAPI document at
+//! `/api/v1/openapi.json`.
+//!
+//! Creating a meeting returns one signed, expiring invite link per expected site, one for the
+//! chair and one for operators. Every call needs `Authorization: Bearer <admin key>`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::meeting::{ExpectedSite, Meeting};
+use crate::protocol::{Presence, Role};
+use crate::state::AppState;
+use crate::token::{unix_now, Claims};
+
+/// Most expected sites in one meeting (a national meeting on one node).
+pub const MAX_SITES: usize = 2000;
+/// Longest meeting title, in characters.
+pub const MAX_TITLE: usize = 200;
+/// Longest site name, in characters.
+pub const MAX_NAME: usize = 120;
+/// Longest validity of invite links.
+pub const MAX_VALID_HOURS: u32 = 24 * 14;
+/// Validity when none is asked for.
+pub const DEFAULT_VALID_HOURS: u32 = 24;
+
+/// An API error: status, stable code, message. Never carries internals.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_meeting", message)
+    }
+}
+
+/// Body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// One error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code (`unauthorized`, `invalid_meeting`, `not_found`, `bad_request`).
+    pub code: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.into(),
+                message: self.message,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// A meeting to create (JSON body).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMeeting {
+    /// Title shown to every site.
+    #[schema(example = "Hội nghị giao ban trực tuyến tháng 11")]
+    pub title: String,
+    /// Name of the chairing site; default "Điểm cầu chủ trì".
+    #[serde(default)]
+    pub chair_name: Option<String>,
+    /// Expected sites, in the order the chair's grid shows them.
+    pub sites: Vec<SiteInput>,
+    /// How long the invite links work, in hours (1–336, default 24).
+    #[serde(default)]
+    pub valid_hours: Option<u32>,
+}
+
+/// An expected site.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteInput {
+    /// Display name, e.g. "UBND xã Tả Van".
+    pub name: String,
+}
+
+/// Query parameters of a CSV import (`Content-Type: text/csv`).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CsvParams {
+    /// Title shown to every site.
+    pub title: Option<String>,
+    /// Name of the chairing site.
+    pub chair_name: Option<String>,
+    /// How long the invite links work, in hours.
+    pub valid_hours: Option<u32>,
+}
+
+/// One invite link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invite {
+    /// Site id within the meeting.
+    pub site_id: String,
+    /// Display name.
+    pub name: String,
+    /// `chair`, `site` or `operator`.
+    pub role: String,
+    /// Link that opens the web client as this site.
+    pub link: String,
+}
+
+/// A created meeting with its links.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingCreated {
+    /// Meeting id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// When the links stop working, Unix seconds.
+    pub expires_at: u64,
+    /// The chair's link.
+    pub chair: Invite,
+    /// The operators' link.
+    pub operator: Invite,
+    /// One link per expected site, in the given order.
+    pub sites: Vec<Invite>,
+}
+
+/// A meeting's roster entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RosterEntry {
+    /// Site id.
+    pub site_id: String,
+    /// Display name.
+    pub name: String,
+    /// `chair`, `site` or `operator`.
+    pub role: String,
+    /// `waiting`, `joined` or `left`.
+    pub state: String,
+}
+
+/// A meeting as the admin sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeetingView {
+    /// Meeting id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// When the links stop working, Unix seconds.
+    pub expires_at: u64,
+    /// Whether the chair ended it.
+    pub ended: bool,
+    /// Sites connected now.
+    pub connected: usize,
+    /// Every expected site with its presence.
+    pub roster: Vec<RosterEntry>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "diemcau API", description = "Meetings and invite links of the diemcau video-conferencing relay."),
+    paths(create_meeting, list_meetings, get_meeting),
+    components(schemas(CreateMeeting, SiteInput, MeetingCreated, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// Routes of the API, to nest under `/api/v1`.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/meetings", get(list_meetings).post(create_meeting))
+        .route("/meetings/{id}", get(get_meeting))
+        .route("/openapi.json", get(|| async { Json(openapi()) }))
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let expected = state.settings.admin_key.as_bytes();
+    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(expected)) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the admin key as 'Authorization: Bearer <key>'",
+        ));
+    }
+    Ok(())
+}
+
+/// Create a meeting and its invite links.
+///
+/// JSON body (`application/json`) as `CreateMeeting`, or a CSV list of site names
+/// (`text/csv`, one name per line, optional header `name`) with `title` as a query parameter.
+#[utoipa::path(
+    post,
+    path = "/api/v1/meetings",
+    params(CsvParams),
+    request_body(content(
+        (CreateMeeting = "application/json"),
+        (String = "text/csv", example = "name\nUBND xã Tả Van\nUBND xã Bản Hồ\n")
+    )),
+    responses(
+        (status = 201, description = "Meeting created", body = MeetingCreated),
+        (status = 400, description = "Body does not parse", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Meeting is not valid", body = ErrorBody)
+    ),
+    security(("admin" = []))
+)]
+async fn create_meeting(
+    State(state): State<Arc<AppState>>,
+    Query(params): Query<CsvParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<MeetingCreated>), ApiError> {
+    authorize(&state, &headers)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let req = if content_type.starts_with("text/csv") {
+        CreateMeeting {
+            title: params
+                .title
+                .ok_or_else(|| ApiError::invalid("a CSV import needs the title as ?title=..."))?,
+            chair_name: params.chair_name,
+            sites: parse_csv_sites(&body)?,
+            valid_hours: params.valid_hours,
+        }
+    } else if content_type.starts_with("application/json") {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("body is not a valid meeting: {e}")))?
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            "send application/json or text/csv",
+        ));
+    };
+    let created = create(&state, req)?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Reads site names from CSV: the `name` column if a header names it, else the first column.
+fn parse_csv_sites(body: &[u8]) -> Result<Vec<SiteInput>, ApiError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(body);
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("CSV line {}: {e}", i + 1)))?;
+        rows.push(rec);
+    }
+    let header_col = rows.first().and_then(|h| {
+        h.iter()
+            .position(|c| matches!(c.to_lowercase().as_str(), "name" | "tên" | "ten" | "site" | "điểm cầu"))
+    });
+    let (col, skip) = match header_col {
+        Some(c) => (c, 1),
+        None => (0, 0),
+    };
+    Ok(rows
+        .iter()
+        .skip(skip)
+        .filter_map(|r| r.get(col))
+        .filter(|n| !n.is_empty())
+        .map(|n| SiteInput { name: n.to_owned() })
+        .collect())
+}
+
+fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid(format!("{what} must not be empty")));
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(ApiError::invalid(format!("{what} is longer than {MAX_NAME} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(format!("{what} contains control characters")));
+    }
+    Ok(name.to_owned())
+}
+
+/// Validates a request and creates the meeting. Used by the API and the demo.
+pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, ApiError> {
+    let title = req.title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE {
+        return Err(ApiError::invalid(format!("title must be 1 to {MAX_TITLE} characters")));
+    }
+    if req.sites.is_empty() || req.sites.len() > MAX_SITES {
+        return Err(ApiError::invalid(format!("a meeting needs 1 to {MAX_SITES} sites, got {}", req.sites.len())));
+    }
+    let hours = req.valid_hours.unwrap_or(DEFAULT_VALID_HOURS);
+    if hours == 0 || hours > MAX_VALID_HOURS {
+        return Err(ApiError::invalid(format!("valid_hours must be 1 to {MAX_VALID_HOURS}")));
+    }
+    let chair_name = clean_name(req.chair_name.as_deref().unwrap_or("Điểm cầu chủ trì"), "chair_name")?;
+    let mut sites = vec![ExpectedSite {
+        id: "chair".into(),
+        name: chair_name,
+        role: Role::Chair,
+    }];
+    let mut seen = std::collections::HashSet::new();
+    for (i, s) in req.sites.iter().enumerate() {
+        let name = clean_name(&s.name, &format!("site {}", i + 1))?;
+        if !seen.insert(name.to_lowercase()) {
+            return Err(ApiError::invalid(format!("site name \"{name}\" appears twice")));
+        }
+        sites.push(ExpectedSite {
+            id: format!("s{}", i + 1),
+            name,
+            role: Role::Site,
+        });
+    }
+    sites.push(ExpectedSite {
+        id: "operator".into(),
+        name: "Kỹ thuật viên".into(),
+        role: Role::Operator,
+    });
+    let now = unix_now();
+    let expires_at = now + u64::from(hours) * 3600;
+    let id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let meeting = state
+        .meetings
+        .insert(Meeting::new(id.clone(), title.to_owned(), expires_at, sites));
+    state.metrics.meetings.set(state.meetings.active() as i64);
+    Ok(invites(state, &meeting))
+}
+
+/// Signs a fresh link for every expected site of a meeting.
+pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
+    let now = unix_now();
+    let base = state.settings.public_url.trim_end_matches('/');
+    let invite = |s: &ExpectedSite| {
+        let token = state.keys.sign(&Claims {
+            mid: meeting.id.clone(),
+            sid: s.id.clone(),
+            role: s.role,
+            exp: meeting.expires_at,
+            iat: now,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+        });
+        Invite {
+            site_id: s.id.clone(),
+            name: s.name.clone(),
+            role: role_name(s.role).into(),
+            link: format!("{base}/join#t={token}"),
+        }
+    };
+    let pick = |r: Role| meeting.sites.iter().find(|s| s.role == r).map(invite).expect("every meeting has a chair and an operator");
+    MeetingCreated {
+        id: meeting.id.clone(),
+        title: meeting.title.clone(),
+        expires_at: meeting.expires_at,
+        chair: pick(Role::Chair),
+        operator: pick(Role::Operator),
+        sites: meeting.sites.iter().filter(|s| s.role == Role::Site).map(invite).collect(),
+    }
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Chair => "chair",
+        Role::Site => "site",
+        Role::Operator => "operator",
+    }
+}
+
+fn view(m: &Meeting) -> MeetingView {
+    MeetingView {
+        id: m.id.clone(),
+        title: m.title.clone(),
+        expires_at: m.expires_at,
+        ended: m.is_ended(),
+        connected: m.connected(),
+        roster: m
+            .roster()
+            .into_iter()
+            .map(|s| RosterEntry {
+                site_id: s.id,
+                name: s.name,
+                role: role_name(s.role).into(),
+                state: match s.state {
+                    Presence::Waiting => "waiting",
+                    Presence::Joined => "joined",
+                    Presence::Left => "left",
+                }
+                .into(),
+            })
+            .collect(),
+    }
+}
+
+/// List meetings.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings",
+    responses(
+        (status = 200, description = "Every meeting held", body = [MeetingView]),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody)
+    ),
+    security(("admin" = []))
+)]
+async fn list_meetings(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<MeetingView>>, ApiError> {
+    authorize(&state, &headers)?;
+    Ok(Json(state.meetings.all().iter().map(|m| view(m)).collect()))
+}
+
+/// One meeting with its roster.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}",
+    params(("id" = String, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The meeting", body = MeetingView),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "No such meeting", body = ErrorBody)
+    ),
+    security(("admin" = []))
+)]
+async fn get_meeting(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<MeetingView>, ApiError> {
+    authorize(&state, &headers)?;
+    let m = state
+        .meetings
+        .get(&id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no meeting with this id"))?;
+    Ok(Json(view(&m)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_header_uses_the_name_column() {
+        let sites = parse_csv_sites("stt,name\n1,UBND xã Tả Van\n2, UBND xã Bản Hồ \n".as_bytes()).unwrap();
+        let names: Vec<_> = sites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["UBND xã Tả Van", "UBND xã Bản Hồ"]);
+    }
+
+    #[test]
+    fn csv_without_header_uses_every_line() {
+        let sites = parse_csv_sites("Xã A\n\nXã B\n".as_bytes()).unwrap();
+        assert_eq!(sites.len(), 2);
+    }
+
+    #[test]
+    fn openapi_documents_every_route() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        assert!(paths.contains_key("/api/v1/meetings"));
+        assert!(paths.contains_key("/api/v1/meetings/{id}"));
+        assert!(doc["paths"]["/api/v1/meetings"]["post"]["requestBody"].is_object());
+    }
+}

@@ -1,0 +1,432 @@
+//! The WebSocket wire protocol, version 1, specified in `signaling/PROTOCOL.md`.
+//!
+//! Defined once here and reused by the server, the tests and the load generator. This module
+//! depends on serde only (no axum, no tokio). Parsing is two-step so every refusal gets its
+//! precise [`ErrorCode`]: first "is it a JSON object with a string `type`", then "is it a
+//! well-formed message of that type".
+
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this server speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest text frame handled; larger ones get [`ErrorCode::TooLarge`].
+pub const MAX_FRAME_BYTES: usize = 256 * 1024;
+
+/// Every client message type, for telling "unknown type" from "malformed known type".
+pub const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "offer",
+    "candidate",
+    "media_state",
+    "ping",
+    "end_meeting",
+    "leave",
+];
+
+/// A participant's role, bound into its invite token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the meeting (the provincial hall).
+    Chair,
+    /// A participating location (district, commune, ward).
+    Site,
+    /// Technical staff: watch, publish nothing.
+    Operator,
+}
+
+/// Messages from the browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// First message: present the invite token.
+    Join {
+        /// Protocol version the client speaks.
+        v: u32,
+        /// Invite token from the link.
+        token: String,
+    },
+    /// SDP offer laid out as PROTOCOL.md "Media layout" says.
+    Offer {
+        /// The SDP text.
+        sdp: String,
+    },
+    /// A trickled ICE candidate (`""` ends gathering).
+    Candidate {
+        /// The `candidate:` line.
+        candidate: String,
+        /// The m-line it belongs to.
+        #[serde(default)]
+        sdp_mid: Option<String>,
+    },
+    /// The site's own device state.
+    MediaState {
+        /// Microphone switched on locally.
+        mic: bool,
+        /// Camera switched on locally.
+        camera: bool,
+    },
+    /// Keep-alive; answered by `pong`.
+    Ping {
+        /// Echoed back.
+        #[serde(default)]
+        id: u64,
+    },
+    /// Chair only: end the meeting for everyone.
+    EndMeeting,
+    /// Leave the meeting.
+    Leave,
+}
+
+/// Meeting identity as shown to participants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeetingInfo {
+    /// Meeting id.
+    pub id: String,
+    /// Title shown on every page.
+    pub title: String,
+}
+
+/// Who a participant is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteRef {
+    /// Site id within the meeting.
+    pub id: String,
+    /// Display name ("UBND xã Tả Van").
+    pub name: String,
+    /// Role in the meeting.
+    pub role: Role,
+}
+
+/// Presence of an expected site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    /// Expected, has not joined yet.
+    Waiting,
+    /// Connected now.
+    Joined,
+    /// Was connected, is not now.
+    Left,
+}
+
+/// A roster entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteStatus {
+    /// Site id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Presence now.
+    pub state: Presence,
+}
+
+/// How many receive slots the client must offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiveSlots {
+    /// `recvonly` video transceivers.
+    pub video: u16,
+    /// `recvonly` audio transceivers.
+    pub audio: u16,
+}
+
+/// An ICE server the browser may use (TURN for firewalled sites).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `turn:` / `stun:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Media kind of a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotKind {
+    /// Audio slot.
+    Audio,
+    /// Video slot.
+    Video,
+}
+
+/// What one receive slot carries now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlotInfo {
+    /// The transceiver's mid.
+    pub mid: String,
+    /// Audio or video.
+    pub kind: SlotKind,
+    /// Site whose media it carries; `None` when idle.
+    pub site_id: Option<String>,
+    /// That site's display name.
+    pub name: Option<String>,
+    /// Wanted layer for video (`low`/`mid`/`high`).
+    pub layer: Option<String>,
+}
+
+/// Messages to the browser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Join accepted.
+    Joined {
+        /// Protocol version.
+        v: u32,
+        /// The meeting.
+        meeting: MeetingInfo,
+        /// The joining participant.
+        you: SiteRef,
+        /// Roster visible to this participant.
+        sites: Vec<SiteStatus>,
+        /// Receive slots to offer.
+        receive: ReceiveSlots,
+        /// ICE servers to configure.
+        ice_servers: Vec<IceServer>,
+    },
+    /// SDP answer.
+    Answer {
+        /// The SDP text.
+        sdp: String,
+    },
+    /// What each receive slot carries.
+    Slots {
+        /// Every slot of this participant.
+        slots: Vec<SlotInfo>,
+    },
+    /// A roster entry changed.
+    SiteState {
+        /// The entry.
+        site: SiteStatus,
+        /// Microphone state, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mic: Option<bool>,
+        /// Camera state, when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        camera: Option<bool>,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// The ping's id.
+        id: u64,
+    },
+    /// The last message was refused.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human-readable detail (no internals).
+        message: String,
+    },
+    /// The meeting is over.
+    Ended {
+        /// Why (`ended_by_chair`).
+        reason: String,
+    },
+}
+
+/// Why a client message was refused. See PROTOCOL.md "Errors".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON.
+    BadJson,
+    /// Not an object with a string type, or a known type with bad fields.
+    BadMessage,
+    /// Unknown `type`.
+    UnknownType,
+    /// Frame over [`MAX_FRAME_BYTES`].
+    TooLarge,
+    /// `join.v` not supported.
+    UnsupportedVersion,
+    /// Needs a successful join first.
+    NotJoined,
+    /// Second join on one socket.
+    AlreadyJoined,
+    /// Token does not verify.
+    InvalidToken,
+    /// Token past expiry.
+    TokenExpired,
+    /// Meeting not held here or ended.
+    UnknownMeeting,
+    /// Site no longer expected in the meeting.
+    SiteRemoved,
+    /// Role lacks the permission.
+    Forbidden,
+    /// Offer not acceptable.
+    BadSdp,
+    /// Candidate before offer.
+    NoOffer,
+    /// Same site joined elsewhere; this socket closes.
+    Replaced,
+    /// Server failure (details in the log only).
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire name, also used as a metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::BadMessage => "bad_message",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::UnsupportedVersion => "unsupported_version",
+            ErrorCode::NotJoined => "not_joined",
+            ErrorCode::AlreadyJoined => "already_joined",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::TokenExpired => "token_expired",
+            ErrorCode::UnknownMeeting => "unknown_meeting",
+            ErrorCode::SiteRemoved => "site_removed",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::BadSdp => "bad_sdp",
+            ErrorCode::NoOffer => "no_offer",
+            ErrorCode::Replaced => "replaced",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+/// A refusal: code plus a message safe to show the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Machine-readable reason.
+    pub code: ErrorCode,
+    /// Detail for the sender.
+    pub message: String,
+}
+
+impl Refusal {
+    /// Builds a refusal.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Refusal {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The `error` message carrying this refusal.
+    pub fn to_message(&self) -> ServerMessage {
+        ServerMessage::Error {
+            code: self.code,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// Parses one text frame from a browser, with the precise refusal when it is not a valid
+/// client message. Checks size, JSON, shape, type, fields, and the join version.
+pub fn parse_client_message(text: &str) -> Result<ClientMessage, Refusal> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(Refusal::new(
+            ErrorCode::TooLarge,
+            format!("message is {} bytes, at most {MAX_FRAME_BYTES} allowed", text.len()),
+        ));
+    }
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Refusal::new(ErrorCode::BadJson, format!("not valid JSON: {e}")))?;
+    let Some(obj) = value.as_object() else {
+        return Err(Refusal::new(ErrorCode::BadMessage, "message must be a JSON object"));
+    };
+    let Some(kind) = obj.get("type").and_then(|t| t.as_str()) else {
+        return Err(Refusal::new(ErrorCode::BadMessage, "message needs a string field \"type\""));
+    };
+    if !CLIENT_TYPES.contains(&kind) {
+        let shown: String = kind.chars().take(40).collect();
+        return Err(Refusal::new(ErrorCode::UnknownType, format!("unknown message type \"{shown}\"")));
+    }
+    let kind = kind.to_owned();
+    let msg: ClientMessage = serde_json::from_value(value)
+        .map_err(|e| Refusal::new(ErrorCode::BadMessage, format!("bad \"{kind}\" message: {e}")))?;
+    if let ClientMessage::Join { v, .. } = &msg {
+        if *v != PROTOCOL_VERSION {
+            return Err(Refusal::new(
+                ErrorCode::UnsupportedVersion,
+                format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"),
+            ));
+        }
+    }
+    Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    fn fixtures(dir: &str) -> Vec<(String, String)> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/protocol").join(dir);
+        let mut out: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read_to_string(&p).unwrap())
+            })
+            .collect();
+        out.sort();
+        assert!(!out.is_empty(), "no fixtures in {}", root.display());
+        out
+    }
+
+    #[test]
+    fn every_client_fixture_parses_and_round_trips() {
+        for (name, text) in fixtures("client") {
+            let msg = parse_client_message(&text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            let back: serde_json::Value = serde_json::to_value(&msg).unwrap();
+            let orig: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, orig, "{name} does not round-trip");
+            assert_eq!(back["type"], name.trim_end_matches(".json"), "{name}: file names its type");
+        }
+    }
+
+    #[test]
+    fn every_server_fixture_parses_and_round_trips() {
+        for (name, text) in fixtures("server") {
+            let msg: ServerMessage = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let back = serde_json::to_value(&msg).unwrap();
+            let orig: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, orig, "{name} does not round-trip");
+        }
+    }
+
+    #[test]
+    fn every_invalid_fixture_gets_its_documented_error_code() {
+        let all = fixtures("invalid");
+        let expected: BTreeMap<String, String> = serde_json::from_str(
+            &all.iter().find(|(n, _)| n == "expected.json").unwrap().1,
+        )
+        .unwrap();
+        let cases: Vec<_> = all.iter().filter(|(n, _)| n != "expected.json").collect();
+        assert_eq!(cases.len(), expected.len(), "every invalid fixture has an expected code");
+        for (name, text) in cases {
+            let err = parse_client_message(text).expect_err(name);
+            assert_eq!(err.code.as_str(), expected[name], "{name}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn oversized_frame_is_refused_before_parsing() {
+        let big = format!("{{\"type\":\"offer\",\"sdp\":\"{}\"}}", "a".repeat(MAX_FRAME_BYTES));
+        assert_eq!(parse_client_message(&big).unwrap_err().code, ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn error_code_wire_names_match_serde() {
+        for code in [ErrorCode::BadJson, ErrorCode::NotJoined, ErrorCode::TokenExpired, ErrorCode::Internal] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_for_forward_compatibility() {
+        let msg = parse_client_message(r#"{"type":"ping","id":3,"extra":true}"#).unwrap();
+        assert_eq!(msg, ClientMessage::Ping { id: 3 });
+    }
+}
