@@ -341,8 +341,10 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Refusal> {
         return Err(Refusal::new(ErrorCode::UnknownType, format!("unknown message type \"{shown}\"")));
     }
     let kind = kind.to_owned();
-    let msg: ClientMessage = serde_json::from_value(value)
-        .map_err(|e| Refusal::new(ErrorCode::BadMessage, format!("bad \"{kind}\" message: {e}")))?;
+    let msg: ClientMessage = serde_path_to_error::deserialize(value).map_err(|e| {
+        let at = e.path().to_string();
+        Refusal::new(ErrorCode::BadMessage, format!("bad \"{kind}\" message: field {at}: {}", e.into_inner()))
+    })?;
     if let ClientMessage::Join { v, .. } = &msg {
         if *v != PROTOCOL_VERSION {
             return Err(Refusal::new(

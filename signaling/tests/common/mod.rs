@@ -1,0 +1,115 @@
+//! Shared set-up for integration tests: a real server on 127.0.0.1:0 (HTTP and UDP).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use signaling::api::{CreateMeeting, MeetingCreated, SiteInput};
+use signaling::protocol::ServerMessage;
+use signaling::{AppState, Settings};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const ADMIN: &str = "test-admin-key-0123456789";
+pub const SECRET: &[u8] = b"test-token-secret-0123456789abcdef";
+
+pub struct Server {
+    pub http: SocketAddr,
+    pub state: Arc<AppState>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub async fn server() -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let settings = Settings {
+        public_url: format!("http://{http}"),
+        admin_key: ADMIN.into(),
+        token_secret: SECRET.to_vec(),
+        ice_servers: Vec::new(),
+    };
+    let sfu = sfu::SfuConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        announce_ip: None,
+    };
+    let state = signaling::start(settings, sfu).unwrap();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(signaling::run(listener, state.clone(), async move {
+        let _ = rx.await;
+    }));
+    Server {
+        http,
+        state,
+        stop: Some(stop),
+    }
+}
+
+pub fn meeting(state: &AppState, sites: &[&str]) -> MeetingCreated {
+    signaling::api::create(
+        state,
+        CreateMeeting {
+            title: "Giao ban".into(),
+            chair_name: None,
+            sites: sites.iter().map(|n| SiteInput { name: (*n).into() }).collect(),
+            valid_hours: Some(1),
+        },
+    )
+    .unwrap()
+}
+
+pub fn token_of(link: &str) -> String {
+    link.split("#t=").nth(1).unwrap().to_owned()
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub async fn connect(http: SocketAddr) -> Ws {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws")).await.unwrap();
+    ws
+}
+
+pub async fn send(ws: &mut Ws, text: impl Into<String>) {
+    ws.send(Message::Text(text.into().into())).await.unwrap();
+}
+
+/// Next server message, failing after 5 s.
+pub async fn recv(ws: &mut Ws) -> ServerMessage {
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .expect("server answered within 5 s")
+            .expect("socket open")
+            .expect("frame ok");
+        if let Message::Text(t) = frame {
+            return serde_json::from_str(&t).unwrap_or_else(|e| panic!("bad server message {t}: {e}"));
+        }
+    }
+}
+
+/// Next message of a given type, skipping others (presence updates).
+pub async fn recv_type(ws: &mut Ws, ty: &str) -> ServerMessage {
+    for _ in 0..50 {
+        let m = recv(ws).await;
+        if serde_json::to_value(&m).unwrap()["type"] == ty {
+            return m;
+        }
+    }
+    panic!("no {ty} message");
+}
+
+pub async fn join(http: SocketAddr, link: &str) -> (Ws, ServerMessage) {
+    let mut ws = connect(http).await;
+    send(&mut ws, format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link))).await;
+    let joined = recv_type(&mut ws, "joined").await;
+    (ws, joined)
+}
