@@ -287,9 +287,12 @@ impl Engine {
                     s.slots[slot].source = Some((pidx, tidx));
                     s.slots[slot].pt_map = pt_map;
                     s.slots[slot].down.set_source(layer);
+                    let subscriber_connected = s.connected;
                     let publisher = self.peers[pidx].as_mut().expect("checked above");
                     publisher.tracks[tidx].subscribers.push(slot_ref);
-                    if !publisher.tracks[tidx].kind.is_audio() {
+                    // An unconnected subscriber asks when it connects (see on_connected):
+                    // a keyframe now would be spent before it can be received.
+                    if subscriber_connected && !publisher.tracks[tidx].kind.is_audio() {
                         let active = publisher.tracks[tidx].active(now);
                         let l = active.best_for(layer);
                         self.keyframe(pidx, tidx, l, now);
@@ -309,6 +312,7 @@ impl Engine {
         if p.tracks[tidx].throttle.allow(layer.map_or(0, |l| l.index()), now)
             && p.request_keyframe(tidx, layer)
         {
+            debug!(publisher = %p.id, track = ?p.tracks[tidx].kind, ?layer, "keyframe requested");
             self.tally.keyframe_requests += 1;
             self.mark_dirty(pidx);
         }
@@ -429,16 +433,7 @@ impl Engine {
     fn on_event(&mut self, idx: usize, event: Event) {
         match event {
             Event::RtpPacket(pkt) => self.forward(idx, pkt),
-            Event::Connected => {
-                if let Some(p) = self.peers[idx].as_mut() {
-                    if !p.connected {
-                        p.connected = true;
-                        self.metrics.peers_connected.inc();
-                        let _ = self.events.send(SfuEvent::Connected(p.id));
-                        info!(peer = %p.id, "media connected");
-                    }
-                }
-            }
+            Event::Connected => self.on_connected(idx),
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
                 if let Some(p) = self.peers[idx].as_mut() {
                     info!(peer = %p.id, "ice disconnected");
@@ -454,6 +449,34 @@ impl Engine {
                 self.keyframe(pidx, tidx, layer, now);
             }
             _ => {}
+        }
+    }
+
+    /// ICE and DTLS are up. Slots were not fed before (packets written earlier could not be
+    /// encrypted), so each video slot restarts at a fresh keyframe now.
+    fn on_connected(&mut self, idx: usize) {
+        let now = Instant::now();
+        let Some(p) = self.peers[idx].as_mut() else { return };
+        if p.connected {
+            return;
+        }
+        p.connected = true;
+        self.metrics.peers_connected.inc();
+        let _ = self.events.send(SfuEvent::Connected(p.id));
+        info!(peer = %p.id, "media connected");
+        let mut wanted = Vec::new();
+        for slot in &mut p.slots {
+            if let Some((pidx, tidx)) = slot.source {
+                let target = slot.down.target();
+                slot.down.set_source(target);
+                if slot.kind == MediaKind::Video {
+                    wanted.push((pidx, tidx, target));
+                }
+            }
+        }
+        for (pidx, tidx, target) in wanted {
+            let layer = self.peers[pidx].as_ref().and_then(|p| p.tracks[tidx].active(now).best_for(target));
+            self.keyframe(pidx, tidx, layer, now);
         }
     }
 
@@ -477,14 +500,18 @@ impl Engine {
             clock_rate: info.clock_rate,
         };
         let active = track.active(now);
+        let inc_is_audio = track.kind.is_audio();
         self.scratch.clear();
         self.scratch.extend_from_slice(&track.subscribers);
         let mut keyframe_for: Option<Option<crate::Layer>> = None;
         for i in 0..self.scratch.len() {
             let r = self.scratch[i];
-            let Some(sub) = self.peers[r.peer].as_mut() else { continue };
+            let Some(sub) = self.peers[r.peer].as_mut().filter(|p| p.connected) else { continue };
             let verdict = sub.slots[r.slot].down.decide(&meta, active, now);
             if let Some(out) = verdict.out {
+                if meta.switch_point && !inc_is_audio {
+                    debug!(subscriber = %sub.id, layer = ?meta.layer, "video keyframe forwarded");
+                }
                 if sub.write(r.slot, &pkt, out) {
                     self.tally.forwarded += 1;
                     if !sub.dirty {

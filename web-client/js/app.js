@@ -1,0 +1,191 @@
+/**
+ * Entry point of the diemcau browser client (loaded by `index.html` at `/` and `/join`).
+ *
+ * Owns the page shell: the header (meeting title, own site, VI/EN switch), the banner
+ * (reconnecting, non-fatal server errors), the `<audio>` elements that play the receive
+ * slots, and which view fills the page. The meeting logic lives in `session.js`; the views
+ * in `views/` only read the session and call its actions.
+ *
+ * ## Test hooks (for end-to-end tests)
+ *
+ * `window.diemcau` is an object of getters, so it is always current:
+ *   - `pc`        the `RTCPeerConnection`, or null before Join / after leaving
+ *   - `role`      `'chair' | 'site' | 'operator'`, or null before `joined`
+ *   - `state`     `'idle' | 'joining' | 'joined' | 'connected' | 'ended' | 'error'`;
+ *                 `'connected'` exactly while `pc.connectionState === 'connected'`
+ *   - `slots`     the last `slots` message's array (`[]` before one arrives)
+ *   - `you`       `joined.you` (`{id, name, role}`), or null
+ *   - `meeting`   `joined.meeting` (`{id, title}`), or null
+ *   - `lastError` the last server `error` as `{code, message}` (code `media` for a local
+ *                 WebRTC failure), or null
+ *   - `screen`    `'no-token' | 'join' | 'meeting' | 'left' | 'ended' | 'failed'`
+ *   - `roster`    every site with `{id, name, role, state, mic?, camera?}`
+ *   - `quality`   `'good' | 'fair' | 'poor' | 'connecting' | 'disconnected'`
+ *
+ * `data-testid`s: `join-button`, `leave-button`, `mic-toggle`, `camera-toggle`,
+ * `end-meeting`, `confirm-end`, `site-tile` (with `data-site-id`, `data-state`),
+ * `program-video`, `lang-switch`, `device-error`, `banner-error`; also `preview-video`,
+ * `own-video`, `camera-select`, `mic-select`, `quality` (with `data-quality`),
+ * `banner-reconnecting`, `roster`, `roster-row` (with `data-site-id`), `screen-<screen>`
+ * on full-page messages.
+ */
+
+import { getLanguage, hasKey, onLanguageChange, setLanguage, t } from './i18n/index.js';
+import { Session } from './session.js';
+import { tokenFromHash } from './token.js';
+import { mountChair } from './views/chair.js';
+import { h, setText } from './views/dom.js';
+import { mountJoin } from './views/join.js';
+import { mountMessage } from './views/message.js';
+import { mountOperator } from './views/operator.js';
+import { mountSite } from './views/site.js';
+
+/** @typedef {{update: () => void, destroy: () => void}} View */
+/** @typedef {import('./media.js').MediaSession} MediaSession */
+
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+const session = new Session({ token: tokenFromHash(location.hash), wsUrl });
+
+// ---- shell -------------------------------------------------------------------------------
+
+const brand = h('span', { class: 'brand' });
+const meetingTitle = h('span', { class: 'top-title' });
+const whoAmI = h('span', { class: 'top-site' });
+const langVi = h('span', { text: 'VI' });
+const langEn = h('span', { text: 'EN' });
+const langSwitch = h('button', {
+  class: 'lang',
+  testid: 'lang-switch',
+  on: { click: () => setLanguage(getLanguage() === 'vi' ? 'en' : 'vi') },
+}, langVi, ' | ', langEn);
+const header = h('header', { class: 'topbar' }, brand, meetingTitle, whoAmI, langSwitch);
+
+const reconnecting = h('div', { class: 'banner info', testid: 'banner-reconnecting', attrs: { role: 'status' } });
+const errorText = h('span');
+const errorClose = h('button', { class: 'btn small', on: { click: () => session.dismissError() } });
+const errorBanner = h('div', { class: 'banner error', testid: 'banner-error', attrs: { role: 'alert' } }, errorText, errorClose);
+const main = h('main', { class: 'view' });
+const audioSinks = h('div', { class: 'audio-sinks', attrs: { 'aria-hidden': 'true' } });
+
+document.body.replaceChildren(header, reconnecting, errorBanner, main, audioSinks);
+
+// ---- views -------------------------------------------------------------------------------
+
+/** @type {View | null} */
+let view = null;
+let viewKey = '';
+
+/** Which view the session needs now; a new key means a fresh mount. */
+function wantedView() {
+  if (session.screen === 'join' || (session.screen === 'meeting' && !session.you)) return 'join';
+  if (session.screen === 'meeting') return `meeting-${session.you?.role}`;
+  return `message-${session.screen}-${session.failure ?? ''}`;
+}
+
+/** @param {string} key */
+function mount(key) {
+  view?.destroy();
+  main.replaceChildren();
+  viewKey = key;
+  if (key === 'join') view = mountJoin(main, session);
+  else if (key === 'meeting-chair') view = mountChair(main, session);
+  else if (key === 'meeting-operator') view = mountOperator(main, session);
+  else if (key === 'meeting-site') view = mountSite(main, session);
+  else view = mountMessage(main, session);
+}
+
+function render() {
+  const key = wantedView();
+  if (key !== viewKey) mount(key);
+  else view?.update();
+  renderShell();
+  syncAudio(session.media);
+}
+
+function renderShell() {
+  document.documentElement.lang = getLanguage();
+  document.title = session.meeting ? `${session.meeting.title} — ${t('app.documentTitle')}` : t('app.documentTitle');
+  setText(brand, t('app.name'));
+  // The join page shows title and site in large type already; the header repeats them
+  // only once the page is about the meeting itself.
+  const inHeader = session.screen !== 'join';
+  setText(meetingTitle, inHeader ? session.meeting?.title ?? '' : '');
+  const you = inHeader ? session.you : null;
+  setText(whoAmI, you ? `${you.name} · ${t(`role.${you.role}`)}` : '');
+  langVi.className = getLanguage() === 'vi' ? 'active' : '';
+  langEn.className = getLanguage() === 'en' ? 'active' : '';
+  langSwitch.title = t('lang.switchTitle');
+
+  const live = session.screen === 'join' || session.screen === 'meeting';
+  reconnecting.hidden = !(live && session.reconnecting);
+  setText(reconnecting, t('banner.reconnecting'));
+  const err = session.lastError;
+  errorBanner.hidden = !err || !live;
+  setText(errorText, err ? errorMessage(err) : '');
+  setText(errorClose, t('banner.close'));
+}
+
+/**
+ * Plain words for a server error; the server's own message when we have none.
+ * @param {{code: string, message: string}} err
+ */
+function errorMessage(err) {
+  if (err.code === 'media') return t('banner.mediaFailed');
+  if (hasKey(`error.${err.code}`)) return t(`error.${err.code}`);
+  return t('error.generic', { message: err.message });
+}
+
+// ---- sound -------------------------------------------------------------------------------
+
+/** @type {MediaSession | null} */
+let audioFor = null;
+
+/**
+ * One `<audio autoplay>` per audio receive slot, kept outside the views so that switching
+ * views or language never interrupts the sound. What a slot carries is the SFU's business
+ * (it forwards only who may be heard), so every slot simply plays.
+ * @param {MediaSession | null} media
+ */
+function syncAudio(media) {
+  if (media === audioFor) return;
+  audioFor = media;
+  const sinks = (media?.receiveSlots() ?? []).filter((s) => s.kind === 'audio').map((s) => {
+    const audio = h('audio', { attrs: { 'data-mid': s.mid ?? '' } });
+    audio.autoplay = true;
+    audio.srcObject = s.stream;
+    audio.play().catch(() => {
+      // Blocked only without a click on the page; Join is a click, so this is rare.
+    });
+    return audio;
+  });
+  audioSinks.replaceChildren(...sinks);
+}
+
+// ---- wiring ------------------------------------------------------------------------------
+
+session.onChange(render);
+onLanguageChange(() => {
+  viewKey = ''; // every string in the views changes: mount afresh
+  render();
+});
+// A new invite link pasted into the same tab changes only the fragment: start afresh.
+window.addEventListener('hashchange', () => location.reload());
+
+Object.defineProperty(window, 'diemcau', {
+  configurable: true,
+  value: {
+    get pc() { return session.media?.pc ?? null; },
+    get role() { return session.you?.role ?? null; },
+    get state() { return session.state; },
+    get slots() { return session.slots; },
+    get you() { return session.you; },
+    get meeting() { return session.meeting; },
+    get lastError() { return session.lastError; },
+    get screen() { return session.screen; },
+    get roster() { return session.roster; },
+    get quality() { return session.quality; },
+  },
+});
+
+session.start();
+render();

@@ -1,0 +1,186 @@
+/**
+ * End-to-end harness: starts the real `diemcau` binary with a demo meeting and drives real
+ * Chromium pages (fake camera and microphone) through the real web client.
+ *
+ * Run inside a private network namespace that has only loopback (`scripts/e2e.sh` does it),
+ * so Chromium and the SFU can only meet on 127.0.0.1.
+ *
+ * Environment: `DIEMCAU_BIN` (default `../target/release/diemcau` from web-client),
+ * `CHROMIUM` (default `/usr/bin/chromium`).
+ */
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DIEMCAU_BIN = process.env.DIEMCAU_BIN ?? resolve(here, '../../../target/release/diemcau');
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+  // Background tabs must keep decoding: every participant is a tab of one browser.
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+];
+
+/**
+ * @typedef {{site_id: string, name: string, role: string, link: string}} Invite
+ * @typedef {{id: string, title: string, chair: Invite, operator: Invite, sites: Invite[]}} DemoMeeting
+ * @typedef {{http: string, udp: string, admin_key: string, meeting: DemoMeeting}} DemoInfo
+ * @typedef {{info: DemoInfo, pid: number, udpPort: number, stop: () => Promise<void>, log: string[]}} Server
+ */
+
+/**
+ * Starts `diemcau --demo --json` on ephemeral ports and waits for its links.
+ * @returns {Promise<Server>}
+ */
+export async function startServer() {
+  const proc = spawn(DIEMCAU_BIN, ['--demo', '--json', '--http', '127.0.0.1:0', '--udp', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,str0m=warn,str0m::format=error' },
+  });
+  /** @type {string[]} */
+  const log = [];
+  proc.stderr.on('data', (d) => { log.push(String(d)); if (log.length > 2000) log.shift(); });
+  const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (proc.stdout) });
+  const info = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`diemcau printed no links in 20 s:\n${log.join('')}`)), 20_000);
+    proc.once('exit', (code) => fail(new Error(`diemcau exited with ${code}:\n${log.join('')}`)));
+    lines.once('line', (line) => { clearTimeout(timer); ok(JSON.parse(line)); });
+  });
+  const udpPort = Number(String(info.udp).split(':').pop());
+  return {
+    info,
+    pid: /** @type {number} */ (proc.pid),
+    udpPort,
+    log,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((ok) => proc.once('exit', ok));
+      proc.kill('SIGINT');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Launches headless Chromium with a fresh profile. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'diemcau-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 800 },
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Opens an invite link in a new tab and presses Join. Returns the page and the time the
+ * button was pressed (ms, `performance.timeOrigin`-independent wall clock).
+ * @param {import('playwright-core').BrowserContext} context
+ * @param {string} link
+ */
+export async function joinAs(context, link) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[page error] ${link.slice(-12)}: ${e.message}`));
+  await page.goto(link);
+  await page.getByTestId('join-button').waitFor({ state: 'visible', timeout: 15_000 });
+  await page.waitForFunction(() => !document.querySelector('[data-testid="join-button"]')?.hasAttribute('disabled'), null, { timeout: 15_000 });
+  const pressedAt = Date.now();
+  await page.getByTestId('join-button').click();
+  return { page, pressedAt };
+}
+
+/**
+ * Waits until the page's test hook reports a connected peer connection.
+ * @param {import('playwright-core').Page} page
+ */
+export async function waitConnected(page, timeout = 20_000) {
+  await page.waitForFunction(() => /** @type {any} */ (window).diemcau?.state === 'connected', null, { timeout });
+}
+
+/**
+ * @typedef {{type: string, id: string, kind?: string, mid?: string, rid?: string,
+ *   packetsReceived?: number, framesDecoded?: number, packetsSent?: number, bytesReceived?: number,
+ *   state?: string, nominated?: boolean, remoteCandidateId?: string, localCandidateId?: string,
+ *   port?: number, address?: string, ip?: string, protocol?: string, selectedCandidatePairId?: string,
+ *   frameWidth?: number}} Stat
+ */
+
+/**
+ * The page's `getStats()` report, plus its slot map.
+ * @param {import('playwright-core').Page} page
+ * @returns {Promise<{stats: Stat[], slots: {mid: string, kind: string, site_id: string|null}[]}>}
+ */
+export async function snapshot(page) {
+  return page.evaluate(async () => {
+    const d = /** @type {any} */ (window).diemcau;
+    const report = await d.pc.getStats();
+    return { stats: JSON.parse(JSON.stringify([...report.values()])), slots: JSON.parse(JSON.stringify(d.slots)) };
+  });
+}
+
+/**
+ * Polls `check` on fresh snapshots until it returns a truthy value or time runs out.
+ * @template T
+ * @param {import('playwright-core').Page} page
+ * @param {(s: Awaited<ReturnType<typeof snapshot>>) => T} check
+ * @param {number} timeout
+ * @returns {Promise<T>}
+ */
+export async function pollStats(page, check, timeout) {
+  const until = Date.now() + timeout;
+  let last = await snapshot(page);
+  for (;;) {
+    const r = check(last);
+    if (r) return r;
+    if (Date.now() > until) return r;
+    await new Promise((ok) => setTimeout(ok, 250));
+    last = await snapshot(page);
+  }
+}
+
+/**
+ * CPU seconds (user+system) and RSS bytes of a process, from /proc.
+ * @param {number} pid
+ */
+export function processUsage(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, rssBytes: rssKb * 1024 };
+}
+
+/** Inbound RTP entries with their slot's source site. */
+export function inboundBySlot(/** @type {Awaited<ReturnType<typeof snapshot>>} */ s) {
+  return s.stats
+    .filter((x) => x.type === 'inbound-rtp')
+    .map((x) => ({ ...x, site: s.slots.find((sl) => sl.mid === x.mid)?.site_id ?? null }));
+}
+
+/** The remote candidate of the selected (nominated, succeeded) pair. */
+export function selectedRemote(/** @type {Stat[]} */ stats) {
+  const transport = stats.find((x) => x.type === 'transport' && x.selectedCandidatePairId);
+  const pair = stats.find((x) => x.id === transport?.selectedCandidatePairId)
+    ?? stats.find((x) => x.type === 'candidate-pair' && x.nominated && x.state === 'succeeded');
+  return stats.find((x) => x.id === pair?.remoteCandidateId);
+}

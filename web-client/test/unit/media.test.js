@@ -1,0 +1,27 @@
+/** The parts of the media layout that need no browser: codec order and simulcast encodings. */
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { SIMULCAST_ENCODINGS, preferCodec } from '../../js/media.js';
+
+test('VP8 moves first and every other codec keeps its place', () => {
+  const codecs = [
+    { mimeType: 'video/H264', sdpFmtpLine: 'profile-level-id=42e01f' },
+    { mimeType: 'video/rtx' },
+    { mimeType: 'video/VP9' },
+    { mimeType: 'video/vp8' },
+    { mimeType: 'video/AV1' },
+  ];
+  assert.deepEqual(preferCodec(codecs, 'video/VP8').map((c) => c.mimeType),
+    ['video/vp8', 'video/H264', 'video/rtx', 'video/VP9', 'video/AV1']);
+  assert.deepEqual(preferCodec([], 'video/VP8'), []);
+});
+
+test('simulcast encodings are q, h, f from low to high, as PROTOCOL.md names them', () => {
+  assert.deepEqual(SIMULCAST_ENCODINGS, [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+    { rid: 'f', maxBitrate: 1_500_000 },
+  ]);
+});
