@@ -170,7 +170,6 @@ impl Meeting {
             sfu.remove_peer(old.peer);
             st.routed.remove(&site.id);
         }
-        st.presence.insert(site.id.clone(), Presence::Joined);
         let sites = self.visible_roster(&site, &st);
         let receive = match site.role {
             Role::Chair => {
@@ -183,7 +182,6 @@ impl Meeting {
                 audio: SITE_RECEIVE_SLOTS,
             },
         };
-        self.broadcast_state(&st, &site);
         self.reroute(&mut st, sfu);
         Ok(Joined {
             message: ServerMessage::Joined {
@@ -217,6 +215,13 @@ impl Meeting {
             audio_slots: layout.audio_slots.clone(),
         });
         st.routed.remove(site_id);
+        // Present from the moment its media is negotiated, not from opening the link: a
+        // site still on the join page is not in the meeting yet.
+        if st.presence.insert(site_id.to_owned(), Presence::Joined) != Some(Presence::Joined) {
+            if let Some(site) = self.site(site_id) {
+                self.broadcast_state(&st, site);
+            }
+        }
         self.reroute(&mut st, sfu);
         true
     }
@@ -243,9 +248,11 @@ impl Meeting {
             sfu.remove_peer(m.peer);
         }
         st.routed.remove(site_id);
-        st.presence.insert(site_id.to_owned(), Presence::Left);
-        if let Some(site) = self.site(site_id) {
-            self.broadcast_state(&st, site);
+        if st.presence.get(site_id) == Some(&Presence::Joined) {
+            st.presence.insert(site_id.to_owned(), Presence::Left);
+            if let Some(site) = self.site(site_id) {
+                self.broadcast_state(&st, site);
+            }
         }
         self.reroute(&mut st, sfu);
     }

@@ -29,7 +29,9 @@ async fn admin_creates_a_meeting_from_json_and_every_link_joins_its_own_site() {
     assert_eq!(body["operator"]["role"], "operator");
     let link = body["sites"][1]["link"].as_str().unwrap();
     assert!(link.starts_with(&format!("http://{}/join#t=", srv.http)));
-    let (_ws, joined) = join(srv.http, link).await;
+    let (mut ws, joined) = join(srv.http, link).await;
+    send(&mut ws, offer_message()).await;
+    recv_type(&mut ws, "answer").await;
     let v = serde_json::to_value(joined).unwrap();
     assert_eq!(v["you"]["name"], "Xã B");
     assert_eq!(v["meeting"]["title"], "Giao ban tháng 11");

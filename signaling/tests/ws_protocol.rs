@@ -108,9 +108,12 @@ async fn chair_sees_sites_arrive_and_leave_and_ending_closes_every_link() {
     assert_eq!(sites.len(), 4, "chair sees the whole roster");
     assert!(sites.iter().filter(|s| s.role == Role::Site).all(|s| s.state == Presence::Waiting));
 
-    let (a, joined_a) = join(srv.http, &m.sites[0].link).await;
+    let (mut a, joined_a) = join(srv.http, &m.sites[0].link).await;
     let ServerMessage::Joined { sites: seen_by_site, .. } = joined_a else { unreachable!() };
     assert!(seen_by_site.iter().all(|s| s.id == "s1" || s.role == Role::Chair), "a site sees only itself and the chair");
+    // Present once its media is negotiated, not when the link is opened.
+    send(&mut a, offer_message()).await;
+    assert!(matches!(recv_type(&mut a, "answer").await, ServerMessage::Answer { .. }));
     match recv_type(&mut chair, "site_state").await {
         ServerMessage::SiteState { site, .. } => assert_eq!((site.id.as_str(), site.state), ("s1", Presence::Joined)),
         _ => unreachable!(),

@@ -113,3 +113,12 @@ pub async fn join(http: SocketAddr, link: &str) -> (Ws, ServerMessage) {
     let joined = recv_type(&mut ws, "joined").await;
     (ws, joined)
 }
+
+/// A real offer captured from Chromium 156 by the web client (1 mic, 1 camera with three
+/// simulcast layers, 4 + 4 receive slots).
+pub const CHROMIUM_OFFER: &str = include_str!("../../fixtures/sdp/chromium-site-offer.sdp");
+
+/// The `offer` message carrying [`CHROMIUM_OFFER`].
+pub fn offer_message() -> String {
+    serde_json::json!({"type": "offer", "sdp": CHROMIUM_OFFER}).to_string()
+}

@@ -1,0 +1,64 @@
+//! The media plane accepts a real Chromium offer on its single UDP port: simulcast accepted,
+//! one host candidate, tracks and receive slots recognised. Bad offers are refused cleanly.
+
+use sfu::{OfferError, PeerId, Sfu, SfuConfig, TrackKind};
+
+const CHROMIUM_OFFER: &str = include_str!("../../signaling/fixtures/sdp/chromium-site-offer.sdp");
+
+fn start() -> Sfu {
+    let config = SfuConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        announce_ip: None,
+    };
+    Sfu::start(config, &prometheus::Registry::new()).unwrap().0
+}
+
+#[tokio::test]
+async fn chromium_offer_is_answered_with_simulcast_and_the_single_port() {
+    let sfu = start();
+    let layout = sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.unwrap();
+    let answer = &layout.answer_sdp;
+    assert!(answer.contains("a=simulcast:recv q;h;f"), "simulcast accepted:\n{answer}");
+    for rid in ["q", "h", "f"] {
+        assert!(answer.contains(&format!("a=rid:{rid} recv")), "rid {rid} accepted");
+    }
+    let port = sfu.local_addr().port();
+    let candidates: Vec<&str> = answer.lines().filter(|l| l.starts_with("a=candidate")).collect();
+    assert!(!candidates.is_empty());
+    assert!(candidates.iter().all(|c| c.contains(&format!("127.0.0.1 {port} typ host"))), "{candidates:?}");
+    assert!(answer.contains("a=ice-lite"));
+    assert_eq!(layout.published, vec![TrackKind::Audio, TrackKind::Camera]);
+    assert_eq!(layout.video_slots.len(), 4);
+    assert_eq!(layout.audio_slots.len(), 4);
+    // VP8 and H.264 are both negotiated on the camera.
+    let video_section = answer.split("m=video").nth(1).unwrap();
+    assert!(video_section.contains("VP8/90000"));
+    assert!(video_section.contains("H264/90000"));
+    sfu.shutdown();
+}
+
+#[tokio::test]
+async fn garbage_offer_is_a_parse_error_and_the_peer_is_not_kept() {
+    let sfu = start();
+    let err = sfu.offer(PeerId(1), "v=0\r\nthis is not sdp".into()).await.unwrap_err();
+    assert!(matches!(err, OfferError::Parse(_)), "{err:?}");
+    // The same peer id can still offer properly afterwards.
+    assert!(sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.is_ok());
+    sfu.shutdown();
+}
+
+#[tokio::test]
+async fn offer_with_too_many_media_lines_is_refused() {
+    let sfu = start();
+    let header_end = CHROMIUM_OFFER.find("m=audio").unwrap();
+    let (head, body) = CHROMIUM_OFFER.split_at(header_end);
+    let recv_audio = body.split("m=").filter(|s| s.starts_with("audio") && s.contains("a=recvonly")).next().unwrap();
+    let mut big = head.to_owned();
+    for i in 0..200 {
+        big.push_str("m=");
+        big.push_str(&recv_audio.replacen("a=mid:", &format!("a=mid:z{i}-"), 1));
+    }
+    let err = sfu.offer(PeerId(2), big).await.unwrap_err();
+    assert!(matches!(&err, OfferError::Refused(m) if m.contains("media lines")), "{err:?}");
+    sfu.shutdown();
+}
