@@ -90,7 +90,7 @@ pub(crate) fn spawn(
     let (tx, rx) = mpsc::channel();
     let mut engine = Engine {
         socket,
-        local_addr,
+        announce,
         candidate,
         peers: Vec::new(),
         by_id: HashMap::new(),
@@ -113,7 +113,10 @@ pub(crate) fn spawn(
 
 struct Engine {
     socket: UdpSocket,
-    local_addr: SocketAddr,
+    /// The address browsers send to; str0m matches it against the host candidate, so it
+    /// stands as the destination of every datagram even when the socket is bound to 0.0.0.0
+    /// or sits behind 1:1 NAT.
+    announce: SocketAddr,
     candidate: Candidate,
     /// Peers by index; `None` marks a free index. Indices are stable while a peer lives.
     peers: Vec<Option<Peer>>,
@@ -331,7 +334,7 @@ impl Engine {
             Receive {
                 proto: Protocol::Udp,
                 source,
-                destination: self.local_addr,
+                destination: self.announce,
                 contents,
             },
         );
