@@ -5,7 +5,8 @@
  * Run inside a private network namespace that has only loopback (`scripts/e2e.sh` does it),
  * so Chromium and the SFU can only meet on 127.0.0.1.
  *
- * Environment: `DIEMCAU_BIN` (default `../target/release/diemcau` from web-client),
+ * Environment: `DIEMCAU_BIN` (default `$CARGO_TARGET_DIR/release/diemcau`, else the
+ * workspace's `target/release/diemcau`),
  * `CHROMIUM` (default `/usr/bin/chromium`).
  */
 
@@ -18,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DIEMCAU_BIN = process.env.DIEMCAU_BIN ?? resolve(here, '../../../target/release/diemcau');
+const targetDir = process.env.CARGO_TARGET_DIR ?? resolve(here, '../../../target');
+export const DIEMCAU_BIN = process.env.DIEMCAU_BIN ?? join(targetDir, 'release', 'diemcau');
 
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -53,7 +55,8 @@ export async function startServer() {
   const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (proc.stdout) });
   const info = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`diemcau printed no links in 20 s:\n${log.join('')}`)), 20_000);
-    proc.once('exit', (code) => fail(new Error(`diemcau exited with ${code}:\n${log.join('')}`)));
+    proc.once('error', (e) => { clearTimeout(timer); fail(new Error(`cannot start ${DIEMCAU_BIN}: ${e.message}`)); });
+    proc.once('exit', (code) => { clearTimeout(timer); fail(new Error(`diemcau exited with ${code}:\n${log.join('')}`)); });
     lines.once('line', (line) => { clearTimeout(timer); ok(JSON.parse(line)); });
   });
   const udpPort = Number(String(info.udp).split(':').pop());
