@@ -5,7 +5,8 @@
  *   - the diemcau process's CPU (share of one core) and RSS during a steady meeting.
  *
  * Usage (from the repository root, after `cargo build --release -p signaling` and
- * `npm ci` in web-client/):
+ * `npm ci` in web-client/); env SITES (default 3) sites join one after the other,
+ * CHAIR_SETTLE_MS (default 0) waits after the chair joins before the first site does:
  *   unshare -n bash -c 'ip link set lo up && node load-tests/browser/four_party.mjs [runs] [steady_seconds]'
  */
 
@@ -66,8 +67,10 @@ for (let run = 0; run < runs; run++) {
   const { meeting } = server.info;
   const chair = (await joinAs(browser.context, meeting.chair.link)).page;
   await waitConnected(chair);
+  // Optional settle time after the chair joins (its encoder ramps its layers up meanwhile).
+  await new Promise((ok) => setTimeout(ok, Number(process.env.CHAIR_SETTLE_MS ?? 0)));
   const pages = [chair];
-  for (const invite of meeting.sites.slice(0, 3)) {
+  for (const invite of meeting.sites.slice(0, Number(process.env.SITES ?? 3))) {
     const { page, ms } = await timedJoin(browser.context, invite.link);
     samples.push(ms);
     pages.push(page);
