@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::meeting::{ExpectedSite, Meeting};
+use crate::meeting::{ExpectedSite, Meeting, MeetingOptions, DEFAULT_GRID_PAGE, MAX_GRID_PAGE};
+use crate::moderation::{DEFAULT_FLOOR_LIMIT, MAX_FLOOR_LIMIT};
+use crate::rollcall::{self, Attendance};
 use crate::protocol::{Presence, Role};
 use crate::state::AppState;
 use crate::token::{unix_now, Claims};
@@ -96,6 +98,12 @@ pub struct CreateMeeting {
     /// How long the invite links work, in hours (1–336, default 24).
     #[serde(default)]
     pub valid_hours: Option<u32>,
+    /// Most sites holding the floor at once (1–4, default 2).
+    #[serde(default)]
+    pub floor_limit: Option<u16>,
+    /// Most tiles on the hall's grid page (1–25, default 16).
+    #[serde(default)]
+    pub grid_page_size: Option<u16>,
 }
 
 /// An expected site.
@@ -115,6 +123,10 @@ pub struct CsvParams {
     pub chair_name: Option<String>,
     /// How long the invite links work, in hours.
     pub valid_hours: Option<u32>,
+    /// Most sites holding the floor at once.
+    pub floor_limit: Option<u16>,
+    /// Most tiles on the hall's grid page.
+    pub grid_page_size: Option<u16>,
 }
 
 /// One invite link.
@@ -180,8 +192,11 @@ pub struct MeetingView {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "diemcau API", description = "Meetings and invite links of the diemcau video-conferencing relay."),
-    paths(create_meeting, list_meetings, get_meeting),
-    components(schemas(CreateMeeting, SiteInput, MeetingCreated, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail)),
+    paths(create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv),
+    components(schemas(
+        CreateMeeting, SiteInput, MeetingCreated, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
+        Attendance, rollcall::SiteAttendance, rollcall::Stay
+    )),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -209,6 +224,8 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/meetings", get(list_meetings).post(create_meeting))
         .route("/meetings/{id}", get(get_meeting))
+        .route("/meetings/{id}/attendance", get(get_attendance))
+        .route("/meetings/{id}/attendance.csv", get(get_attendance_csv))
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
 
@@ -268,6 +285,8 @@ async fn create_meeting(
             chair_name: params.chair_name,
             sites: parse_csv_sites(&body)?,
             valid_hours: params.valid_hours,
+            floor_limit: params.floor_limit,
+            grid_page_size: params.grid_page_size,
         }
     } else if content_type.starts_with("application/json") {
         let de = &mut serde_json::Deserializer::from_slice(&body);
@@ -369,12 +388,29 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
         name: "Kỹ thuật viên".into(),
         role: Role::Operator,
     });
+    let floor_limit = req.floor_limit.unwrap_or(DEFAULT_FLOOR_LIMIT);
+    if !(1..=MAX_FLOOR_LIMIT).contains(&floor_limit) {
+        return Err(ApiError::invalid(format!("floor_limit must be 1 to {MAX_FLOOR_LIMIT}")));
+    }
+    let grid_slots = req.grid_page_size.unwrap_or(DEFAULT_GRID_PAGE);
+    if !(1..=MAX_GRID_PAGE).contains(&grid_slots) {
+        return Err(ApiError::invalid(format!("grid_page_size must be 1 to {MAX_GRID_PAGE}")));
+    }
     let now = unix_now();
     let expires_at = now + u64::from(hours) * 3600;
     let id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let writer = state
+        .settings
+        .data_dir
+        .as_ref()
+        .map(|dir| rollcall::spawn_writer(rollcall::file_for(dir, &id)));
+    let options = MeetingOptions {
+        floor_limit,
+        grid_slots,
+    };
     let meeting = state
         .meetings
-        .insert(Meeting::new(id.clone(), title.to_owned(), expires_at, sites));
+        .insert(Meeting::new(id.clone(), title.to_owned(), expires_at, sites, options, writer));
     state.metrics.meetings.set(state.meetings.active() as i64);
     Ok(invites(state, &meeting))
 }
@@ -481,6 +517,103 @@ async fn get_meeting(
         .get(&id)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no meeting with this id"))?;
     Ok(Json(view(&m)))
+}
+
+/// Admin key, or the token of this meeting's chair, a co-chair or an operator.
+fn authorize_attendance(state: &AppState, headers: &HeaderMap, meeting_id: &str) -> Result<(), ApiError> {
+    if authorize(state, headers).is_ok() {
+        return Ok(());
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let unauthorized = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send the admin key, or the chair's or an operator's invite token, as 'Authorization: Bearer ...'",
+        )
+    };
+    let claims = state.keys.verify(token).map_err(|_| unauthorized())?;
+    if claims.mid != meeting_id {
+        return Err(unauthorized());
+    }
+    let allowed = match claims.role {
+        Role::Chair | Role::Operator => true,
+        Role::Site => state.meetings.get(meeting_id).is_some_and(|m| m.is_cochair(&claims.sid)),
+    };
+    if !allowed {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only the chair, co-chairs and operators read the roll call"));
+    }
+    Ok(())
+}
+
+fn attendance_of(state: &AppState, id: &str) -> Result<Attendance, ApiError> {
+    if let Some(m) = state.meetings.get(id) {
+        return Ok(m.attendance());
+    }
+    // Kept on disk after the meeting (and after a restart).
+    let stored = state
+        .settings
+        .data_dir
+        .as_ref()
+        .filter(|_| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .and_then(|dir| rollcall::load(&rollcall::file_for(dir, id)));
+    stored.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no meeting with this id"))
+}
+
+/// The roll call of a meeting as JSON.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}/attendance",
+    params(("id" = String, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The roll call", body = Attendance),
+        (status = 401, description = "No admin key or meeting token", body = ErrorBody),
+        (status = 403, description = "The token's site may not read it", body = ErrorBody),
+        (status = 404, description = "No such meeting", body = ErrorBody)
+    ),
+    security(("admin" = []))
+)]
+async fn get_attendance(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Attendance>, ApiError> {
+    authorize_attendance(&state, &headers, &id)?;
+    Ok(Json(attendance_of(&state, &id)?))
+}
+
+/// The roll call of a meeting as CSV (UTF-8 with BOM), one line per expected site.
+#[utoipa::path(
+    get,
+    path = "/api/v1/meetings/{id}/attendance.csv",
+    params(("id" = String, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "The roll call", content_type = "text/csv", body = String),
+        (status = 401, description = "No admin key or meeting token", body = ErrorBody),
+        (status = 404, description = "No such meeting", body = ErrorBody)
+    ),
+    security(("admin" = []))
+)]
+async fn get_attendance_csv(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    authorize_attendance(&state, &headers, &id)?;
+    let csv = rollcall::to_csv(&attendance_of(&state, &id)?);
+    let disposition = format!("attachment; filename=\"diem-danh-{id}.csv\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@
 pub mod api;
 pub mod meeting;
 pub mod metrics;
+pub mod moderation;
 pub mod protocol;
+pub mod rollcall;
 pub mod route;
 pub mod session;
 pub mod state;

@@ -35,6 +35,9 @@ struct Args {
     /// links stop working at restart.
     #[arg(long, env = "DIEMCAU_TOKEN_SECRET", hide_env_values = true)]
     token_secret: Option<String>,
+    /// Directory for roll-call records (`<dir>/attendance/<meeting>.json`).
+    #[arg(long, env = "DIEMCAU_DATA_DIR", default_value = "data")]
+    data_dir: std::path::PathBuf,
     /// Create a demo meeting (a chair, an operator, five communes) and print its links.
     #[arg(long)]
     demo: bool,
@@ -65,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         admin_key: args.admin_key.unwrap_or_else(random_secret),
         token_secret: args.token_secret.unwrap_or_else(random_secret).into_bytes(),
         ice_servers: Vec::new(),
+        data_dir: Some(args.data_dir),
     };
     let sfu_config = sfu::SfuConfig {
         bind: args.udp,
@@ -95,6 +99,8 @@ fn print_demo(state: &signaling::AppState, json: bool, http: SocketAddr) -> anyh
             chair_name: Some("Hội trường UBND tỉnh".into()),
             sites: communes.iter().map(|n| SiteInput { name: (*n).into() }).collect(),
             valid_hours: Some(24),
+            floor_limit: None,
+            grid_page_size: None,
         },
     )
     .map_err(|e| anyhow::anyhow!("demo meeting: {e:?}"))?;

@@ -1,12 +1,14 @@
-//! Meetings: the expected sites, who is connected now, and what each one receives.
+//! Meetings: the expected sites, who is connected now, the chair's rules, the roll call, and
+//! what each participant receives.
 //!
-//! Lifecycle of a meeting: created through the API with its expected sites → sites join and
-//! leave any number of times (a rejoin replaces the older connection) → ended by the chair
-//! (every link stops working) or by expiry of its tokens.
+//! Lifecycle of a meeting: created through the API with its expected sites → lobby (sites
+//! join and wait; the hall sees them arrive) → open (the program runs) → ended by the chair
+//! (every link stops working) or by expiry of its tokens. A site may join and leave any number
+//! of times; a rejoin replaces its older connection.
 //!
-//! Concurrency: a meeting's mutable state sits behind a `std::sync::Mutex`; it is never held
-//! across an `.await` (every operation only updates maps and pushes to unbounded channels or
-//! the SFU's command queue), so a blocking mutex is the right, cheaper choice.
+//! Every operation takes the meeting's lock, updates state, pushes messages into the members'
+//! unbounded queues and commands into the SFU's queue, and returns. Nothing awaits under the
+//! lock, so a `std::sync::Mutex` is the right, cheaper choice.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,16 +16,21 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use dashmap::DashMap;
 use sfu::{PeerId, Sfu, Source, Subscription, TrackKind};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
 
+use crate::moderation::{Action, Actor, Moderation, Sites};
 use crate::protocol::{
-    ErrorCode, MeetingInfo, Presence, ReceiveSlots, Refusal, Role, ServerMessage, SiteRef, SiteStatus, SlotInfo,
+    ErrorCode, MeetingInfo, Phase, Presence, ReceiveSlots, Refusal, Role, ServerMessage, SiteRef, SiteStatus,
+    SlotInfo,
 };
-use crate::route::{self, Assignment, Participant};
+use crate::rollcall::{Attendance, Expected, RollCall};
+use crate::route::{self, Assignment, GridPage, Participant};
+use crate::token::unix_now_ms;
 
-/// Receive slots of a site or operator: the chair plus room for floor holders.
-pub const SITE_RECEIVE_SLOTS: u16 = 4;
-/// Most grid tiles the chair receives at once.
-pub const CHAIR_GRID_SLOTS: u16 = 25;
+/// Default tiles on the hall's grid page.
+pub const DEFAULT_GRID_PAGE: u16 = 16;
+/// Most tiles on the hall's grid page (the hall PC decodes at most this many videos).
+pub const MAX_GRID_PAGE: u16 = 25;
 
 /// What a session's outgoing queue carries.
 #[derive(Debug, Clone)]
@@ -43,6 +50,25 @@ pub struct ExpectedSite {
     pub name: String,
     /// Role.
     pub role: Role,
+}
+
+/// Settings fixed when a meeting is created.
+#[derive(Debug, Clone, Copy)]
+pub struct MeetingOptions {
+    /// Most floor holders at once.
+    pub floor_limit: u16,
+    /// Most tiles on the hall's grid page (the chair's video slots are one more, for the
+    /// presentation).
+    pub grid_slots: u16,
+}
+
+impl Default for MeetingOptions {
+    fn default() -> Self {
+        MeetingOptions {
+            floor_limit: crate::moderation::DEFAULT_FLOOR_LIMIT,
+            grid_slots: DEFAULT_GRID_PAGE,
+        }
+    }
 }
 
 /// A connected site.
@@ -65,13 +91,17 @@ struct Layout {
     audio_slots: Vec<String>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
-    ended: bool,
+    rules: Moderation,
     members: HashMap<String, Member>,
     presence: HashMap<String, Presence>,
     /// Last routing sent per site, to send only changes.
     routed: HashMap<String, Vec<Assignment>>,
+    grid_page: u32,
+    grid_page_size: u16,
+    last_grid: Option<GridPage>,
+    rollcall: RollCall,
 }
 
 /// One meeting.
@@ -85,25 +115,69 @@ pub struct Meeting {
     pub expires_at: u64,
     /// Expected sites in roster order: chair, sites, operator.
     pub sites: Vec<ExpectedSite>,
+    /// Settings fixed at creation.
+    pub options: MeetingOptions,
     state: Mutex<State>,
+    /// Newest roll call, for the writer that keeps it on disk.
+    attendance_out: Option<watch::Sender<Option<Arc<Attendance>>>>,
 }
 
-/// What a successful join hands the session.
+/// What a successful join hands the session, in sending order.
 #[derive(Debug)]
 pub struct Joined {
-    /// The `joined` message to send.
-    pub message: ServerMessage,
+    /// `joined`, then `meeting_state`, then `floor`.
+    pub messages: Vec<ServerMessage>,
+}
+
+struct View<'a> {
+    meeting: &'a Meeting,
+    st: &'a State,
+}
+
+impl Sites for View<'_> {
+    fn role_of(&self, site: &str) -> Option<Role> {
+        self.meeting.site(site).map(|s| s.role)
+    }
+    fn is_connected(&self, site: &str) -> bool {
+        self.st.members.get(site).is_some_and(|m| m.layout.is_some())
+    }
+    fn ever_joined(&self, site: &str) -> bool {
+        self.st.presence.get(site).is_some_and(|p| *p != Presence::Waiting)
+    }
 }
 
 impl Meeting {
-    /// A new meeting with nobody connected.
-    pub fn new(id: String, title: String, expires_at: u64, sites: Vec<ExpectedSite>) -> Self {
+    /// A new meeting in the lobby with nobody connected. With `attendance_out`, every change
+    /// of the roll call is sent there (see [`crate::rollcall::spawn_writer`]).
+    pub fn new(
+        id: String,
+        title: String,
+        expires_at: u64,
+        sites: Vec<ExpectedSite>,
+        options: MeetingOptions,
+        attendance_out: Option<watch::Sender<Option<Arc<Attendance>>>>,
+    ) -> Self {
+        let options = MeetingOptions {
+            floor_limit: options.floor_limit.clamp(1, crate::moderation::MAX_FLOOR_LIMIT),
+            grid_slots: options.grid_slots.clamp(1, MAX_GRID_PAGE),
+        };
         Meeting {
             id,
             title,
             expires_at,
             sites,
-            state: Mutex::new(State::default()),
+            options,
+            state: Mutex::new(State {
+                rules: Moderation::new(options.floor_limit),
+                members: HashMap::new(),
+                presence: HashMap::new(),
+                routed: HashMap::new(),
+                grid_page: 0,
+                grid_page_size: options.grid_slots,
+                last_grid: None,
+                rollcall: RollCall::new(),
+            }),
+            attendance_out,
         }
     }
 
@@ -120,7 +194,12 @@ impl Meeting {
 
     /// Whether the chair ended it.
     pub fn is_ended(&self) -> bool {
-        self.lock().ended
+        self.lock().rules.phase == Phase::Ended
+    }
+
+    /// Whether `site` holds the co-chair right now.
+    pub fn is_cochair(&self, site: &str) -> bool {
+        self.lock().rules.cochairs.contains(site)
     }
 
     /// Roster with presence, for the API.
@@ -132,6 +211,54 @@ impl Meeting {
     /// Number of connected sites.
     pub fn connected(&self) -> usize {
         self.lock().members.len()
+    }
+
+    /// The roll call now.
+    pub fn attendance(&self) -> Attendance {
+        let st = self.lock();
+        self.report(&st)
+    }
+
+    fn info(&self) -> MeetingInfo {
+        MeetingInfo {
+            id: self.id.clone(),
+            title: self.title.clone(),
+        }
+    }
+
+    fn report(&self, st: &State) -> Attendance {
+        let expected: Vec<Expected<'_>> = self
+            .sites
+            .iter()
+            .map(|s| Expected {
+                id: &s.id,
+                name: &s.name,
+                role: s.role,
+                presence: st.presence.get(&s.id).copied().unwrap_or(Presence::Waiting),
+            })
+            .collect();
+        st.rollcall.report(self.info(), &expected, unix_now_ms())
+    }
+
+    fn persist(&self, st: &State) {
+        if let Some(out) = &self.attendance_out {
+            out.send_replace(Some(Arc::new(self.report(st))));
+        }
+    }
+
+    /// How many slots a participant of `role` must offer.
+    pub fn receive_slots(&self, role: Role) -> ReceiveSlots {
+        match role {
+            Role::Chair => ReceiveSlots {
+                video: self.options.grid_slots + 1,
+                audio: self.options.grid_slots,
+            },
+            // Chair camera, presentation, spotlight, and the floor holders.
+            Role::Site | Role::Operator => ReceiveSlots {
+                video: 3 + self.options.floor_limit,
+                audio: 1 + self.options.floor_limit,
+            },
+        }
     }
 
     /// Admits `site_id` on socket `session`. An older connection of the same site is told
@@ -149,9 +276,7 @@ impl Meeting {
             .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?
             .clone();
         let mut st = self.lock();
-        if st.ended {
-            return Err(Refusal::new(ErrorCode::UnknownMeeting, "the meeting has ended"));
-        }
+        st.rules.admit(&site.id, &View { meeting: self, st: &st })?;
         let old = st.members.insert(
             site.id.clone(),
             Member {
@@ -170,36 +295,24 @@ impl Meeting {
             sfu.remove_peer(old.peer);
             st.routed.remove(&site.id);
         }
-        let sites = self.visible_roster(&site, &st);
-        let receive = match site.role {
-            Role::Chair => {
-                let n = self.sites.iter().filter(|s| s.role == Role::Site).count() as u16;
-                let n = n.clamp(1, CHAIR_GRID_SLOTS);
-                ReceiveSlots { video: n, audio: n }
-            }
-            Role::Site | Role::Operator => ReceiveSlots {
-                video: SITE_RECEIVE_SLOTS,
-                audio: SITE_RECEIVE_SLOTS,
+        let joined = ServerMessage::Joined {
+            v: crate::protocol::PROTOCOL_VERSION,
+            meeting: self.info(),
+            you: SiteRef {
+                id: site.id.clone(),
+                name: site.name.clone(),
+                role: site.role,
             },
+            sites: self.visible_roster(&site, &st),
+            receive: self.receive_slots(site.role),
+            ice_servers: Vec::new(),
         };
+        let mut messages = vec![joined, meeting_state(&st.rules), floor(&st.rules)];
+        if st.rules.muted.contains(&site.id) || st.rules.video_stopped.contains(&site.id) || st.rules.cochairs.contains(&site.id) {
+            messages.push(self.site_state(&site, &st));
+        }
         self.reroute(&mut st, sfu);
-        Ok(Joined {
-            message: ServerMessage::Joined {
-                v: crate::protocol::PROTOCOL_VERSION,
-                meeting: MeetingInfo {
-                    id: self.id.clone(),
-                    title: self.title.clone(),
-                },
-                you: SiteRef {
-                    id: site.id.clone(),
-                    name: site.name.clone(),
-                    role: site.role,
-                },
-                sites,
-                receive,
-                ice_servers: Vec::new(),
-            },
-        })
+        Ok(Joined { messages })
     }
 
     /// Records the media layout of `site_id`'s accepted offer and re-routes. Returns
@@ -218,9 +331,11 @@ impl Meeting {
         // Present from the moment its media is negotiated, not from opening the link: a
         // site still on the join page is not in the meeting yet.
         if st.presence.insert(site_id.to_owned(), Presence::Joined) != Some(Presence::Joined) {
+            st.rollcall.joined(site_id, unix_now_ms());
             if let Some(site) = self.site(site_id) {
                 self.broadcast_state(&st, site);
             }
+            self.persist(&st);
         }
         self.reroute(&mut st, sfu);
         true
@@ -237,6 +352,14 @@ impl Meeting {
         }
     }
 
+    /// A link-quality sample of `site_id`'s media connection, for the roll call.
+    pub fn quality(&self, site_id: &str, peer: PeerId, loss_pct: Option<f64>, rtt_ms: Option<f64>) {
+        let mut st = self.lock();
+        if st.members.get(site_id).is_some_and(|m| m.peer == peer) {
+            st.rollcall.quality(site_id, loss_pct, rtt_ms);
+        }
+    }
+
     /// The socket `session` of `site_id` closed: the site leaves unless a newer connection
     /// already replaced it.
     pub fn leave(&self, site_id: &str, session: u64, sfu: &Sfu) {
@@ -247,14 +370,20 @@ impl Meeting {
         if let Some(m) = st.members.remove(site_id) {
             sfu.remove_peer(m.peer);
         }
+        self.mark_left(&mut st, site_id);
+        self.reroute(&mut st, sfu);
+    }
+
+    fn mark_left(&self, st: &mut State, site_id: &str) {
         st.routed.remove(site_id);
         if st.presence.get(site_id) == Some(&Presence::Joined) {
             st.presence.insert(site_id.to_owned(), Presence::Left);
+            st.rollcall.left(site_id, unix_now_ms());
             if let Some(site) = self.site(site_id) {
-                self.broadcast_state(&st, site);
+                self.broadcast_state(st, site);
             }
+            self.persist(st);
         }
-        self.reroute(&mut st, sfu);
     }
 
     /// The site's media connection died (ICE timeout): drop it from routing until it
@@ -267,17 +396,130 @@ impl Meeting {
         self.reroute(&mut st, sfu);
     }
 
+    /// A moderation action by `actor_site`.
+    pub fn act(&self, actor_site: &str, action: Action, sfu: &Sfu) -> Result<(), Refusal> {
+        let role = self
+            .site(actor_site)
+            .map(|s| s.role)
+            .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?;
+        let mut st = self.lock();
+        let ending = action == Action::End;
+        // Decide on a copy: a refused action leaves the rules untouched.
+        let mut rules = st.rules.clone();
+        let changed = rules.apply(Actor { site: actor_site, role }, action, &View { meeting: self, st: &st }, unix_now_ms())?;
+        st.rules = rules;
+        if ending {
+            self.end_locked(&mut st, sfu);
+            return Ok(());
+        }
+        if changed.meeting {
+            self.broadcast(&st, &meeting_state(&st.rules));
+        }
+        if changed.floor {
+            self.broadcast(&st, &floor(&st.rules));
+        }
+        for id in &changed.sites {
+            if let Some(site) = self.site(id) {
+                self.broadcast_state(&st, site);
+            }
+        }
+        if let Some(removed) = &changed.removed {
+            if let Some(m) = st.members.remove(removed) {
+                let _ = m.tx.send(Outbound::Close(ServerMessage::Ended {
+                    reason: "removed_by_chair".into(),
+                }));
+                sfu.remove_peer(m.peer);
+            }
+            self.mark_left(&mut st, removed);
+        }
+        if changed.routing {
+            self.reroute(&mut st, sfu);
+        }
+        Ok(())
+    }
+
+    /// The chair shows grid page `page` with `page_size` tiles.
+    pub fn set_grid(&self, actor_site: &str, page: u32, page_size: Option<u16>, sfu: &Sfu) -> Result<(), Refusal> {
+        if self.site(actor_site).map(|s| s.role) != Some(Role::Chair) {
+            return Err(Refusal::new(ErrorCode::Forbidden, "only the chair pages through the grid"));
+        }
+        let mut st = self.lock();
+        if let Some(size) = page_size {
+            if size == 0 || size > self.options.grid_slots {
+                return Err(Refusal::new(
+                    ErrorCode::BadMessage,
+                    format!("page_size must be 1 to {}", self.options.grid_slots),
+                ));
+            }
+            st.grid_page_size = size;
+        }
+        st.grid_page = page;
+        self.reroute(&mut st, sfu);
+        Ok(())
+    }
+
+    /// A text message from `from_site` to `to` (`chair`, `all`, or a site id).
+    pub fn chat(&self, from_site: &str, to: &str, text: &str) -> Result<(), Refusal> {
+        let from = self
+            .site(from_site)
+            .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?;
+        let st = self.lock();
+        let moderator = from.role != Role::Site || st.rules.cochairs.contains(from_site);
+        let to_site = match to {
+            "chair" => None,
+            "all" if moderator => None,
+            "all" => return Err(Refusal::new(ErrorCode::Forbidden, "sites write to the chair, not to everyone")),
+            id if moderator => {
+                self.site(id).ok_or_else(|| Refusal::new(ErrorCode::UnknownSite, "this meeting has no such site"))?;
+                Some(id)
+            }
+            _ => return Err(Refusal::new(ErrorCode::Forbidden, "sites write to the chair, not to other sites")),
+        };
+        let text: String = text.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+        let msg = ServerMessage::Chat {
+            from: SiteRef {
+                id: from.id.clone(),
+                name: from.name.clone(),
+                role: from.role,
+            },
+            to: to.to_owned(),
+            text,
+            at_ms: unix_now_ms(),
+        };
+        for (id, m) in &st.members {
+            let reads = id == from_site
+                || to == "all"
+                || to_site == Some(id.as_str())
+                || self.is_watcher(id, &st);
+            if reads {
+                let _ = m.tx.send(Outbound::Message(msg.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// Ends the meeting for everyone.
     pub fn end(&self, sfu: &Sfu) {
         let mut st = self.lock();
-        st.ended = true;
-        for (_, m) in st.members.drain() {
+        st.rules.phase = Phase::Ended;
+        self.end_locked(&mut st, sfu);
+    }
+
+    fn end_locked(&self, st: &mut State, sfu: &Sfu) {
+        let now = unix_now_ms();
+        let members: Vec<(String, Member)> = st.members.drain().collect();
+        for (id, m) in members {
             let _ = m.tx.send(Outbound::Close(ServerMessage::Ended {
                 reason: "ended_by_chair".into(),
             }));
             sfu.remove_peer(m.peer);
+            if st.presence.get(&id) == Some(&Presence::Joined) {
+                st.presence.insert(id.clone(), Presence::Left);
+                st.rollcall.left(&id, now);
+            }
         }
         st.routed.clear();
+        self.persist(st);
     }
 
     fn visible_roster(&self, me: &ExpectedSite, st: &State) -> Vec<SiteStatus> {
@@ -288,19 +530,37 @@ impl Meeting {
             .collect()
     }
 
-    /// Tells the chair and operators that `site`'s entry changed.
-    fn broadcast_state(&self, st: &State, site: &ExpectedSite) {
+    /// Chair, co-chairs and operators see the whole roster and every site's state.
+    fn is_watcher(&self, site_id: &str, st: &State) -> bool {
+        st.rules.cochairs.contains(site_id)
+            || self.site(site_id).is_some_and(|s| matches!(s.role, Role::Chair | Role::Operator))
+    }
+
+    fn site_state(&self, site: &ExpectedSite, st: &State) -> ServerMessage {
         let member = st.members.get(&site.id);
-        let msg = ServerMessage::SiteState {
+        ServerMessage::SiteState {
             site: status(site, st),
             mic: member.and_then(|m| m.mic),
             camera: member.and_then(|m| m.camera),
-        };
+            muted: st.rules.muted.contains(&site.id),
+            video_stopped: st.rules.video_stopped.contains(&site.id),
+            cochair: st.rules.cochairs.contains(&site.id),
+        }
+    }
+
+    /// Tells the watchers and the site itself that `site`'s entry changed.
+    fn broadcast_state(&self, st: &State, site: &ExpectedSite) {
+        let msg = self.site_state(site, st);
         for (id, m) in &st.members {
-            let watcher = self.site(id).is_some_and(|s| matches!(s.role, Role::Chair | Role::Operator));
-            if watcher && *id != site.id {
+            if *id == site.id || self.is_watcher(id, st) {
                 let _ = m.tx.send(Outbound::Message(msg.clone()));
             }
+        }
+    }
+
+    fn broadcast(&self, st: &State, msg: &ServerMessage) {
+        for m in st.members.values() {
+            let _ = m.tx.send(Outbound::Message(msg.clone()));
         }
     }
 
@@ -322,12 +582,28 @@ impl Meeting {
                 })
             })
             .collect();
+        let grid = route::grid_page(&participants, &st.rules, st.grid_page, st.grid_page_size);
         let mut changed = Vec::new();
         for p in &participants {
-            let assignments = route::route(&participants, p);
+            let assignments = route::route(&participants, &st.rules, &grid, p);
             if st.routed.get(p.site) != Some(&assignments) {
                 changed.push((p.site.to_owned(), p.peer, assignments));
             }
+        }
+        drop(participants);
+        if st.last_grid.as_ref() != Some(&grid) {
+            let msg = ServerMessage::Grid {
+                page: grid.page,
+                pages: grid.pages,
+                page_size: grid.page_size,
+                sites: grid.sites.clone(),
+            };
+            for (id, m) in &st.members {
+                if self.site(id).is_some_and(|s| s.role == Role::Chair) {
+                    let _ = m.tx.send(Outbound::Message(msg.clone()));
+                }
+            }
+            st.last_grid = Some(grid);
         }
         for (site, peer, assignments) in changed {
             let subscriptions = assignments
@@ -354,6 +630,7 @@ impl Meeting {
                         .as_ref()
                         .filter(|r| r.track != TrackKind::Audio)
                         .map(|r| r.layer.name().to_owned()),
+                    track: a.source.as_ref().map(|r| track_name(r.track).to_owned()),
                 })
                 .collect();
             if let Some(m) = st.members.get(&site) {
@@ -361,6 +638,31 @@ impl Meeting {
             }
             st.routed.insert(site, assignments);
         }
+    }
+}
+
+fn track_name(t: TrackKind) -> &'static str {
+    match t {
+        TrackKind::Audio => "audio",
+        TrackKind::Camera => "camera",
+        TrackKind::Screen => "screen",
+    }
+}
+
+fn meeting_state(rules: &Moderation) -> ServerMessage {
+    ServerMessage::MeetingState {
+        phase: rules.phase,
+        locked: rules.locked,
+        floor_limit: rules.floor_limit,
+    }
+}
+
+fn floor(rules: &Moderation) -> ServerMessage {
+    ServerMessage::Floor {
+        holders: rules.holders.clone(),
+        hands: rules.hands.clone(),
+        spotlight: rules.spotlight.clone(),
+        presenter: rules.presenter.clone(),
     }
 }
 

@@ -22,7 +22,26 @@ pub const CLIENT_TYPES: &[&str] = &[
     "ping",
     "end_meeting",
     "leave",
+    "raise_hand",
+    "lower_hand",
+    "grant_floor",
+    "revoke_floor",
+    "mute",
+    "stop_video",
+    "spotlight",
+    "listen",
+    "remove_site",
+    "readmit_site",
+    "lock",
+    "open_meeting",
+    "cochair",
+    "present",
+    "chat",
+    "grid",
 ];
+
+/// Longest chat text, in characters.
+pub const MAX_CHAT_CHARS: usize = 1000;
 
 /// A participant's role, bound into its invite token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -73,10 +92,99 @@ pub enum ClientMessage {
         #[serde(default)]
         id: u64,
     },
-    /// Chair only: end the meeting for everyone.
+    /// Chair or co-chair: end the meeting for everyone.
     EndMeeting,
     /// Leave the meeting.
     Leave,
+    /// A site asks for the floor.
+    RaiseHand,
+    /// Withdraw a raised hand: one's own, or (chair) any site's.
+    LowerHand {
+        /// Whose hand; one's own when absent.
+        #[serde(default)]
+        site_id: Option<String>,
+    },
+    /// Chair: give a site the floor (it is heard and seen by everyone).
+    GrantFloor {
+        /// The site.
+        site_id: String,
+    },
+    /// Chair: take the floor back.
+    RevokeFloor {
+        /// The site.
+        site_id: String,
+    },
+    /// Chair: mute or allow a site's microphone at the SFU.
+    Mute {
+        /// The site.
+        site_id: String,
+        /// True mutes; false allows the site to be heard again (it still decides its mic).
+        muted: bool,
+    },
+    /// Chair: stop or allow a site's camera at the SFU.
+    StopVideo {
+        /// The site.
+        site_id: String,
+        /// True stops; false allows.
+        stopped: bool,
+    },
+    /// Chair: put a site's camera on the program without its audio (`null` clears).
+    Spotlight {
+        /// The site, or none.
+        site_id: Option<String>,
+    },
+    /// Chair only: hear a site in the hall or not (affects only what the chair hears).
+    Listen {
+        /// The site.
+        site_id: String,
+        /// Whether the chair hears it.
+        on: bool,
+    },
+    /// Chair: remove a site; its link stops working until readmitted.
+    RemoveSite {
+        /// The site.
+        site_id: String,
+    },
+    /// Chair: let a removed site back in.
+    ReadmitSite {
+        /// The site.
+        site_id: String,
+    },
+    /// Chair: lock or unlock the meeting (locked: no site that never joined may join).
+    Lock {
+        /// Lock state wanted.
+        locked: bool,
+    },
+    /// Chair: open the meeting (the lobby ends, the program starts for all).
+    OpenMeeting,
+    /// Chair only: grant or revoke the co-chair right to a site.
+    Cochair {
+        /// The site.
+        site_id: String,
+        /// Grant or revoke.
+        on: bool,
+    },
+    /// Start or stop presenting the shared screen (chair, co-chair or a floor holder).
+    Present {
+        /// Start or stop.
+        on: bool,
+    },
+    /// A text message. Sites write to `chair` (chair, co-chairs and operators read it);
+    /// the chair, co-chairs and operators write to `all` or to one site id.
+    Chat {
+        /// `chair`, `all`, or a site id.
+        to: String,
+        /// Plain text, at most [`MAX_CHAT_CHARS`] characters.
+        text: String,
+    },
+    /// Chair: which page of the grid the hall shows, and how many tiles a page has.
+    Grid {
+        /// Page index, from 0.
+        page: u32,
+        /// Tiles per page (at most the chair's video slots less one).
+        #[serde(default)]
+        page_size: Option<u16>,
+    },
 }
 
 /// Meeting identity as shown to participants.
@@ -169,6 +277,30 @@ pub struct SlotInfo {
     pub name: Option<String>,
     /// Wanted layer for video (`low`/`mid`/`high`).
     pub layer: Option<String>,
+    /// Which of the source's tracks: `camera`, `screen` or `audio`.
+    #[serde(default)]
+    pub track: Option<String>,
+}
+
+/// Phase of a meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Sites may join and wait; no program yet.
+    Lobby,
+    /// The chair opened it: the program runs.
+    Open,
+    /// Over.
+    Ended,
+}
+
+/// A raised hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hand {
+    /// Whose.
+    pub site_id: String,
+    /// When it went up, Unix milliseconds.
+    pub since_ms: u64,
 }
 
 /// Messages to the browser.
@@ -210,6 +342,57 @@ pub enum ServerMessage {
         /// Camera state, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         camera: Option<bool>,
+        /// Muted by the chair at the SFU.
+        #[serde(default)]
+        muted: bool,
+        /// Camera stopped by the chair at the SFU.
+        #[serde(default)]
+        video_stopped: bool,
+        /// Holds the co-chair right.
+        #[serde(default)]
+        cochair: bool,
+    },
+    /// The meeting's phase and lock.
+    MeetingState {
+        /// Lobby, open or ended.
+        phase: Phase,
+        /// No new sites may join.
+        locked: bool,
+        /// Most floor holders at once.
+        floor_limit: u16,
+    },
+    /// Floor, hands, spotlight and presenter, whenever one changes.
+    Floor {
+        /// Sites holding the floor, in grant order.
+        holders: Vec<String>,
+        /// Raised hands, oldest first.
+        hands: Vec<Hand>,
+        /// Site whose camera is spotlighted, if any.
+        spotlight: Option<String>,
+        /// Site whose screen is on the program, if any.
+        presenter: Option<String>,
+    },
+    /// A text message.
+    Chat {
+        /// Who wrote it.
+        from: SiteRef,
+        /// `chair`, `all` or the receiving site's id.
+        to: String,
+        /// The text (plain; render as text, never as HTML).
+        text: String,
+        /// When the server received it, Unix milliseconds.
+        at_ms: u64,
+    },
+    /// The chair's grid page (to the chair only).
+    Grid {
+        /// Page shown, from 0.
+        page: u32,
+        /// Number of pages.
+        pages: u32,
+        /// Tiles per page.
+        page_size: u16,
+        /// Sites on this page (pinned first: floor holders, then raised hands).
+        sites: Vec<String>,
     },
     /// Answer to `ping`.
     Pong {
@@ -264,6 +447,14 @@ pub enum ErrorCode {
     NoOffer,
     /// Same site joined elsewhere; this socket closes.
     Replaced,
+    /// The meeting is locked against new sites.
+    Locked,
+    /// The floor already has its limit of holders.
+    FloorFull,
+    /// The action names a site this meeting does not have.
+    UnknownSite,
+    /// The action does not fit the current state (e.g. granting the floor to an absent site).
+    Conflict,
     /// Server failure (details in the log only).
     Internal,
 }
@@ -287,6 +478,10 @@ impl ErrorCode {
             ErrorCode::BadSdp => "bad_sdp",
             ErrorCode::NoOffer => "no_offer",
             ErrorCode::Replaced => "replaced",
+            ErrorCode::Locked => "locked",
+            ErrorCode::FloorFull => "floor_full",
+            ErrorCode::UnknownSite => "unknown_site",
+            ErrorCode::Conflict => "conflict",
             ErrorCode::Internal => "internal",
         }
     }
@@ -345,13 +540,26 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Refusal> {
         let at = e.path().to_string();
         Refusal::new(ErrorCode::BadMessage, format!("bad \"{kind}\" message: field {at}: {}", e.into_inner()))
     })?;
-    if let ClientMessage::Join { v, .. } = &msg {
-        if *v != PROTOCOL_VERSION {
+    match &msg {
+        ClientMessage::Join { v, .. } if *v != PROTOCOL_VERSION => {
             return Err(Refusal::new(
                 ErrorCode::UnsupportedVersion,
                 format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"),
             ));
         }
+        ClientMessage::Chat { text, .. } => {
+            let n = text.chars().count();
+            if text.trim().is_empty() {
+                return Err(Refusal::new(ErrorCode::BadMessage, "chat text is empty"));
+            }
+            if n > MAX_CHAT_CHARS {
+                return Err(Refusal::new(
+                    ErrorCode::TooLarge,
+                    format!("chat text is {n} characters, at most {MAX_CHAT_CHARS} allowed"),
+                ));
+            }
+        }
+        _ => {}
     }
     Ok(msg)
 }
@@ -421,7 +629,14 @@ mod tests {
 
     #[test]
     fn error_code_wire_names_match_serde() {
-        for code in [ErrorCode::BadJson, ErrorCode::NotJoined, ErrorCode::TokenExpired, ErrorCode::Internal] {
+        for code in [
+            ErrorCode::BadJson,
+            ErrorCode::NotJoined,
+            ErrorCode::TokenExpired,
+            ErrorCode::FloorFull,
+            ErrorCode::UnknownSite,
+            ErrorCode::Internal,
+        ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
     }

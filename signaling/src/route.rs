@@ -1,17 +1,21 @@
-//! Who receives what: the meeting's routing rule, as one pure function.
+//! Who receives what: the meeting's routing rule, as pure functions of the participants and
+//! the chair's rules ([`Moderation`]). The SFU enforces the result: media not routed here is
+//! never forwarded, whatever a site's own microphone or camera does.
 //!
-//! Rule of this version (fixed program; floor control changes it later):
-//! - every site and operator receives the chair's camera at the high layer and the chair's
-//!   audio, in its first video and audio slot;
-//! - the chair receives every site's camera at the low layer (its grid) and every site's
-//!   audio, one site per slot in roster order; sites beyond the slots are not sent;
-//! - a site receives no other site's media; operators publish nothing.
-//!
-//! The SFU enforces the result: media not routed here is never forwarded.
+//! - **Lobby**: sites and operators receive nothing; the hall (chair) already sees its grid.
+//! - **Program** (every site, co-chair and operator once the meeting is open): the chair's
+//!   camera and audio, the presenter's screen, the spotlighted camera (no audio), and the floor
+//!   holders' cameras and audio. Nobody receives their own media.
+//! - **Hall** (the chair): the presenter's screen in its first video slot, then its grid page
+//!   of site cameras (pinned first: floor holders at the mid layer, then raised hands; the rest
+//!   at the low layer), and the audio of floor holders and of the sites on its page.
+//! - A muted site's audio and a stopped site's camera go to nobody; a site the hall stopped
+//!   listening to is not sent to the hall.
 
 use sfu::{Layer, PeerId, TrackKind};
 
-use crate::protocol::{Role, SlotKind};
+use crate::moderation::Moderation;
+use crate::protocol::{Phase, Role, SlotKind};
 
 /// A participant whose media connection is negotiated.
 #[derive(Debug, Clone)]
@@ -54,145 +58,337 @@ pub struct Assignment {
     pub source: Option<Routed>,
 }
 
-/// Every slot of `subscriber`, filled by the rule above. `participants` is in roster order.
-pub fn route(participants: &[Participant<'_>], subscriber: &Participant<'_>) -> Vec<Assignment> {
-    let from = |p: &Participant<'_>, track: TrackKind, layer: Layer| {
-        p.publishes.contains(&track).then(|| Routed {
+/// The hall's grid page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridPage {
+    /// Page shown (clamped to the pages that exist).
+    pub page: u32,
+    /// Number of pages.
+    pub pages: u32,
+    /// Tiles per page.
+    pub page_size: u16,
+    /// Sites on the page: pinned (floor holders, then hands), then the page's share of the rest.
+    pub sites: Vec<String>,
+}
+
+/// The grid page `page` of `page_size` tiles over the connected sites, in roster order.
+pub fn grid_page(participants: &[Participant<'_>], rules: &Moderation, page: u32, page_size: u16) -> GridPage {
+    let connected: Vec<&str> = participants.iter().filter(|p| p.role == Role::Site).map(|p| p.site).collect();
+    let mut pinned: Vec<&str> = Vec::new();
+    let holders = rules.holders.iter().map(String::as_str);
+    let hands = rules.hands.iter().map(|h| h.site_id.as_str());
+    for s in holders.chain(hands) {
+        if connected.contains(&s) && !pinned.contains(&s) && pinned.len() < usize::from(page_size) {
+            pinned.push(s);
+        }
+    }
+    let rest: Vec<&str> = connected.iter().copied().filter(|s| !pinned.contains(s)).collect();
+    let room = usize::from(page_size).saturating_sub(pinned.len());
+    let pages = if room == 0 || rest.is_empty() { 1 } else { rest.len().div_ceil(room) } as u32;
+    let page = page.min(pages - 1);
+    let start = page as usize * room;
+    let mut sites: Vec<String> = pinned.iter().map(|s| s.to_string()).collect();
+    sites.extend(rest.iter().skip(start).take(room).map(|s| s.to_string()));
+    GridPage {
+        page,
+        pages,
+        page_size,
+        sites,
+    }
+}
+
+/// Every slot of `subscriber`. `participants` is in roster order; `grid` is the hall's page
+/// (used when the subscriber is the chair).
+pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPage, subscriber: &Participant<'_>) -> Vec<Assignment> {
+    let find = |site: &str| participants.iter().find(|p| p.site == site && p.peer != subscriber.peer);
+    let source = |p: &Participant<'_>, track: TrackKind, layer: Layer| -> Option<Routed> {
+        let allowed = match track {
+            TrackKind::Audio => !rules.muted.contains(p.site),
+            TrackKind::Camera => !rules.video_stopped.contains(p.site),
+            TrackKind::Screen => true,
+        };
+        (allowed && p.publishes.contains(&track)).then(|| Routed {
             site: p.site.to_owned(),
             peer: p.peer,
             track,
             layer,
         })
     };
-    let (videos, audios): (Vec<Option<Routed>>, Vec<Option<Routed>>) = match subscriber.role {
-        Role::Chair => participants
-            .iter()
-            .filter(|p| p.role == Role::Site && p.peer != subscriber.peer)
-            .map(|p| (from(p, TrackKind::Camera, Layer::Low), from(p, TrackKind::Audio, Layer::Low)))
-            .unzip(),
-        Role::Site | Role::Operator => participants
-            .iter()
-            .filter(|p| p.role == Role::Chair && p.peer != subscriber.peer)
-            .take(1)
-            .map(|p| (from(p, TrackKind::Camera, Layer::High), from(p, TrackKind::Audio, Layer::High)))
-            .unzip(),
-    };
-    let fill = |slots: &[String], kind: SlotKind, sources: Vec<Option<Routed>>| {
-        let mut sources = sources.into_iter();
-        slots
-            .iter()
-            .map(|slot| Assignment {
-                slot: slot.clone(),
-                kind,
-                source: sources.next().flatten(),
-            })
-            .collect::<Vec<_>>()
-    };
+    let chair = participants.iter().find(|p| p.role == Role::Chair && p.peer != subscriber.peer);
+    let presenter = rules.presenter.as_deref().and_then(find);
+    let mut videos: Vec<Option<Routed>> = Vec::new();
+    let mut audios: Vec<Option<Routed>> = Vec::new();
+    match subscriber.role {
+        Role::Chair => {
+            // First video slot: the presentation, so the grid keeps its slots.
+            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High)));
+            for site in &grid.sites {
+                let Some(p) = find(site) else { continue };
+                let layer = if rules.holds_floor(site) { Layer::Mid } else { Layer::Low };
+                videos.push(source(p, TrackKind::Camera, layer));
+            }
+            let heard = rules.holders.iter().chain(grid.sites.iter());
+            let mut seen: Vec<&str> = Vec::new();
+            for site in heard {
+                if seen.contains(&site.as_str()) || rules.not_heard_by_chair.contains(site) {
+                    continue;
+                }
+                seen.push(site);
+                if let Some(p) = find(site) {
+                    audios.push(source(p, TrackKind::Audio, Layer::Low));
+                }
+            }
+        }
+        Role::Site | Role::Operator => {
+            if rules.phase != Phase::Open {
+                return idle(subscriber);
+            }
+            if let Some(c) = chair {
+                videos.push(source(c, TrackKind::Camera, Layer::High));
+                audios.push(source(c, TrackKind::Audio, Layer::High));
+            }
+            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High)));
+            let speaker_layer = if rules.holders.len() > 1 { Layer::Mid } else { Layer::High };
+            for h in &rules.holders {
+                if let Some(p) = find(h) {
+                    videos.push(source(p, TrackKind::Camera, speaker_layer));
+                    audios.push(source(p, TrackKind::Audio, Layer::High));
+                }
+            }
+            if let Some(s) = rules.spotlight.as_deref().filter(|s| !rules.holds_floor(s)) {
+                if let Some(p) = find(s) {
+                    videos.push(source(p, TrackKind::Camera, Layer::High));
+                }
+            }
+        }
+    }
     let mut out = fill(subscriber.video_slots, SlotKind::Video, videos);
     out.extend(fill(subscriber.audio_slots, SlotKind::Audio, audios));
+    out
+}
+
+/// Puts the sources into the slots in order, skipping sources that are absent, so a muted or
+/// camera-less participant never leaves a hole before later ones.
+fn fill(slots: &[String], kind: SlotKind, sources: Vec<Option<Routed>>) -> Vec<Assignment> {
+    let mut sources = sources.into_iter().flatten();
+    slots
+        .iter()
+        .map(|slot| Assignment {
+            slot: slot.clone(),
+            kind,
+            source: sources.next(),
+        })
+        .collect()
+}
+
+fn idle(subscriber: &Participant<'_>) -> Vec<Assignment> {
+    let mut out = fill(subscriber.video_slots, SlotKind::Video, Vec::new());
+    out.extend(fill(subscriber.audio_slots, SlotKind::Audio, Vec::new()));
     out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Hand;
 
     const AV: &[TrackKind] = &[TrackKind::Audio, TrackKind::Camera];
+    const AVS: &[TrackKind] = &[TrackKind::Audio, TrackKind::Camera, TrackKind::Screen];
 
-    fn slots(prefix: &str, n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("{prefix}{i}")).collect()
-    }
-
-    struct Fixture {
+    struct Slots {
         v: Vec<String>,
         a: Vec<String>,
     }
 
-    fn participant<'a>(site: &'a str, role: Role, peer: u64, f: &'a Fixture, publishes: &'a [TrackKind]) -> Participant<'a> {
+    fn slots(v: usize, a: usize) -> Slots {
+        Slots {
+            v: (0..v).map(|i| format!("v{i}")).collect(),
+            a: (0..a).map(|i| format!("a{i}")).collect(),
+        }
+    }
+
+    fn p<'a>(site: &'a str, role: Role, peer: u64, s: &'a Slots, publishes: &'a [TrackKind]) -> Participant<'a> {
         Participant {
             site,
             role,
             peer: PeerId(peer),
             publishes,
-            video_slots: &f.v,
-            audio_slots: &f.a,
+            video_slots: &s.v,
+            audio_slots: &s.a,
         }
     }
 
-    fn sources(a: &[Assignment], kind: SlotKind) -> Vec<Option<(String, Layer)>> {
+    fn open() -> Moderation {
+        let mut m = Moderation::new(2);
+        m.phase = Phase::Open;
+        m
+    }
+
+    fn got(a: &[Assignment], kind: SlotKind) -> Vec<(String, TrackKind, Layer)> {
         a.iter()
             .filter(|x| x.kind == kind)
-            .map(|x| x.source.as_ref().map(|s| (s.site.clone(), s.layer)))
+            .filter_map(|x| x.source.as_ref().map(|s| (s.site.clone(), s.track, s.layer)))
             .collect()
     }
 
-    #[test]
-    fn chair_receives_every_site_at_low_layer_in_roster_order() {
-        let f = Fixture { v: slots("v", 3), a: slots("a", 3) };
-        let chair = participant("chair", Role::Chair, 1, &f, AV);
-        let s1 = participant("s1", Role::Site, 2, &f, AV);
-        let s2 = participant("s2", Role::Site, 3, &f, AV);
-        let all = [chair.clone(), s1, s2];
-        let r = route(&all, &chair);
-        assert_eq!(
-            sources(&r, SlotKind::Video),
-            vec![Some(("s1".into(), Layer::Low)), Some(("s2".into(), Layer::Low)), None]
-        );
-        assert_eq!(sources(&r, SlotKind::Audio).iter().flatten().count(), 2);
+    fn sites_of(a: &[Assignment], kind: SlotKind) -> Vec<String> {
+        got(a, kind).into_iter().map(|(s, _, _)| s).collect()
+    }
+
+    struct Meeting {
+        hall: Slots,
+        site: Slots,
+    }
+
+    fn meeting() -> Meeting {
+        Meeting { hall: slots(5, 4), site: slots(5, 3) }
+    }
+
+    fn everyone(m: &Meeting) -> Vec<Participant<'_>> {
+        vec![
+            p("chair", Role::Chair, 1, &m.hall, AVS),
+            p("s1", Role::Site, 2, &m.site, AVS),
+            p("s2", Role::Site, 3, &m.site, AVS),
+            p("s3", Role::Site, 4, &m.site, AVS),
+            p("operator", Role::Operator, 9, &m.site, &[]),
+        ]
+    }
+
+    fn page(all: &[Participant<'_>], rules: &Moderation) -> GridPage {
+        grid_page(all, rules, 0, 4)
     }
 
     #[test]
-    fn site_receives_only_the_chair_at_high_layer() {
-        let f = Fixture { v: slots("v", 3), a: slots("a", 3) };
-        let chair = participant("chair", Role::Chair, 1, &f, AV);
-        let s1 = participant("s1", Role::Site, 2, &f, AV);
-        let s2 = participant("s2", Role::Site, 3, &f, AV);
-        let all = [chair, s1.clone(), s2];
-        let r = route(&all, &s1);
-        assert_eq!(sources(&r, SlotKind::Video), vec![Some(("chair".into(), Layer::High)), None, None]);
-        assert_eq!(sources(&r, SlotKind::Audio), vec![Some(("chair".into(), Layer::High)), None, None]);
-        assert!(r.iter().flat_map(|x| &x.source).all(|s| s.site == "chair"), "no site hears another site");
+    fn before_any_grant_sites_hear_only_the_chair_and_the_hall_hears_every_site_on_its_page() {
+        let m = meeting();
+        let all = everyone(&m);
+        let rules = open();
+        let grid = page(&all, &rules);
+        for sub in &all[1..4] {
+            let r = route(&all, &rules, &grid, sub);
+            assert_eq!(sites_of(&r, SlotKind::Audio), ["chair"], "{} hears only the chair", sub.site);
+            assert_eq!(got(&r, SlotKind::Video), [("chair".to_owned(), TrackKind::Camera, Layer::High)]);
+        }
+        let hall = route(&all, &rules, &grid, &all[0]);
+        assert_eq!(sites_of(&hall, SlotKind::Audio), ["s1", "s2", "s3"]);
+        assert!(got(&hall, SlotKind::Video).iter().all(|(_, t, l)| *t == TrackKind::Camera && *l == Layer::Low));
     }
 
     #[test]
-    fn before_the_chair_joins_sites_receive_nothing() {
-        let f = Fixture { v: slots("v", 2), a: slots("a", 2) };
-        let s1 = participant("s1", Role::Site, 2, &f, AV);
-        let s2 = participant("s2", Role::Site, 3, &f, AV);
-        let all = [s1.clone(), s2];
-        assert!(route(&all, &s1).iter().all(|x| x.source.is_none()));
+    fn a_floor_holder_is_heard_and_seen_by_everyone_but_itself() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        rules.holders.push("s2".into());
+        let grid = page(&all, &rules);
+        for sub in [&all[1], &all[3], &all[4]] {
+            let r = route(&all, &rules, &grid, sub);
+            assert_eq!(sites_of(&r, SlotKind::Audio), ["chair", "s2"], "{}", sub.site);
+            assert!(got(&r, SlotKind::Video).contains(&("s2".into(), TrackKind::Camera, Layer::High)));
+        }
+        let holder = route(&all, &rules, &grid, &all[2]);
+        assert_eq!(sites_of(&holder, SlotKind::Audio), ["chair"]);
+        let hall = route(&all, &rules, &grid, &all[0]);
+        assert_eq!(grid.sites[0], "s2", "floor holder pinned first");
+        assert!(got(&hall, SlotKind::Video).contains(&("s2".into(), TrackKind::Camera, Layer::Mid)));
     }
 
     #[test]
-    fn operators_are_not_routed_to_the_chair_and_receive_the_program() {
-        let f = Fixture { v: slots("v", 2), a: slots("a", 2) };
-        let chair = participant("chair", Role::Chair, 1, &f, AV);
-        let op = participant("operator", Role::Operator, 9, &f, &[]);
-        let all = [chair.clone(), op.clone()];
-        assert!(route(&all, &chair).iter().all(|x| x.source.is_none()));
-        assert_eq!(sources(&route(&all, &op), SlotKind::Video)[0], Some(("chair".into(), Layer::High)));
+    fn muted_and_stopped_sites_go_to_nobody_even_with_the_floor() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        rules.holders.push("s2".into());
+        rules.muted.insert("s2".into());
+        rules.video_stopped.insert("s3".into());
+        let grid = page(&all, &rules);
+        for sub in &all {
+            let r = route(&all, &rules, &grid, sub);
+            assert!(!sites_of(&r, SlotKind::Audio).contains(&"s2".to_owned()), "{} must not hear muted s2", sub.site);
+            assert!(!sites_of(&r, SlotKind::Video).contains(&"s3".to_owned()), "{} must not see stopped s3", sub.site);
+        }
     }
 
     #[test]
-    fn a_site_without_camera_takes_a_slot_with_audio_only() {
-        let f = Fixture { v: slots("v", 2), a: slots("a", 2) };
-        let chair = participant("chair", Role::Chair, 1, &f, AV);
-        let mic_only = participant("s1", Role::Site, 2, &f, &[TrackKind::Audio]);
-        let all = [chair.clone(), mic_only];
-        let r = route(&all, &chair);
-        assert_eq!(sources(&r, SlotKind::Video), vec![None, None]);
-        assert_eq!(sources(&r, SlotKind::Audio)[0], Some(("s1".into(), Layer::Low)));
+    fn the_lobby_sends_sites_nothing_but_the_hall_sees_arrivals() {
+        let m = meeting();
+        let all = everyone(&m);
+        let rules = Moderation::new(2);
+        let grid = page(&all, &rules);
+        for sub in &all[1..] {
+            assert!(route(&all, &rules, &grid, sub).iter().all(|a| a.source.is_none()), "{}", sub.site);
+        }
+        assert_eq!(sites_of(&route(&all, &rules, &grid, &all[0]), SlotKind::Video), ["s1", "s2", "s3"]);
     }
 
     #[test]
-    fn more_sites_than_slots_fill_every_slot_and_drop_the_rest() {
-        let f = Fixture { v: slots("v", 2), a: slots("a", 2) };
-        let chair = participant("chair", Role::Chair, 1, &f, AV);
-        let names: Vec<String> = (0..5).map(|i| format!("s{i}")).collect();
-        let mut all = vec![chair.clone()];
-        all.extend(names.iter().enumerate().map(|(i, n)| participant(n, Role::Site, 10 + i as u64, &f, AV)));
-        let r = route(&all, &chair);
-        assert_eq!(r.len(), 4);
-        assert!(r.iter().all(|x| x.source.is_some()));
+    fn presentation_reaches_every_site_and_the_hall() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        rules.holders.push("s1".into());
+        rules.presenter = Some("s1".into());
+        let grid = page(&all, &rules);
+        for sub in [&all[0], &all[2], &all[3], &all[4]] {
+            let r = route(&all, &rules, &grid, sub);
+            assert!(got(&r, SlotKind::Video).contains(&("s1".into(), TrackKind::Screen, Layer::High)), "{}", sub.site);
+        }
+        let own = route(&all, &rules, &grid, &all[1]);
+        assert!(!sites_of(&own, SlotKind::Video).contains(&"s1".to_owned()), "a presenter is not sent its own screen");
+        rules.presenter = Some("chair".into());
+        let r = route(&all, &rules, &grid, &all[2]);
+        assert!(got(&r, SlotKind::Video).contains(&("chair".into(), TrackKind::Screen, Layer::High)));
+    }
+
+    #[test]
+    fn spotlight_shows_video_without_audio() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        rules.spotlight = Some("s3".into());
+        let grid = page(&all, &rules);
+        let r = route(&all, &rules, &grid, &all[1]);
+        assert!(sites_of(&r, SlotKind::Video).contains(&"s3".to_owned()));
+        assert!(!sites_of(&r, SlotKind::Audio).contains(&"s3".to_owned()));
+    }
+
+    #[test]
+    fn the_hall_can_stop_hearing_one_site() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        rules.not_heard_by_chair.insert("s1".into());
+        let grid = page(&all, &rules);
+        assert_eq!(sites_of(&route(&all, &rules, &grid, &all[0]), SlotKind::Audio), ["s2", "s3"]);
+    }
+
+    #[test]
+    fn grid_pages_pin_floor_and_hands_then_page_through_the_rest() {
+        let hall = slots(5, 4);
+        let site = slots(5, 3);
+        let names: Vec<String> = (1..=10).map(|i| format!("s{i}")).collect();
+        let mut all = vec![p("chair", Role::Chair, 1, &hall, AV)];
+        all.extend(names.iter().enumerate().map(|(i, n)| p(n, Role::Site, 10 + i as u64, &site, AV)));
+        let mut rules = open();
+        rules.holders.push("s7".into());
+        rules.hands.push(Hand { site_id: "s9".into(), since_ms: 1 });
+        let g0 = grid_page(&all, &rules, 0, 4);
+        assert_eq!(g0.sites, ["s7", "s9", "s1", "s2"]);
+        assert_eq!(g0.pages, 4);
+        let g3 = grid_page(&all, &rules, 3, 4);
+        assert_eq!(g3.sites, ["s7", "s9", "s8", "s10"]);
+        assert_eq!(grid_page(&all, &rules, 99, 4).page, 3, "page is clamped");
+        // Only the page's sites are sent to the hall, never the others.
+        let r = route(&all, &rules, &g0, &all[0]);
+        assert_eq!(sites_of(&r, SlotKind::Video), ["s7", "s9", "s1", "s2"]);
+        assert!(!sites_of(&r, SlotKind::Audio).contains(&"s5".to_owned()));
+    }
+
+    #[test]
+    fn a_small_meeting_fits_on_one_page() {
+        let m = meeting();
+        let all = everyone(&m);
+        let g = grid_page(&all, &open(), 0, 16);
+        assert_eq!((g.page, g.pages, g.sites.len()), (0, 1, 3));
     }
 }

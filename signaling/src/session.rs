@@ -17,7 +17,8 @@ use tokio::sync::mpsc::{self, UnboundedSender};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::meeting::{ExpectedSite, Meeting, Outbound};
-use crate::protocol::{parse_client_message, ClientMessage, ErrorCode, Refusal, Role, ServerMessage};
+use crate::moderation::Action;
+use crate::protocol::{parse_client_message, ClientMessage, ErrorCode, Refusal, ServerMessage};
 use crate::state::AppState;
 use crate::token::TokenError;
 
@@ -178,16 +179,42 @@ impl Session {
                 let j = self.joined()?;
                 j.meeting.set_media_state(&j.site.id, self.id, mic, camera);
             }
+            ClientMessage::Leave => return Ok(false),
             ClientMessage::EndMeeting => {
                 let j = self.joined()?;
-                if j.site.role != Role::Chair {
-                    return Err(Refusal::new(ErrorCode::Forbidden, "only the chair can end the meeting"));
-                }
-                info!(meeting = %j.meeting.id, "meeting ended by chair");
-                j.meeting.end(&self.state.sfu);
+                j.meeting.act(&j.site.id, Action::End, &self.state.sfu)?;
+                info!(meeting = %j.meeting.id, by = %j.site.id, "meeting ended");
                 self.state.metrics.meetings.set(self.state.meetings.active() as i64);
             }
-            ClientMessage::Leave => return Ok(false),
+            ClientMessage::Chat { to, text } => {
+                let j = self.joined()?;
+                j.meeting.chat(&j.site.id, &to, &text)?;
+            }
+            ClientMessage::Grid { page, page_size } => {
+                let j = self.joined()?;
+                j.meeting.set_grid(&j.site.id, page, page_size, &self.state.sfu)?;
+            }
+            other => {
+                let action = match other {
+                    ClientMessage::RaiseHand => Action::RaiseHand,
+                    ClientMessage::LowerHand { site_id } => Action::LowerHand(site_id),
+                    ClientMessage::GrantFloor { site_id } => Action::Grant(site_id),
+                    ClientMessage::RevokeFloor { site_id } => Action::Revoke(site_id),
+                    ClientMessage::Mute { site_id, muted } => Action::Mute(site_id, muted),
+                    ClientMessage::StopVideo { site_id, stopped } => Action::StopVideo(site_id, stopped),
+                    ClientMessage::Spotlight { site_id } => Action::Spotlight(site_id),
+                    ClientMessage::Listen { site_id, on } => Action::Listen(site_id, on),
+                    ClientMessage::RemoveSite { site_id } => Action::Remove(site_id),
+                    ClientMessage::ReadmitSite { site_id } => Action::Readmit(site_id),
+                    ClientMessage::Lock { locked } => Action::Lock(locked),
+                    ClientMessage::OpenMeeting => Action::Open,
+                    ClientMessage::Cochair { site_id, on } => Action::Cochair(site_id, on),
+                    ClientMessage::Present { on } => Action::Present(on),
+                    _ => unreachable!("every other message is handled above"),
+                };
+                let j = self.joined()?;
+                j.meeting.act(&j.site.id, action, &self.state.sfu)?;
+            }
         }
         Ok(true)
     }
@@ -218,11 +245,12 @@ impl Session {
             .clone();
         let peer = PeerId(self.state.next_id());
         let joined = meeting.join(&site.id, self.id, peer, self.tx.clone(), &self.state.sfu)?;
-        let mut message = joined.message;
-        if let ServerMessage::Joined { ice_servers, .. } = &mut message {
-            *ice_servers = self.state.ice_servers(&site.id);
+        for mut message in joined.messages {
+            if let ServerMessage::Joined { ice_servers, .. } = &mut message {
+                *ice_servers = self.state.ice_servers(&site.id);
+            }
+            self.send(message);
         }
-        self.send(message);
         self.state.peers.insert(peer, (meeting.clone(), site.id.clone()));
         self.state.metrics.sites_connected.inc();
         info!(meeting = %meeting.id, site = %site.id, role = ?site.role, %peer, "site joined");

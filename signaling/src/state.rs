@@ -22,6 +22,9 @@ pub struct Settings {
     pub token_secret: Vec<u8>,
     /// ICE servers handed to every browser.
     pub ice_servers: Vec<IceServer>,
+    /// Where roll calls are kept (`<dir>/attendance/<meeting>.json`); `None` keeps them in
+    /// memory only.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// Shared state of the service.

@@ -84,6 +84,14 @@ impl TokenKeys {
     }
 }
 
+/// Milliseconds since the Unix epoch now.
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Seconds since the Unix epoch now.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()

@@ -37,6 +37,7 @@ pub async fn server() -> Server {
         admin_key: ADMIN.into(),
         token_secret: SECRET.to_vec(),
         ice_servers: Vec::new(),
+        data_dir: Some(std::env::temp_dir().join(format!("diemcau-test-{}-{}", std::process::id(), http.port()))),
     };
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -62,6 +63,8 @@ pub fn meeting(state: &AppState, sites: &[&str]) -> MeetingCreated {
             chair_name: None,
             sites: sites.iter().map(|n| SiteInput { name: (*n).into() }).collect(),
             valid_hours: Some(1),
+            floor_limit: None,
+            grid_page_size: None,
         },
     )
     .unwrap()
