@@ -87,12 +87,34 @@ pub struct Subscription {
 }
 
 /// Things the media plane tells signaling.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SfuEvent {
     /// ICE and DTLS are up: media flows.
     Connected(PeerId),
     /// The peer's connection is gone (ICE timeout, DTLS close) and its state was dropped.
     Disconnected(PeerId),
+    /// Link figures of a connected peer, every [`STATS_INTERVAL`].
+    Stats(PeerReport),
+}
+
+/// How often [`SfuEvent::Stats`] comes for each connected peer.
+pub const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Link figures of one peer connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerReport {
+    /// The peer.
+    pub peer: PeerId,
+    /// Round-trip time, from RTCP.
+    pub rtt_ms: Option<f64>,
+    /// Share of the packets the peer sent that did not reach the SFU, percent.
+    pub ingress_loss_pct: Option<f64>,
+    /// Share of the packets the SFU sent that did not reach the peer, percent.
+    pub egress_loss_pct: Option<f64>,
+    /// Bytes received from the peer so far (all of its traffic).
+    pub bytes_rx: u64,
+    /// Bytes sent to the peer so far.
+    pub bytes_tx: u64,
 }
 
 /// Why an offer was refused.

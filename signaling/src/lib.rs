@@ -37,11 +37,20 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
             let Some(state) = weak.upgrade() else { break };
-            if let SfuEvent::Disconnected(peer) = ev {
-                if let Some(entry) = state.peers.get(&peer) {
-                    let (meeting, site) = entry.value();
-                    meeting.media_lost(site, peer, &state.sfu);
+            match ev {
+                SfuEvent::Disconnected(peer) => {
+                    if let Some(entry) = state.peers.get(&peer) {
+                        let (meeting, site) = entry.value();
+                        meeting.media_lost(site, peer, &state.sfu);
+                    }
                 }
+                SfuEvent::Stats(report) => {
+                    if let Some(entry) = state.peers.get(&report.peer) {
+                        let (meeting, site) = entry.value();
+                        meeting.quality(site, report.peer, report.ingress_loss_pct, report.rtt_ms);
+                    }
+                }
+                SfuEvent::Connected(_) => {}
             }
         }
     });

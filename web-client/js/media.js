@@ -5,12 +5,13 @@
  *
  *   1. audio sendonly (microphone, or no track)
  *   2. video sendonly with three simulcast encodings q / h / f (camera, or no track)
- *   3. `receive.video` × video recvonly (receive slots)
- *   4. `receive.audio` × audio recvonly (receive slots)
+ *   3. video sendonly with one encoding (the shared screen; no track until presenting)
+ *   4. `receive.video` × video recvonly (receive slots)
+ *   5. `receive.audio` × audio recvonly (receive slots)
  *
- * The send transceivers exist even without a track (an operator, a site with no camera), so
- * the layout never changes and a device found later is added with `replaceTrack`, without
- * renegotiating. Each receive slot gets its own `MediaStream` at once (from the receiver's
+ * The send transceivers exist even without a track (an operator, a site with no camera, a
+ * site not presenting), so the layout never changes and a device found later, or a shared
+ * screen, is added with `replaceTrack`, without renegotiating. Each receive slot gets its own `MediaStream` at once (from the receiver's
  * track), keyed by `mid` after the offer: the server's `slots` message says which site a mid
  * carries. No DOM here.
  *
@@ -32,6 +33,14 @@ export const SIMULCAST_ENCODINGS = [
   { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
   { rid: 'f', maxBitrate: 1_500_000 },
 ];
+
+/**
+ * The screen share's one encoding: slides and documents change rarely, so few frames at a
+ * good bitrate keep text sharp on a weak link.
+ */
+export const SCREEN_ENCODING = { maxFramerate: 5, maxBitrate: 1_200_000 };
+
+/** @typedef {'audio' | 'video' | 'screen'} SendKind which send transceiver: mic, camera, screen */
 
 /**
  * The codec list with one codec moved to the front, others kept in their order (so H264
@@ -71,6 +80,8 @@ export class MediaSession {
   #audioOut;
   /** @type {RTCRtpTransceiver} */
   #videoOut;
+  /** @type {RTCRtpTransceiver} */
+  #screenOut;
   /** @type {{transceiver: RTCRtpTransceiver, kind: 'audio' | 'video', stream: MediaStream}[]} */
   #receivers = [];
   /** @type {(msg: ClientMessage) => void} */
@@ -109,6 +120,8 @@ export class MediaSession {
       sendEncodings: SIMULCAST_ENCODINGS.map((e) => ({ ...e })),
     });
     preferVp8(this.#videoOut);
+    this.#screenOut = this.pc.addTransceiver('video', { direction: 'sendonly', sendEncodings: [{ ...SCREEN_ENCODING }] });
+    preferVp8(this.#screenOut);
     for (let i = 0; i < receive.video; i++) this.#addReceiver('video');
     for (let i = 0; i < receive.audio; i++) this.#addReceiver('audio');
   }
@@ -159,13 +172,18 @@ export class MediaSession {
   }
 
   /**
-   * Sends another device's track (or none) without renegotiation.
-   * @param {'audio' | 'video'} kind
+   * Sends another device's track, a shared screen, or nothing, without renegotiation.
+   * @param {SendKind} kind
    * @param {MediaStreamTrack | null} track
    */
   async replaceTrack(kind, track) {
-    const sender = (kind === 'audio' ? this.#audioOut : this.#videoOut).sender;
-    await sender.replaceTrack(track);
+    const out = kind === 'audio' ? this.#audioOut : kind === 'video' ? this.#videoOut : this.#screenOut;
+    await out.sender.replaceTrack(track);
+  }
+
+  /** The track on the screen-share sender: non-null exactly while presenting. */
+  get screenTrack() {
+    return this.#screenOut.sender.track;
   }
 
   /**

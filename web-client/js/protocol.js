@@ -23,6 +23,8 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 /** @typedef {'chair' | 'site' | 'operator'} Role */
 /** @typedef {'waiting' | 'joined' | 'left'} SiteStateName */
 /** @typedef {'low' | 'mid' | 'high'} Layer */
+/** @typedef {'camera' | 'screen' | 'audio'} TrackName which of a source's tracks a slot carries */
+/** @typedef {'lobby' | 'open' | 'ended'} Phase `ended` is possible on the wire, though `ended` follows it */
 
 /**
  * One roster entry: a participating location.
@@ -49,6 +51,12 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {string | null} [site_id]
  * @property {string | null} [name]
  * @property {Layer | null} [layer]
+ * @property {TrackName | null} [track] absent from older servers: read it as `camera` for video
+ */
+
+/**
+ * A raised hand: whose, and since when (server clock, Unix ms).
+ * @typedef {{site_id: string, since_ms: number}} Hand
  */
 
 // ---------------------------------------------------------------------------------------
@@ -61,10 +69,29 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 /** @typedef {{type: 'ping', id: number}} PingMessage */
 /** @typedef {{type: 'end_meeting'}} EndMeetingMessage */
 /** @typedef {{type: 'leave'}} LeaveMessage */
+/** @typedef {{type: 'raise_hand'}} RaiseHandMessage */
+/** @typedef {{type: 'lower_hand', site_id?: string | null}} LowerHandMessage */
+/** @typedef {{type: 'grant_floor', site_id: string}} GrantFloorMessage */
+/** @typedef {{type: 'revoke_floor', site_id: string}} RevokeFloorMessage */
+/** @typedef {{type: 'mute', site_id: string, muted: boolean}} MuteMessage */
+/** @typedef {{type: 'stop_video', site_id: string, stopped: boolean}} StopVideoMessage */
+/** @typedef {{type: 'spotlight', site_id: string | null}} SpotlightMessage */
+/** @typedef {{type: 'listen', site_id: string, on: boolean}} ListenMessage */
+/** @typedef {{type: 'remove_site', site_id: string}} RemoveSiteMessage */
+/** @typedef {{type: 'readmit_site', site_id: string}} ReadmitSiteMessage */
+/** @typedef {{type: 'lock', locked: boolean}} LockMessage */
+/** @typedef {{type: 'open_meeting'}} OpenMeetingMessage */
+/** @typedef {{type: 'cochair', site_id: string, on: boolean}} CochairMessage */
+/** @typedef {{type: 'present', on: boolean}} PresentMessage */
+/** @typedef {{type: 'chat', to: string, text: string}} ChatSendMessage */
+/** @typedef {{type: 'grid', page: number, page_size?: number | null}} GridRequestMessage */
 
 /**
  * @typedef {JoinMessage | OfferMessage | CandidateMessage | MediaStateMessage | PingMessage
- *   | EndMeetingMessage | LeaveMessage} ClientMessage
+ *   | EndMeetingMessage | LeaveMessage | RaiseHandMessage | LowerHandMessage | GrantFloorMessage
+ *   | RevokeFloorMessage | MuteMessage | StopVideoMessage | SpotlightMessage | ListenMessage
+ *   | RemoveSiteMessage | ReadmitSiteMessage | LockMessage | OpenMeetingMessage | CochairMessage
+ *   | PresentMessage | ChatSendMessage | GridRequestMessage} ClientMessage
  */
 
 // ---------------------------------------------------------------------------------------
@@ -82,14 +109,44 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  */
 /** @typedef {{type: 'answer', sdp: string}} AnswerMessage */
 /** @typedef {{type: 'slots', slots: Slot[]}} SlotsMessage */
-/** @typedef {{type: 'site_state', site: Site, mic?: boolean, camera?: boolean}} SiteStateMessage */
+/**
+ * A roster entry changed. `muted`, `video_stopped` and `cochair` are the chair's doing (at the
+ * SFU); absent (from an older server) they read as false.
+ * @typedef {object} SiteStateMessage
+ * @property {'site_state'} type
+ * @property {Site} site
+ * @property {boolean} [mic]
+ * @property {boolean} [camera]
+ * @property {boolean} [muted]
+ * @property {boolean} [video_stopped]
+ * @property {boolean} [cochair]
+ */
 /** @typedef {{type: 'pong', id: number}} PongMessage */
 /** @typedef {{type: 'error', code: string, message: string}} ErrorMessage */
-/** @typedef {{type: 'ended', reason: string}} EndedMessage */
+/** @typedef {{type: 'ended', reason: string}} EndedMessage `reason`: `ended_by_chair`, `removed_by_chair` */
+/** @typedef {{type: 'meeting_state', phase: Phase, locked: boolean, floor_limit: number}} MeetingStateMessage */
+/**
+ * @typedef {object} FloorMessage
+ * @property {'floor'} type
+ * @property {string[]} holders sites holding the floor, in grant order
+ * @property {Hand[]} hands raised hands, oldest first
+ * @property {string | null} [spotlight] site whose camera is spotlighted
+ * @property {string | null} [presenter] site whose screen is on the program
+ */
+/**
+ * @typedef {object} ChatMessage
+ * @property {'chat'} type
+ * @property {{id: string, name: string, role: Role}} from
+ * @property {string} to `chair`, `all` or the receiving site's id
+ * @property {string} text plain text: render with `textContent` only
+ * @property {number} at_ms server clock, Unix ms
+ */
+/** @typedef {{type: 'grid', page: number, pages: number, page_size: number, sites: string[]}} GridMessage */
 
 /**
  * @typedef {JoinedMessage | AnswerMessage | SlotsMessage | SiteStateMessage | PongMessage
- *   | ErrorMessage | EndedMessage} ServerMessage
+ *   | ErrorMessage | EndedMessage | MeetingStateMessage | FloorMessage | ChatMessage
+ *   | GridMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -97,19 +154,25 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 /** Every server message type, for dispatch tables and checks. */
 export const SERVER_TYPES = /** @type {const} */ ([
   'joined', 'answer', 'slots', 'site_state', 'pong', 'error', 'ended',
+  'meeting_state', 'floor', 'chat', 'grid',
 ]);
 
 /** Every client message type. */
 export const CLIENT_TYPES = /** @type {const} */ ([
   'join', 'offer', 'candidate', 'media_state', 'ping', 'end_meeting', 'leave',
+  'raise_hand', 'lower_hand', 'grant_floor', 'revoke_floor', 'mute', 'stop_video', 'spotlight',
+  'listen', 'remove_site', 'readmit_site', 'lock', 'open_meeting', 'cochair', 'present', 'chat', 'grid',
 ]);
+
+/** Longest chat text, in characters (Unicode code points, as the server counts). */
+export const MAX_CHAT_CHARS = 1000;
 
 /**
  * Error codes after which the join itself failed: the link cannot be used as it is, so the
  * client shows an explanation instead of retrying.
  */
 export const JOIN_ERROR_CODES = /** @type {const} */ ([
-  'invalid_token', 'token_expired', 'unknown_meeting', 'site_removed', 'unsupported_version',
+  'invalid_token', 'token_expired', 'unknown_meeting', 'site_removed', 'unsupported_version', 'locked',
 ]);
 
 /** Error codes after which the server closes this session (PROTOCOL.md "Errors", fatal). */
@@ -170,6 +233,21 @@ const isRole = (v) => v === 'chair' || v === 'site' || v === 'operator';
 const isSiteState = (v) => v === 'waiting' || v === 'joined' || v === 'left';
 /** @param {unknown} v */
 const isOptLayer = (v) => v === undefined || v === null || v === 'low' || v === 'mid' || v === 'high';
+/** @param {unknown} v */
+const isOptTrack = (v) => v === undefined || v === null || v === 'camera' || v === 'screen' || v === 'audio';
+/** @param {unknown} v */
+const isPhase = (v) => v === 'lobby' || v === 'open' || v === 'ended';
+/** @param {unknown} v */
+const isStrings = (v) => Array.isArray(v) && v.every(isString);
+/**
+ * An unsigned integer that fits the server's field (`u16`, `u32`).
+ * @param {number} max
+ */
+const uintUpTo = (max) => (/** @type {unknown} */ v) => isUint(v) && /** @type {number} */ (v) <= max;
+const isU16 = uintUpTo(0xffff);
+const isU32 = uintUpTo(0xffff_ffff);
+/** @param {unknown} v */
+const isOptU16 = (v) => v === undefined || v === null || isU16(v);
 
 /**
  * @param {unknown} site
@@ -207,6 +285,17 @@ function checkSlot(slot, where) {
   need(slot, 'site_id', isOptString, 'a string or null', where);
   need(slot, 'name', isOptString, 'a string or null', where);
   need(slot, 'layer', isOptLayer, 'low, mid, high or null', where);
+  need(slot, 'track', isOptTrack, 'camera, screen, audio or null', where);
+}
+
+/**
+ * @param {unknown} hand
+ * @param {string} where
+ */
+function checkHand(hand, where) {
+  if (!isObject(hand)) throw new ProtocolError('bad_message', `${where} must be an object`);
+  need(hand, 'site_id', isString, 'a string', where);
+  need(hand, 'since_ms', isUint, 'a number', where);
 }
 
 /**
@@ -249,6 +338,9 @@ const SERVER_CHECKS = {
     checkSite(m.site, 'site_state.site');
     need(m, 'mic', isOptBool, 'a boolean', 'site_state');
     need(m, 'camera', isOptBool, 'a boolean', 'site_state');
+    need(m, 'muted', isOptBool, 'a boolean', 'site_state');
+    need(m, 'video_stopped', isOptBool, 'a boolean', 'site_state');
+    need(m, 'cochair', isOptBool, 'a boolean', 'site_state');
   },
   pong(m) {
     need(m, 'id', isUint, 'a number', 'pong');
@@ -260,7 +352,47 @@ const SERVER_CHECKS = {
   ended(m) {
     need(m, 'reason', isString, 'a string', 'ended');
   },
+  meeting_state(m) {
+    need(m, 'phase', isPhase, 'lobby, open or ended', 'meeting_state');
+    need(m, 'locked', isBool, 'a boolean', 'meeting_state');
+    need(m, 'floor_limit', isU16, 'a count', 'meeting_state');
+  },
+  floor(m) {
+    need(m, 'holders', isStrings, 'an array of strings', 'floor');
+    checkArray(m.hands, 'floor.hands', checkHand);
+    need(m, 'spotlight', isOptString, 'a string or null', 'floor');
+    need(m, 'presenter', isOptString, 'a string or null', 'floor');
+  },
+  chat(m) {
+    if (!isObject(m.from)) throw new ProtocolError('bad_message', 'chat.from must be an object');
+    need(m.from, 'id', isString, 'a string', 'chat.from');
+    need(m.from, 'name', isString, 'a string', 'chat.from');
+    need(m.from, 'role', isRole, 'chair, site or operator', 'chat.from');
+    need(m, 'to', isString, 'a string', 'chat');
+    need(m, 'text', isString, 'a string', 'chat');
+    need(m, 'at_ms', isUint, 'a number', 'chat');
+  },
+  grid(m) {
+    need(m, 'page', isU32, 'a page index', 'grid');
+    need(m, 'pages', isU32, 'a count', 'grid');
+    need(m, 'page_size', isU16, 'a count', 'grid');
+    need(m, 'sites', isStrings, 'an array of strings', 'grid');
+  },
 };
+
+/**
+ * The checks of the client messages that name one site (`site_id: string`), plus a boolean
+ * field when the message has one.
+ * @param {string} type
+ * @param {string} [flag]
+ * @returns {(m: Record<string, unknown>) => void}
+ */
+function siteAction(type, flag) {
+  return (m) => {
+    need(m, 'site_id', isString, 'a string', type);
+    if (flag) need(m, flag, isBool, 'a boolean', type);
+  };
+}
 
 /**
  * Field checks per client message type, the same rules the server applies.
@@ -290,6 +422,43 @@ const CLIENT_CHECKS = {
   },
   end_meeting() {},
   leave() {},
+  raise_hand() {},
+  lower_hand(m) {
+    need(m, 'site_id', isOptString, 'a string or null', 'lower_hand');
+  },
+  grant_floor: siteAction('grant_floor'),
+  revoke_floor: siteAction('revoke_floor'),
+  mute: siteAction('mute', 'muted'),
+  stop_video: siteAction('stop_video', 'stopped'),
+  spotlight(m) {
+    need(m, 'site_id', isOptString, 'a string or null', 'spotlight');
+  },
+  listen: siteAction('listen', 'on'),
+  remove_site: siteAction('remove_site'),
+  readmit_site: siteAction('readmit_site'),
+  lock(m) {
+    need(m, 'locked', isBool, 'a boolean', 'lock');
+  },
+  open_meeting() {},
+  cochair: siteAction('cochair', 'on'),
+  present(m) {
+    need(m, 'on', isBool, 'a boolean', 'present');
+  },
+  chat(m) {
+    need(m, 'to', isString, 'a string', 'chat');
+    need(m, 'text', isString, 'a string', 'chat');
+    const text = /** @type {string} */ (m.text);
+    // The server's order: an empty text is refused before a long one.
+    if (text.trim() === '') throw new ProtocolError('bad_message', 'chat text is empty');
+    const chars = [...text].length;
+    if (chars > MAX_CHAT_CHARS) {
+      throw new ProtocolError('too_large', `chat text is ${chars} characters, at most ${MAX_CHAT_CHARS} allowed`);
+    }
+  },
+  grid(m) {
+    need(m, 'page', isU32, 'a page index', 'grid');
+    need(m, 'page_size', isOptU16, 'a count or null', 'grid');
+  },
 };
 
 /**
@@ -418,4 +587,134 @@ export function endMeetingMessage() {
 /** @returns {LeaveMessage} */
 export function leaveMessage() {
   return { type: 'leave' };
+}
+
+/** @returns {RaiseHandMessage} */
+export function raiseHandMessage() {
+  return { type: 'raise_hand' };
+}
+
+/**
+ * One's own hand when `siteId` is left out; the chair may lower any site's.
+ * @param {string} [siteId]
+ * @returns {LowerHandMessage}
+ */
+export function lowerHandMessage(siteId) {
+  return siteId == null ? { type: 'lower_hand' } : { type: 'lower_hand', site_id: siteId };
+}
+
+/**
+ * @param {string} siteId
+ * @returns {GrantFloorMessage}
+ */
+export function grantFloorMessage(siteId) {
+  return { type: 'grant_floor', site_id: siteId };
+}
+
+/**
+ * @param {string} siteId
+ * @returns {RevokeFloorMessage}
+ */
+export function revokeFloorMessage(siteId) {
+  return { type: 'revoke_floor', site_id: siteId };
+}
+
+/**
+ * @param {string} siteId
+ * @param {boolean} muted false allows the site again; it never switches its microphone on
+ * @returns {MuteMessage}
+ */
+export function muteMessage(siteId, muted) {
+  return { type: 'mute', site_id: siteId, muted };
+}
+
+/**
+ * @param {string} siteId
+ * @param {boolean} stopped
+ * @returns {StopVideoMessage}
+ */
+export function stopVideoMessage(siteId, stopped) {
+  return { type: 'stop_video', site_id: siteId, stopped };
+}
+
+/**
+ * @param {string | null} siteId null clears the spotlight
+ * @returns {SpotlightMessage}
+ */
+export function spotlightMessage(siteId) {
+  return { type: 'spotlight', site_id: siteId };
+}
+
+/**
+ * @param {string} siteId
+ * @param {boolean} on whether the hall hears the site
+ * @returns {ListenMessage}
+ */
+export function listenMessage(siteId, on) {
+  return { type: 'listen', site_id: siteId, on };
+}
+
+/**
+ * @param {string} siteId
+ * @returns {RemoveSiteMessage}
+ */
+export function removeSiteMessage(siteId) {
+  return { type: 'remove_site', site_id: siteId };
+}
+
+/**
+ * @param {string} siteId
+ * @returns {ReadmitSiteMessage}
+ */
+export function readmitSiteMessage(siteId) {
+  return { type: 'readmit_site', site_id: siteId };
+}
+
+/**
+ * @param {boolean} locked
+ * @returns {LockMessage}
+ */
+export function lockMessage(locked) {
+  return { type: 'lock', locked };
+}
+
+/** @returns {OpenMeetingMessage} */
+export function openMeetingMessage() {
+  return { type: 'open_meeting' };
+}
+
+/**
+ * @param {string} siteId
+ * @param {boolean} on
+ * @returns {CochairMessage}
+ */
+export function cochairMessage(siteId, on) {
+  return { type: 'cochair', site_id: siteId, on };
+}
+
+/**
+ * @param {boolean} on
+ * @returns {PresentMessage}
+ */
+export function presentMessage(on) {
+  return { type: 'present', on };
+}
+
+/**
+ * @param {string} to `chair` (from a site), `all` or a site id (from the chair, co-chairs,
+ *   operators)
+ * @param {string} text
+ * @returns {ChatSendMessage}
+ */
+export function chatMessage(to, text) {
+  return { type: 'chat', to, text };
+}
+
+/**
+ * @param {number} page from 0
+ * @param {number} [pageSize] tiles per page; the server keeps its own when left out
+ * @returns {GridRequestMessage}
+ */
+export function gridMessage(page, pageSize) {
+  return pageSize == null ? { type: 'grid', page } : { type: 'grid', page, page_size: pageSize };
 }

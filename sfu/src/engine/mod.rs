@@ -443,6 +443,18 @@ impl Engine {
                     p.rtc.disconnect();
                 }
             }
+            Event::PeerStats(stats) => {
+                let Some(p) = self.peers[idx].as_ref() else { return };
+                let pct = |f: Option<f32>| f.map(|f| f64::from(f) * 100.0);
+                let _ = self.events.send(SfuEvent::Stats(crate::PeerReport {
+                    peer: p.id,
+                    rtt_ms: stats.rtt.map(|d| d.as_secs_f64() * 1000.0),
+                    ingress_loss_pct: pct(stats.ingress_loss_fraction),
+                    egress_loss_pct: pct(stats.egress_loss_fraction),
+                    bytes_rx: stats.peer_bytes_rx,
+                    bytes_tx: stats.peer_bytes_tx,
+                }));
+            }
             Event::KeyframeRequest(req) => {
                 let now = Instant::now();
                 let Some(p) = self.peers[idx].as_ref() else { return };

@@ -115,6 +115,7 @@ impl Peer {
             .enable_opus(true, false)
             .enable_vp8(true)
             .enable_h264(true)
+            .set_stats_interval(Some(crate::STATS_INTERVAL))
             .build(now);
         Peer {
             id,

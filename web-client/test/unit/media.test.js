@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { SIMULCAST_ENCODINGS, preferCodec } from '../../js/media.js';
+import { SCREEN_ENCODING, SIMULCAST_ENCODINGS, preferCodec } from '../../js/media.js';
 
 test('VP8 moves first and every other codec keeps its place', () => {
   const codecs = [
@@ -24,4 +24,8 @@ test('simulcast encodings are q, h, f from low to high, as PROTOCOL.md names the
     { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
     { rid: 'f', maxBitrate: 1_500_000 },
   ]);
+});
+
+test('the screen share sends one encoding at 5 frames/s and 1.2 Mbit/s, as PROTOCOL.md says', () => {
+  assert.deepEqual(SCREEN_ENCODING, { maxFramerate: 5, maxBitrate: 1_200_000 });
 });

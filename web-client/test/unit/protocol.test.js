@@ -9,9 +9,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 
 import {
-  CLIENT_TYPES, PROTOCOL_VERSION, ProtocolError, SERVER_TYPES, candidateMessage, classifyClientFrame,
-  endMeetingMessage, joinMessage, leaveMessage, mediaStateMessage, offerMessage, parseServerMessage,
-  pingMessage, validateClientMessage,
+  CLIENT_TYPES, JOIN_ERROR_CODES, MAX_CHAT_CHARS, PROTOCOL_VERSION, ProtocolError, SERVER_TYPES, candidateMessage,
+  chatMessage, classifyClientFrame, cochairMessage, endMeetingMessage, grantFloorMessage, gridMessage,
+  joinMessage, leaveMessage, listenMessage, lockMessage, lowerHandMessage, mediaStateMessage, muteMessage,
+  offerMessage, openMeetingMessage, parseServerMessage, pingMessage, presentMessage, raiseHandMessage,
+  readmitSiteMessage, removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
+  validateClientMessage,
 } from '../../js/protocol.js';
 
 const FIXTURES = new URL('../../../signaling/fixtures/protocol/', import.meta.url);
@@ -47,11 +50,57 @@ test('joined fixture carries the roster, receive counts and ICE servers', () => 
   assert.deepEqual(msg.ice_servers[0].urls, ['turn:127.0.0.1:3478?transport=udp']);
 });
 
-test('slots fixture keeps idle slots as null site ids', () => {
-  const msg = parseServerMessage(readFileSync(new URL('server/slots.json', FIXTURES), 'utf8'));
+/** @param {string} name */
+const serverFixture = (name) => parseServerMessage(readFileSync(new URL(`server/${name}.json`, FIXTURES), 'utf8'));
+
+test('slots fixture keeps idle slots as null site ids and says which track a slot carries', () => {
+  const msg = serverFixture('slots');
   assert.equal(msg.type, 'slots');
   if (msg.type !== 'slots') return;
-  assert.deepEqual(msg.slots.map((s) => s.site_id ?? null), ['s1', null, 's1', null]);
+  assert.deepEqual(msg.slots.map((s) => s.site_id ?? null), ['chair', 's2', null, 'chair', null]);
+  assert.deepEqual(msg.slots.map((s) => s.track ?? null), ['camera', 'screen', null, 'audio', null]);
+});
+
+test('site_state fixture carries what the chair did to the site', () => {
+  const msg = serverFixture('site_state');
+  if (msg.type !== 'site_state') throw new Error(msg.type);
+  assert.deepEqual([msg.muted, msg.video_stopped, msg.cochair], [true, false, false]);
+});
+
+test('meeting_state, floor, chat and grid fixtures read as the protocol says', () => {
+  const state = serverFixture('meeting_state');
+  assert.deepEqual(state, { type: 'meeting_state', phase: 'lobby', locked: false, floor_limit: 2 });
+  const floor = serverFixture('floor');
+  if (floor.type !== 'floor') throw new Error(floor.type);
+  assert.deepEqual(floor.holders, ['s2']);
+  assert.deepEqual(floor.hands.map((h) => h.site_id), ['s5', 's1']);
+  assert.equal(floor.spotlight, null);
+  assert.equal(floor.presenter, 'chair');
+  const chat = serverFixture('chat');
+  if (chat.type !== 'chat') throw new Error(chat.type);
+  assert.equal(chat.from.role, 'chair');
+  assert.equal(chat.to, 'all');
+  const grid = serverFixture('grid');
+  assert.deepEqual(grid, { type: 'grid', page: 0, pages: 7, page_size: 16, sites: ['s2', 's5', 's1', 's3'] });
+});
+
+test('new server messages with mistyped fields are refused with the field named', () => {
+  assert.throws(() => parseServerMessage('{"type":"meeting_state","phase":"closed","locked":false,"floor_limit":2}'), /meeting_state\.phase/);
+  assert.throws(() => parseServerMessage('{"type":"floor","holders":["s1"],"hands":[{"site_id":"s2"}]}'), /floor\.hands\[0\]\.since_ms/);
+  assert.throws(() => parseServerMessage('{"type":"floor","holders":[1],"hands":[]}'), /floor\.holders/);
+  assert.throws(() => parseServerMessage('{"type":"chat","from":{"id":"a","name":"b","role":"chair"},"to":"all","text":5,"at_ms":1}'), /chat\.text/);
+  assert.throws(() => parseServerMessage('{"type":"grid","page":-1,"pages":1,"page_size":9,"sites":[]}'), /grid\.page/);
+  assert.throws(() => parseServerMessage('{"type":"slots","slots":[{"mid":"3","kind":"video","track":"window"}]}'), /track/);
+  assert.throws(() => parseServerMessage('{"type":"site_state","site":{"id":"s1","name":"x","role":"site","state":"joined"},"muted":"yes"}'), /site_state\.muted/);
+});
+
+test('an older server without the new fields still parses', () => {
+  const slots = parseServerMessage('{"type":"slots","slots":[{"mid":"3","kind":"video","site_id":"s1"}]}');
+  assert.equal(slots.type, 'slots');
+  const state = parseServerMessage('{"type":"site_state","site":{"id":"s1","name":"x","role":"site","state":"joined"}}');
+  assert.equal(state.type, 'site_state');
+  const floor = parseServerMessage('{"type":"floor","holders":[],"hands":[]}');
+  assert.equal(floor.type, 'floor');
 });
 
 test('every client fixture validates and equals what the builders make', () => {
@@ -64,6 +113,22 @@ test('every client fixture validates and equals what the builders make', () => {
     ping: (m) => pingMessage(m.id),
     end_meeting: () => endMeetingMessage(),
     leave: () => leaveMessage(),
+    raise_hand: () => raiseHandMessage(),
+    lower_hand: (m) => lowerHandMessage(m.site_id),
+    grant_floor: (m) => grantFloorMessage(m.site_id),
+    revoke_floor: (m) => revokeFloorMessage(m.site_id),
+    mute: (m) => muteMessage(m.site_id, m.muted),
+    stop_video: (m) => stopVideoMessage(m.site_id, m.stopped),
+    spotlight: (m) => spotlightMessage(m.site_id),
+    listen: (m) => listenMessage(m.site_id, m.on),
+    remove_site: (m) => removeSiteMessage(m.site_id),
+    readmit_site: (m) => readmitSiteMessage(m.site_id),
+    lock: (m) => lockMessage(m.locked),
+    open_meeting: () => openMeetingMessage(),
+    cochair: (m) => cochairMessage(m.site_id, m.on),
+    present: (m) => presentMessage(m.on),
+    chat: (m) => chatMessage(m.to, m.text),
+    grid: (m) => gridMessage(m.page, m.page_size),
   };
   const all = fixtures('client');
   assert.equal(all.length, CLIENT_TYPES.length, 'one fixture per client message type');
@@ -116,4 +181,37 @@ test('unknown fields are ignored, as the protocol promises', () => {
 test('end-of-candidates leaves sdp_mid out', () => {
   assert.deepEqual(candidateMessage('', null), { type: 'candidate', candidate: '' });
   assert.equal(classifyClientFrame(JSON.stringify(candidateMessage('', null))), null);
+});
+
+test('every builder makes a message the client rules accept', () => {
+  const built = [
+    raiseHandMessage(), lowerHandMessage(), lowerHandMessage('s2'), grantFloorMessage('s2'), revokeFloorMessage('s2'),
+    muteMessage('s3', false), stopVideoMessage('s3', false), spotlightMessage(null), spotlightMessage('s4'),
+    listenMessage('s5', true), removeSiteMessage('s6'), readmitSiteMessage('s6'), lockMessage(false),
+    openMeetingMessage(), cochairMessage('s1', false), presentMessage(false), chatMessage('all', 'Xin chào'),
+    gridMessage(3), gridMessage(0, 25),
+  ];
+  for (const msg of built) assert.equal(classifyClientFrame(JSON.stringify(msg)), null, JSON.stringify(msg));
+  assert.deepEqual(lowerHandMessage(), { type: 'lower_hand' });
+  assert.deepEqual(gridMessage(3), { type: 'grid', page: 3 });
+});
+
+test('chat text is counted in characters, not bytes, and blank text is refused', () => {
+  const viet = 'ệ'.repeat(MAX_CHAT_CHARS);
+  assert.equal(classifyClientFrame(JSON.stringify(chatMessage('chair', viet))), null, '1000 Vietnamese letters are fine');
+  assert.equal(classifyClientFrame(JSON.stringify(chatMessage('chair', `${viet}a`))), 'too_large');
+  assert.equal(classifyClientFrame(JSON.stringify(chatMessage('chair', '\n\t '))), 'bad_message');
+});
+
+test('site-naming actions need a site id and their flag', () => {
+  assert.equal(classifyClientFrame('{"type":"mute","site_id":"s1"}'), 'bad_message');
+  assert.equal(classifyClientFrame('{"type":"listen","site_id":"s1","on":"no"}'), 'bad_message');
+  assert.equal(classifyClientFrame('{"type":"revoke_floor"}'), 'bad_message');
+  assert.equal(classifyClientFrame('{"type":"grid","page":1,"page_size":70000}'), 'bad_message');
+  assert.equal(classifyClientFrame('{"type":"present"}'), 'bad_message');
+});
+
+test('a join refused because the meeting is locked is a join error, not a retry', () => {
+  assert.ok(JOIN_ERROR_CODES.includes('locked'));
+  assert.ok(JOIN_ERROR_CODES.includes('site_removed'));
 });
