@@ -125,3 +125,51 @@ pub const CHROMIUM_OFFER: &str = include_str!("../../fixtures/sdp/chromium-site-
 pub fn offer_message() -> String {
     serde_json::json!({"type": "offer", "sdp": CHROMIUM_OFFER}).to_string()
 }
+
+/// Joins and negotiates media with the captured Chromium offer; returns after the answer.
+pub async fn join_with_media(http: SocketAddr, link: &str) -> Ws {
+    let (mut ws, _) = join(http, link).await;
+    send(&mut ws, offer_message()).await;
+    recv_type(&mut ws, "answer").await;
+    ws
+}
+
+/// Reads messages until `pick` returns something (5 s per message at most).
+pub async fn wait_for<T>(ws: &mut Ws, mut pick: impl FnMut(&serde_json::Value) -> Option<T>) -> T {
+    for _ in 0..200 {
+        let m = serde_json::to_value(recv(ws).await).unwrap();
+        if let Some(t) = pick(&m) {
+            return t;
+        }
+    }
+    panic!("the awaited message never came");
+}
+
+/// The site ids a `slots` message routes, by kind (`audio` / `video`).
+pub fn routed(slots: &serde_json::Value, kind: &str) -> Vec<String> {
+    slots["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["kind"] == kind)
+        .filter_map(|s| s["site_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Waits for the next `slots` message whose routed sites satisfy `ok`.
+pub async fn wait_slots(ws: &mut Ws, ok: impl Fn(&[String], &[String]) -> bool) -> serde_json::Value {
+    wait_for(ws, |m| {
+        (m["type"] == "slots" && ok(&routed(m, "video"), &routed(m, "audio"))).then(|| m.clone())
+    })
+    .await
+}
+
+/// Sends a JSON message.
+pub async fn send_json(ws: &mut Ws, v: serde_json::Value) {
+    send(ws, v.to_string()).await;
+}
+
+/// Waits for an `error` and returns its code.
+pub async fn error_code(ws: &mut Ws) -> String {
+    wait_for(ws, |m| (m["type"] == "error").then(|| m["code"].as_str().unwrap().to_owned())).await
+}
