@@ -8,15 +8,20 @@
 /** @typedef {import('./protocol.js').Slot} Slot */
 /** @typedef {import('./protocol.js').SiteStateMessage} SiteStateMessage */
 
+import { isCameraSlot } from './program.js';
+
 /**
- * A roster entry: the site plus its device state when the server has told it.
- * @typedef {Site & {mic?: boolean, camera?: boolean}} RosterEntry
+ * A roster entry: the site plus its device state when the server has told it, and what the
+ * chair did to it (`muted`, `video_stopped` at the SFU; `cochair` right).
+ * @typedef {Site & {mic?: boolean, camera?: boolean, muted?: boolean, video_stopped?: boolean,
+ *   cochair?: boolean}} RosterEntry
  */
 
 /**
  * The roster after a `site_state` message: the entry replaced in place, or appended when the
  * site is new (a site added to the meeting while it runs). Device state not in the message
- * is kept from before.
+ * is kept from before; the chair's marks are always in it (false when an older server
+ * leaves them out).
  * @param {readonly RosterEntry[]} roster
  * @param {SiteStateMessage} msg
  * @returns {RosterEntry[]}
@@ -24,7 +29,14 @@
 export function applySiteState(roster, msg) {
   const old = roster.find((s) => s.id === msg.site.id);
   /** @type {RosterEntry} */
-  const entry = { ...msg.site, mic: msg.mic ?? old?.mic, camera: msg.camera ?? old?.camera };
+  const entry = {
+    ...msg.site,
+    mic: msg.mic ?? old?.mic,
+    camera: msg.camera ?? old?.camera,
+    muted: msg.muted ?? false,
+    video_stopped: msg.video_stopped ?? false,
+    cochair: msg.cochair ?? false,
+  };
   if (!old) return [...roster, entry];
   return roster.map((s) => (s.id === msg.site.id ? entry : s));
 }
@@ -39,25 +51,22 @@ export function chairId(roster) {
 }
 
 /**
- * The mid of the video slot carrying a site, or null.
+ * The mid of the video slot carrying a site's camera (not its shared screen), or null.
  * @param {readonly Slot[]} slots
  * @param {string} siteId
  * @returns {string | null}
  */
 export function videoMidFor(slots, siteId) {
-  return slots.find((s) => s.kind === 'video' && s.site_id === siteId)?.mid ?? null;
+  return slots.find((s) => isCameraSlot(s) && s.site_id === siteId)?.mid ?? null;
 }
 
 /**
- * What a site shows large: the slot carrying the chair, else the first busy video slot
- * (a floor holder while the chair's camera is off), else null.
+ * The video slot carrying a shared screen, or null.
  * @param {readonly Slot[]} slots
- * @param {string | null} chair
  * @returns {Slot | null}
  */
-export function programSlot(slots, chair) {
-  const busy = slots.filter((s) => s.kind === 'video' && s.site_id != null);
-  return busy.find((s) => s.site_id === chair) ?? busy[0] ?? null;
+export function screenSlot(slots) {
+  return slots.find((s) => s.kind === 'video' && s.site_id != null && s.track === 'screen') ?? null;
 }
 
 /**
@@ -69,4 +78,15 @@ export function programSlot(slots, chair) {
 export function attendance(roster) {
   const sites = roster.filter((s) => s.role === 'site');
   return { joined: sites.filter((s) => s.state === 'joined').length, total: sites.length };
+}
+
+/**
+ * Sites (not the chair, not operators) by state, for the compact roster line.
+ * @param {readonly Site[]} roster
+ * @returns {{joined: number, waiting: number, left: number}}
+ */
+export function stateCounts(roster) {
+  const counts = { joined: 0, waiting: 0, left: 0 };
+  for (const s of roster) if (s.role === 'site') counts[s.state] += 1;
+  return counts;
 }

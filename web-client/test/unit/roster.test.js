@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { applySiteState, attendance, chairId, programSlot, videoMidFor } from '../../js/roster.js';
+import { applySiteState, attendance, chairId, screenSlot, stateCounts, videoMidFor } from '../../js/roster.js';
 
 /** @type {import('../../js/roster.js').RosterEntry[]} */
 const ROSTER = [
@@ -15,7 +15,7 @@ const ROSTER = [
 test('site_state replaces the entry in place and keeps device state it does not mention', () => {
   const a = applySiteState(ROSTER, { type: 'site_state', site: { ...ROSTER[1], state: 'joined' }, mic: true, camera: false });
   assert.deepEqual(a.map((s) => s.id), ['chair', 's1', 's2']);
-  assert.deepEqual(a[1], { ...ROSTER[1], state: 'joined', mic: true, camera: false });
+  assert.deepEqual(a[1], { ...ROSTER[1], state: 'joined', mic: true, camera: false, muted: false, video_stopped: false, cochair: false });
   const b = applySiteState(a, { type: 'site_state', site: { ...ROSTER[1], state: 'joined' }, camera: true });
   assert.equal(b[1].mic, true);
   assert.equal(b[1].camera, true);
@@ -32,16 +32,28 @@ test('attendance counts sites only', () => {
   assert.equal(chairId(ROSTER), 'chair');
 });
 
-test('the program is the chair, else the first busy video slot', () => {
+test('a site’s camera slot is found, not its shared screen', () => {
   /** @type {import('../../js/protocol.js').Slot[]} */
   const slots = [
-    { mid: '2', kind: 'video', site_id: 's1', name: 'UBND xã Tả Van', layer: 'low' },
-    { mid: '3', kind: 'video', site_id: 'chair', name: 'Hội trường UBND tỉnh', layer: 'high' },
-    { mid: '4', kind: 'audio', site_id: 'chair', name: 'Hội trường UBND tỉnh', layer: null },
+    { mid: '4', kind: 'video', site_id: 's1', name: 'UBND xã Tả Van', layer: 'high', track: 'screen' },
+    { mid: '5', kind: 'video', site_id: 's1', name: 'UBND xã Tả Van', layer: 'low', track: 'camera' },
+    { mid: '6', kind: 'video', site_id: 's2', name: 'UBND xã Bản Hồ', layer: 'low' },
+    { mid: '7', kind: 'audio', site_id: 's3', name: 'UBND xã Sa Pả', layer: null, track: 'audio' },
   ];
-  assert.equal(programSlot(slots, 'chair')?.mid, '3');
-  assert.equal(programSlot(slots.slice(0, 1), 'chair')?.mid, '2');
-  assert.equal(programSlot([{ mid: '2', kind: 'video', site_id: null }], 'chair'), null);
-  assert.equal(videoMidFor(slots, 's1'), '2');
-  assert.equal(videoMidFor(slots, 's2'), null);
+  assert.equal(videoMidFor(slots, 's1'), '5');
+  assert.equal(videoMidFor(slots, 's2'), '6', 'no track field reads as a camera');
+  assert.equal(videoMidFor(slots, 's3'), null, 'audio is not video');
+  assert.equal(screenSlot(slots)?.mid, '4');
+  assert.equal(screenSlot(slots.slice(1)), null);
+});
+
+test('the chair’s marks follow every site_state and default to false', () => {
+  const muted = applySiteState(ROSTER, { type: 'site_state', site: ROSTER[1], muted: true, video_stopped: true, cochair: true });
+  assert.deepEqual([muted[1].muted, muted[1].video_stopped, muted[1].cochair], [true, true, true]);
+  const old = applySiteState(muted, { type: 'site_state', site: ROSTER[1] });
+  assert.deepEqual([old[1].muted, old[1].video_stopped, old[1].cochair], [false, false, false]);
+});
+
+test('state counts cover sites only', () => {
+  assert.deepEqual(stateCounts(ROSTER), { joined: 0, waiting: 1, left: 1 });
 });
