@@ -67,6 +67,8 @@ for (let run = 0; run < runs; run++) {
   const { meeting } = server.info;
   const chair = (await joinAs(browser.context, meeting.chair.link)).page;
   await waitConnected(chair);
+  // Open the meeting first: the figure is a site joining a running meeting.
+  await chair.getByTestId('open-meeting').click();
   // Optional settle time after the chair joins (its encoder ramps its layers up meanwhile).
   await new Promise((ok) => setTimeout(ok, Number(process.env.CHAIR_SETTLE_MS ?? 0)));
   const pages = [chair];

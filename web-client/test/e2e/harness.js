@@ -130,7 +130,7 @@ export async function waitConnected(page, timeout = 20_000) {
 /**
  * The page's `getStats()` report, plus its slot map.
  * @param {import('playwright-core').Page} page
- * @returns {Promise<{stats: Stat[], slots: {mid: string, kind: string, site_id: string|null}[]}>}
+ * @returns {Promise<{stats: Stat[], slots: {mid: string, kind: string, site_id: string|null, track?: string|null}[]}>}
  */
 export async function snapshot(page) {
   return page.evaluate(async () => {

@@ -27,6 +27,8 @@ before(async () => {
     sites.push((await joinAs(browser.context, invite.link)).page);
   }
   for (const page of [chair, ...sites]) await waitConnected(page);
+  // Meetings start in the lobby: the program reaches the sites once the chair opens it.
+  await chair.getByTestId('open-meeting').click();
 });
 
 after(async () => {

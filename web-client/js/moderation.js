@@ -1,0 +1,121 @@
+/**
+ * What the chair (or a co-chair) may do to a site, and the marks a site's tile shows. Pure:
+ * each action is an i18n label, a `data-testid` and the client message it sends, so the tile
+ * menu, the co-chair's list and the hand queue all offer the same things the same way.
+ *
+ * Rights (PROTOCOL.md, client → server table): the chair may do everything; a co-chair may
+ * do everything except `listen` and `cochair`. Nobody moderates the chair or an operator.
+ */
+
+import {
+  cochairMessage, grantFloorMessage, listenMessage, lowerHandMessage, muteMessage, readmitSiteMessage,
+  removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
+} from './protocol.js';
+import { holdsFloor, queuePosition } from './floor.js';
+
+/** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
+/** @typedef {import('./protocol.js').FloorMessage} FloorMessage */
+/** @typedef {import('./roster.js').RosterEntry} RosterEntry */
+
+/**
+ * What is known about one site besides its roster entry.
+ * @typedef {object} SiteContext
+ * @property {FloorMessage | null} floor
+ * @property {'chair' | 'cochair'} moderator who is looking
+ * @property {boolean} removed the site was removed and not readmitted
+ * @property {boolean} listening the hall hears it (chair only; true unless turned off)
+ */
+
+/**
+ * One thing a moderator can do to a site.
+ * @typedef {object} SiteAction
+ * @property {string} id stable name, e.g. `mute`
+ * @property {string} testid `data-testid` of its button
+ * @property {string} label i18n key
+ * @property {ClientMessage} message what it sends
+ * @property {boolean} [confirm] ask first (removing a site)
+ * @property {boolean} [danger]
+ */
+
+/**
+ * A mark on a site's tile or row: i18n key and a tone for its colour.
+ * @typedef {{key: string, tone: 'floor' | 'hand' | 'warn' | 'info' | 'off'}} SiteMark
+ */
+
+/**
+ * Whether a roster entry can be moderated at all.
+ * @param {RosterEntry} site
+ */
+export function isModeratable(site) {
+  return site.role === 'site';
+}
+
+/**
+ * The quick action shown on the tile itself: readmit a removed site, else revoke or grant
+ * the floor; null for the chair and operators.
+ * @param {RosterEntry} site
+ * @param {SiteContext} ctx
+ * @returns {SiteAction | null}
+ */
+export function primaryAction(site, ctx) {
+  if (!isModeratable(site)) return null;
+  if (ctx.removed) {
+    return { id: 'readmit', testid: 'tile-readmit', label: 'action.readmit', message: readmitSiteMessage(site.id) };
+  }
+  if (holdsFloor(ctx.floor, site.id)) {
+    return { id: 'revoke', testid: 'revoke-floor', label: 'action.revoke', message: revokeFloorMessage(site.id) };
+  }
+  if (site.state !== 'joined') return null;
+  return { id: 'grant', testid: 'grant-floor', label: 'action.grant', message: grantFloorMessage(site.id) };
+}
+
+/**
+ * The rest, for the tile's menu (the quick action is not repeated there).
+ * @param {RosterEntry} site
+ * @param {SiteContext} ctx
+ * @returns {SiteAction[]}
+ */
+export function menuActions(site, ctx) {
+  if (!isModeratable(site) || ctx.removed) return [];
+  const chair = ctx.moderator === 'chair';
+  const spotlit = ctx.floor?.spotlight === site.id;
+  /** @type {(SiteAction | false)[]} */
+  const all = [
+    queuePosition(ctx.floor, site.id) > 0
+      && { id: 'lowerHand', testid: 'lower-hand', label: 'action.lowerHand', message: lowerHandMessage(site.id) },
+    site.muted
+      ? { id: 'unmute', testid: 'tile-unmute', label: 'action.unmute', message: muteMessage(site.id, false) }
+      : { id: 'mute', testid: 'tile-mute', label: 'action.mute', message: muteMessage(site.id, true) },
+    site.video_stopped
+      ? { id: 'allowVideo', testid: 'tile-allow-video', label: 'action.allowVideo', message: stopVideoMessage(site.id, false) }
+      : { id: 'stopVideo', testid: 'tile-stop-video', label: 'action.stopVideo', message: stopVideoMessage(site.id, true) },
+    { id: 'spotlight', testid: 'tile-spotlight', label: spotlit ? 'action.unspotlight' : 'action.spotlight', message: spotlightMessage(spotlit ? null : site.id) },
+    chair && { id: 'listen', testid: 'tile-listen', label: ctx.listening ? 'action.listenOff' : 'action.listenOn', message: listenMessage(site.id, !ctx.listening) },
+    chair && { id: 'cochair', testid: 'tile-cochair', label: site.cochair ? 'action.cochairOff' : 'action.cochairOn', message: cochairMessage(site.id, !site.cochair) },
+    { id: 'remove', testid: 'tile-remove', label: 'action.remove', message: removeSiteMessage(site.id), confirm: true, danger: true },
+  ];
+  return all.filter((a) => a !== false);
+}
+
+/**
+ * Marks for a site: removed, floor, hand (with its place), the chair's mute and video stop,
+ * co-chair, spotlight, presenter, and (chair only) not heard in the hall.
+ * @param {RosterEntry} site
+ * @param {Omit<SiteContext, 'moderator'>} ctx
+ * @returns {SiteMark[]}
+ */
+export function siteMarks(site, ctx) {
+  if (ctx.removed) return [{ key: 'mark.removed', tone: 'off' }];
+  /** @type {(SiteMark | false)[]} */
+  const marks = [
+    holdsFloor(ctx.floor, site.id) && { key: 'mark.floor', tone: 'floor' },
+    queuePosition(ctx.floor, site.id) > 0 && { key: 'mark.hand', tone: 'hand' },
+    ctx.floor?.presenter === site.id && { key: 'mark.presenter', tone: 'info' },
+    ctx.floor?.spotlight === site.id && { key: 'mark.spotlight', tone: 'info' },
+    Boolean(site.muted) && { key: 'mark.muted', tone: 'warn' },
+    Boolean(site.video_stopped) && { key: 'mark.videoStopped', tone: 'warn' },
+    !ctx.listening && { key: 'mark.notListening', tone: 'warn' },
+    Boolean(site.cochair) && { key: 'mark.cochair', tone: 'info' },
+  ];
+  return marks.filter((m) => m !== false);
+}

@@ -1,0 +1,60 @@
+/** The chair's and co-chair's per-site actions and the marks on a tile. */
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { classifyClientFrame } from '../../js/protocol.js';
+import { menuActions, primaryAction, siteMarks } from '../../js/moderation.js';
+
+/** @type {import('../../js/roster.js').RosterEntry} */
+const SITE = { id: 's2', name: 'UBND xã Bản Hồ', role: 'site', state: 'joined', muted: false, video_stopped: false, cochair: false };
+/** @type {import('../../js/protocol.js').FloorMessage} */
+const FLOOR = { type: 'floor', holders: ['s4'], hands: [{ site_id: 's2', since_ms: 1 }], spotlight: 's2', presenter: null };
+/** @type {import('../../js/moderation.js').SiteContext} */
+const CHAIR = { floor: FLOOR, moderator: 'chair', removed: false, listening: true };
+
+test('the quick action grants the floor, revokes it from a holder, readmits a removed site', () => {
+  assert.deepEqual(primaryAction(SITE, CHAIR)?.message, { type: 'grant_floor', site_id: 's2' });
+  assert.equal(primaryAction(SITE, CHAIR)?.testid, 'grant-floor');
+  const holder = { ...SITE, id: 's4' };
+  assert.deepEqual(primaryAction(holder, CHAIR)?.message, { type: 'revoke_floor', site_id: 's4' });
+  assert.equal(primaryAction({ ...SITE, state: 'waiting' }, CHAIR), null, 'no floor for a site that is not here');
+  assert.deepEqual(primaryAction(SITE, { ...CHAIR, removed: true })?.message, { type: 'readmit_site', site_id: 's2' });
+  assert.equal(primaryAction({ ...SITE, role: 'chair' }, CHAIR), null);
+});
+
+test('the chair’s menu has every action, each a valid message', () => {
+  const actions = menuActions(SITE, CHAIR);
+  assert.deepEqual(actions.map((a) => a.testid), [
+    'lower-hand', 'tile-mute', 'tile-stop-video', 'tile-spotlight', 'tile-listen', 'tile-cochair', 'tile-remove',
+  ]);
+  for (const a of actions) assert.equal(classifyClientFrame(JSON.stringify(a.message)), null, a.id);
+  assert.deepEqual(actions.find((a) => a.id === 'spotlight')?.message, { type: 'spotlight', site_id: null }, 'spotlit: the action clears it');
+  assert.deepEqual(actions.find((a) => a.id === 'listen')?.message, { type: 'listen', site_id: 's2', on: false });
+  assert.ok(actions.find((a) => a.id === 'remove')?.confirm, 'removing asks first');
+});
+
+test('a muted, stopped co-chair site offers the way back', () => {
+  const site = { ...SITE, muted: true, video_stopped: true, cochair: true };
+  const byId = Object.fromEntries(menuActions(site, { ...CHAIR, listening: false }).map((a) => [a.id, a]));
+  assert.deepEqual(byId.unmute.message, { type: 'mute', site_id: 's2', muted: false });
+  assert.deepEqual(byId.allowVideo.message, { type: 'stop_video', site_id: 's2', stopped: false });
+  assert.deepEqual(byId.cochair.message, { type: 'cochair', site_id: 's2', on: false });
+  assert.deepEqual(byId.listen.message, { type: 'listen', site_id: 's2', on: true });
+});
+
+test('a co-chair may not change listening or co-chairs; a removed site has only readmit', () => {
+  const ids = menuActions(SITE, { ...CHAIR, moderator: 'cochair' }).map((a) => a.id);
+  assert.ok(!ids.includes('listen') && !ids.includes('cochair'));
+  assert.ok(ids.includes('mute') && ids.includes('remove'));
+  assert.deepEqual(menuActions(SITE, { ...CHAIR, removed: true }), []);
+  assert.deepEqual(menuActions({ ...SITE, role: 'operator' }, CHAIR), []);
+});
+
+test('marks show the floor, the hand, what the chair did, and removal alone', () => {
+  const keys = (/** @type {any} */ site, /** @type {any} */ ctx) => siteMarks(site, ctx).map((m) => m.key);
+  assert.deepEqual(keys(SITE, CHAIR), ['mark.hand', 'mark.spotlight']);
+  assert.deepEqual(keys({ ...SITE, id: 's4', muted: true, video_stopped: true, cochair: true }, { ...CHAIR, listening: false }),
+    ['mark.floor', 'mark.muted', 'mark.videoStopped', 'mark.notListening', 'mark.cochair']);
+  assert.deepEqual(keys({ ...SITE, muted: true }, { ...CHAIR, removed: true }), ['mark.removed']);
+});
