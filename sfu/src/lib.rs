@@ -23,6 +23,7 @@ pub mod id;
 pub mod keyframe;
 mod metrics;
 pub mod rewrite;
+pub mod select;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;

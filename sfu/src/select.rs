@@ -1,0 +1,272 @@
+//! Layer selection for one subscriber: share its bandwidth estimate among the video slots it
+//! receives, by priority, and pick for each slot the highest simulcast layer that fits, or
+//! pause it when not even the lowest layer does (audio is never selected away: its share is
+//! reserved first).
+//!
+//! Hysteresis, so a subscriber never flaps between layers:
+//! - **down at once**: when the current choice needs more than the estimate, the next call
+//!   lowers the lowest-priority slots first until it fits;
+//! - **up slowly**: a higher choice is taken only after it has fitted with
+//!   [`SelectorConfig::up_headroom`] to spare for [`SelectorConfig::up_hold`] without a break.
+//!
+//! Pure: the estimate, the layer bitrates and the time come in as arguments.
+
+use std::time::{Duration, Instant};
+
+use crate::id::Layer;
+
+/// Tuning of the selector.
+#[derive(Debug, Clone, Copy)]
+pub struct SelectorConfig {
+    /// Bandwidth kept for audio before any video is chosen, bit/s.
+    pub audio_reserve_bps: u64,
+    /// A higher choice must fit with this factor to spare (1.2 = 20% headroom).
+    pub up_headroom: f64,
+    /// ... continuously for this long before it is taken.
+    pub up_hold: Duration,
+}
+
+impl Default for SelectorConfig {
+    fn default() -> Self {
+        SelectorConfig {
+            audio_reserve_bps: 64_000,
+            up_headroom: 1.2,
+            up_hold: Duration::from_secs(3),
+        }
+    }
+}
+
+/// What one video slot could receive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Demand {
+    /// Lower is more important: 0 the program speaker, 1 a presentation, 2 a grid tile.
+    pub priority: u8,
+    /// Highest layer wanted (what the routing asked for).
+    pub max: Layer,
+    /// Measured bitrate of each layer the source sends now (`None`: not sent), bit/s.
+    pub layer_bps: [Option<u64>; 3],
+}
+
+impl Demand {
+    fn cost(&self, choice: Option<Layer>) -> u64 {
+        choice.and_then(|l| self.layer_bps[l.index()]).unwrap_or(0)
+    }
+
+    /// Layers this slot may use, lowest first.
+    fn usable(&self) -> impl Iterator<Item = Layer> + '_ {
+        Layer::ALL
+            .into_iter()
+            .filter(move |l| *l <= self.max && self.layer_bps[l.index()].is_some())
+    }
+}
+
+/// Selector state of one subscriber: the current choice per slot and the pending upgrade.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
+    config: SelectorConfig,
+    current: Vec<Option<Layer>>,
+    /// Since when the better allocation has fitted, and which allocation it was.
+    pending_up: Option<(Instant, Vec<Option<Layer>>)>,
+}
+
+impl Selector {
+    /// A selector with nothing chosen yet.
+    pub fn new(config: SelectorConfig) -> Self {
+        Selector {
+            config,
+            current: Vec::new(),
+            pending_up: None,
+        }
+    }
+
+    /// The choice per slot (`None` = paused), for `demands` in slot order, given the
+    /// subscriber's estimate `estimate_bps` at `now`.
+    pub fn select(&mut self, estimate_bps: u64, demands: &[Demand], now: Instant) -> Vec<Option<Layer>> {
+        if self.current.len() != demands.len() {
+            // Slots changed: start from the lowest layers, then climb with the usual hold.
+            self.current = demands.iter().map(|d| d.usable().next()).collect();
+            self.pending_up = None;
+        }
+        let budget = estimate_bps.saturating_sub(self.config.audio_reserve_bps);
+        // Layers may have stopped being sent: keep each choice valid.
+        for (c, d) in self.current.iter_mut().zip(demands) {
+            if let Some(l) = *c {
+                if !d.usable().any(|u| u == l) {
+                    *c = d.usable().filter(|u| *u <= l).last().or_else(|| d.usable().next());
+                }
+            }
+        }
+        let cost = |alloc: &[Option<Layer>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+
+        if cost(&self.current) > budget {
+            self.current = fit_down(&self.current, demands, budget);
+            self.pending_up = None;
+            return self.current.clone();
+        }
+        let best = fill_up(demands, (budget as f64 / self.config.up_headroom) as u64);
+        let better = best != self.current && cost(&best) > cost(&self.current);
+        if !better {
+            self.pending_up = None;
+            return self.current.clone();
+        }
+        match &self.pending_up {
+            Some((since, alloc)) if *alloc == best => {
+                if now.saturating_duration_since(*since) >= self.config.up_hold {
+                    self.current = best;
+                    self.pending_up = None;
+                }
+            }
+            _ => self.pending_up = Some((now, best)),
+        }
+        self.current.clone()
+    }
+
+    /// The bitrate the subscriber would use with every slot at its best layer: what the
+    /// bandwidth estimator should probe towards.
+    pub fn desired_bps(&self, demands: &[Demand]) -> u64 {
+        self.config.audio_reserve_bps
+            + demands
+                .iter()
+                .map(|d| d.usable().last().map_or(0, |l| d.cost(Some(l))))
+                .sum::<u64>()
+    }
+}
+
+/// Lowers `current` until it fits `budget`: the least important slot first, one layer at a
+/// time, pausing it below its lowest layer.
+fn fit_down(current: &[Option<Layer>], demands: &[Demand], budget: u64) -> Vec<Option<Layer>> {
+    let mut alloc = current.to_vec();
+    let mut order: Vec<usize> = (0..demands.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((demands[i].priority, i)));
+    let total = |a: &[Option<Layer>]| a.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+    while total(&alloc) > budget {
+        let Some(&i) = order.iter().find(|&&i| alloc[i].is_some()) else { break };
+        alloc[i] = demands[i].usable().filter(|l| Some(*l) < alloc[i]).last();
+    }
+    alloc
+}
+
+/// The best allocation within `budget`: every slot its lowest layer in priority order while
+/// it fits, then upgrades in priority order.
+fn fill_up(demands: &[Demand], budget: u64) -> Vec<Option<Layer>> {
+    let mut order: Vec<usize> = (0..demands.len()).collect();
+    order.sort_by_key(|&i| (demands[i].priority, i));
+    let mut alloc = vec![None; demands.len()];
+    let mut left = budget;
+    for &i in &order {
+        if let Some(low) = demands[i].usable().next() {
+            let c = demands[i].cost(Some(low));
+            if c <= left {
+                alloc[i] = Some(low);
+                left -= c;
+            }
+        }
+    }
+    for &i in &order {
+        let Some(cur) = alloc[i] else { continue };
+        let have = demands[i].cost(Some(cur));
+        if let Some(up) = demands[i]
+            .usable()
+            .filter(|l| *l > cur && demands[i].cost(Some(*l)) - have <= left)
+            .last()
+        {
+            left -= demands[i].cost(Some(up)) - have;
+            alloc[i] = Some(up);
+        }
+    }
+    alloc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIMULCAST: [Option<u64>; 3] = [Some(150_000), Some(500_000), Some(1_500_000)];
+
+    fn speaker() -> Demand {
+        Demand { priority: 0, max: Layer::High, layer_bps: SIMULCAST }
+    }
+
+    fn tile() -> Demand {
+        Demand { priority: 2, max: Layer::Low, layer_bps: SIMULCAST }
+    }
+
+    fn run(s: &mut Selector, est: u64, d: &[Demand], t0: Instant, secs: u64) -> Vec<Option<Layer>> {
+        let mut last = Vec::new();
+        for ms in (0..=secs * 1000).step_by(100) {
+            last = s.select(est, d, t0 + Duration::from_millis(ms));
+        }
+        last
+    }
+
+    #[test]
+    fn climbs_to_the_highest_layer_that_fits_after_the_hold() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        assert_eq!(s.select(5_000_000, &d, t0), vec![Some(Layer::Low)]);
+        assert_eq!(s.select(5_000_000, &d, t0 + Duration::from_secs(1)), vec![Some(Layer::Low)], "held");
+        assert_eq!(run(&mut s, 5_000_000, &d, t0, 4), vec![Some(Layer::High)]);
+    }
+
+    #[test]
+    fn steady_estimate_never_flaps() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        // 700 kbit/s: mid fits (500k + 64k audio, with 20% headroom), high never does.
+        let mut seen = Vec::new();
+        for ms in (0..60_000).step_by(100) {
+            let c = s.select(700_000, &d, t0 + Duration::from_millis(ms))[0];
+            if seen.last() != Some(&c) {
+                seen.push(c);
+            }
+        }
+        assert_eq!(seen, vec![Some(Layer::Low), Some(Layer::Mid)], "one climb, then steady");
+    }
+
+    #[test]
+    fn drops_at_once_when_the_estimate_falls_and_pauses_video_below_the_lowest_layer() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        run(&mut s, 5_000_000, &d, t0, 5);
+        let t1 = t0 + Duration::from_secs(6);
+        assert_eq!(s.select(300_000, &d, t1), vec![Some(Layer::Low)], "down in one step");
+        assert_eq!(s.select(60_000, &d, t1), vec![None], "paused: audio keeps its share");
+    }
+
+    #[test]
+    fn recovers_up_after_the_link_comes_back() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        run(&mut s, 60_000, &d, t0, 2);
+        assert_eq!(s.select(60_000, &d, t0 + Duration::from_secs(3)), vec![None]);
+        let back = run(&mut s, 5_000_000, &d, t0 + Duration::from_secs(3), 8);
+        assert_eq!(back, vec![Some(Layer::High)]);
+    }
+
+    #[test]
+    fn the_speaker_is_served_before_grid_tiles() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [tile(), speaker(), tile()];
+        // 1.1 Mbit/s: speaker mid (500k) + both tiles low (300k) = 800k, plus 64k audio and 20% headroom.
+        let c = run(&mut s, 1_100_000, &d, t0, 6);
+        assert_eq!(c, vec![Some(Layer::Low), Some(Layer::Mid), Some(Layer::Low)]);
+        // Squeeze: the tiles go first, the speaker keeps its picture.
+        let c = s.select(400_000, &d, t0 + Duration::from_secs(7));
+        assert_eq!(c[1], Some(Layer::Low));
+        assert!(c[1].is_some() && (c[0].is_none() || c[2].is_none()), "{c:?}");
+    }
+
+    #[test]
+    fn layers_the_publisher_stopped_sending_are_not_chosen() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(150_000), Some(500_000), None] }];
+        assert_eq!(run(&mut s, 10_000_000, &d, t0, 5), vec![Some(Layer::Mid)]);
+        assert_eq!(s.desired_bps(&d), 564_000);
+    }
+}
