@@ -59,6 +59,9 @@ pub struct DownTrack {
     current: Option<Option<Layer>>,
     /// Continuity across sources and layers.
     rewriter: Rewriter,
+    /// The subscriber's link cannot carry even the lowest layer: forward nothing, ask for
+    /// nothing, until resumed by [`DownTrack::set_source`].
+    paused: bool,
 }
 
 impl DownTrack {
@@ -68,6 +71,7 @@ impl DownTrack {
             target: Layer::High,
             current: None,
             rewriter: Rewriter::new(),
+            paused: false,
         }
     }
 
@@ -76,7 +80,20 @@ impl DownTrack {
     pub fn set_source(&mut self, target: Layer) {
         self.target = target;
         self.current = None;
+        self.paused = false;
         self.rewriter.end_segment();
+    }
+
+    /// Stops forwarding video to a link too weak for it; numbering continues on resume.
+    pub fn pause(&mut self) {
+        self.paused = true;
+        self.current = None;
+        self.rewriter.end_segment();
+    }
+
+    /// Whether the slot is paused for bandwidth.
+    pub fn is_paused(&self) -> bool {
+        self.paused
     }
 
     /// Changes the wanted layer of the current source; switches at the next keyframe.
@@ -103,6 +120,9 @@ impl DownTrack {
     /// Decides what to do with `pkt` from this slot's source, given the layers the source
     /// is sending now (`active`, including the packet's own).
     pub fn decide(&mut self, pkt: &PacketMeta, active: LayerSet, now: Instant) -> Verdict {
+        if self.paused {
+            return Verdict::DROP;
+        }
         let want = match pkt.layer {
             None => None,
             Some(_) => active.best_for(self.target),
@@ -243,6 +263,22 @@ mod tests {
             .unwrap();
         assert_eq!(c.seq, b.seq + 1);
         assert_eq!(c.ts, b.ts + 960);
+    }
+
+    #[test]
+    fn paused_slot_forwards_and_asks_nothing_until_resumed() {
+        let now = Instant::now();
+        let mut d = DownTrack::new();
+        d.set_source(Layer::Low);
+        let all = set(&Layer::ALL);
+        let first = d.decide(&video(Layer::Low, 1, true), all, now).out.unwrap();
+        d.pause();
+        assert_eq!(d.decide(&video(Layer::Low, 2, true), all, now), Verdict::DROP);
+        assert_eq!(d.decide(&video(Layer::Low, 3, false), all, now), Verdict::DROP);
+        d.set_source(Layer::Low);
+        assert_eq!(d.decide(&video(Layer::Low, 4, false), all, now).keyframe, Some(Some(Layer::Low)));
+        let resumed = d.decide(&video(Layer::Low, 5, true), all, now).out.unwrap();
+        assert_eq!(resumed.seq, first.seq + 1, "numbering continues over the pause");
     }
 
     #[test]

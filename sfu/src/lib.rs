@@ -22,6 +22,7 @@ pub mod forward;
 pub mod id;
 pub mod keyframe;
 mod metrics;
+pub mod rate;
 pub mod rewrite;
 pub mod select;
 
@@ -73,9 +74,12 @@ pub struct Source {
     pub peer: PeerId,
     /// Which of its tracks.
     pub track: TrackKind,
-    /// Wanted layer (ignored for audio). The best available lower layer is used until this
-    /// one is being sent.
+    /// Highest layer wanted (ignored for audio). The layer selector sends the best layer up
+    /// to this one that the subscriber's bandwidth carries.
     pub layer: Layer,
+    /// Share of a tight link: 0 goes first (the program speaker), then 1 (presentation,
+    /// floor holders in the hall's grid), then 2 (grid tiles).
+    pub priority: u8,
 }
 
 /// What one receive slot carries.

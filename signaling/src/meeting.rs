@@ -614,6 +614,7 @@ impl Meeting {
                         peer: r.peer,
                         track: r.track,
                         layer: r.layer,
+                        priority: r.priority,
                     }),
                 })
                 .collect();

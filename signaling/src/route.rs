@@ -45,6 +45,8 @@ pub struct Routed {
     pub track: TrackKind,
     /// Wanted layer.
     pub layer: Layer,
+    /// Share of a tight link: 0 first (speakers, the hall's presentation), 2 last (grid tiles).
+    pub priority: u8,
 }
 
 /// One slot of one subscriber and what it carries.
@@ -101,7 +103,7 @@ pub fn grid_page(participants: &[Participant<'_>], rules: &Moderation, page: u32
 /// (used when the subscriber is the chair).
 pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPage, subscriber: &Participant<'_>) -> Vec<Assignment> {
     let find = |site: &str| participants.iter().find(|p| p.site == site && p.peer != subscriber.peer);
-    let source = |p: &Participant<'_>, track: TrackKind, layer: Layer| -> Option<Routed> {
+    let source = |p: &Participant<'_>, track: TrackKind, layer: Layer, priority: u8| -> Option<Routed> {
         let allowed = match track {
             TrackKind::Audio => !rules.muted.contains(p.site),
             TrackKind::Camera => !rules.video_stopped.contains(p.site),
@@ -112,6 +114,7 @@ pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPa
             peer: p.peer,
             track,
             layer,
+            priority,
         })
     };
     let chair = participants.iter().find(|p| p.role == Role::Chair && p.peer != subscriber.peer);
@@ -121,11 +124,11 @@ pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPa
     match subscriber.role {
         Role::Chair => {
             // First video slot: the presentation, so the grid keeps its slots.
-            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High)));
+            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High, 0)));
             for site in &grid.sites {
                 let Some(p) = find(site) else { continue };
-                let layer = if rules.holds_floor(site) { Layer::Mid } else { Layer::Low };
-                videos.push(source(p, TrackKind::Camera, layer));
+                let (layer, priority) = if rules.holds_floor(site) { (Layer::Mid, 1) } else { (Layer::Low, 2) };
+                videos.push(source(p, TrackKind::Camera, layer, priority));
             }
             let heard = rules.holders.iter().chain(grid.sites.iter());
             let mut seen: Vec<&str> = Vec::new();
@@ -135,7 +138,7 @@ pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPa
                 }
                 seen.push(site);
                 if let Some(p) = find(site) {
-                    audios.push(source(p, TrackKind::Audio, Layer::Low));
+                    audios.push(source(p, TrackKind::Audio, Layer::Low, 0));
                 }
             }
         }
@@ -144,20 +147,20 @@ pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPa
                 return idle(subscriber);
             }
             if let Some(c) = chair {
-                videos.push(source(c, TrackKind::Camera, Layer::High));
-                audios.push(source(c, TrackKind::Audio, Layer::High));
+                videos.push(source(c, TrackKind::Camera, Layer::High, 0));
+                audios.push(source(c, TrackKind::Audio, Layer::High, 0));
             }
-            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High)));
+            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High, 1)));
             let speaker_layer = if rules.holders.len() > 1 { Layer::Mid } else { Layer::High };
             for h in &rules.holders {
                 if let Some(p) = find(h) {
-                    videos.push(source(p, TrackKind::Camera, speaker_layer));
-                    audios.push(source(p, TrackKind::Audio, Layer::High));
+                    videos.push(source(p, TrackKind::Camera, speaker_layer, 0));
+                    audios.push(source(p, TrackKind::Audio, Layer::High, 0));
                 }
             }
             if let Some(s) = rules.spotlight.as_deref().filter(|s| !rules.holds_floor(s)) {
                 if let Some(p) = find(s) {
-                    videos.push(source(p, TrackKind::Camera, Layer::High));
+                    videos.push(source(p, TrackKind::Camera, Layer::High, 1));
                 }
             }
         }

@@ -28,6 +28,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::forward::PacketMeta;
+use crate::Layer;
 use crate::metrics::{SfuMetrics, Tally};
 use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuConfig, SfuEvent, StartError};
 use crate::{Subscription, TrackKind};
@@ -37,6 +38,8 @@ use peer::{Peer, SlotRef};
 const READ_TIMEOUT: Duration = Duration::from_millis(2);
 /// How often the local tally is added to the shared metrics.
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
+/// How often each subscriber's layers are chosen again.
+const SELECT_EVERY: Duration = Duration::from_millis(250);
 
 /// Requests from the [`crate::Sfu`] handle.
 #[derive(Debug)]
@@ -139,6 +142,7 @@ impl Engine {
     fn run(&mut self) {
         let mut buf = vec![0u8; 2048];
         let mut next_flush = Instant::now() + FLUSH_EVERY;
+        let mut next_select = Instant::now() + SELECT_EVERY;
         loop {
             if !self.apply_commands() {
                 break;
@@ -156,6 +160,10 @@ impl Engine {
             if now >= next_flush {
                 self.tally.flush(&self.metrics);
                 next_flush = now + FLUSH_EVERY;
+            }
+            if now >= next_select {
+                self.select_layers(now);
+                next_select = now + SELECT_EVERY;
             }
         }
         for idx in 0..self.peers.len() {
@@ -264,7 +272,8 @@ impl Engine {
             let old = self.peers[sidx].as_ref().and_then(|p| p.slots[slot].source);
             if old == new_source.map(|(p, t, _)| (p, t)) {
                 if let (Some((_, _, layer)), Some(p)) = (new_source, self.peers[sidx].as_mut()) {
-                    p.slots[slot].down.set_target(layer);
+                    p.slots[slot].max = layer;
+                    p.slots[slot].priority = sub.source.map_or(2, |src| src.priority);
                 }
                 continue;
             }
@@ -289,7 +298,10 @@ impl Engine {
                     }
                     s.slots[slot].source = Some((pidx, tidx));
                     s.slots[slot].pt_map = pt_map;
-                    s.slots[slot].down.set_source(layer);
+                    s.slots[slot].max = layer;
+                    s.slots[slot].priority = sub.source.map_or(2, |src| src.priority);
+                    // Start low (fast first picture, safe on any link); the selector climbs.
+                    s.slots[slot].down.set_source(Layer::Low);
                     let subscriber_connected = s.connected;
                     let publisher = self.peers[pidx].as_mut().expect("checked above");
                     publisher.tracks[tidx].subscribers.push(slot_ref);
@@ -297,7 +309,7 @@ impl Engine {
                     // a keyframe now would be spent before it can be received.
                     if subscriber_connected && !publisher.tracks[tidx].kind.is_audio() {
                         let active = publisher.tracks[tidx].active(now);
-                        let l = active.best_for(layer);
+                        let l = active.best_for(Layer::Low);
                         self.keyframe(pidx, tidx, l, now);
                     }
                 }
@@ -455,6 +467,11 @@ impl Engine {
                     bytes_tx: stats.peer_bytes_tx,
                 }));
             }
+            Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { estimate, .. }) => {
+                if let Some(p) = self.peers[idx].as_mut() {
+                    p.estimate_bps = estimate.as_u64();
+                }
+            }
             Event::KeyframeRequest(req) => {
                 let now = Instant::now();
                 let Some(p) = self.peers[idx].as_ref() else { return };
@@ -499,7 +516,7 @@ impl Engine {
     fn forward(&mut self, pidx: usize, pkt: RtpPacket) {
         let now = Instant::now();
         let Some(publisher) = self.peers[pidx].as_mut() else { return };
-        let Some(inc) = publisher.classify(pkt.header.ssrc, now) else { return };
+        let Some(inc) = publisher.classify(pkt.header.ssrc, pkt.payload.len(), now) else { return };
         let Some(info) = publisher.pt_info(pkt.header.payload_type) else { return };
         let track = &publisher.tracks[inc.track];
         let switch_point = match (track.kind, info.video) {
@@ -541,6 +558,49 @@ impl Engine {
         }
         if let Some(layer) = keyframe_for {
             self.keyframe(pidx, inc.track, layer, now);
+        }
+    }
+
+    /// Control plane, a few times a second: measures every published layer, then chooses
+    /// each subscriber's layers from its bandwidth estimate and tells its estimator what to
+    /// probe for.
+    fn select_layers(&mut self, now: Instant) {
+        for p in self.peers.iter_mut().flatten() {
+            for t in &mut p.tracks {
+                t.measure(now);
+            }
+        }
+        for sidx in 0..self.peers.len() {
+            let demands: Vec<(usize, crate::select::Demand)> = {
+                let Some(sub) = self.peers[sidx].as_ref().filter(|p| p.connected) else { continue };
+                sub.slots
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.kind == MediaKind::Video)
+                    .filter_map(|(i, s)| {
+                        let (pidx, tidx) = s.source?;
+                        let track = &self.peers[pidx].as_ref()?.tracks[tidx];
+                        Some((i, peer::demand(s, track)))
+                    })
+                    .collect()
+            };
+            let Some(sub) = self.peers[sidx].as_mut() else { continue };
+            let only: Vec<crate::select::Demand> = demands.iter().map(|(_, d)| *d).collect();
+            let choices = sub.selector.select(sub.estimate_bps, &only, now);
+            for ((slot, _), choice) in demands.iter().zip(choices) {
+                let down = &mut sub.slots[*slot].down;
+                match choice {
+                    None if !down.is_paused() => down.pause(),
+                    None => {}
+                    Some(l) if down.is_paused() => down.set_source(l),
+                    Some(l) if l != down.target() => down.set_target(l),
+                    Some(_) => {}
+                }
+            }
+            let desired = sub.selector.desired_bps(&only);
+            sub.rtc.bwe().set_bitrate(str0m::bwe::Bitrate::bps(0), str0m::bwe::Bitrate::bps(desired));
+            sub.dirty = true;
+            self.dirty.push(sidx);
         }
     }
 

@@ -17,8 +17,16 @@ use crate::codec::VideoCodec;
 use crate::forward::DownTrack;
 use crate::id::{Layer, LayerSet, PeerId, TrackKind};
 use crate::keyframe::KeyframeThrottle;
+use crate::rate::RateMeter;
 use crate::rewrite::Rewritten;
+use crate::select::{Demand, Selector, SelectorConfig};
 use crate::OfferError;
+
+/// Bandwidth estimate a subscriber starts from, before its first TWCC feedback.
+pub(crate) const INITIAL_ESTIMATE_BPS: u64 = 1_500_000;
+
+/// Bitrate assumed for a layer that has just started, before its meter has a second of data.
+const NOMINAL_BPS: [u64; 3] = [150_000, 500_000, 1_500_000];
 
 /// Most m-lines an offer may carry: a publisher's three tracks plus generous receive slots.
 const MAX_MEDIA_LINES: usize = 128;
@@ -43,11 +51,36 @@ pub(crate) struct UpTrack {
     pub throttle: KeyframeThrottle,
     /// Slots currently fed by this track.
     pub subscribers: Vec<SlotRef>,
+    /// Bytes per layer (index 0 for unlayered), for what each layer costs.
+    meters: [RateMeter; 3],
+    /// Whether any packet carried a simulcast rid.
+    layered: bool,
+    /// Layer bitrates as of the last selection tick (`None`: not sent).
+    pub rates: [Option<u64>; 3],
 }
 
 impl UpTrack {
-    fn mark_seen(&mut self, layer: Option<Layer>, now: Instant) {
-        self.seen[layer.map_or(0, Layer::index)] = Some(now);
+    fn mark_seen(&mut self, layer: Option<Layer>, bytes: usize, now: Instant) {
+        let i = layer.map_or(0, Layer::index);
+        self.seen[i] = Some(now);
+        self.meters[i].add(bytes, now);
+        self.layered |= layer.is_some();
+    }
+
+    /// Refreshes [`UpTrack::rates`]: measured bitrate of each layer being sent.
+    pub fn measure(&mut self, now: Instant) {
+        let active = self.active(now);
+        for layer in Layer::ALL {
+            let i = layer.index();
+            let sent = if self.layered { active.contains(layer) } else { i == 0 && self.seen[0].is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR) };
+            let bps = self.meters[i].bps(now);
+            self.rates[i] = sent.then(|| if bps > 0 { bps } else { NOMINAL_BPS[i] });
+        }
+    }
+
+    /// Whether the track sends simulcast layers.
+    pub fn layered(&self) -> bool {
+        self.layered
     }
 
     /// Layers sent within the last second.
@@ -74,6 +107,10 @@ pub(crate) struct Slot {
     pub down: DownTrack,
     /// Publisher payload type → this slot's payload type for the same codec.
     pub pt_map: Vec<(Pt, Pt)>,
+    /// Highest layer the routing wants here.
+    pub max: Layer,
+    /// Share of a tight link (see [`crate::Source::priority`]).
+    pub priority: u8,
 }
 
 /// Payload type facts needed per packet, cached from the codec config.
@@ -99,6 +136,10 @@ pub(crate) struct Peer {
     /// SSRC → track/layer, filled on first sight of each SSRC.
     ssrcs: Vec<(Ssrc, Option<Incoming>)>,
     pts: Vec<(Pt, Option<PtInfo>)>,
+    /// Latest egress bandwidth estimate towards this peer, bit/s.
+    pub estimate_bps: u64,
+    /// Chooses layers for this peer's video slots.
+    pub selector: Selector,
     /// When str0m next wants a timeout input.
     pub next_timeout: Instant,
     /// Has output waiting to be polled (it was written to or received input).
@@ -116,6 +157,7 @@ impl Peer {
             .enable_vp8(true)
             .enable_h264(true)
             .set_stats_interval(Some(crate::STATS_INTERVAL))
+            .enable_bwe(Some(str0m::bwe::Bitrate::bps(INITIAL_ESTIMATE_BPS)))
             .build(now);
         Peer {
             id,
@@ -124,6 +166,8 @@ impl Peer {
             slots: Vec::new(),
             ssrcs: Vec::new(),
             pts: Vec::new(),
+            estimate_bps: INITIAL_ESTIMATE_BPS,
+            selector: Selector::new(SelectorConfig::default()),
             next_timeout: now,
             dirty: true,
             connected: false,
@@ -180,6 +224,9 @@ impl Peer {
                     seen: [None; 3],
                     throttle: KeyframeThrottle::new(),
                     subscribers: Vec::new(),
+                    meters: Default::default(),
+                    layered: false,
+                    rates: [None; 3],
                 });
             }
             Direction::SendOnly => self.slots.push(Slot {
@@ -188,6 +235,8 @@ impl Peer {
                 source: None,
                 down: DownTrack::new(),
                 pt_map: Vec::new(),
+                max: Layer::High,
+                priority: 2,
             }),
             Direction::Inactive => {}
         }
@@ -198,7 +247,7 @@ impl Peer {
     }
 
     /// Which track and layer an incoming packet belongs to. `None` for SSRCs of no track.
-    pub fn classify(&mut self, ssrc: Ssrc, now: Instant) -> Option<Incoming> {
+    pub fn classify(&mut self, ssrc: Ssrc, bytes: usize, now: Instant) -> Option<Incoming> {
         let found = match self.ssrcs.iter().find(|(s, _)| *s == ssrc) {
             Some((_, c)) => *c,
             None => {
@@ -208,7 +257,7 @@ impl Peer {
             }
         };
         if let Some(inc) = found {
-            self.tracks[inc.track].mark_seen(inc.layer, now);
+            self.tracks[inc.track].mark_seen(inc.layer, bytes, now);
         }
         found
     }
@@ -303,5 +352,16 @@ impl Peer {
             }
             None => false,
         }
+    }
+}
+
+/// What a video slot could receive, from its publisher's current layer rates.
+pub(crate) fn demand(slot: &Slot, track: &UpTrack) -> Demand {
+    // An unlayered source (screen, or a browser without simulcast) has one "layer": index 0.
+    let max = if track.layered() { slot.max } else { Layer::Low };
+    Demand {
+        priority: slot.priority,
+        max,
+        layer_bps: track.rates,
     }
 }
