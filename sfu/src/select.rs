@@ -6,8 +6,17 @@
 //! Hysteresis, so a subscriber never flaps between layers:
 //! - **down at once**: when the current choice needs more than the estimate, the next call
 //!   lowers the lowest-priority slots first until it fits;
-//! - **up slowly**: a higher choice is taken only after it has fitted with
+//! - **pause after a moment, on evidence**: a slot is paused (video off, audio on) only when
+//!   not even its lowest layer has fitted for [`SelectorConfig::pause_hold`] *and* the link
+//!   loses at least [`SelectorConfig::pause_min_loss`] of what is sent. A delay-based estimate
+//!   alone also dips when the receiving PC is busy (an old hall PC decoding a grid); that is no
+//!   reason to blank a picture, while a link that truly cannot carry the lowest layer loses
+//!   packets;
+//! - **up slowly**: a higher choice is taken only after some upgrade has fitted with
 //!   [`SelectorConfig::up_headroom`] to spare for [`SelectorConfig::up_hold`] without a break.
+//!
+//! Recovery needs the estimator to look for capacity the subscriber is not using yet:
+//! [`Selector::probe_bps`] is the rate of the next step up, for the estimator to pad towards.
 //!
 //! Pure: the estimate, the layer bitrates and the time come in as arguments.
 
@@ -24,6 +33,10 @@ pub struct SelectorConfig {
     pub up_headroom: f64,
     /// ... continuously for this long before it is taken.
     pub up_hold: Duration,
+    /// How long not even the lowest layer must fit before a slot is paused.
+    pub pause_hold: Duration,
+    /// Loss (fraction of packets sent to the subscriber) needed before a slot is paused.
+    pub pause_min_loss: f64,
 }
 
 impl Default for SelectorConfig {
@@ -32,6 +45,8 @@ impl Default for SelectorConfig {
             audio_reserve_bps: 64_000,
             up_headroom: 1.2,
             up_hold: Duration::from_secs(3),
+            pause_hold: Duration::from_millis(1500),
+            pause_min_loss: 0.05,
         }
     }
 }
@@ -65,8 +80,12 @@ impl Demand {
 pub struct Selector {
     config: SelectorConfig,
     current: Vec<Option<Layer>>,
-    /// Since when the better allocation has fitted, and which allocation it was.
-    pending_up: Option<(Instant, Vec<Option<Layer>>)>,
+    /// Slots paused for bandwidth (as opposed to slots whose source sends nothing yet).
+    paused: Vec<bool>,
+    /// Since when some better allocation has fitted without a break.
+    up_since: Option<Instant>,
+    /// Since when the lowest layers have not fitted without a break.
+    over_since: Option<Instant>,
 }
 
 impl Selector {
@@ -75,50 +94,114 @@ impl Selector {
         Selector {
             config,
             current: Vec::new(),
-            pending_up: None,
+            paused: Vec::new(),
+            up_since: None,
+            over_since: None,
         }
     }
 
-    /// The choice per slot (`None` = paused), for `demands` in slot order, given the
+    /// Forgets what slot `i` had: its source changed, so it starts again at its lowest layer
+    /// (a fast first picture) and climbs from there.
+    pub fn reset_slot(&mut self, i: usize) {
+        if let Some(c) = self.current.get_mut(i) {
+            *c = None;
+        }
+        if let Some(p) = self.paused.get_mut(i) {
+            *p = false;
+        }
+    }
+
+    /// The choice per slot (`None` = paused or nothing to send), for `demands` in slot
+    /// order (keep one entry per slot, idle ones with no usable layer), given the
     /// subscriber's estimate `estimate_bps` at `now`.
-    pub fn select(&mut self, estimate_bps: u64, demands: &[Demand], now: Instant) -> Vec<Option<Layer>> {
+    /// `loss` is the latest fraction of packets to the subscriber that were lost.
+    pub fn select(&mut self, estimate_bps: u64, loss: f64, demands: &[Demand], now: Instant) -> Vec<Option<Layer>> {
         if self.current.len() != demands.len() {
             // Slots changed: start from the lowest layers, then climb with the usual hold.
             self.current = demands.iter().map(|d| d.usable().next()).collect();
-            self.pending_up = None;
+            self.paused = vec![false; demands.len()];
+            self.up_since = None;
         }
         let budget = estimate_bps.saturating_sub(self.config.audio_reserve_bps);
-        // Layers may have stopped being sent: keep each choice valid.
-        for (c, d) in self.current.iter_mut().zip(demands) {
-            if let Some(l) = *c {
-                if !d.usable().any(|u| u == l) {
+        // Layers may have stopped or started being sent: keep each choice valid, and give a
+        // slot whose source just started sending its lowest layer.
+        for ((c, d), paused) in self.current.iter_mut().zip(demands).zip(&self.paused) {
+            match *c {
+                Some(l) if !d.usable().any(|u| u == l) => {
                     *c = d.usable().filter(|u| *u <= l).last().or_else(|| d.usable().next());
                 }
+                None if !paused => *c = d.usable().next(),
+                _ => {}
             }
         }
         let cost = |alloc: &[Option<Layer>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
 
         if cost(&self.current) > budget {
-            self.current = fit_down(&self.current, demands, budget);
-            self.pending_up = None;
-            return self.current.clone();
-        }
-        let best = fill_up(demands, (budget as f64 / self.config.up_headroom) as u64);
-        let better = best != self.current && cost(&best) > cost(&self.current);
-        if !better {
-            self.pending_up = None;
-            return self.current.clone();
-        }
-        match &self.pending_up {
-            Some((since, alloc)) if *alloc == best => {
-                if now.saturating_duration_since(*since) >= self.config.up_hold {
-                    self.current = best;
-                    self.pending_up = None;
+            let mut down = fit_down(&self.current, demands, budget);
+            let pauses = down.iter().zip(&self.current).any(|(d, c)| d.is_none() && c.is_some());
+            if pauses {
+                let since = *self.over_since.get_or_insert(now);
+                let proven = loss >= self.config.pause_min_loss;
+                if !proven || now.saturating_duration_since(since) < self.config.pause_hold {
+                    // Not (yet) proven: keep a picture at the lowest layer.
+                    for ((d, c), dem) in down.iter_mut().zip(&self.current).zip(demands) {
+                        if d.is_none() && c.is_some() {
+                            *d = dem.usable().next();
+                        }
+                    }
+                }
+            } else {
+                self.over_since = None;
+            }
+            for ((p, d), c) in self.paused.iter_mut().zip(&down).zip(&self.current) {
+                if d.is_none() && c.is_some() {
+                    *p = true;
                 }
             }
-            _ => self.pending_up = Some((now, best)),
+            self.current = down;
+            self.up_since = None;
+            return self.current.clone();
+        }
+        self.over_since = None;
+        let best = fill_up(demands, (budget as f64 / self.config.up_headroom) as u64);
+        if cost(&best) <= cost(&self.current) {
+            self.up_since = None;
+            return self.current.clone();
+        }
+        let since = *self.up_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= self.config.up_hold {
+            for ((p, b), c) in self.paused.iter_mut().zip(&best).zip(&self.current) {
+                if b.is_some() || c.is_some() {
+                    *p = false;
+                }
+            }
+            self.current = best;
+            self.up_since = None;
         }
         self.current.clone()
+    }
+
+    /// The rate of the current choice plus its next step up (a paused slot resuming at its
+    /// lowest layer, else the most important slot moving up one layer), with headroom: what
+    /// the estimator should sustain, padding if need be, to find out whether the step fits.
+    pub fn probe_bps(&self, demands: &[Demand]) -> u64 {
+        if self.current.len() != demands.len() {
+            return 0;
+        }
+        let cost = |alloc: &[Option<Layer>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+        let mut order: Vec<usize> = (0..demands.len()).collect();
+        order.sort_by_key(|&i| (demands[i].priority, i));
+        let step = order.iter().find_map(|&i| {
+            let next = match self.current[i] {
+                None => demands[i].usable().next(),
+                Some(l) => demands[i].usable().find(|u| *u > l),
+            }?;
+            let mut alloc = self.current.clone();
+            alloc[i] = Some(next);
+            Some(alloc)
+        });
+        let target = step.map_or_else(|| cost(&self.current), |a| cost(&a));
+        ((target as f64 * self.config.up_headroom) as u64) + self.config.audio_reserve_bps
     }
 
     /// The bitrate the subscriber would use with every slot at its best layer: what the
@@ -181,6 +264,9 @@ fn fill_up(demands: &[Demand], budget: u64) -> Vec<Option<Layer>> {
 mod tests {
     use super::*;
 
+    /// A link losing packets: the selector may pause.
+    const LOSSY: f64 = 0.2;
+
     const SIMULCAST: [Option<u64>; 3] = [Some(150_000), Some(500_000), Some(1_500_000)];
 
     fn speaker() -> Demand {
@@ -194,7 +280,7 @@ mod tests {
     fn run(s: &mut Selector, est: u64, d: &[Demand], t0: Instant, secs: u64) -> Vec<Option<Layer>> {
         let mut last = Vec::new();
         for ms in (0..=secs * 1000).step_by(100) {
-            last = s.select(est, d, t0 + Duration::from_millis(ms));
+            last = s.select(est, LOSSY, d, t0 + Duration::from_millis(ms));
         }
         last
     }
@@ -204,8 +290,8 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker()];
-        assert_eq!(s.select(5_000_000, &d, t0), vec![Some(Layer::Low)]);
-        assert_eq!(s.select(5_000_000, &d, t0 + Duration::from_secs(1)), vec![Some(Layer::Low)], "held");
+        assert_eq!(s.select(5_000_000, LOSSY, &d, t0), vec![Some(Layer::Low)]);
+        assert_eq!(s.select(5_000_000, LOSSY, &d, t0 + Duration::from_secs(1)), vec![Some(Layer::Low)], "held");
         assert_eq!(run(&mut s, 5_000_000, &d, t0, 4), vec![Some(Layer::High)]);
     }
 
@@ -217,7 +303,7 @@ mod tests {
         // 700 kbit/s: mid fits (500k + 64k audio, with 20% headroom), high never does.
         let mut seen = Vec::new();
         for ms in (0..60_000).step_by(100) {
-            let c = s.select(700_000, &d, t0 + Duration::from_millis(ms))[0];
+            let c = s.select(700_000, LOSSY, &d, t0 + Duration::from_millis(ms))[0];
             if seen.last() != Some(&c) {
                 seen.push(c);
             }
@@ -232,8 +318,46 @@ mod tests {
         let d = [speaker()];
         run(&mut s, 5_000_000, &d, t0, 5);
         let t1 = t0 + Duration::from_secs(6);
-        assert_eq!(s.select(300_000, &d, t1), vec![Some(Layer::Low)], "down in one step");
-        assert_eq!(s.select(60_000, &d, t1), vec![None], "paused: audio keeps its share");
+        assert_eq!(s.select(300_000, LOSSY, &d, t1), vec![Some(Layer::Low)], "down in one step");
+        assert_eq!(s.select(60_000, LOSSY, &d, t1), vec![Some(Layer::Low)], "a dip does not blank the picture");
+        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)), vec![Some(Layer::Low)]);
+        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1600)), vec![None], "paused: audio keeps its share");
+    }
+
+    #[test]
+    fn a_low_estimate_without_loss_keeps_the_lowest_layer() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        for ms in (0..10_000).step_by(250) {
+            assert_eq!(s.select(60_000, 0.0, &d, t0 + Duration::from_millis(ms)), vec![Some(Layer::Low)]);
+        }
+        assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_millis(10_250)), vec![None], "the hold already ran");
+    }
+
+    #[test]
+    fn an_estimate_that_keeps_moving_still_lets_the_choice_climb() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        let mut last = Vec::new();
+        for i in 0..80u64 {
+            // Wobbles between 2.0 and 2.6 Mbit/s: high always fits, the best changes never.
+            let est = if i % 2 == 0 { 2_000_000 } else { 2_600_000 };
+            last = s.select(est, LOSSY, &d, t0 + Duration::from_millis(i * 100));
+        }
+        assert_eq!(last, vec![Some(Layer::High)]);
+    }
+
+    #[test]
+    fn probing_asks_for_the_next_step_up() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker(), tile()];
+        run(&mut s, 120_000, &d, t0, 3);
+        assert_eq!(s.select(120_000, LOSSY, &d, t0 + Duration::from_secs(4)), vec![None, None]);
+        // Next step: the speaker back at its lowest layer, with headroom, plus audio.
+        assert_eq!(s.probe_bps(&d), (150_000.0 * 1.2) as u64 + 64_000);
     }
 
     #[test]
@@ -242,7 +366,8 @@ mod tests {
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker()];
         run(&mut s, 60_000, &d, t0, 2);
-        assert_eq!(s.select(60_000, &d, t0 + Duration::from_secs(3)), vec![None]);
+        assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_secs(3)), vec![None]);
+        assert_eq!(s.select(5_000_000, LOSSY, &d, t0 + Duration::from_millis(3100)), vec![None], "resuming waits for the hold");
         let back = run(&mut s, 5_000_000, &d, t0 + Duration::from_secs(3), 8);
         assert_eq!(back, vec![Some(Layer::High)]);
     }
@@ -256,9 +381,22 @@ mod tests {
         let c = run(&mut s, 1_100_000, &d, t0, 6);
         assert_eq!(c, vec![Some(Layer::Low), Some(Layer::Mid), Some(Layer::Low)]);
         // Squeeze: the tiles go first, the speaker keeps its picture.
-        let c = s.select(400_000, &d, t0 + Duration::from_secs(7));
+        s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(7));
+        let c = s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(9));
         assert_eq!(c[1], Some(Layer::Low));
         assert!(c[1].is_some() && (c[0].is_none() || c[2].is_none()), "{c:?}");
+    }
+
+    #[test]
+    fn a_slot_with_a_new_source_starts_at_once_even_while_others_are_paused() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let idle = Demand { priority: 2, max: Layer::Low, layer_bps: [None; 3] };
+        run(&mut s, 100_000, &[speaker(), idle], t0, 3);
+        let t1 = t0 + Duration::from_secs(4);
+        assert_eq!(s.select(100_000, LOSSY, &[speaker(), idle], t1), vec![None, None]);
+        s.reset_slot(1);
+        assert_eq!(s.select(5_000_000, LOSSY, &[speaker(), tile()], t1), vec![None, Some(Layer::Low)]);
     }
 
     #[test]

@@ -302,6 +302,7 @@ impl Engine {
                     s.slots[slot].priority = sub.source.map_or(2, |src| src.priority);
                     // Start low (fast first picture, safe on any link); the selector climbs.
                     s.slots[slot].down.set_source(Layer::Low);
+                    s.selector.reset_slot(slot);
                     let subscriber_connected = s.connected;
                     let publisher = self.peers[pidx].as_mut().expect("checked above");
                     publisher.tracks[tidx].subscribers.push(slot_ref);
@@ -456,7 +457,8 @@ impl Engine {
                 }
             }
             Event::PeerStats(stats) => {
-                let Some(p) = self.peers[idx].as_ref() else { return };
+                let Some(p) = self.peers[idx].as_mut() else { return };
+                p.egress_loss = stats.egress_loss_fraction.map_or(0.0, f64::from);
                 let pct = |f: Option<f32>| f.map(|f| f64::from(f) * 100.0);
                 let _ = self.events.send(SfuEvent::Stats(crate::PeerReport {
                     peer: p.id,
@@ -571,24 +573,33 @@ impl Engine {
             }
         }
         for sidx in 0..self.peers.len() {
-            let demands: Vec<(usize, crate::select::Demand)> = {
+            // One demand per slot, so the selector's memory stays attached to its slot;
+            // audio and idle slots have no usable layer.
+            let demands: Vec<crate::select::Demand> = {
                 let Some(sub) = self.peers[sidx].as_ref().filter(|p| p.connected) else { continue };
                 sub.slots
                     .iter()
-                    .enumerate()
-                    .filter(|(_, s)| s.kind == MediaKind::Video)
-                    .filter_map(|(i, s)| {
-                        let (pidx, tidx) = s.source?;
-                        let track = &self.peers[pidx].as_ref()?.tracks[tidx];
-                        Some((i, peer::demand(s, track)))
+                    .map(|s| {
+                        let track = s
+                            .source
+                            .filter(|_| s.kind == MediaKind::Video)
+                            .and_then(|(pidx, tidx)| self.peers[pidx].as_ref().map(|p| &p.tracks[tidx]));
+                        track.map_or(peer::IDLE, |t| peer::demand(s, t))
                     })
                     .collect()
             };
             let Some(sub) = self.peers[sidx].as_mut() else { continue };
-            let only: Vec<crate::select::Demand> = demands.iter().map(|(_, d)| *d).collect();
-            let choices = sub.selector.select(sub.estimate_bps, &only, now);
-            for ((slot, _), choice) in demands.iter().zip(choices) {
-                let down = &mut sub.slots[*slot].down;
+            let choices = sub.selector.select(sub.estimate_bps, sub.egress_loss, &demands, now);
+            for (slot, choice) in choices.into_iter().enumerate() {
+                if sub.slots[slot].kind != MediaKind::Video || sub.slots[slot].source.is_none() {
+                    continue;
+                }
+                let s = &mut sub.slots[slot];
+                let before = (!s.down.is_paused()).then(|| s.down.target());
+                if before != choice {
+                    debug!(subscriber = %sub.id, slot = %s.mid, estimate = sub.estimate_bps, ?before, ?choice, "layer choice");
+                }
+                let down = &mut s.down;
                 match choice {
                     None if !down.is_paused() => down.pause(),
                     None => {}
@@ -597,8 +608,13 @@ impl Engine {
                     Some(_) => {}
                 }
             }
-            let desired = sub.selector.desired_bps(&only);
-            sub.rtc.bwe().set_bitrate(str0m::bwe::Bitrate::bps(0), str0m::bwe::Bitrate::bps(desired));
+            // Pad towards the next step up so the estimate can grow past what is sent now
+            // (without it a paused or low subscriber would never find its link recovered).
+            let desired = sub.selector.desired_bps(&demands);
+            let probe = sub.selector.probe_bps(&demands).min(desired);
+            sub.rtc
+                .bwe()
+                .set_bitrate(str0m::bwe::Bitrate::bps(probe), str0m::bwe::Bitrate::bps(desired));
             sub.dirty = true;
             self.dirty.push(sidx);
         }

@@ -138,6 +138,8 @@ pub(crate) struct Peer {
     pts: Vec<(Pt, Option<PtInfo>)>,
     /// Latest egress bandwidth estimate towards this peer, bit/s.
     pub estimate_bps: u64,
+    /// Latest share of packets sent to this peer that it reported lost.
+    pub egress_loss: f64,
     /// Chooses layers for this peer's video slots.
     pub selector: Selector,
     /// When str0m next wants a timeout input.
@@ -167,6 +169,7 @@ impl Peer {
             ssrcs: Vec::new(),
             pts: Vec::new(),
             estimate_bps: INITIAL_ESTIMATE_BPS,
+            egress_loss: 0.0,
             selector: Selector::new(SelectorConfig::default()),
             next_timeout: now,
             dirty: true,
@@ -354,6 +357,13 @@ impl Peer {
         }
     }
 }
+
+/// The demand of a slot with nothing to receive.
+pub(crate) const IDLE: Demand = Demand {
+    priority: u8::MAX,
+    max: Layer::Low,
+    layer_bps: [None; 3],
+};
 
 /// What a video slot could receive, from its publisher's current layer rates.
 pub(crate) fn demand(slot: &Slot, track: &UpTrack) -> Demand {

@@ -121,7 +121,7 @@ export async function waitConnected(page, timeout = 20_000) {
 
 /**
  * @typedef {{type: string, id: string, kind?: string, mid?: string, rid?: string,
- *   packetsReceived?: number, framesDecoded?: number, packetsSent?: number, bytesReceived?: number,
+ *   packetsReceived?: number, framesDecoded?: number, framesReceived?: number, packetsSent?: number, bytesReceived?: number,
  *   state?: string, nominated?: boolean, remoteCandidateId?: string, localCandidateId?: string,
  *   port?: number, address?: string, ip?: string, protocol?: string, selectedCandidatePairId?: string,
  *   frameWidth?: number}} Stat
