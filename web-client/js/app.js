@@ -17,10 +17,25 @@
  *   - `you`       `joined.you` (`{id, name, role}`), or null
  *   - `meeting`   `joined.meeting` (`{id, title}`), or null
  *   - `lastError` the last server `error` as `{code, message}` (code `media` for a local
- *                 WebRTC failure), or null
+ *                 WebRTC failure, `screen` when the screen could not be shared; with
+ *                 `about: 'present'` when it refused our presentation), or null
  *   - `screen`    `'no-token' | 'join' | 'meeting' | 'left' | 'ended' | 'failed'`
  *   - `roster`    every site with `{id, name, role, state, mic?, camera?}`
  *   - `quality`   `'good' | 'fair' | 'poor' | 'connecting' | 'disconnected'`
+ *   - `phase`     `'lobby' | 'open'` from the last `meeting_state`, or null before one
+ *                 (the server's enum also has `'ended'`; `ended` follows it at once)
+ *   - `locked`    the meeting is locked (last `meeting_state`), false before one
+ *   - `floor`     the last `floor` message, or null
+ *   - `grid`      the last `grid` message (chair), or null
+ *   - `chat`      every `chat` message received, oldest first
+ *   - `presenting` true exactly while the screen-share sender has a track
+ *   - `endReason` `ended.reason` once the meeting is over for this page, else null
+ *
+ * and two functions:
+ *   - `send(msg)`          sends a protocol message object as it is through the signaling
+ *                          socket, unchecked (to probe what the server refuses); returns
+ *                          false when the socket is not open
+ *   - `setMicEnabled(on)`  switches the microphone on or off, as the mic button does
  *
  * `data-testid`s: `join-button`, `leave-button`, `mic-toggle`, `camera-toggle`,
  * `end-meeting`, `confirm-end`, `site-tile` (with `data-site-id`, `data-state`),
@@ -28,6 +43,24 @@
  * `own-video`, `camera-select`, `mic-select`, `quality` (with `data-quality`),
  * `banner-reconnecting`, `roster`, `roster-row` (with `data-site-id`), `screen-<screen>`
  * on full-page messages.
+ *
+ * Chairing: `raise-hand` (site: raise / lower), `floor-banner`, `muted-banner`,
+ * `video-stopped-banner`, `chair-notice` (allowed to speak / show video again),
+ * `hand-waiting`, `lobby-notice` (site: with `lobby-preview`; chair: the lobby note),
+ * `hand-queue` with `hand-row`s (`data-site-id`), each with `grant-floor` and `lower-hand`;
+ * `revoke-floor` on the floor holders in it (all three with `data-site-id`).
+ * Each chair grid tile (`site-tile`, `data-site-id`) has one worded quick button —
+ * `grant-floor`, `revoke-floor` or, for a removed site, `tile-readmit` — and a row of icon
+ * buttons, all visible on the tile (each with `data-site-id`, `aria-pressed` on toggles):
+ * `lower-hand` (hand up only), `tile-mute` / `tile-unmute`, `tile-stop-video` /
+ * `tile-allow-video`, `tile-spotlight`, `tile-listen` and `tile-cochair` (chair only),
+ * `tile-remove` (then `confirm-remove` in the dialog). A co-chair has the same buttons on
+ * the `site-row`s of its `site-list`. `open-meeting`, `lock-toggle`, `present-button` (with `own-screen`,
+ * `presentation-video` previews), `grid-prev`, `grid-next`, `grid-page-size` (select),
+ * `grid-rotate` (checkbox), `grid-rotate-interval` (select), `roster-counts`,
+ * `rollcall-open` (toolbar) → `rollcall-panel` with `rollcall-row`s (`data-site-id`),
+ * `rollcall-csv`, `rollcall-json`; `chat-panel` with `chat-to` (select), `chat-input`,
+ * `chat-send`, `chat-message`s; `chat-toggle` (site: hide / show the messages).
  */
 
 import { getLanguage, hasKey, onLanguageChange, setLanguage, t } from './i18n/index.js';
@@ -79,7 +112,7 @@ let viewKey = '';
 function wantedView() {
   if (session.screen === 'join' || (session.screen === 'meeting' && !session.you)) return 'join';
   if (session.screen === 'meeting') return `meeting-${session.you?.role}`;
-  return `message-${session.screen}-${session.failure ?? ''}`;
+  return `message-${session.screen}-${session.failure ?? ''}-${session.endReason ?? ''}`;
 }
 
 /** @param {string} key */
@@ -127,10 +160,14 @@ function renderShell() {
 
 /**
  * Plain words for a server error; the server's own message when we have none.
- * @param {{code: string, message: string}} err
+ * @param {{code: string, message: string, about?: 'present'}} err
  */
 function errorMessage(err) {
   if (err.code === 'media') return t('banner.mediaFailed');
+  if (err.code === 'screen') return t('present.failed');
+  if (err.about === 'present') {
+    return hasKey(`present.refused.${err.code}`) ? t(`present.refused.${err.code}`) : t('present.refused', { message: err.message });
+  }
   if (hasKey(`error.${err.code}`)) return t(`error.${err.code}`);
   return t('error.generic', { message: err.message });
 }
@@ -184,6 +221,17 @@ Object.defineProperty(window, 'diemcau', {
     get screen() { return session.screen; },
     get roster() { return session.roster; },
     get quality() { return session.quality; },
+    get phase() { return session.meetingState.phase; },
+    get locked() { return session.meetingState.locked; },
+    get floor() { return session.meetingState.floor; },
+    get grid() { return session.meetingState.grid; },
+    get chat() { return session.meetingState.chat; },
+    get presenting() { return session.presenting; },
+    get endReason() { return session.endReason; },
+    /** @param {unknown} msg */
+    send: (msg) => session.sendRaw(msg),
+    /** @param {boolean} on */
+    setMicEnabled: (on) => session.setMicEnabled(Boolean(on)),
   },
 });
 

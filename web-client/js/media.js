@@ -20,7 +20,7 @@
  * the server refuses a candidate before an offer (`no_offer`).
  */
 
-import { candidateMessage, offerMessage } from './protocol.js';
+import { candidateMessage, offerMessage } from './messages.js';
 import { readStats } from './quality.js';
 
 /** @typedef {import('./protocol.js').ClientMessage} ClientMessage */

@@ -1,7 +1,9 @@
 /**
  * What the chair (or a co-chair) may do to a site, and the marks a site's tile shows. Pure:
- * each action is an i18n label, a `data-testid` and the client message it sends, so the tile
- * menu, the co-chair's list and the hand queue all offer the same things the same way.
+ * each action is an i18n label, an icon, a `data-testid` and the client message it sends,
+ * so the grid tiles, the co-chair's list and the hand queue all offer the same things the
+ * same way. A toggle (mute, video, spotlight, listen, co-chair) is `pressed` while the site
+ * is in the state the button puts it in; its label says what pressing does now.
  *
  * Rights (PROTOCOL.md, client → server table): the chair may do everything; a co-chair may
  * do everything except `listen` and `cochair`. Nobody moderates the chair or an operator.
@@ -10,7 +12,7 @@
 import {
   cochairMessage, grantFloorMessage, listenMessage, lowerHandMessage, muteMessage, readmitSiteMessage,
   removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
-} from './protocol.js';
+} from './messages.js';
 import { holdsFloor, queuePosition } from './floor.js';
 
 /** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
@@ -33,6 +35,8 @@ import { holdsFloor, queuePosition } from './floor.js';
  * @property {string} testid `data-testid` of its button
  * @property {string} label i18n key
  * @property {ClientMessage} message what it sends
+ * @property {string} [icon] name in `views/icons.js`
+ * @property {boolean} [pressed] a toggle that is on (site muted, video stopped, …)
  * @property {boolean} [confirm] ask first (removing a site)
  * @property {boolean} [danger]
  */
@@ -70,29 +74,41 @@ export function primaryAction(site, ctx) {
 }
 
 /**
- * The rest, for the tile's menu (the quick action is not repeated there).
+ * The rest, as the row of icon buttons on the tile (the quick action is not repeated).
  * @param {RosterEntry} site
  * @param {SiteContext} ctx
  * @returns {SiteAction[]}
  */
-export function menuActions(site, ctx) {
+export function siteActions(site, ctx) {
   if (!isModeratable(site) || ctx.removed) return [];
   const chair = ctx.moderator === 'chair';
   const spotlit = ctx.floor?.spotlight === site.id;
+  const muted = Boolean(site.muted);
+  const stopped = Boolean(site.video_stopped);
+  const cochair = Boolean(site.cochair);
   /** @type {(SiteAction | false)[]} */
   const all = [
     queuePosition(ctx.floor, site.id) > 0
-      && { id: 'lowerHand', testid: 'lower-hand', label: 'action.lowerHand', message: lowerHandMessage(site.id) },
-    site.muted
-      ? { id: 'unmute', testid: 'tile-unmute', label: 'action.unmute', message: muteMessage(site.id, false) }
-      : { id: 'mute', testid: 'tile-mute', label: 'action.mute', message: muteMessage(site.id, true) },
-    site.video_stopped
-      ? { id: 'allowVideo', testid: 'tile-allow-video', label: 'action.allowVideo', message: stopVideoMessage(site.id, false) }
-      : { id: 'stopVideo', testid: 'tile-stop-video', label: 'action.stopVideo', message: stopVideoMessage(site.id, true) },
-    { id: 'spotlight', testid: 'tile-spotlight', label: spotlit ? 'action.unspotlight' : 'action.spotlight', message: spotlightMessage(spotlit ? null : site.id) },
-    chair && { id: 'listen', testid: 'tile-listen', label: ctx.listening ? 'action.listenOff' : 'action.listenOn', message: listenMessage(site.id, !ctx.listening) },
-    chair && { id: 'cochair', testid: 'tile-cochair', label: site.cochair ? 'action.cochairOff' : 'action.cochairOn', message: cochairMessage(site.id, !site.cochair) },
-    { id: 'remove', testid: 'tile-remove', label: 'action.remove', message: removeSiteMessage(site.id), confirm: true, danger: true },
+      && { id: 'lowerHand', testid: 'lower-hand', label: 'action.lowerHand', icon: 'handDown', message: lowerHandMessage(site.id) },
+    muted
+      ? { id: 'unmute', testid: 'tile-unmute', label: 'action.unmute', icon: 'micOff', pressed: true, message: muteMessage(site.id, false) }
+      : { id: 'mute', testid: 'tile-mute', label: 'action.mute', icon: 'mic', pressed: false, message: muteMessage(site.id, true) },
+    stopped
+      ? { id: 'allowVideo', testid: 'tile-allow-video', label: 'action.allowVideo', icon: 'cameraOff', pressed: true, message: stopVideoMessage(site.id, false) }
+      : { id: 'stopVideo', testid: 'tile-stop-video', label: 'action.stopVideo', icon: 'camera', pressed: false, message: stopVideoMessage(site.id, true) },
+    {
+      id: 'spotlight', testid: 'tile-spotlight', label: spotlit ? 'action.unspotlight' : 'action.spotlight', icon: 'star', pressed: spotlit,
+      message: spotlightMessage(spotlit ? null : site.id),
+    },
+    chair && {
+      id: 'listen', testid: 'tile-listen', label: ctx.listening ? 'action.listenOff' : 'action.listenOn',
+      icon: ctx.listening ? 'speaker' : 'speakerOff', pressed: !ctx.listening, message: listenMessage(site.id, !ctx.listening),
+    },
+    chair && {
+      id: 'cochair', testid: 'tile-cochair', label: cochair ? 'action.cochairOff' : 'action.cochairOn', icon: 'crown', pressed: cochair,
+      message: cochairMessage(site.id, !cochair),
+    },
+    { id: 'remove', testid: 'tile-remove', label: 'action.remove', icon: 'exit', message: removeSiteMessage(site.id), confirm: true, danger: true },
   ];
   return all.filter((a) => a !== false);
 }

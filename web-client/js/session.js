@@ -12,21 +12,38 @@
  *   meeting → left | ended | failed   leave, `ended`, or a join/fatal error
  * A closed socket (outside left/ended/failed) tears the peer connection down and repeats the
  * whole join every `reconnectDelayMs`; if Join had been pressed, media restarts by itself.
+ * A join refused for good (bad link, `site_removed`, `locked`) is never retried by itself:
+ * the page explains, and only the user's click tries again.
+ *
+ * Chairing: `meetingState` (phase, lock, floor, grid page, chat) follows the server's
+ * messages; the actions send them (moderation and grid pages through `chairing`, a
+ * `ChairActions`; `toggleHand`, `sendChat`). A shared screen is `screenShare`'s business; it stops when the
+ * peer connection goes (a reconnect, leaving).
  *
  * `state` is the coarse value the end-to-end tests read through `window.diemcau`.
  */
 
+import { ChairActions } from './chair-actions.js';
 import { listDevices, openLocalMedia, openTrack, problemsFor, stopStream } from './devices.js';
+import { holdsFloor, queuePosition } from './floor.js';
 import { MediaSession } from './media.js';
-import { FATAL_ERROR_CODES, JOIN_ERROR_CODES, endMeetingMessage, joinMessage, leaveMessage, mediaStateMessage } from './protocol.js';
+import { MeetingState } from './meeting-state.js';
+import {
+  chatMessage, endMeetingMessage, joinMessage, leaveMessage, lowerHandMessage, mediaStateMessage, raiseHandMessage,
+} from './messages.js';
+import { programLayout } from './program.js';
+import { FATAL_ERROR_CODES, JOIN_ERROR_CODES, MAX_CHAT_CHARS } from './protocol.js';
 import { connectionMark } from './quality.js';
-import { applySiteState, chairId, programSlot, videoMidFor } from './roster.js';
+import { applySiteState, chairId, screenSlot, videoMidFor } from './roster.js';
+import { ScreenShare } from './screen-share.js';
 import { SignalingClient } from './signaling.js';
 import { peekTokenRole } from './token.js';
 
 /** @typedef {import('./protocol.js').JoinedMessage} JoinedMessage */
 /** @typedef {import('./protocol.js').Slot} Slot */
 /** @typedef {import('./protocol.js').ErrorMessage} ErrorMessage */
+/** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
+/** @typedef {import('./screen-share.js').StartOutcome} StartOutcome */
 /** @typedef {import('./roster.js').RosterEntry} RosterEntry */
 /** @typedef {import('./devices.js').DeviceProblem} DeviceProblem */
 /** @typedef {import('./quality.js').ConnectionMark} ConnectionMark */
@@ -63,10 +80,15 @@ export class Session {
   chosen = { audio: null, video: null };
   /**
    * The last `error` from the server (or `media` for a local WebRTC failure); the banner
-   * shows it unless it ended the session. Cleared by `dismissError`.
-   * @type {{code: string, message: string} | null}
+   * shows it unless it ended the session. `about: 'present'` when it refused our
+   * presentation. Cleared by `dismissError`.
+   * @type {{code: string, message: string, about?: 'present'} | null}
    */
   lastError = null;
+  /** @type {string | null} `ended.reason`, once the meeting is over for us */
+  endReason = null;
+  /** Phase, lock, floor, grid page, chat: what the server says about the meeting. */
+  meetingState = new MeetingState();
   /** @type {string | null} The join/fatal error code behind the `failed` screen. */
   failure = null;
   /** True between a lost socket and the next `joined`. */
@@ -103,6 +125,14 @@ export class Session {
   /** @type {Set<() => void>} */
   #listeners = new Set();
   #notifyQueued = false;
+  /** The screen share (presenting). */
+  screenShare;
+  /** Moderation actions and the grid pages (chair, co-chairs). */
+  chairing = new ChairActions({
+    send: (msg) => this.#signaling?.send(msg) ?? false,
+    state: () => this.meetingState,
+    changed: () => this.#changed(),
+  });
 
   /**
    * @param {object} options
@@ -110,12 +140,27 @@ export class Session {
    * @param {string} options.wsUrl e.g. `wss://host/ws`
    * @param {SocketConstructor} [options.SocketImpl] for tests
    * @param {number} [options.reconnectDelayMs]
+   * @param {((c: {video: {frameRate: number}, audio: boolean}) => Promise<MediaStream>) | null} [options.getDisplayMedia]
+   *   defaults to the browser's; null where screens cannot be shared
    */
-  constructor({ token, wsUrl, SocketImpl, reconnectDelayMs = 3000 }) {
+  constructor({ token, wsUrl, SocketImpl, reconnectDelayMs = 3000, getDisplayMedia }) {
     this.#token = token;
     this.#wsUrl = wsUrl;
     this.#SocketImpl = SocketImpl;
     this.#reconnectDelayMs = reconnectDelayMs;
+    const devices = globalThis.navigator?.mediaDevices;
+    const display = getDisplayMedia !== undefined
+      ? getDisplayMedia
+      : typeof devices?.getDisplayMedia === 'function' ? (/** @type {any} */ c) => devices.getDisplayMedia(c) : null;
+    this.screenShare = new ScreenShare({
+      getDisplayMedia: display,
+      attach: async (track) => {
+        if (!this.media) throw new Error('no peer connection');
+        await this.media.replaceTrack('screen', track);
+      },
+      send: (msg) => this.#signaling?.send(msg),
+      changed: () => this.#changed(),
+    });
   }
 
   /** @returns {SessionState} */
@@ -148,6 +193,46 @@ export class Session {
     return Boolean(this.cameraTrack?.enabled);
   }
 
+  /** The invite token, which is also this page's credential for the attendance API. */
+  get token() {
+    return this.#token;
+  }
+
+  /** This participant's own roster entry (with the chair's marks), or null. */
+  get own() {
+    const id = this.you?.id;
+    return id ? this.roster.find((s) => s.id === id) ?? null : null;
+  }
+
+  /** A site the chair made co-chair: it moderates too. */
+  get isCochair() {
+    return this.you?.role === 'site' && Boolean(this.own?.cochair);
+  }
+
+  /** Whether this page may grant the floor, mute sites and so on. */
+  get canModerate() {
+    return this.you?.role === 'chair' || this.isCochair;
+  }
+
+  get holdsFloor() {
+    return holdsFloor(this.meetingState.floor, this.you?.id);
+  }
+
+  /** This site's place in the hand queue, from 1; 0 when its hand is down. */
+  get handPosition() {
+    return queuePosition(this.meetingState.floor, this.you?.id);
+  }
+
+  /** Whether the present button is offered: chair, co-chair, or a floor holder. */
+  get mayPresent() {
+    return this.screenShare.supported && (this.canModerate || this.holdsFloor);
+  }
+
+  /** True exactly while the screen sender has a track. */
+  get presenting() {
+    return Boolean(this.media?.screenTrack);
+  }
+
   /**
    * Calls `fn` (batched, once per turn) whenever anything shown may have changed.
    * @param {() => void} fn
@@ -158,6 +243,8 @@ export class Session {
 
   /** Opens the page: connects and joins, and opens the devices unless this is an operator. */
   start() {
+    this.meetingState = new MeetingState();
+    this.endReason = null;
     if (!this.#token) {
       this.screen = 'no-token';
       this.#changed();
@@ -205,10 +292,20 @@ export class Session {
   }
 
   toggleMic() {
+    this.setMicEnabled(!this.micOn);
+  }
+
+  /**
+   * Switches the microphone on or off, as the toolbar button does. The chair's mute at the
+   * SFU is separate: switching on here never overrides it.
+   * @param {boolean} on
+   */
+  setMicEnabled(on) {
     const track = this.micTrack;
     if (!track) return;
-    this.micWanted = !track.enabled;
-    track.enabled = this.micWanted;
+    this.micWanted = on;
+    track.enabled = on;
+    if (on && this.meetingState.notice === 'maySpeak') this.meetingState.dismissNotice();
     this.#sendMediaState();
     this.#changed();
   }
@@ -227,8 +324,59 @@ export class Session {
     this.#changed();
   }
 
+  dismissNotice() {
+    this.meetingState.dismissNotice();
+    this.#changed();
+  }
+
   /**
-   * The stream showing a site, when a video slot carries it.
+   * Sends a protocol message as it is, unchecked (the test hook `send`): tests use it to see
+   * what the server refuses too. Returns false when the socket is not open.
+   * @param {unknown} msg
+   */
+  sendRaw(msg) {
+    return this.#signaling?.sendUnchecked(msg) ?? false;
+  }
+
+  /** Raises or lowers this site's own hand. */
+  toggleHand() {
+    this.#signaling?.send(this.handPosition > 0 ? lowerHandMessage() : raiseHandMessage());
+  }
+
+  /**
+   * Sends a text message; it shows in the log at once.
+   * @param {string} to `chair`, `all` or a site id
+   * @param {string} text
+   * @returns {boolean} false when it could not be sent (offline, or empty)
+   */
+  sendChat(to, text) {
+    const you = this.you;
+    if (!you || text.trim() === '' || [...text].length > MAX_CHAT_CHARS) return false;
+    if (!this.#signaling?.send(chatMessage(to, text))) return false;
+    this.meetingState.addSentChat(you, to, text, Date.now());
+    this.#changed();
+    return true;
+  }
+
+  /**
+   * Starts presenting this PC's screen (or a window).
+   * @returns {Promise<StartOutcome>}
+   */
+  async startPresenting() {
+    const outcome = await this.screenShare.start();
+    if (outcome === 'failed') {
+      this.lastError = { code: 'screen', message: 'the screen could not be shared' };
+      this.#changed();
+    }
+    return outcome;
+  }
+
+  stopPresenting() {
+    this.screenShare.stop();
+  }
+
+  /**
+   * The stream showing a site's camera, when a video slot carries it.
    * @param {string} siteId
    * @returns {MediaStream | null}
    */
@@ -238,12 +386,34 @@ export class Session {
   }
 
   /**
-   * What a site shows large: the chair, or whoever the server forwards instead.
+   * @param {Slot | null} slot
+   * @returns {MediaStream | null}
+   */
+  streamForSlot(slot) {
+    return slot && this.media ? this.media.streamForMid(slot.mid) : null;
+  }
+
+  /**
+   * The program as a site shows it (`program.js`): one slot large, the others beside it.
+   * @returns {{main: Slot | null, side: Slot[]}}
+   */
+  programLayout() {
+    return programLayout(this.slots, this.meetingState.floor, chairId(this.roster));
+  }
+
+  /**
+   * What shows large, with its stream (the operator's small program view).
    * @returns {{slot: Slot | null, stream: MediaStream | null}}
    */
   program() {
-    const slot = programSlot(this.slots, chairId(this.roster));
-    return { slot, stream: slot && this.media ? this.media.streamForMid(slot.mid) : null };
+    const slot = this.programLayout().main;
+    return { slot, stream: this.streamForSlot(slot) };
+  }
+
+  /** The shared screen on the program, if one is forwarded to us. */
+  presentation() {
+    const slot = screenSlot(this.slots);
+    return { slot, stream: this.streamForSlot(slot) };
   }
 
   /**
@@ -349,10 +519,29 @@ export class Session {
     });
     sig.on('site_state', (m) => {
       this.roster = applySiteState(this.roster, m);
+      this.meetingState.applySiteState(m, this.you?.id ?? null);
+      this.#changed();
+    });
+    sig.on('meeting_state', (m) => {
+      this.meetingState.applyMeetingState(m);
+      this.#changed();
+    });
+    sig.on('floor', (m) => {
+      this.meetingState.applyFloor(m, Date.now());
+      this.screenShare.onFloor(m, this.you?.id ?? null);
+      this.#changed();
+    });
+    sig.on('grid', (m) => {
+      this.meetingState.applyGrid(m);
+      this.#changed();
+    });
+    sig.on('chat', (m) => {
+      this.meetingState.applyChat(m, Date.now(), this.you?.id ?? null);
       this.#changed();
     });
     sig.on('error', (m) => this.#onError(m));
-    sig.on('ended', () => {
+    sig.on('ended', (m) => {
+      this.endReason = m.reason;
       this.screen = 'ended';
       this.#teardown();
       this.#changed();
@@ -365,6 +554,7 @@ export class Session {
   /** @param {JoinedMessage} m */
   #onJoined(m) {
     this.#joinedOnSocket = true;
+    this.meetingState.rejoined();
     this.reconnecting = false;
     this.meeting = m.meeting;
     this.you = m.you;
@@ -447,7 +637,9 @@ export class Session {
   /** @param {ErrorMessage} m */
   #onError(m) {
     const joinFailed = !this.#joinedOnSocket && /** @type {readonly string[]} */ (JOIN_ERROR_CODES).includes(m.code);
-    this.lastError = { code: m.code, message: m.message };
+    const aboutPresent = this.screenShare.onError();
+    this.lastError = aboutPresent ? { code: m.code, message: m.message, about: 'present' } : { code: m.code, message: m.message };
+    this.chairing.refused();
     if (joinFailed || /** @type {readonly string[]} */ (FATAL_ERROR_CODES).includes(m.code)) {
       this.failure = m.code;
       this.screen = 'failed';
@@ -475,6 +667,8 @@ export class Session {
 
   #stopMedia() {
     clearInterval(this.#qualityTimer);
+    // The server drops a presentation with the connection; start it again by hand.
+    this.screenShare.stop({ tell: false });
     this.media?.close();
     this.media = null;
     this.slots = [];
@@ -485,6 +679,7 @@ export class Session {
   /** Ends everything: socket, peer connection, devices (the camera light goes off). */
   #teardown() {
     clearTimeout(this.#reconnectTimer);
+    this.chairing.stop();
     this.#stopMedia();
     const sig = this.#signaling;
     this.#signaling = null;

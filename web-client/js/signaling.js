@@ -11,7 +11,8 @@
  * class is injectable so node tests can run it against a fake.
  */
 
-import { ProtocolError, parseServerMessage, pingMessage, validateClientMessage } from './protocol.js';
+import { ProtocolError, parseServerMessage, validateClientMessage } from './protocol.js';
+import { pingMessage } from './messages.js';
 
 /** @typedef {import('./protocol.js').ServerMessage} ServerMessage */
 /** @typedef {import('./protocol.js').ServerMessageType} ServerMessageType */
@@ -109,6 +110,18 @@ export class SignalingClient {
    */
   send(msg) {
     validateClientMessage(msg);
+    if (!this.isOpen) return false;
+    this.#ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /**
+   * Sends any value as JSON, unchecked: only for the test hook that probes what the server
+   * refuses. Returns false when the socket is not open.
+   * @param {unknown} msg
+   * @returns {boolean}
+   */
+  sendUnchecked(msg) {
     if (!this.isOpen) return false;
     this.#ws.send(JSON.stringify(msg));
     return true;

@@ -1,12 +1,26 @@
 /**
- * The chair's meeting view: a grid with a tile for every expected site (from `joined.sites`,
- * kept current by `site_state`), showing video where a receive slot carries that site, and
- * beside it the chair's own camera (what every site sees as the main screen) and attendance.
+ * The chair's meeting view. Main area: the lobby note until the meeting is opened, a shared
+ * screen when one is on the program, the grid page bar, and a tile for each site of the
+ * current grid page (`grid.sites`, pinned sites first: floor holders, then raised hands),
+ * each with its marks and moderation controls; the roll call covers this area when opened.
+ * Beside it: the chair's own camera (what every site sees), the compact roster counts, the
+ * hand queue and the messages. Toolbar: devices, present, open, lock, roll call, end.
+ *
+ * Before the first `grid` message (or from a server without grid pages) every expected
+ * site gets a tile, in roster order.
  */
 
 import { t } from '../i18n/index.js';
-import { attendance } from '../roster.js';
-import { h, setText, setVideo, videoElement } from './dom.js';
+import { siteMarks } from '../moderation.js';
+import { stateCounts } from '../roster.js';
+import { createChatPanel } from './chat.js';
+import { createConfirm } from './confirm.js';
+import { h, setText, setVideo, syncChildren, videoElement } from './dom.js';
+import { createGridPager } from './grid-pager.js';
+import { createHandQueue } from './hands.js';
+import { createMeetingControls } from './meeting-controls.js';
+import { createRollCall } from './rollcall.js';
+import { contextFor, createSiteControls } from './tile-controls.js';
 import { createTile } from './tile.js';
 import { createToolbar } from './toolbar.js';
 
@@ -19,55 +33,98 @@ import { createToolbar } from './toolbar.js';
  * @returns {View}
  */
 export function mountChair(root, session) {
+  const confirm = createConfirm({ testid: 'confirm-remove' });
+  const lobbyNote = h('div', { class: 'notice info chair-lobby', testid: 'lobby-notice', attrs: { role: 'status' }, text: t('lobby.chair') });
+  const lockedNote = h('div', { class: 'notice locked', testid: 'locked-notice', text: t('meeting.locked') });
+  const screen = videoElement({ class: 'program-video', testid: 'presentation-video' });
+  const screenCaption = h('div', { class: 'program-caption' });
+  const screenBox = h('div', { class: 'program presentation' }, screen, screenCaption);
+  const pager = createGridPager(session);
   const grid = h('div', { class: 'grid', attrs: { 'aria-label': t('meeting.sites') } });
+  const empty = h('p', { class: 'grid-empty', text: t('grid.empty') });
   const own = videoElement({ class: 'program-video mirror', testid: 'program-video' });
-  const count = h('p', { class: 'attendance' });
-  const toolbar = createToolbar(session, { publishes: true, canEnd: true });
+  const ownScreenVideo = videoElement({ class: 'program-video', testid: 'own-screen' });
+  const ownScreenBox = h('div', { class: 'program own-presentation' }, ownScreenVideo, h('span', { class: 'own-label', text: t('present.you') }));
+  const counts = h('p', { class: 'attendance', testid: 'roster-counts' });
+  const hands = createHandQueue(session);
+  const chat = createChatPanel(session);
+  const rollcall = createRollCall(session);
+  const controls = createMeetingControls(session);
+  const toolbar = createToolbar(session, {
+    publishes: true,
+    canEnd: true,
+    left: [controls.present],
+    right: [controls.open, controls.lock, rollcall.button],
+  });
   /** @type {Map<string, ReturnType<typeof createTile>>} */
   const tiles = new Map();
+  /** @type {MediaStream | null} the chair's own shared screen as a stream, made once per track */
+  let ownScreen = null;
 
-  root.append(h('section', { class: 'meeting chair' },
-    h('div', { class: 'meeting-main' }, grid),
+  root.append(h('section', { class: 'meeting chair compact-bar' },
+    h('div', { class: 'meeting-main' }, lobbyNote, lockedNote, screenBox, pager.element, grid, empty),
+    rollcall.panel,
     h('aside', { class: 'meeting-side' },
       h('p', { class: 'label', text: t('meeting.program') }),
       h('div', { class: 'program small' }, own),
-      count,
+      ownScreenBox,
+      counts,
+      hands.element,
+      chat.element,
     ),
     toolbar.element,
+    confirm.element,
   ));
 
-  function update() {
-    setVideo(own, session.cameraTrack ? session.local : null);
-    const { joined, total } = attendance(session.roster);
-    setText(count, t('meeting.sitesJoined', { joined, total }));
+  /** The sites the grid shows now: the server's page, else every expected site. */
+  function gridSiteIds() {
+    const page = session.meetingState.grid;
+    if (page) return page.sites.filter((id) => id !== session.you?.id);
+    return session.roster.filter((s) => s.id !== session.you?.id && s.role !== 'operator').map((s) => s.id);
+  }
 
-    const others = session.roster.filter((s) => s.id !== session.you?.id && s.role !== 'operator');
-    const seen = new Set();
-    /** @type {Element | null} */
-    let prev = null;
-    for (const site of others) {
-      seen.add(site.id);
-      let tile = tiles.get(site.id);
-      if (!tile) {
-        tile = createTile(site.id);
-        tiles.set(site.id, tile);
-      }
-      tile.update(site, session.streamForSite(site.id));
-      // Keep the roster's order, moving a tile only when it is out of place.
-      /** @type {Element | null} */
-      const expected = prev ? prev.nextElementSibling : grid.firstElementChild;
-      if (expected !== tile.element) grid.insertBefore(tile.element, expected);
-      prev = tile.element;
+  /** @param {string} id */
+  const createSiteTile = (id) => createTile(id, createSiteControls(session, confirm));
+
+  function update() {
+    const ms = session.meetingState;
+    lobbyNote.hidden = ms.phase !== 'lobby';
+    lockedNote.hidden = !ms.locked;
+    // A site's shared screen large over the grid; the chair's own, small beside its camera.
+    const presentation = session.presentation();
+    setVideo(screen, presentation.stream);
+    screenBox.hidden = presentation.stream === null;
+    setText(screenCaption, t('present.of', { name: presentation.slot?.name ?? '' }));
+    const track = session.screenShare.track;
+    if (ownScreen?.getVideoTracks()[0] !== track) ownScreen = track ? new MediaStream([track]) : null;
+    setVideo(ownScreenVideo, ownScreen);
+    ownScreenBox.hidden = ownScreen === null;
+
+    setVideo(own, session.cameraTrack ? session.local : null);
+    setText(counts, t('meeting.counts', stateCounts(session.roster)));
+
+    const ids = gridSiteIds().filter((id) => session.roster.some((s) => s.id === id));
+    for (const tile of syncChildren(grid, tiles, ids, createSiteTile)) {
+      const id = /** @type {string} */ (tile.element.dataset.siteId);
+      const site = /** @type {import('../roster.js').RosterEntry} */ (session.roster.find((s) => s.id === id));
+      tile.update(site, session.streamForSite(id), siteMarks(site, contextFor(session, id)));
     }
-    for (const [id, tile] of tiles) {
-      if (!seen.has(id)) {
-        tile.element.remove();
-        tiles.delete(id);
-      }
-    }
+    empty.hidden = ids.length > 0;
+
+    pager.update();
+    hands.update();
+    chat.update();
+    rollcall.update();
+    controls.update();
     toolbar.update();
   }
 
   update();
-  return { update, destroy() {} };
+  return {
+    update,
+    destroy() {
+      hands.destroy();
+      rollcall.destroy();
+    },
+  };
 }

@@ -72,3 +72,51 @@ export function setVideo(video, stream) {
 export function setText(el, text) {
   if (el.textContent !== text) el.textContent = text;
 }
+
+/**
+ * Keeps a container's children in the order of `keys`: one item per key, created once by
+ * `create`, moved only when out of place, dropped when its key is gone (so videos keep
+ * playing and focus stays where it was).
+ * @template {{element: Element}} T
+ * @param {Element} container
+ * @param {Map<string, T>} items the items by key, kept by the caller between calls
+ * @param {readonly string[]} keys
+ * @param {(key: string) => T} create
+ * @returns {T[]} the items in order
+ */
+export function syncChildren(container, items, keys, create) {
+  const wanted = new Set(keys);
+  for (const [key, item] of items) {
+    if (!wanted.has(key)) {
+      item.element.remove();
+      items.delete(key);
+    }
+  }
+  /** @type {Element | null} */
+  let prev = null;
+  return keys.map((key) => {
+    let item = items.get(key);
+    if (!item) {
+      item = create(key);
+      items.set(key, item);
+    }
+    /** @type {Element | null} */
+    const expected = prev ? prev.nextElementSibling : container.firstElementChild;
+    if (expected !== item.element) container.insertBefore(item.element, expected);
+    prev = item.element;
+    return item;
+  });
+}
+
+/**
+ * Replaces a node's children only when `key` changed since the last call (a list rebuilt on
+ * every session change would lose focus and flicker).
+ * @param {HTMLElement} el
+ * @param {string} key
+ * @param {() => (Node | string)[]} build
+ */
+export function rebuildIfChanged(el, key, build) {
+  if (el.dataset.key === key) return;
+  el.dataset.key = key;
+  el.replaceChildren(...build());
+}

@@ -1,7 +1,9 @@
 /**
- * Full-page messages: no invitation link, left, ended, and a join that failed (bad or
- * expired link, meeting gone, link taken over by another window). Each says what happened
- * and, where something can be done, offers the one button that does it.
+ * Full-page messages: no invitation link, left, ended (by the chair, or this site removed
+ * by it), and a join that failed (bad or expired link, meeting gone, site removed, meeting
+ * locked, link taken over by another window). Each says what happened and, where something
+ * can be done, offers the one button that does it: trying again is always the user's click,
+ * never a loop that hammers the server.
  */
 
 import { hasKey, t } from '../i18n/index.js';
@@ -36,7 +38,9 @@ function content(session) {
     case 'left':
       return { title: t('left.title'), body: t('left.body'), action: { label: t('left.rejoin'), run: () => session.rejoin() } };
     case 'ended':
-      return { title: t('ended.title'), body: t('ended.body'), action: null };
+      return session.endReason === 'removed_by_chair'
+        ? { title: t('ended.removed.title'), body: t('ended.removed.body'), action: null }
+        : { title: t('ended.title'), body: t('ended.body'), action: null };
     default: {
       const code = session.failure ?? 'invalid_token';
       const key = hasKey(`failed.${code}.title`) ? code : 'invalid_token';
@@ -44,7 +48,9 @@ function content(session) {
         ? { label: t('failed.useHere'), run: () => session.rejoin({ enter: true }) }
         : code === 'unsupported_version'
           ? { label: t('failed.reload'), run: () => location.reload() }
-          : null;
+          : code === 'site_removed' || code === 'locked'
+            ? { label: t('failed.retry'), run: () => session.rejoin() }
+            : null;
       return { title: t(`failed.${key}.title`), body: t(`failed.${key}.body`), action };
     }
   }

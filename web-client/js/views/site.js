@@ -1,14 +1,27 @@
 /**
- * A site's meeting view: the main screen (the chair's video, large), the site's own picture
- * small in a corner, and the toolbar. Nothing else competes for attention on a hall's screen.
+ * A site's meeting view: the main screen (the program, large), what the site is told about
+ * its own standing (floor, muted by the chair, hand in the queue), the messages beside it,
+ * and the toolbar (microphone, camera, raise hand, present while it has the floor). A site
+ * the chair made co-chair also gets the hand queue and a list of sites with the chair's
+ * controls, and keeps its main screen.
  */
 
 import { t } from '../i18n/index.js';
-import { h, setText, setVideo, videoElement } from './dom.js';
+import { createChatPanel } from './chat.js';
+import { createConfirm } from './confirm.js';
+import { h, setText } from './dom.js';
+import { createHandQueue } from './hands.js';
+import { createMeetingControls } from './meeting-controls.js';
+import { createSiteNotices } from './notices.js';
+import { createProgram } from './program.js';
+import { createSiteList } from './site-list.js';
 import { createToolbar } from './toolbar.js';
 
 /** @typedef {import('../session.js').Session} Session */
 /** @typedef {{update: () => void, destroy: () => void}} View */
+
+/** Whether the messages column is shown; kept when the view is mounted again. */
+let chatShown = true;
 
 /**
  * @param {HTMLElement} root
@@ -16,30 +29,67 @@ import { createToolbar } from './toolbar.js';
  * @returns {View}
  */
 export function mountSite(root, session) {
-  const program = videoElement({ class: 'program-video', testid: 'program-video' });
-  const caption = h('div', { class: 'program-caption' });
-  const waiting = h('p', { class: 'program-empty', text: t('meeting.waitingForChair') });
-  const own = videoElement({ class: 'own-video mirror', testid: 'own-video' });
-  const ownBox = h('div', { class: 'own', attrs: { 'aria-label': t('meeting.you') } }, own, h('span', { class: 'own-label', text: t('meeting.you') }));
-  const toolbar = createToolbar(session, { publishes: true, canEnd: false });
-
-  root.append(h('section', { class: 'meeting site' },
-    h('div', { class: 'program large' }, program, waiting, caption, ownBox),
+  const notices = createSiteNotices(session);
+  const program = createProgram(session);
+  const chat = createChatPanel(session);
+  const confirm = createConfirm({ testid: 'confirm-remove' });
+  const hands = createHandQueue(session);
+  const sites = createSiteList(session, confirm);
+  const cochairTitle = h('p', { class: 'cochair-title', text: t('meeting.cochair') });
+  const moderation = h('div', { class: 'moderation' }, cochairTitle, hands.element, sites.element);
+  const controls = createMeetingControls(session);
+  /** Messages received while the column was hidden. */
+  let seen = session.meetingState.chatLog.length;
+  const chatToggle = h('button', {
+    class: 'btn',
+    testid: 'chat-toggle',
+    on: {
+      click: () => {
+        chatShown = !chatShown;
+        update();
+      },
+    },
+  });
+  const toolbar = createToolbar(session, {
+    publishes: true,
+    canEnd: () => session.isCochair,
+    left: [controls.hand, controls.present],
+    right: [controls.open, controls.lock, chatToggle],
+  });
+  const side = h('aside', { class: 'meeting-side site-side' }, moderation, chat.element);
+  const section = h('section', { class: 'meeting site' },
+    h('div', { class: 'site-main' }, notices.element, program.element),
+    side,
     toolbar.element,
-  ));
+    confirm.element,
+  );
+  root.append(section);
 
   function update() {
-    const { slot, stream } = session.program();
-    setVideo(program, stream);
-    program.hidden = stream === null;
-    waiting.hidden = stream !== null;
-    setText(caption, slot?.name ?? '');
-    caption.hidden = !slot?.name;
-    setVideo(own, session.cameraTrack ? session.local : null);
-    ownBox.hidden = session.cameraTrack === null;
+    const cochair = session.isCochair;
+    moderation.hidden = !cochair;
+    chat.element.hidden = !chatShown;
+    side.hidden = !chatShown && !cochair;
+    section.classList.toggle('with-side', !side.hidden);
+    section.classList.toggle('compact-bar', cochair);
+    const total = session.meetingState.chatLog.length;
+    if (chatShown) seen = total;
+    const unread = total - seen;
+    setText(chatToggle, chatShown ? t('chat.hide') : unread > 0 ? t('chat.showUnread', { n: unread }) : t('chat.show'));
+    chatToggle.classList.toggle('attention', !chatShown && unread > 0);
+    chatToggle.setAttribute('aria-expanded', String(chatShown));
+
+    notices.update();
+    program.update();
+    chat.update();
+    if (cochair) {
+      hands.update();
+      sites.update();
+    }
+    controls.update();
     toolbar.update();
   }
 
   update();
-  return { update, destroy() {} };
+  return { update, destroy: () => hands.destroy() };
 }

@@ -1,6 +1,7 @@
 /**
- * The bar under every meeting view: microphone and camera toggles, the connection-quality
- * mark, Leave, and for the chair End meeting with its confirmation dialog.
+ * The bar under every meeting view: microphone and camera toggles, the view's own buttons
+ * (raise hand, present, open, lock, roll call…), the connection-quality mark, Leave, and for
+ * the chair (and co-chairs) End meeting with its confirmation dialog.
  */
 
 import { t } from '../i18n/index.js';
@@ -10,11 +11,15 @@ import { h, setText } from './dom.js';
 
 /**
  * @param {Session} session
- * @param {{publishes: boolean, canEnd: boolean}} options the operator publishes nothing;
- *   only the chair may end the meeting
+ * @param {object} options
+ * @param {boolean} options.publishes the operator publishes nothing
+ * @param {boolean | (() => boolean)} options.canEnd the chair may end the meeting, and a
+ *   site while it is co-chair
+ * @param {Node[]} [options.left] after the device toggles
+ * @param {Node[]} [options.right] before End meeting and Leave
  * @returns {{element: HTMLElement, update: () => void}}
  */
-export function createToolbar(session, { publishes, canEnd }) {
+export function createToolbar(session, { publishes, canEnd, left = [], right = [] }) {
   const mic = h('button', { class: 'btn toggle', testid: 'mic-toggle', on: { click: () => session.toggleMic() } });
   const camera = h('button', { class: 'btn toggle', testid: 'camera-toggle', on: { click: () => session.toggleCamera() } });
   const quality = h('span', { class: 'quality', testid: 'quality', attrs: { role: 'status' } });
@@ -24,8 +29,10 @@ export function createToolbar(session, { publishes, canEnd }) {
   const element = h('footer', { class: 'toolbar' },
     publishes && mic,
     publishes && camera,
+    ...left,
     quality,
     h('span', { class: 'spacer' }),
+    ...right,
     end?.button,
     leave,
     end?.dialog,
@@ -44,9 +51,14 @@ export function createToolbar(session, { publishes, canEnd }) {
     camera.classList.toggle('off', !session.cameraOn);
     camera.setAttribute('aria-pressed', String(!session.cameraOn));
 
-    setText(quality, t('quality.label', { mark: t(`quality.${session.quality}`) }));
+    // Short on the bar; the full sentence for screen readers and on hover.
+    const mark = t(`quality.${session.quality}`);
+    setText(quality, t('quality.short', { mark }));
+    quality.title = t('quality.label', { mark });
+    quality.setAttribute('aria-label', quality.title);
     quality.className = `quality quality-${session.quality}`;
     quality.dataset.quality = session.quality;
+    if (end) end.button.hidden = typeof canEnd === 'function' ? !canEnd() : !canEnd;
   }
 
   update();

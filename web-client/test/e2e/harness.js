@@ -45,7 +45,8 @@ export const CHROMIUM_ARGS = [
  * @returns {Promise<Server>}
  */
 export async function startServer() {
-  const proc = spawn(DIEMCAU_BIN, ['--demo', '--json', '--http', '127.0.0.1:0', '--udp', '127.0.0.1:0'], {
+  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-data-'));
+  const proc = spawn(DIEMCAU_BIN, ['--demo', '--json', '--http', '127.0.0.1:0', '--udp', '127.0.0.1:0', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,str0m=warn,str0m::format=error' },
   });
@@ -66,12 +67,16 @@ export async function startServer() {
     udpPort,
     log,
     stop: async () => {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null) {
+        rmSync(dataDir, { recursive: true, force: true });
+        return;
+      }
       const exited = new Promise((ok) => proc.once('exit', ok));
       proc.kill('SIGINT');
       const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(t);
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -3,7 +3,10 @@
  * mapped to `index.html`, as the Rust binary does), opens it in headless Chromium at
  * 1366×768 with fake camera and microphone, drives each screen against the in-page fake
  * server (`fake-server.js`) and writes PNGs to `$LOOK_OUT` (default `/tmp/diemcau-look`).
- * It also checks what it can see: the hook states, and that received video has pixels.
+ * It also checks what it can see: the hook states, the messages sent, and that received
+ * video has pixels. The scenes are in `scenes.js`; the meeting and its attendance report,
+ * which this server also answers at `/api/v1/meetings/{id}/attendance(.csv)`, in
+ * `meeting.js`.
  *
  *   npm run look          (needs /usr/bin/chromium; not part of `npm test`)
  *
@@ -20,9 +23,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 import { installFakeServer } from './fake-server.js';
+import { OUT, hasPicture, hook, shot, token, waitState } from './helpers.js';
+import { MEETING, attendanceCsv, attendanceReport } from './meeting.js';
+import { chairScenes, messageScenes, operatorScenes, siteScenes } from './scenes.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const OUT = process.env.LOOK_OUT ?? '/tmp/diemcau-look';
 /** @type {Record<string, string>} */
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const ARGS = [
@@ -32,15 +37,35 @@ const ARGS = [
 ];
 const FAKE_DEVICES = '--use-fake-device-for-media-stream';
 
+/** Bearer headers the stand-in attendance API received. */
+/** @type {string[]} */
+const authSeen = [];
+
 /**
- * A JWT-shaped token with a role claim (the fake server does not check signatures).
- * @param {string} role
+ * The attendance API as the Rust binary will serve it: chair and operator tokens only.
+ * @param {import('node:http').IncomingMessage} req
+ * @param {import('node:http').ServerResponse} res
+ * @param {string} path
  */
-const token = (role) => `e30.${Buffer.from(JSON.stringify({ mid: 'm-2f1c', role })).toString('base64url')}.c2ln`;
+function attendance(req, res, path) {
+  const auth = req.headers.authorization ?? '';
+  authSeen.push(auth);
+  if (auth !== `Bearer ${token('chair')}` && auth !== `Bearer ${token('operator')}`) {
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"code":"unauthorized"}');
+    return;
+  }
+  const report = attendanceReport(Date.now());
+  if (path.endsWith('.csv')) res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' }).end(attendanceCsv(report));
+  else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+}
 
 function serve() {
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (/^\/api\/v1\/meetings\/[^/]+\/attendance(\.csv)?$/.test(path)) {
+      attendance(req, res, path);
+      return;
+    }
     const file = path === '/' || path === '/join' ? 'index.html' : normalize(path).replace(/^\/+/, '');
     if (file.startsWith('..') || !/^(index\.html|js\/|css\/)/.test(file)) {
       res.writeHead(404).end();
@@ -66,52 +91,10 @@ async function launch(fakeDevices) {
     args: fakeDevices ? [...ARGS, FAKE_DEVICES] : ARGS,
     viewport: { width: 1366, height: 768 },
     permissions: ['camera', 'microphone'],
+    acceptDownloads: true,
   });
-  await context.addInitScript(installFakeServer);
+  await context.addInitScript(installFakeServer, MEETING);
   return { context, close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
-}
-
-/**
- * @param {import('playwright-core').Page} page
- * @param {string} name
- */
-async function shot(page, name) {
-  await page.screenshot({ path: join(OUT, `${name}.png`) });
-  console.log(`wrote ${join(OUT, `${name}.png`)}`);
-}
-
-/** @param {import('playwright-core').Page} page @param {string} state */
-const waitState = (page, state) => page.waitForFunction((s) => /** @type {any} */ (window).diemcau?.state === s, state, { timeout: 15_000 });
-
-/** @param {import('playwright-core').Page} page @param {string} selector */
-async function hasPicture(page, selector) {
-  await page.waitForFunction((sel) => {
-    const v = /** @type {HTMLVideoElement | null} */ (document.querySelector(sel));
-    return v !== null && v.videoWidth > 0;
-  }, selector, { timeout: 15_000 });
-}
-
-/**
- * The offer follows PROTOCOL.md "Media layout": audio and video sendonly (video with the
- * q/h/f simulcast rids), then the video and audio receive slots, VP8 first on video.
- * @param {string} sdp
- * @param {number} videoSlots
- * @param {number} audioSlots
- */
-function checkOfferLayout(sdp, videoSlots, audioSlots) {
-  const sections = sdp.split(/\r\n(?=m=)/).slice(1);
-  const layout = sections.map((m) => `${m.slice(2, 7)} ${/a=(sendonly|recvonly|sendrecv|inactive)/.exec(m)?.[1]}`);
-  assert.deepEqual(layout, [
-    'audio sendonly',
-    'video sendonly',
-    ...Array(videoSlots).fill('video recvonly'),
-    ...Array(audioSlots).fill('audio recvonly'),
-  ]);
-  assert.match(sections[1], /a=simulcast:send q;h;f/);
-  for (const m of sections.filter((s) => s.startsWith('m=video'))) {
-    const first = /^m=video \d+ \S+ (\d+)/.exec(m)?.[1];
-    assert.match(m, new RegExp(`a=rtpmap:${first} VP8/90000`), 'VP8 is the first video codec');
-  }
 }
 
 async function main() {
@@ -128,67 +111,13 @@ async function main() {
 
     await page.goto(`${base}/join`);
     await page.getByText('Chưa có đường liên kết mời họp').waitFor();
-    assert.equal(await page.evaluate(() => /** @type {any} */ (window).diemcau.state), 'idle');
+    assert.equal(await hook(page, 'state'), 'idle');
     await shot(page, '01-no-token');
 
-    // Site: join page with preview, then the meeting.
-    await page.goto(`${base}/join?fake=site#t=${token('site')}`);
-    await waitState(page, 'joined');
-    await hasPicture(page, '[data-testid="preview-video"]');
-    await page.waitForTimeout(500);
-    await shot(page, '02-join-site');
-    await page.getByTestId('join-button').click();
-    await waitState(page, 'connected');
-    await hasPicture(page, '[data-testid="program-video"]');
-    await page.waitForTimeout(800);
-    await shot(page, '03-site-view');
-    const sent = await page.evaluate(() => /** @type {any} */ (window).fakeSent.map((/** @type {any} */ m) => m.type));
-    assert.deepEqual(sent.slice(0, 2), ['join', 'offer']);
-    assert.ok(sent.includes('media_state'));
-    checkOfferLayout(await page.evaluate(() => /** @type {any} */ (window).fakeSent.find((/** @type {any} */ m) => m.type === 'offer').sdp), 1, 1);
-    await page.getByTestId('mic-toggle').click();
-    await page.getByTestId('lang-switch').click();
-    await page.waitForTimeout(300);
-    await shot(page, '04-site-view-en-muted');
-    await page.getByTestId('lang-switch').click();
-    await page.getByTestId('leave-button').click();
-    await shot(page, '05-left');
-
-    // Chair: grid of sites, end meeting with confirmation.
-    await page.goto(`${base}/join?fake=chair#t=${token('chair')}`);
-    await waitState(page, 'joined');
-    await page.getByTestId('join-button').click();
-    await waitState(page, 'connected');
-    await hasPicture(page, '[data-site-id="s1"] video');
-    checkOfferLayout(await page.evaluate(() => /** @type {any} */ (window).fakeSent.filter((/** @type {any} */ m) => m.type === 'offer').at(-1).sdp), 3, 2);
-    await page.waitForTimeout(800);
-    await shot(page, '06-chair-view');
-    assert.equal(await page.getByTestId('site-tile').count(), 8);
-    await page.getByTestId('end-meeting').click();
-    await shot(page, '07-chair-confirm-end');
-    await page.getByTestId('confirm-end').click();
-    await waitState(page, 'ended');
-    await shot(page, '08-ended');
-
-    // Operator: roster table, no devices asked for.
-    await page.goto(`${base}/join?fake=operator#t=${token('operator')}`);
-    await waitState(page, 'joined');
-    await shot(page, '09-join-operator');
-    await page.getByTestId('join-button').click();
-    await waitState(page, 'connected');
-    await page.waitForTimeout(500);
-    await shot(page, '10-operator-view');
-
-    // An expired link, and a non-fatal server error in the banner.
-    await page.goto(`${base}/join?fake=expired#t=${token('site')}`);
-    await waitState(page, 'error');
-    await shot(page, '13-failed-expired');
-    await page.goto(`${base}/join?fake=site&banner#t=${token('site')}`);
-    await waitState(page, 'joined');
-    await page.getByTestId('banner-error').waitFor();
-    await page.getByTestId('lang-switch').click();
-    await shot(page, '14-join-banner-en');
-    await page.getByTestId('lang-switch').click();
+    await siteScenes(page, base);
+    await chairScenes(page, base, authSeen);
+    await operatorScenes(page, base);
+    await messageScenes(page, base);
 
     // A PC with no camera or microphone: the advice, and joining still works.
     const bare = await noDevices.context.newPage();

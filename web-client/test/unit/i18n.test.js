@@ -58,9 +58,26 @@ test('every key the code looks up exists', async () => {
   for (const role of ['chair', 'site', 'operator']) used.add(`role.${role}`);
   for (const state of ['waiting', 'joined', 'left']) used.add(`site.${state}`);
   for (const mark of ['good', 'fair', 'poor', 'connecting', 'disconnected']) used.add(`quality.${mark}`);
-  for (const code of ['invalid_token', 'token_expired', 'unknown_meeting', 'site_removed', 'unsupported_version', 'replaced']) {
+  for (const code of ['invalid_token', 'token_expired', 'unknown_meeting', 'site_removed', 'unsupported_version', 'replaced', 'locked']) {
     used.add(`failed.${code}.title`);
     used.add(`failed.${code}.body`);
+  }
+  for (const failure of ['unauthorized', 'not_found', 'network', 'server', 'bad_data']) used.add(`rollcall.failed.${failure}`);
+  for (const notice of ['maySpeak', 'videoAllowed']) used.add(`notice.${notice}`);
+  // Labels and marks the moderation rules name, in every state a site can be in.
+  const { siteActions, primaryAction, siteMarks } = await import('../../js/moderation.js');
+  /** @type {import('../../js/protocol.js').FloorMessage} */
+  const floor = { type: 'floor', holders: ['a'], hands: [{ site_id: 'b', since_ms: 0 }], spotlight: 'b', presenter: 'a' };
+  for (const flags of [false, true]) {
+    for (const id of ['a', 'b']) {
+      /** @type {import('../../js/roster.js').RosterEntry} */
+      const site = { id, name: id, role: 'site', state: 'joined', muted: flags, video_stopped: flags, cochair: flags };
+      for (const removed of [false, true]) {
+        const ctx = { floor, moderator: /** @type {const} */ ('chair'), removed, listening: flags };
+        for (const a of [primaryAction(site, ctx), ...siteActions(site, ctx)]) if (a) used.add(a.label);
+        for (const m of siteMarks(site, ctx)) used.add(m.key);
+      }
+    }
   }
   assert.ok(used.size > 40, 'the scan found the lookups');
   assert.deepEqual([...used].filter((k) => !(k in vi)), []);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { classifyClientFrame } from '../../js/protocol.js';
-import { menuActions, primaryAction, siteMarks } from '../../js/moderation.js';
+import { siteActions, primaryAction, siteMarks } from '../../js/moderation.js';
 
 /** @type {import('../../js/roster.js').RosterEntry} */
 const SITE = { id: 's2', name: 'UBND xã Bản Hồ', role: 'site', state: 'joined', muted: false, video_stopped: false, cochair: false };
@@ -23,12 +23,16 @@ test('the quick action grants the floor, revokes it from a holder, readmits a re
   assert.equal(primaryAction({ ...SITE, role: 'chair' }, CHAIR), null);
 });
 
-test('the chair’s menu has every action, each a valid message', () => {
-  const actions = menuActions(SITE, CHAIR);
+test('the chair’s tile has every action, each a valid message with an icon', () => {
+  const actions = siteActions(SITE, CHAIR);
   assert.deepEqual(actions.map((a) => a.testid), [
     'lower-hand', 'tile-mute', 'tile-stop-video', 'tile-spotlight', 'tile-listen', 'tile-cochair', 'tile-remove',
   ]);
-  for (const a of actions) assert.equal(classifyClientFrame(JSON.stringify(a.message)), null, a.id);
+  for (const a of actions) {
+    assert.equal(classifyClientFrame(JSON.stringify(a.message)), null, a.id);
+    assert.ok(a.icon, `${a.id} has an icon`);
+  }
+  assert.deepEqual(actions.filter((a) => a.pressed).map((a) => a.id), ['spotlight'], 'only the spotlight is on');
   assert.deepEqual(actions.find((a) => a.id === 'spotlight')?.message, { type: 'spotlight', site_id: null }, 'spotlit: the action clears it');
   assert.deepEqual(actions.find((a) => a.id === 'listen')?.message, { type: 'listen', site_id: 's2', on: false });
   assert.ok(actions.find((a) => a.id === 'remove')?.confirm, 'removing asks first');
@@ -36,7 +40,7 @@ test('the chair’s menu has every action, each a valid message', () => {
 
 test('a muted, stopped co-chair site offers the way back', () => {
   const site = { ...SITE, muted: true, video_stopped: true, cochair: true };
-  const byId = Object.fromEntries(menuActions(site, { ...CHAIR, listening: false }).map((a) => [a.id, a]));
+  const byId = Object.fromEntries(siteActions(site, { ...CHAIR, listening: false }).map((a) => [a.id, a]));
   assert.deepEqual(byId.unmute.message, { type: 'mute', site_id: 's2', muted: false });
   assert.deepEqual(byId.allowVideo.message, { type: 'stop_video', site_id: 's2', stopped: false });
   assert.deepEqual(byId.cochair.message, { type: 'cochair', site_id: 's2', on: false });
@@ -44,11 +48,11 @@ test('a muted, stopped co-chair site offers the way back', () => {
 });
 
 test('a co-chair may not change listening or co-chairs; a removed site has only readmit', () => {
-  const ids = menuActions(SITE, { ...CHAIR, moderator: 'cochair' }).map((a) => a.id);
+  const ids = siteActions(SITE, { ...CHAIR, moderator: 'cochair' }).map((a) => a.id);
   assert.ok(!ids.includes('listen') && !ids.includes('cochair'));
   assert.ok(ids.includes('mute') && ids.includes('remove'));
-  assert.deepEqual(menuActions(SITE, { ...CHAIR, removed: true }), []);
-  assert.deepEqual(menuActions({ ...SITE, role: 'operator' }, CHAIR), []);
+  assert.deepEqual(siteActions(SITE, { ...CHAIR, removed: true }), []);
+  assert.deepEqual(siteActions({ ...SITE, role: 'operator' }, CHAIR), []);
 });
 
 test('marks show the floor, the hand, what the chair did, and removal alone', () => {

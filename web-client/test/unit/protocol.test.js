@@ -9,13 +9,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 
 import {
-  CLIENT_TYPES, JOIN_ERROR_CODES, MAX_CHAT_CHARS, PROTOCOL_VERSION, ProtocolError, SERVER_TYPES, candidateMessage,
-  chatMessage, classifyClientFrame, cochairMessage, endMeetingMessage, grantFloorMessage, gridMessage,
-  joinMessage, leaveMessage, listenMessage, lockMessage, lowerHandMessage, mediaStateMessage, muteMessage,
-  offerMessage, openMeetingMessage, parseServerMessage, pingMessage, presentMessage, raiseHandMessage,
-  readmitSiteMessage, removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
-  validateClientMessage,
+  CLIENT_TYPES, JOIN_ERROR_CODES, MAX_CHAT_CHARS, PROTOCOL_VERSION, ProtocolError, SERVER_TYPES,
+  classifyClientFrame, parseServerMessage, validateClientMessage,
 } from '../../js/protocol.js';
+import {
+  candidateMessage, chatMessage, cochairMessage, endMeetingMessage, grantFloorMessage, gridMessage,
+  joinMessage, leaveMessage, listenMessage, lockMessage, lowerHandMessage, mediaStateMessage, muteMessage,
+  offerMessage, openMeetingMessage, pingMessage, presentMessage, raiseHandMessage, readmitSiteMessage,
+  removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
+} from '../../js/messages.js';
 
 const FIXTURES = new URL('../../../signaling/fixtures/protocol/', import.meta.url);
 

@@ -181,3 +181,141 @@ test('end meeting sends end_meeting', () => {
   session.endMeeting();
   assert.deepEqual(socket.sent.at(-1), { type: 'end_meeting' });
 });
+
+/** @param {string} role */
+const tokenFor = (role) => `e30.${Buffer.from(JSON.stringify({ role })).toString('base64url')}.c2ln`;
+
+const SITE_JOINED = {
+  type: 'joined', v: 1,
+  meeting: { id: 'm-2f1c', title: 'Giao ban' },
+  you: { id: 's1', name: 'UBND xã Tả Van', role: 'site' },
+  sites: [
+    { id: 'chair', name: 'Hội trường UBND tỉnh', role: 'chair', state: 'joined' },
+    { id: 's1', name: 'UBND xã Tả Van', role: 'site', state: 'joined' },
+  ],
+  receive: { video: 3, audio: 2 },
+  ice_servers: [],
+};
+
+/** A site's session, joined. */
+function siteSession() {
+  const { session, socket } = newSession(tokenFor('site'));
+  socket.open();
+  socket.receive(SITE_JOINED);
+  socket.sent.length = 0;
+  return { session, socket };
+}
+
+/** A chair's session, joined, with a roster from the shared fixture. */
+function chairSession() {
+  const { session, socket } = newSession(tokenFor('chair'));
+  socket.open();
+  socket.receive(JOINED);
+  socket.sent.length = 0;
+  return { session, socket };
+}
+
+test('meeting_state, floor, grid and chat are kept for the views and hooks', () => {
+  const { session, socket } = chairSession();
+  for (const name of ['meeting_state', 'floor', 'grid', 'chat']) socket.receive(readFileSync(new URL(`${name}.json`, FIXTURES), 'utf8'));
+  const ms = session.meetingState;
+  assert.equal(ms.phase, 'lobby');
+  assert.equal(ms.locked, false);
+  assert.equal(ms.floorLimit, 2);
+  assert.deepEqual(ms.floor?.holders, ['s2']);
+  assert.deepEqual(ms.grid?.sites, ['s2', 's5', 's1', 's3']);
+  assert.equal(ms.chat.length, 1);
+  assert.equal(ms.chat[0].text, 'Đề nghị các điểm cầu tắt micrô khi không phát biểu.');
+  assert.equal(session.canModerate, true);
+});
+
+test('a site sees its own floor, hand and the chair’s marks', () => {
+  const { session, socket } = siteSession();
+  assert.equal(session.holdsFloor, false);
+  session.toggleHand();
+  assert.deepEqual(socket.sent.at(-1), { type: 'raise_hand' });
+  socket.receive({ type: 'floor', holders: [], hands: [{ site_id: 's5', since_ms: 1 }, { site_id: 's1', since_ms: 2 }], spotlight: null, presenter: null });
+  assert.equal(session.handPosition, 2);
+  session.toggleHand();
+  assert.deepEqual(socket.sent.at(-1), { type: 'lower_hand' }, 'own hand: no site id');
+  socket.receive({ type: 'floor', holders: ['s1'], hands: [], spotlight: null, presenter: null });
+  assert.equal(session.holdsFloor, true);
+  assert.equal(session.mayPresent || !session.screenShare.supported, true);
+  const me = SITE_JOINED.sites[1];
+  socket.receive({ type: 'site_state', site: me, muted: true, video_stopped: false, cochair: false });
+  assert.equal(session.own?.muted, true);
+  socket.receive({ type: 'site_state', site: me, muted: false, video_stopped: false, cochair: true });
+  assert.equal(session.meetingState.notice, 'maySpeak', 'told it may speak again');
+  assert.equal(session.micOn, false, 'the chair never switches the microphone on');
+  assert.equal(session.isCochair, true);
+  assert.equal(session.canModerate, true);
+});
+
+test('a chat message goes out and shows at once; an empty one is not sent', () => {
+  const { session, socket } = siteSession();
+  assert.equal(session.sendChat('chair', 'Xã Tả Van mất tiếng'), true);
+  assert.deepEqual(socket.sent.at(-1), { type: 'chat', to: 'chair', text: 'Xã Tả Van mất tiếng' });
+  assert.equal(session.meetingState.chatLog.at(-1)?.pending, true);
+  assert.equal(session.sendChat('chair', '   '), false);
+  assert.equal(session.sendChat('chair', 'x'.repeat(1001)), false);
+  assert.equal(socket.sent.length, 1);
+});
+
+test('removing a site is remembered, and undone when the server refuses it', () => {
+  const { session, socket } = chairSession();
+  session.chairing.act({ type: 'remove_site', site_id: 's1' });
+  assert.deepEqual(socket.sent.at(-1), { type: 'remove_site', site_id: 's1' });
+  assert.ok(session.meetingState.removed.has('s1'));
+  socket.receive({ type: 'error', code: 'unknown_site', message: 'no such site' });
+  assert.ok(!session.meetingState.removed.has('s1'));
+  assert.equal(session.lastError?.code, 'unknown_site');
+});
+
+test('grid rotation asks for the next page on its timer and wraps around', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const { session, socket } = chairSession();
+  socket.receive({ type: 'grid', page: 1, pages: 3, page_size: 9, sites: ['s1'] });
+  session.chairing.setRotation(true, 10);
+  t.mock.timers.tick(9_999);
+  assert.equal(socket.sent.filter((m) => m.type === 'grid').length, 0);
+  t.mock.timers.tick(1);
+  assert.deepEqual(socket.sent.at(-1), { type: 'grid', page: 2, page_size: 9 });
+  socket.receive({ type: 'grid', page: 2, pages: 3, page_size: 9, sites: ['s2'] });
+  t.mock.timers.tick(10_000);
+  assert.deepEqual(socket.sent.at(-1), { type: 'grid', page: 0, page_size: 9 });
+  session.chairing.setRotation(false);
+  t.mock.timers.tick(60_000);
+  assert.equal(socket.sent.filter((m) => m.type === 'grid').length, 2);
+});
+
+test('removed by the chair: its own end screen, and nothing reconnects', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const { session, socket } = siteSession();
+  socket.receive({ type: 'ended', reason: 'removed_by_chair' });
+  socket.drop();
+  assert.equal(session.screen, 'ended');
+  assert.equal(session.endReason, 'removed_by_chair');
+  t.mock.timers.tick(60_000);
+  assert.equal(FakeSocket.all.length, 1);
+});
+
+test('a locked meeting refuses the join once, and only a click tries again', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const { session, socket } = newSession(tokenFor('site'));
+  socket.open();
+  socket.receive({ type: 'error', code: 'locked', message: 'meeting is locked' });
+  assert.equal(session.screen, 'failed');
+  assert.equal(session.failure, 'locked');
+  t.mock.timers.tick(60_000);
+  assert.equal(FakeSocket.all.length, 1, 'no retry loop');
+  session.rejoin();
+  assert.equal(FakeSocket.all.length, 2);
+  FakeSocket.all[1].open();
+  assert.deepEqual(FakeSocket.all[1].sent, [{ type: 'join', v: 1, token: tokenFor('site') }]);
+});
+
+test('the raw send hook passes anything through, unchecked', () => {
+  const { session, socket } = chairSession();
+  assert.equal(session.sendRaw({ type: 'grant_floor' }), true);
+  assert.deepEqual(socket.sent.at(-1), { type: 'grant_floor' });
+});

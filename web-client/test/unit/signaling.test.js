@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { joinMessage } from '../../js/protocol.js';
+import { joinMessage } from '../../js/messages.js';
 import { DEAD_LINK_CLOSE_CODE, SignalingClient } from '../../js/signaling.js';
 
 const JOINED = readFileSync(new URL('../../../signaling/fixtures/protocol/server/joined.json', import.meta.url), 'utf8');
@@ -110,6 +110,14 @@ test('a message that breaks the protocol is refused before it is sent', () => {
   socket.open();
   assert.throws(() => client.send(/** @type {any} */ ({ type: 'media_state', mic: 'yes', camera: true })));
   assert.deepEqual(socket.sent, []);
+});
+
+test('sendUnchecked passes anything as JSON, but only while open', () => {
+  const { client, socket } = connect();
+  assert.equal(client.sendUnchecked({ type: 'grant_floor' }), false);
+  socket.open();
+  assert.equal(client.sendUnchecked({ type: 'grant_floor' }), true);
+  assert.deepEqual(socket.sent.map((s) => JSON.parse(s)), [{ type: 'grant_floor' }]);
 });
 
 test('the server closing the socket emits close once', () => {
