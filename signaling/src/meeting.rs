@@ -308,8 +308,12 @@ impl Meeting {
             ice_servers: Vec::new(),
         };
         let mut messages = vec![joined, meeting_state(&st.rules), floor(&st.rules)];
-        if st.rules.muted.contains(&site.id) || st.rules.video_stopped.contains(&site.id) || st.rules.cochairs.contains(&site.id) {
-            messages.push(self.site_state(&site, &st));
+        // The chair's marks (mute, removal...) on every site this participant may see.
+        let watcher = self.is_watcher(&site.id, &st);
+        for s in &self.sites {
+            if (watcher || s.id == site.id) && self.has_marks(&s.id, &st) {
+                messages.push(self.site_state(s, &st));
+            }
         }
         self.reroute(&mut st, sfu);
         Ok(Joined { messages })
@@ -545,7 +549,19 @@ impl Meeting {
             muted: st.rules.muted.contains(&site.id),
             video_stopped: st.rules.video_stopped.contains(&site.id),
             cochair: st.rules.cochairs.contains(&site.id),
+            removed: st.rules.removed.contains(&site.id),
+            heard: !st.rules.not_heard_by_chair.contains(&site.id),
         }
+    }
+
+    /// Whether a site's entry has anything the roster alone does not show.
+    fn has_marks(&self, id: &str, st: &State) -> bool {
+        let r = &st.rules;
+        r.muted.contains(id)
+            || r.video_stopped.contains(id)
+            || r.cochairs.contains(id)
+            || r.removed.contains(id)
+            || r.not_heard_by_chair.contains(id)
     }
 
     /// Tells the watchers and the site itself that `site`'s entry changed.

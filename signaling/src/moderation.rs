@@ -276,6 +276,7 @@ impl Moderation {
                 self.target_site(sites, &site)?;
                 if set_flag(&mut self.not_heard_by_chair, &site, !on) {
                     changed.routing = true;
+                    changed.sites.push(site);
                 }
             }
             Action::Remove(site) => {

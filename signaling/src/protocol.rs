@@ -303,6 +303,10 @@ pub struct Hand {
     pub since_ms: u64,
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// Messages to the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -351,6 +355,12 @@ pub enum ServerMessage {
         /// Holds the co-chair right.
         #[serde(default)]
         cochair: bool,
+        /// Removed by the chair (its link is refused until readmitted).
+        #[serde(default)]
+        removed: bool,
+        /// Whether the hall hears it (the chair's `listen`).
+        #[serde(default = "yes")]
+        heard: bool,
     },
     /// The meeting's phase and lock.
     MeetingState {

@@ -119,6 +119,10 @@ async fn removed_site_cannot_return_until_readmitted_and_a_locked_meeting_takes_
     let mut again = connect(srv.http).await;
     send(&mut again, format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(&m.sites[0].link))).await;
     assert_eq!(error_code(&mut again).await, "site_removed");
+    // A chair that reloads its page learns the removal from the server.
+    drop(chair);
+    let (mut chair, _) = join(srv.http, &m.chair.link).await;
+    wait_for(&mut chair, |m| (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["removed"] == true).then_some(())).await;
     send_json(&mut chair, json!({"type": "readmit_site", "site_id": "s1"})).await;
     wait_for(&mut chair, |m| (m["type"] == "site_state" && m["site"]["id"] == "s1").then_some(())).await;
     let _a2 = join_with_media(srv.http, &m.sites[0].link).await;

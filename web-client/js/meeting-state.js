@@ -107,13 +107,16 @@ export class MeetingState {
   }
 
   /**
-   * Any `site_state`: a removed site that is back (readmitted by a co-chair, say) is no
-   * longer marked removed; this site's own marks may raise a notice.
+   * Any `site_state`: the server's `removed` and `heard` marks; a removed site that is back
+   * is no longer marked removed; this site's own marks may raise a notice.
    * @param {SiteStateMessage} m
    * @param {string | null} youId
    */
   applySiteState(m, youId) {
     if (m.site.state === 'joined') this.removed.delete(m.site.id);
+    // The server's word, when it gives it, beats what this page remembers doing.
+    if (m.removed !== undefined) setMember(this.removed, m.site.id, m.removed);
+    if (m.heard !== undefined) setMember(this.notListening, m.site.id, !m.heard);
     if (m.site.id !== youId) return;
     const muted = m.muted ?? false;
     const videoStopped = m.video_stopped ?? false;

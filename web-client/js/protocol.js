@@ -121,6 +121,8 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {boolean} [muted]
  * @property {boolean} [video_stopped]
  * @property {boolean} [cochair]
+ * @property {boolean} [removed] removed by the chair
+ * @property {boolean} [heard] whether the hall hears it (the chair's `listen`)
  */
 /** @typedef {{type: 'pong', id: number}} PongMessage */
 /** @typedef {{type: 'error', code: string, message: string}} ErrorMessage */
@@ -342,6 +344,8 @@ const SERVER_CHECKS = {
     need(m, 'muted', isOptBool, 'a boolean', 'site_state');
     need(m, 'video_stopped', isOptBool, 'a boolean', 'site_state');
     need(m, 'cochair', isOptBool, 'a boolean', 'site_state');
+    need(m, 'removed', isOptBool, 'a boolean', 'site_state');
+    need(m, 'heard', isOptBool, 'a boolean', 'site_state');
   },
   pong(m) {
     need(m, 'id', isUint, 'a number', 'pong');

@@ -91,3 +91,14 @@ test('chat keeps what arrived and shows it on the local clock', () => {
   assert.equal(m.chatLog[0].atMs, msg.at_ms + 40);
   assert.equal(m.chatLog[0].own, false);
 });
+
+test('the server\'s removed and heard marks replace what the page remembered', () => {
+  const m = new MeetingState();
+  const other = { ...SITE, id: 's4', state: /** @type {const} */ ('left') };
+  m.applySiteState({ type: 'site_state', site: other, removed: true, heard: false }, 'chair');
+  assert.ok(m.removed.has('s4'));
+  assert.ok(m.notListening.has('s4'));
+  m.applySiteState({ type: 'site_state', site: other, removed: false, heard: true }, 'chair');
+  assert.ok(!m.removed.has('s4'));
+  assert.ok(!m.notListening.has('s4'));
+});
