@@ -30,6 +30,9 @@ async fn chromium_offer_is_answered_with_simulcast_and_the_single_port() {
     assert_eq!(layout.published, vec![TrackKind::Audio, TrackKind::Camera]);
     assert_eq!(layout.video_slots.len(), 4);
     assert_eq!(layout.audio_slots.len(), 4);
+    // Opus in-band FEC is on: a lost audio packet is rebuilt from the next one.
+    let audio_section = answer.split("m=audio").nth(1).unwrap();
+    assert!(audio_section.contains("useinbandfec=1"), "Opus FEC negotiated");
     // VP8 and H.264 are both negotiated on the camera.
     let video_section = answer.split("m=video").nth(1).unwrap();
     assert!(video_section.contains("VP8/90000"));
