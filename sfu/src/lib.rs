@@ -100,6 +100,15 @@ pub enum SfuEvent {
     Disconnected(PeerId),
     /// Link figures of a connected peer, every [`STATS_INTERVAL`].
     Stats(PeerReport),
+    /// The highest camera layer anyone receives from this publisher changed (`None`: nobody
+    /// receives its camera). Layers above it are wasted uplink: the browser may stop encoding
+    /// them; the lowest layer stays on so a new subscriber gets a picture at once.
+    CameraLayersWanted {
+        /// The publisher.
+        peer: PeerId,
+        /// Highest layer wanted.
+        max: Option<Layer>,
+    },
 }
 
 /// How often [`SfuEvent::Stats`] comes for each connected peer.

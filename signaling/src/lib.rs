@@ -50,6 +50,13 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
                         meeting.quality(site, report.peer, report.ingress_loss_pct, report.rtt_ms);
                     }
                 }
+                SfuEvent::CameraLayersWanted { peer, max } => {
+                    if let Some(entry) = state.peers.get(&peer) {
+                        let (meeting, site) = entry.value();
+                        let camera = max.map_or("none", |l| l.name()).to_owned();
+                        meeting.notify(site, peer, protocol::ServerMessage::Layers { camera });
+                    }
+                }
                 SfuEvent::Connected(_) => {}
             }
         }

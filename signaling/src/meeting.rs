@@ -356,6 +356,14 @@ impl Meeting {
         }
     }
 
+    /// Sends `msg` to `site_id` if `peer` is still its connection.
+    pub fn notify(&self, site_id: &str, peer: PeerId, msg: ServerMessage) {
+        let st = self.lock();
+        if let Some(m) = st.members.get(site_id).filter(|m| m.peer == peer) {
+            let _ = m.tx.send(Outbound::Message(msg));
+        }
+    }
+
     /// A link-quality sample of `site_id`'s media connection, for the roll call.
     pub fn quality(&self, site_id: &str, peer: PeerId, loss_pct: Option<f64>, rtt_ms: Option<f64>) {
         let mut st = self.lock();

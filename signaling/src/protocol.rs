@@ -393,6 +393,12 @@ pub enum ServerMessage {
         /// When the server received it, Unix milliseconds.
         at_ms: u64,
     },
+    /// The highest camera layer anyone receives from this site: encode up to it, keep the
+    /// lowest layer on. Sent when it changes.
+    Layers {
+        /// `none`, `low`, `mid` or `high`.
+        camera: String,
+    },
     /// The chair's grid page (to the chair only).
     Grid {
         /// Page shown, from 0.

@@ -35,6 +35,17 @@ export const SIMULCAST_ENCODINGS = [
 ];
 
 /**
+ * Which camera encodings to keep sending when nobody receives more than `max`: `q` always
+ * (a new subscriber gets a picture at once), `h` and `f` only when someone receives them.
+ * @param {import('./protocol.js').LayerName} max
+ * @returns {boolean[]} one flag per entry of {@link SIMULCAST_ENCODINGS}
+ */
+export function activeEncodings(max) {
+  const rank = { none: 0, low: 0, mid: 1, high: 2 }[max];
+  return SIMULCAST_ENCODINGS.map((_, i) => i <= rank);
+}
+
+/**
  * The screen share's one encoding: slides and documents change rarely, so few frames at a
  * good bitrate keep text sharp on a weak link.
  */
@@ -195,6 +206,27 @@ export class MediaSession {
     const sample = readStats(report.values(), this.#lastTotals);
     this.#lastTotals = sample.totals;
     return sample;
+  }
+
+  /**
+   * Stops (or restarts) encoding camera layers nobody receives, as the SFU's `layers`
+   * message says: a commune's uplink is not spent on a 720p layer no one watches.
+   * @param {import('./protocol.js').LayerName} max
+   */
+  async setCameraLayers(max) {
+    const sender = this.#videoOut.sender;
+    const params = sender.getParameters();
+    if (!params.encodings?.length) return;
+    const want = activeEncodings(max);
+    let changed = false;
+    params.encodings.forEach((e, i) => {
+      const on = want[i] ?? true;
+      if (e.active !== on) {
+        e.active = on;
+        changed = true;
+      }
+    });
+    if (changed) await sender.setParameters(params);
   }
 
   /** Ends the connection; local tracks are the caller's and stay open. */

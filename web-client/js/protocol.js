@@ -145,11 +145,13 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {number} at_ms server clock, Unix ms
  */
 /** @typedef {{type: 'grid', page: number, pages: number, page_size: number, sites: string[]}} GridMessage */
+/** @typedef {'none' | 'low' | 'mid' | 'high'} LayerName */
+/** @typedef {{type: 'layers', camera: LayerName}} LayersMessage the highest camera layer anyone receives */
 
 /**
  * @typedef {JoinedMessage | AnswerMessage | SlotsMessage | SiteStateMessage | PongMessage
  *   | ErrorMessage | EndedMessage | MeetingStateMessage | FloorMessage | ChatMessage
- *   | GridMessage} ServerMessage
+ *   | GridMessage | LayersMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -157,7 +159,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 /** Every server message type, for dispatch tables and checks. */
 export const SERVER_TYPES = /** @type {const} */ ([
   'joined', 'answer', 'slots', 'site_state', 'pong', 'error', 'ended',
-  'meeting_state', 'floor', 'chat', 'grid',
+  'meeting_state', 'floor', 'chat', 'grid', 'layers',
 ]);
 
 /** Every client message type. */
@@ -382,6 +384,9 @@ const SERVER_CHECKS = {
     need(m, 'pages', isU32, 'a count', 'grid');
     need(m, 'page_size', isU16, 'a count', 'grid');
     need(m, 'sites', isStrings, 'an array of strings', 'grid');
+  },
+  layers(m) {
+    need(m, 'camera', (v) => ['none', 'low', 'mid', 'high'].includes(/** @type {string} */ (v)), 'none, low, mid or high', 'layers');
   },
 };
 

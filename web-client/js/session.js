@@ -535,6 +535,9 @@ export class Session {
       this.meetingState.applyGrid(m);
       this.#changed();
     });
+    sig.on('layers', (m) => {
+      this.media?.setCameraLayers(m.camera).catch((e) => console.warn('diemcau: cannot change camera layers:', e));
+    });
     sig.on('chat', (m) => {
       this.meetingState.applyChat(m, Date.now(), this.you?.id ?? null);
       this.#changed();

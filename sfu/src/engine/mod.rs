@@ -572,6 +572,7 @@ impl Engine {
                 t.measure(now);
             }
         }
+        self.report_wanted_layers();
         for sidx in 0..self.peers.len() {
             // One demand per slot, so the selector's memory stays attached to its slot;
             // audio and idle slots have no usable layer.
@@ -617,6 +618,34 @@ impl Engine {
                 .set_bitrate(str0m::bwe::Bitrate::bps(probe), str0m::bwe::Bitrate::bps(desired));
             sub.dirty = true;
             self.dirty.push(sidx);
+        }
+    }
+
+    /// Tells signaling when the highest camera layer any connected subscriber may receive
+    /// from a publisher changes, so the publisher stops encoding layers nobody receives.
+    fn report_wanted_layers(&mut self) {
+        let mut changes = Vec::new();
+        for (pidx, p) in self.peers.iter().enumerate() {
+            let Some(p) = p.as_ref().filter(|p| p.connected) else { continue };
+            for (tidx, track) in p.tracks.iter().enumerate() {
+                if track.kind != crate::TrackKind::Camera {
+                    continue;
+                }
+                let max = track
+                    .subscribers
+                    .iter()
+                    .filter_map(|r| self.peers[r.peer].as_ref().filter(|s| s.connected).map(|s| s.slots[r.slot].max))
+                    .max();
+                if track.wanted_reported != Some(max) {
+                    changes.push((pidx, tidx, p.id, max));
+                }
+            }
+        }
+        for (pidx, tidx, peer, max) in changes {
+            if let Some(p) = self.peers[pidx].as_mut() {
+                p.tracks[tidx].wanted_reported = Some(max);
+            }
+            let _ = self.events.send(SfuEvent::CameraLayersWanted { peer, max });
         }
     }
 

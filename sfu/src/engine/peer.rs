@@ -57,6 +57,8 @@ pub(crate) struct UpTrack {
     layered: bool,
     /// Layer bitrates as of the last selection tick (`None`: not sent).
     pub rates: [Option<u64>; 3],
+    /// Highest layer last reported wanted (outer `None`: never reported).
+    pub wanted_reported: Option<Option<Layer>>,
 }
 
 impl UpTrack {
@@ -230,6 +232,7 @@ impl Peer {
                     meters: Default::default(),
                     layered: false,
                     rates: [None; 3],
+                    wanted_reported: None,
                 });
             }
             Direction::SendOnly => self.slots.push(Slot {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
 import {
-  inboundBySlot, joinAs, launchBrowser, pollStats, selectedRemote, startServer, waitConnected,
+  inboundBySlot, joinAs, launchBrowser, pollStats, selectedRemote, snapshot, startServer, waitConnected,
 } from './harness.js';
 
 /** @type {Awaited<ReturnType<typeof startServer>>} */
@@ -95,12 +95,32 @@ test('all media flows through the SFU\'s single UDP port', async () => {
   }
 });
 
-test('at least one site sends three simulcast layers to the SFU', async () => {
+test('the hall, watched at the high layer by every site, sends three simulcast layers', async () => {
   // Chromium's bandwidth estimate needs ~10 s before it sends the full layer.
-  const layers = await pollStats(sites[0], (s) => {
+  const layers = await pollStats(chair, (s) => {
     const sending = s.stats.filter((x) => x.type === 'outbound-rtp' && x.kind === 'video' && (x.packetsSent ?? 0) > 0);
     const rids = new Set(sending.map((x) => x.rid));
     return ['q', 'h', 'f'].every((r) => rids.has(r)) ? rids : null;
   }, 40_000);
-  assert.ok(layers, 'site s1 sends rids q, h and f');
+  assert.ok(layers, 'the chair sends rids q, h and f');
+});
+
+test('a site seen only on the hall\'s grid stops encoding the layers nobody receives', async () => {
+  /** @param {import('playwright-core').Page} page */
+  const sentByRid = async (page) => {
+    const s = await snapshot(page);
+    return Object.fromEntries(
+      s.stats.filter((x) => x.type === 'outbound-rtp' && x.kind === 'video' && x.rid).map((x) => [x.rid, x.packetsSent ?? 0]),
+    );
+  };
+  const until = Date.now() + 20_000;
+  let growing = null;
+  while (Date.now() < until) {
+    const a = await sentByRid(sites[0]);
+    await new Promise((ok) => setTimeout(ok, 1500));
+    const b = await sentByRid(sites[0]);
+    growing = Object.keys(b).filter((rid) => b[rid] > (a[rid] ?? 0)).sort();
+    if (growing.length === 1 && growing[0] === 'q') break;
+  }
+  assert.deepEqual(growing, ['q'], 'only the low layer keeps flowing from s1');
 });

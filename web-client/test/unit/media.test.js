@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { SCREEN_ENCODING, SIMULCAST_ENCODINGS, preferCodec } from '../../js/media.js';
+import { SCREEN_ENCODING, SIMULCAST_ENCODINGS, activeEncodings, preferCodec } from '../../js/media.js';
 
 test('VP8 moves first and every other codec keeps its place', () => {
   const codecs = [
@@ -28,4 +28,11 @@ test('simulcast encodings are q, h, f from low to high, as PROTOCOL.md names the
 
 test('the screen share sends one encoding at 5 frames/s and 1.2 Mbit/s, as PROTOCOL.md says', () => {
   assert.deepEqual(SCREEN_ENCODING, { maxFramerate: 5, maxBitrate: 1_200_000 });
+});
+
+test('camera layers above what anyone receives are switched off, the lowest never', () => {
+  assert.deepEqual(activeEncodings('none'), [true, false, false]);
+  assert.deepEqual(activeEncodings('low'), [true, false, false]);
+  assert.deepEqual(activeEncodings('mid'), [true, true, false]);
+  assert.deepEqual(activeEncodings('high'), [true, true, true]);
 });
