@@ -4,8 +4,11 @@
 //! reserved first).
 //!
 //! Hysteresis, so a subscriber never flaps between layers:
-//! - **down at once**: when the current choice needs more than the estimate, the next call
-//!   lowers the lowest-priority slots first until it fits;
+//! - **down fast**: when the current choice has needed more than the estimate for
+//!   [`SelectorConfig::down_hold`] (at once when it needs more than twice the estimate or the
+//!   link loses packets), the
+//!   lowest-priority slots go down first until it fits; the short hold rides out the dips a
+//!   delay-based estimate shows when a PC is merely busy;
 //! - **pause after a moment, on evidence**: a slot is paused (video off, audio on) only when
 //!   not even its lowest layer has fitted for [`SelectorConfig::pause_hold`] *and* the link
 //!   loses at least [`SelectorConfig::pause_min_loss`] of what is sent. A delay-based estimate
@@ -33,6 +36,8 @@ pub struct SelectorConfig {
     pub up_headroom: f64,
     /// ... continuously for this long before it is taken.
     pub up_hold: Duration,
+    /// How long the choice must overshoot the estimate before layers go down.
+    pub down_hold: Duration,
     /// How long not even the lowest layer must fit before a slot is paused.
     pub pause_hold: Duration,
     /// Loss (fraction of packets sent to the subscriber) needed before a slot is paused.
@@ -45,6 +50,7 @@ impl Default for SelectorConfig {
             audio_reserve_bps: 64_000,
             up_headroom: 1.2,
             up_hold: Duration::from_secs(3),
+            down_hold: Duration::from_millis(750),
             pause_hold: Duration::from_millis(1500),
             pause_min_loss: 0.05,
         }
@@ -86,6 +92,8 @@ pub struct Selector {
     up_since: Option<Instant>,
     /// Since when the lowest layers have not fitted without a break.
     over_since: Option<Instant>,
+    /// Since when the current choice has overshot the estimate without a break.
+    down_since: Option<Instant>,
 }
 
 impl Selector {
@@ -97,6 +105,7 @@ impl Selector {
             paused: Vec::new(),
             up_since: None,
             over_since: None,
+            down_since: None,
         }
     }
 
@@ -136,7 +145,15 @@ impl Selector {
         }
         let cost = |alloc: &[Option<Layer>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
 
-        if cost(&self.current) > budget {
+        let need = cost(&self.current);
+        if need > budget {
+            let since = *self.down_since.get_or_insert(now);
+            // Loss or a large overshoot is evidence enough: no waiting then.
+            let evident = need > budget.saturating_mul(2) || loss >= self.config.pause_min_loss;
+            if !evident && now.saturating_duration_since(since) < self.config.down_hold {
+                self.up_since = None;
+                return self.current.clone();
+            }
             let mut down = fit_down(&self.current, demands, budget);
             let pauses = down.iter().zip(&self.current).any(|(d, c)| d.is_none() && c.is_some());
             if pauses {
@@ -163,6 +180,7 @@ impl Selector {
             return self.current.clone();
         }
         self.over_since = None;
+        self.down_since = None;
         let best = fill_up(demands, (budget as f64 / self.config.up_headroom) as u64);
         if cost(&best) <= cost(&self.current) {
             self.up_since = None;
@@ -325,6 +343,23 @@ mod tests {
     }
 
     #[test]
+    fn a_short_dip_of_the_estimate_does_not_switch_down_but_a_lasting_one_does() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        run(&mut s, 5_000_000, &d, t0, 5);
+        let t1 = t0 + Duration::from_secs(6);
+        // 1.3 Mbit/s without loss: high (1.5M) no longer fits, but not by twice.
+        assert_eq!(s.select(1_300_000, 0.0, &d, t1), vec![Some(Layer::High)]);
+        assert_eq!(s.select(5_000_000, 0.0, &d, t1 + Duration::from_millis(500)), vec![Some(Layer::High)], "dip over");
+        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(750)), vec![Some(Layer::High)]);
+        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(1600)), vec![Some(Layer::Mid)], "lasting: down");
+        // With loss there is no waiting.
+        run(&mut s, 5_000_000, &d, t1 + Duration::from_secs(2), 5);
+        assert_eq!(s.select(1_300_000, LOSSY, &d, t1 + Duration::from_secs(8)), vec![Some(Layer::Mid)]);
+    }
+
+    #[test]
     fn a_low_estimate_without_loss_keeps_the_lowest_layer() {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
@@ -382,6 +417,7 @@ mod tests {
         assert_eq!(c, vec![Some(Layer::Low), Some(Layer::Mid), Some(Layer::Low)]);
         // Squeeze: the tiles go first, the speaker keeps its picture.
         s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(7));
+        s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(8));
         let c = s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(9));
         assert_eq!(c[1], Some(Layer::Low));
         assert!(c[1].is_some() && (c[0].is_none() || c[2].is_none()), "{c:?}");
