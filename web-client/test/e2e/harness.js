@@ -11,7 +11,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -42,11 +42,16 @@ export const CHROMIUM_ARGS = [
 
 /**
  * Starts `diemcau --demo --json` on ephemeral ports and waits for its links.
+ * @param {{bind?: string, announceIp?: string}} [options] listen on `bind` (default
+ *   127.0.0.1) and announce `announceIp` as the media address (for sites in other namespaces)
  * @returns {Promise<Server>}
  */
-export async function startServer() {
+export async function startServer(options = {}) {
+  const bind = options.bind ?? '127.0.0.1';
   const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-data-'));
-  const proc = spawn(DIEMCAU_BIN, ['--demo', '--json', '--http', '127.0.0.1:0', '--udp', '127.0.0.1:0', '--data-dir', dataDir], {
+  const args = ['--demo', '--json', '--http', `${bind}:0`, '--udp', `${bind}:0`, '--data-dir', dataDir];
+  if (options.announceIp) args.push('--announce-ip', options.announceIp);
+  const proc = spawn(DIEMCAU_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,str0m=warn,str0m::format=error' },
   });
@@ -81,11 +86,22 @@ export async function startServer() {
   };
 }
 
-/** Launches headless Chromium with a fresh profile. */
-export async function launchBrowser() {
+/**
+ * Launches headless Chromium with a fresh profile, optionally inside network namespace
+ * `netns` (a site on its own shaped link).
+ * @param {{netns?: string}} [options]
+ */
+export async function launchBrowser(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'diemcau-e2e-'));
+  let executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  if (options.netns) {
+    // Playwright talks to Chromium over inherited pipes, which `ip netns exec` keeps.
+    const wrapper = join(profile, 'chromium-in-netns.sh');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${options.netns} ${executablePath} "$@"\n`, { mode: 0o755 });
+    executablePath = wrapper;
+  }
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    executablePath,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: 1280, height: 800 },
@@ -109,8 +125,17 @@ export async function joinAs(context, link) {
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[page error] ${link.slice(-12)}: ${e.message}`));
   await page.goto(link);
-  await page.getByTestId('join-button').waitFor({ state: 'visible', timeout: 15_000 });
-  await page.waitForFunction(() => !document.querySelector('[data-testid="join-button"]')?.hasAttribute('disabled'), null, { timeout: 15_000 });
+  try {
+    await page.getByTestId('join-button').waitFor({ state: 'visible', timeout: 30_000 });
+    await page.waitForFunction(() => !document.querySelector('[data-testid="join-button"]')?.hasAttribute('disabled'), null, { timeout: 30_000 });
+  } catch (e) {
+    // Say what the page shows instead, so a failure explains itself.
+    const shown = await page.evaluate(() => {
+      const d = /** @type {any} */ (window).diemcau;
+      return JSON.stringify({ screen: d?.screen, state: d?.state, lastError: d?.lastError, text: document.body.innerText.slice(0, 300) });
+    }).catch(() => 'page not readable');
+    throw new Error(`join page for ${new URL(link).host} never offered Join: ${shown}\n${e}`);
+  }
   const pressedAt = Date.now();
   await page.getByTestId('join-button').click();
   return { page, pressedAt };

@@ -1,0 +1,82 @@
+/**
+ * A site on its own link: a network namespace joined to the test's namespace by a veth pair,
+ * with loopback-range addresses (127.1.0.1 on our side, 127.1.0.2 on the site's), so nothing
+ * can leave the machine. Its link is shaped with `tc tbf` (rate) and nftables (random loss).
+ *
+ * Needs root, inside the loopback-only namespace the e2e tests run in.
+ */
+
+import { execFileSync } from 'node:child_process';
+
+const run = (/** @type {string[]} */ args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+
+export const HUB_IP = '127.1.0.1';
+export const SITE_IP = '127.1.0.2';
+
+/** Creates the namespace and the veth pair; returns controls for its link. */
+export function createSiteLink(name = `dcsite${process.pid}`) {
+  const hubIf = `vh${process.pid % 100000}`;
+  const siteIf = `vs${process.pid % 100000}`;
+  const inNs = (/** @type {string[]} */ args) => run(['ip', 'netns', 'exec', name, ...args]);
+  run(['ip', 'netns', 'add', name]);
+  run(['ip', 'link', 'add', hubIf, 'type', 'veth', 'peer', 'name', siteIf]);
+  run(['ip', 'link', 'set', siteIf, 'netns', name]);
+  // 127.x off the loopback device needs route_localnet on both ends.
+  run(['sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1']);
+  run(['sysctl', '-qw', `net.ipv4.conf.${hubIf}.route_localnet=1`]);
+  run(['ip', 'addr', 'add', `${HUB_IP}/16`, 'dev', hubIf]);
+  run(['ip', 'link', 'set', hubIf, 'up']);
+  inNs(['ip', 'link', 'set', 'lo', 'up']);
+  inNs(['sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1']);
+  inNs(['sysctl', '-qw', `net.ipv4.conf.${siteIf}.route_localnet=1`]);
+  inNs(['ip', 'addr', 'add', `${SITE_IP}/16`, 'dev', siteIf]);
+  inNs(['ip', 'link', 'set', siteIf, 'up']);
+  let lossy = false;
+  return {
+    name,
+    /**
+     * Limits the link both ways to `kbit` kbit/s, dropping `lossPct`% of UDP at random.
+     * @param {number} kbit
+     * @param {number} [lossPct]
+     */
+    shape(kbit, lossPct = 0) {
+      for (const [ns, dev] of [[null, hubIf], [name, siteIf]]) {
+        const tc = ['tc', 'qdisc', 'replace', 'dev', /** @type {string} */ (dev), 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '32kbit', 'latency', '400ms'];
+        if (ns) inNs(tc); else run(tc);
+      }
+      this.clearLoss();
+      if (lossPct > 0) {
+        inNs(['nft', 'add', 'table', 'inet', 'diemcau_loss']);
+        for (const hook of ['input', 'output']) {
+          inNs(['nft', 'add', 'chain', 'inet', 'diemcau_loss', hook, `{ type filter hook ${hook} priority 0; }`]);
+          inNs(['nft', 'add', 'rule', 'inet', 'diemcau_loss', hook, 'meta', 'l4proto', 'udp', 'numgen', 'random', 'mod', '100', '<', String(lossPct), 'drop']);
+        }
+        lossy = true;
+      }
+    },
+    clearLoss() {
+      if (lossy) inNs(['nft', 'delete', 'table', 'inet', 'diemcau_loss']);
+      lossy = false;
+    },
+    /** Lifts every limit. */
+    lift() {
+      this.clearLoss();
+      for (const [ns, dev] of [[null, hubIf], [name, siteIf]]) {
+        const tc = ['tc', 'qdisc', 'del', 'dev', /** @type {string} */ (dev), 'root'];
+        try {
+          if (ns) inNs(tc); else run(tc);
+        } catch {
+          // No qdisc installed: nothing to lift.
+        }
+      }
+    },
+    /** Removes the namespace (and with it both veth ends). */
+    destroy() {
+      try {
+        run(['ip', 'netns', 'del', name]);
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}
