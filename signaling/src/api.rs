@@ -18,7 +18,7 @@ use utoipa::{OpenApi, ToSchema};
 use crate::meeting::{ExpectedSite, Meeting, MeetingOptions, DEFAULT_GRID_PAGE, MAX_GRID_PAGE};
 use crate::moderation::{DEFAULT_FLOOR_LIMIT, MAX_FLOOR_LIMIT};
 use crate::rollcall::{self, Attendance};
-use crate::protocol::{Presence, Role};
+use crate::protocol::Role;
 use crate::state::AppState;
 use crate::token::{unix_now, Claims};
 
@@ -431,7 +431,7 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
         Invite {
             site_id: s.id.clone(),
             name: s.name.clone(),
-            role: role_name(s.role).into(),
+            role: s.role.as_str().into(),
             link: format!("{base}/join#t={token}"),
         }
     };
@@ -443,14 +443,6 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
         chair: pick(Role::Chair),
         operator: pick(Role::Operator),
         sites: meeting.sites.iter().filter(|s| s.role == Role::Site).map(invite).collect(),
-    }
-}
-
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Chair => "chair",
-        Role::Site => "site",
-        Role::Operator => "operator",
     }
 }
 
@@ -467,13 +459,8 @@ fn view(m: &Meeting) -> MeetingView {
             .map(|s| RosterEntry {
                 site_id: s.id,
                 name: s.name,
-                role: role_name(s.role).into(),
-                state: match s.state {
-                    Presence::Waiting => "waiting",
-                    Presence::Joined => "joined",
-                    Presence::Left => "left",
-                }
-                .into(),
+                role: s.role.as_str().into(),
+                state: s.state.as_str().into(),
             })
             .collect(),
     }

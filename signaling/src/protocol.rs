@@ -55,6 +55,17 @@ pub enum Role {
     Operator,
 }
 
+impl Role {
+    /// The wire name (`chair`, `site`, `operator`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Chair => "chair",
+            Role::Site => "site",
+            Role::Operator => "operator",
+        }
+    }
+}
+
 /// Messages from the browser.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -217,6 +228,17 @@ pub enum Presence {
     Joined,
     /// Was connected, is not now.
     Left,
+}
+
+impl Presence {
+    /// The wire name (`waiting`, `joined`, `left`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Waiting => "waiting",
+            Presence::Joined => "joined",
+            Presence::Left => "left",
+        }
+    }
 }
 
 /// A roster entry.

@@ -148,8 +148,8 @@ impl RollCall {
                 SiteAttendance {
                     site_id: e.id.to_owned(),
                     name: e.name.to_owned(),
-                    role: role_name(e.role).to_owned(),
-                    state: presence_name(e.presence).to_owned(),
+                    role: e.role.as_str().to_owned(),
+                    state: e.presence.as_str().to_owned(),
                     joins,
                     reconnects: joins.saturating_sub(1),
                     present_seconds: present_ms / 1000,
@@ -171,22 +171,6 @@ impl RollCall {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Chair => "chair",
-        Role::Site => "site",
-        Role::Operator => "operator",
-    }
-}
-
-fn presence_name(p: Presence) -> &'static str {
-    match p {
-        Presence::Waiting => "waiting",
-        Presence::Joined => "joined",
-        Presence::Left => "left",
-    }
 }
 
 fn utc(ms: Option<u64>) -> String {
