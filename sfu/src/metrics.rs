@@ -26,6 +26,10 @@ pub struct SfuMetrics {
     pub keyframe_requests: IntCounter,
     /// Datagrams that no peer claimed (unknown source, stray STUN).
     pub unmatched: IntCounter,
+    /// Layer changes chosen for subscriber slots (up, down, pause, resume).
+    pub layer_switches: IntCounter,
+    /// Video slots paused because their subscriber's link cannot carry the lowest layer.
+    pub paused_slots: IntGauge,
 }
 
 impl SfuMetrics {
@@ -65,6 +69,14 @@ impl SfuMetrics {
                 "diemcau_sfu_udp_unmatched_packets_total",
                 "Datagrams on the media port that no peer accepted",
             )?,
+            layer_switches: IntCounter::new(
+                "diemcau_sfu_layer_switches_total",
+                "Layer changes chosen for subscriber slots (up, down, pause, resume)",
+            )?,
+            paused_slots: IntGauge::new(
+                "diemcau_sfu_video_paused_slots",
+                "Video slots paused because the subscriber's link cannot carry the lowest layer",
+            )?,
         };
         registry.register(Box::new(m.peers.clone()))?;
         registry.register(Box::new(m.peers_connected.clone()))?;
@@ -75,6 +87,8 @@ impl SfuMetrics {
         registry.register(Box::new(m.forwarded.clone()))?;
         registry.register(Box::new(m.keyframe_requests.clone()))?;
         registry.register(Box::new(m.unmatched.clone()))?;
+        registry.register(Box::new(m.layer_switches.clone()))?;
+        registry.register(Box::new(m.paused_slots.clone()))?;
         Ok(m)
     }
 }
@@ -89,6 +103,7 @@ pub(crate) struct Tally {
     pub forwarded: u64,
     pub keyframe_requests: u64,
     pub unmatched: u64,
+    pub layer_switches: u64,
 }
 
 impl Tally {
@@ -102,5 +117,6 @@ impl Tally {
         m.forwarded.inc_by(t.forwarded);
         m.keyframe_requests.inc_by(t.keyframe_requests);
         m.unmatched.inc_by(t.unmatched);
+        m.layer_switches.inc_by(t.layer_switches);
     }
 }

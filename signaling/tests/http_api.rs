@@ -154,6 +154,8 @@ async fn metrics_are_valid_prometheus_text_with_sites_and_meetings() {
         "diemcau_sfu_udp_rx_bytes_total",
         "diemcau_sfu_udp_tx_bytes_total",
         "diemcau_sfu_peers",
+        "diemcau_sfu_layer_switches_total",
+        "diemcau_sfu_video_paused_slots",
     ] {
         assert!(value(name) >= 0.0, "{name}");
     }

@@ -573,6 +573,7 @@ impl Engine {
             }
         }
         self.report_wanted_layers();
+        let mut paused = 0;
         for sidx in 0..self.peers.len() {
             // One demand per slot, so the selector's memory stays attached to its slot;
             // audio and idle slots have no usable layer.
@@ -599,6 +600,10 @@ impl Engine {
                 let before = (!s.down.is_paused()).then(|| s.down.target());
                 if before != choice {
                     debug!(subscriber = %sub.id, slot = %s.mid, estimate = sub.estimate_bps, ?before, ?choice, "layer choice");
+                    self.tally.layer_switches += 1;
+                }
+                if choice.is_none() {
+                    paused += 1;
                 }
                 let down = &mut s.down;
                 match choice {
@@ -619,6 +624,7 @@ impl Engine {
             sub.dirty = true;
             self.dirty.push(sidx);
         }
+        self.metrics.paused_slots.set(paused);
     }
 
     /// Tells signaling when the highest camera layer any connected subscriber may receive
