@@ -100,6 +100,13 @@ pub enum SfuEvent {
     Disconnected(PeerId),
     /// Link figures of a connected peer, every [`STATS_INTERVAL`].
     Stats(PeerReport),
+    /// What this subscriber's link lets it receive changed (full, reduced, audio only).
+    Reception {
+        /// The subscriber.
+        peer: PeerId,
+        /// Its reception now.
+        reception: select::Reception,
+    },
     /// The highest camera layer anyone receives from this publisher changed (`None`: nobody
     /// receives its camera). Layers above it are wasted uplink: the browser may stop encoding
     /// them; the lowest layer stays on so a new subscriber gets a picture at once.

@@ -233,6 +233,47 @@ impl Selector {
     }
 }
 
+/// What a subscriber's link lets it receive, for telling the chair who is degraded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reception {
+    /// Every slot gets the best layer its source offers (up to what routing wants).
+    Full,
+    /// Some slot gets a lower layer than its source offers.
+    Reduced,
+    /// Video is paused everywhere: audio only.
+    AudioOnly,
+}
+
+impl Reception {
+    /// The wire name: `full`, `reduced`, `audio_only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reception::Full => "full",
+            Reception::Reduced => "reduced",
+            Reception::AudioOnly => "audio_only",
+        }
+    }
+}
+
+/// Classifies `choices` (as returned by [`Selector::select`]) against `demands`. Slots whose
+/// source offers no layer do not count; with none left the reception is full.
+pub fn reception(choices: &[Option<Layer>], demands: &[Demand]) -> Reception {
+    let offered: Vec<(Option<Layer>, Layer)> = choices
+        .iter()
+        .zip(demands)
+        .filter_map(|(c, d)| d.usable().last().map(|best| (*c, best)))
+        .collect();
+    if offered.is_empty() {
+        Reception::Full
+    } else if offered.iter().all(|(c, _)| c.is_none()) {
+        Reception::AudioOnly
+    } else if offered.iter().any(|(c, best)| c.is_none_or(|c| c < *best)) {
+        Reception::Reduced
+    } else {
+        Reception::Full
+    }
+}
+
 /// Lowers `current` until it fits `budget`: the least important slot first, one layer at a
 /// time, pausing it below its lowest layer.
 fn fit_down(current: &[Option<Layer>], demands: &[Demand], budget: u64) -> Vec<Option<Layer>> {
@@ -433,6 +474,19 @@ mod tests {
         assert_eq!(s.select(100_000, LOSSY, &[speaker(), idle], t1), vec![None, None]);
         s.reset_slot(1);
         assert_eq!(s.select(5_000_000, LOSSY, &[speaker(), tile()], t1), vec![None, Some(Layer::Low)]);
+    }
+
+    #[test]
+    fn reception_says_full_reduced_or_audio_only() {
+        let idle = Demand { priority: 2, max: Layer::Low, layer_bps: [None; 3] };
+        let d = [speaker(), tile(), idle];
+        assert_eq!(reception(&[Some(Layer::High), Some(Layer::Low), None], &d), Reception::Full);
+        assert_eq!(reception(&[Some(Layer::Mid), Some(Layer::Low), None], &d), Reception::Reduced);
+        assert_eq!(reception(&[Some(Layer::High), None, None], &d), Reception::Reduced);
+        assert_eq!(reception(&[None, None, None], &d), Reception::AudioOnly);
+        assert_eq!(reception(&[None], &[idle]), Reception::Full, "nothing offered is nothing missed");
+        let capped = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(150_000), None, None] }];
+        assert_eq!(reception(&[Some(Layer::Low)], &capped), Reception::Full, "the source offers only q");
     }
 
     #[test]

@@ -57,6 +57,12 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
                         meeting.notify(site, peer, protocol::ServerMessage::Layers { camera });
                     }
                 }
+                SfuEvent::Reception { peer, reception } => {
+                    if let Some(entry) = state.peers.get(&peer) {
+                        let (meeting, site) = entry.value();
+                        meeting.set_reception(site, peer, reception.as_str());
+                    }
+                }
                 SfuEvent::Connected(_) => {}
             }
         }

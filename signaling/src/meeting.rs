@@ -82,6 +82,8 @@ struct Member {
     layout: Option<Layout>,
     mic: Option<bool>,
     camera: Option<bool>,
+    /// What its link lets it receive, as the SFU last said.
+    reception: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -286,6 +288,7 @@ impl Meeting {
                 layout: None,
                 mic: None,
                 camera: None,
+                reception: None,
             },
         );
         if let Some(old) = old {
@@ -361,6 +364,20 @@ impl Meeting {
         let st = self.lock();
         if let Some(m) = st.members.get(site_id).filter(|m| m.peer == peer) {
             let _ = m.tx.send(Outbound::Message(msg));
+        }
+    }
+
+    /// The SFU's word on what `site_id`'s link lets it receive; the chair, operators and the
+    /// site itself are told when it changes.
+    pub fn set_reception(&self, site_id: &str, peer: PeerId, reception: &'static str) {
+        let mut st = self.lock();
+        let Some(m) = st.members.get_mut(site_id).filter(|m| m.peer == peer) else { return };
+        if m.reception == Some(reception) {
+            return;
+        }
+        m.reception = Some(reception);
+        if let Some(site) = self.site(site_id) {
+            self.broadcast_state(&st, site);
         }
     }
 
@@ -559,6 +576,7 @@ impl Meeting {
             cochair: st.rules.cochairs.contains(&site.id),
             removed: st.rules.removed.contains(&site.id),
             heard: !st.rules.not_heard_by_chair.contains(&site.id),
+            reception: member.and_then(|m| m.reception).map(str::to_owned),
         }
     }
 

@@ -383,6 +383,10 @@ pub enum ServerMessage {
         /// Whether the hall hears it (the chair's `listen`).
         #[serde(default = "yes")]
         heard: bool,
+        /// What its link lets it receive: `full`, `reduced` (a lower layer than offered) or
+        /// `audio_only` (video paused); absent until known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reception: Option<String>,
     },
     /// The meeting's phase and lock.
     MeetingState {

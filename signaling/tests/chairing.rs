@@ -225,3 +225,23 @@ async fn roll_call_records_join_leave_rejoin_and_exports_csv() {
     let s1 = stored.sites.iter().find(|s| s.site_id == "s1").unwrap();
     assert_eq!((s1.joins, s1.state.as_str()), (2, "left"));
 }
+
+#[tokio::test]
+async fn the_chair_is_told_when_a_sites_link_only_carries_audio() {
+    let srv = server().await;
+    let m = meeting(&srv.state, &["Xã A"]);
+    let mut chair = join_with_media(srv.http, &m.chair.link).await;
+    let mut a = join_with_media(srv.http, &m.sites[0].link).await;
+    let peer = srv
+        .state
+        .peers
+        .iter()
+        .find(|e| e.value().1 == "s1")
+        .map(|e| *e.key())
+        .expect("A has a peer");
+    // What the SFU's event task does when A's selector pauses its video.
+    srv.state.meetings.get(&m.id).unwrap().set_reception("s1", peer, "audio_only");
+    for ws in [&mut chair, &mut a] {
+        wait_for(ws, |m| (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["reception"] == "audio_only").then_some(())).await;
+    }
+}

@@ -115,7 +115,8 @@ export function siteActions(site, ctx) {
 
 /**
  * Marks for a site: removed, floor, hand (with its place), the chair's mute and video stop,
- * co-chair, spotlight, presenter, and (chair only) not heard in the hall.
+ * co-chair, spotlight, presenter, (chair only) not heard in the hall, and a weak link (it
+ * receives a lower layer, or audio only).
  * @param {RosterEntry} site
  * @param {Omit<SiteContext, 'moderator'>} ctx
  * @returns {SiteMark[]}
@@ -132,6 +133,8 @@ export function siteMarks(site, ctx) {
     Boolean(site.video_stopped) && { key: 'mark.videoStopped', tone: 'warn' },
     !ctx.listening && { key: 'mark.notListening', tone: 'warn' },
     Boolean(site.cochair) && { key: 'mark.cochair', tone: 'info' },
+    site.state === 'joined' && site.reception === 'reduced' && { key: 'mark.reduced', tone: 'warn' },
+    site.state === 'joined' && site.reception === 'audio_only' && { key: 'mark.audioOnly', tone: 'warn' },
   ];
   return marks.filter((m) => m !== false);
 }

@@ -123,6 +123,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {boolean} [cochair]
  * @property {boolean} [removed] removed by the chair
  * @property {boolean} [heard] whether the hall hears it (the chair's `listen`)
+ * @property {'full' | 'reduced' | 'audio_only'} [reception] what its link lets it receive
  */
 /** @typedef {{type: 'pong', id: number}} PongMessage */
 /** @typedef {{type: 'error', code: string, message: string}} ErrorMessage */
@@ -348,6 +349,7 @@ const SERVER_CHECKS = {
     need(m, 'cochair', isOptBool, 'a boolean', 'site_state');
     need(m, 'removed', isOptBool, 'a boolean', 'site_state');
     need(m, 'heard', isOptBool, 'a boolean', 'site_state');
+    need(m, 'reception', (v) => v === undefined || ['full', 'reduced', 'audio_only'].includes(/** @type {string} */ (v)), 'full, reduced or audio_only', 'site_state');
   },
   pong(m) {
     need(m, 'id', isUint, 'a number', 'pong');

@@ -14,7 +14,7 @@ import { isCameraSlot } from './program.js';
  * A roster entry: the site plus its device state when the server has told it, and what the
  * chair did to it (`muted`, `video_stopped` at the SFU; `cochair` right).
  * @typedef {Site & {mic?: boolean, camera?: boolean, muted?: boolean, video_stopped?: boolean,
- *   cochair?: boolean}} RosterEntry
+ *   cochair?: boolean, reception?: 'full' | 'reduced' | 'audio_only'}} RosterEntry
  */
 
 /**
@@ -37,6 +37,8 @@ export function applySiteState(roster, msg) {
     video_stopped: msg.video_stopped ?? false,
     cochair: msg.cochair ?? false,
   };
+  const reception = msg.reception ?? old?.reception;
+  if (reception) entry.reception = reception;
   if (!old) return [...roster, entry];
   return roster.map((s) => (s.id === msg.site.id ? entry : s));
 }

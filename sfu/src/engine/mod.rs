@@ -592,6 +592,11 @@ impl Engine {
             };
             let Some(sub) = self.peers[sidx].as_mut() else { continue };
             let choices = sub.selector.select(sub.estimate_bps, sub.egress_loss, &demands, now);
+            let reception = crate::select::reception(&choices, &demands);
+            if sub.reception != Some(reception) {
+                sub.reception = Some(reception);
+                let _ = self.events.send(SfuEvent::Reception { peer: sub.id, reception });
+            }
             for (slot, choice) in choices.into_iter().enumerate() {
                 if sub.slots[slot].kind != MediaKind::Video || sub.slots[slot].source.is_none() {
                     continue;

@@ -144,6 +144,8 @@ pub(crate) struct Peer {
     pub egress_loss: f64,
     /// Chooses layers for this peer's video slots.
     pub selector: Selector,
+    /// Reception last reported to signaling.
+    pub reception: Option<crate::select::Reception>,
     /// When str0m next wants a timeout input.
     pub next_timeout: Instant,
     /// Has output waiting to be polled (it was written to or received input).
@@ -173,6 +175,7 @@ impl Peer {
             estimate_bps: INITIAL_ESTIMATE_BPS,
             egress_loss: 0.0,
             selector: Selector::new(SelectorConfig::default()),
+            reception: None,
             next_timeout: now,
             dirty: true,
             connected: false,

@@ -152,6 +152,8 @@ const en = {
   'mark.videoStopped': 'Video stopped',
   'mark.notListening': 'Not heard in the hall',
   'mark.cochair': 'Co-chair',
+  'mark.reduced': 'Weak link: lower picture quality',
+  'mark.audioOnly': 'Weak link: audio only',
 
   'meeting.open': 'Open the meeting',
   'meeting.lock': 'Lock meeting',

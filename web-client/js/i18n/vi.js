@@ -155,6 +155,8 @@ const vi = {
   'mark.videoStopped': 'Bị dừng hình',
   'mark.notListening': 'Hội trường không nghe',
   'mark.cochair': 'Đồng chủ trì',
+  'mark.reduced': 'Đường truyền yếu: hình giảm chất lượng',
+  'mark.audioOnly': 'Đường truyền yếu: chỉ nghe tiếng',
 
   'meeting.open': 'Khai mạc',
   'meeting.lock': 'Khóa phiên họp',

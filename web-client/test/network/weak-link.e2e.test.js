@@ -138,6 +138,11 @@ test('at 60 kbit/s video pauses and audio continues; lifted, video comes back', 
     };
   })(), 20);
   assert.ok(paused !== null, 'video paused at 60 kbit/s');
+  await chair.waitForFunction(
+    () => /** @type {any} */ (window).diemcau.roster.find((/** @type {any} */ s) => s.id === 's2')?.reception === 'audio_only',
+    null,
+    { timeout: 5_000 },
+  );
   link.lift();
   const before = (await fromChair(weak)).frames;
   const back = await watch(weak, (x) => x.frames > before + 10, 30);

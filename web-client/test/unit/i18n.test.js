@@ -71,7 +71,7 @@ test('every key the code looks up exists', async () => {
   for (const flags of [false, true]) {
     for (const id of ['a', 'b']) {
       /** @type {import('../../js/roster.js').RosterEntry} */
-      const site = { id, name: id, role: 'site', state: 'joined', muted: flags, video_stopped: flags, cochair: flags };
+      const site = { id, name: id, role: 'site', state: 'joined', muted: flags, video_stopped: flags, cochair: flags, reception: flags ? /** @type {const} */ ('audio_only') : /** @type {const} */ ('reduced') };
       for (const removed of [false, true]) {
         const ctx = { floor, moderator: /** @type {const} */ ('chair'), removed, listening: flags };
         for (const a of [primaryAction(site, ctx), ...siteActions(site, ctx)]) if (a) used.add(a.label);

@@ -62,3 +62,11 @@ test('marks show the floor, the hand, what the chair did, and removal alone', ()
     ['mark.floor', 'mark.muted', 'mark.videoStopped', 'mark.notListening', 'mark.cochair']);
   assert.deepEqual(keys({ ...SITE, muted: true }, { ...CHAIR, removed: true }), ['mark.removed']);
 });
+
+test('a site on a weak link is marked for the chair, only while it is in', () => {
+  const keys = (/** @type {any} */ site) => siteMarks(site, { ...CHAIR, floor: null }).map((m) => m.key);
+  assert.deepEqual(keys({ ...SITE, reception: 'full' }), []);
+  assert.deepEqual(keys({ ...SITE, reception: 'reduced' }), ['mark.reduced']);
+  assert.deepEqual(keys({ ...SITE, reception: 'audio_only' }), ['mark.audioOnly']);
+  assert.deepEqual(keys({ ...SITE, state: 'left', reception: 'audio_only' }), []);
+});
