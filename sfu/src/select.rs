@@ -52,7 +52,7 @@ impl Default for SelectorConfig {
             up_hold: Duration::from_secs(3),
             down_hold: Duration::from_millis(750),
             pause_hold: Duration::from_millis(1500),
-            pause_min_loss: 0.05,
+            pause_min_loss: 0.02,
         }
     }
 }

@@ -24,6 +24,10 @@ export function createSiteLink(name = `dcsite${process.pid}`) {
   // 127.x off the loopback device needs route_localnet on both ends.
   run(['sysctl', '-qw', 'net.ipv4.conf.all.route_localnet=1']);
   run(['sysctl', '-qw', `net.ipv4.conf.${hubIf}.route_localnet=1`]);
+  // No IPv6 on the pair: its link-local address settles seconds later, and Chromium takes
+  // that for a network change and aborts the page loads in flight (ERR_NETWORK_CHANGED).
+  run(['sysctl', '-qw', `net.ipv6.conf.${hubIf}.disable_ipv6=1`]);
+  inNs(['sysctl', '-qw', `net.ipv6.conf.${siteIf}.disable_ipv6=1`]);
   run(['ip', 'addr', 'add', `${HUB_IP}/16`, 'dev', hubIf]);
   run(['ip', 'link', 'set', hubIf, 'up']);
   inNs(['ip', 'link', 'set', 'lo', 'up']);
