@@ -174,6 +174,12 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// Bound to every interface (0.0.0.0) with no address to tell browsers.
+    #[error("the media port is bound to {bind} (every interface): set the address sites reach with --announce-ip")]
+    NoAnnounceAddress {
+        /// The bound address.
+        bind: SocketAddr,
+    },
     /// The media thread could not be spawned.
     #[error("cannot start media thread: {0}")]
     Thread(std::io::Error),

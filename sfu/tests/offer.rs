@@ -65,3 +65,13 @@ async fn offer_with_too_many_media_lines_is_refused() {
     assert!(matches!(&err, OfferError::Refused(m) if m.contains("media lines")), "{err:?}");
     sfu.shutdown();
 }
+
+#[test]
+fn binding_every_interface_without_an_announced_address_is_a_clear_error() {
+    let config = SfuConfig {
+        bind: "0.0.0.0:0".parse().unwrap(),
+        announce_ip: None,
+    };
+    let err = Sfu::start(config, &prometheus::Registry::new()).unwrap_err();
+    assert!(err.to_string().contains("--announce-ip"), "{err}");
+}

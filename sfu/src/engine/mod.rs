@@ -86,6 +86,9 @@ pub(crate) fn spawn(
         .set_read_timeout(Some(READ_TIMEOUT))
         .map_err(StartError::Thread)?;
     let announce = SocketAddr::new(config.announce_ip.unwrap_or(local_addr.ip()), local_addr.port());
+    if announce.ip().is_unspecified() {
+        return Err(StartError::NoAnnounceAddress { bind: local_addr });
+    }
     let candidate = Candidate::host(announce, "udp").map_err(|e| StartError::Bind {
         addr: announce,
         source: std::io::Error::new(ErrorKind::InvalidInput, e.to_string()),
