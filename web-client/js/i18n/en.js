@@ -87,6 +87,8 @@ const en = {
   'notice.maySpeak': 'The chair site lets you speak again. Turn your microphone on when you need to speak.',
   'notice.videoAllowed': 'The chair site shows your picture again.',
   'notice.dismiss': 'OK',
+  'weak.reduced': 'Your link is weak: the picture you receive is at a lower quality for now.',
+  'weak.audioOnly': 'Your link is weak: audio only for now. The picture comes back when the link improves.',
   'lobby.waiting': 'Waiting for the chair site to open the meeting',
   'lobby.hint': 'The meeting starts when the chair site opens it. While you wait, check your picture and sound.',
   'lobby.chair': 'The meeting is not open yet: sites are in the waiting room and receive no picture or sound. Press Open the meeting to start.',

@@ -90,6 +90,8 @@ const vi = {
   'notice.maySpeak': 'Điểm cầu chủ trì đã cho phép bạn nói lại. Hãy bật micrô khi bạn cần phát biểu.',
   'notice.videoAllowed': 'Điểm cầu chủ trì đã cho hiện lại hình của bạn.',
   'notice.dismiss': 'Đã hiểu',
+  'weak.reduced': 'Đường truyền của bạn đang yếu: hình nhận được tạm thời ở chất lượng thấp hơn.',
+  'weak.audioOnly': 'Đường truyền của bạn đang yếu: tạm thời chỉ nhận tiếng. Hình sẽ trở lại khi đường truyền tốt hơn.',
   'lobby.waiting': 'Đang chờ điểm cầu chủ trì khai mạc',
   'lobby.hint': 'Hội nghị sẽ bắt đầu khi điểm cầu chủ trì khai mạc. Trong lúc chờ, hãy kiểm tra hình và tiếng của bạn.',
   'lobby.chair': 'Phiên họp chưa khai mạc: các điểm cầu đang ở phòng chờ, chưa nhận hình và tiếng. Bấm Khai mạc để bắt đầu.',

@@ -1,7 +1,8 @@
 /**
  * What a site is told about its own standing, above its main screen: it has the floor; the
  * chair muted it or stopped its video (its own buttons still work, but nobody hears or sees
- * it); the chair allowed it again (it decides when to switch on); its hand is in the queue.
+ * it); the chair allowed it again (it decides when to switch on); its hand is in the queue;
+ * its own link is too weak for the full picture (the SFU sends a lower layer, or audio only).
  */
 
 import { t } from '../i18n/index.js';
@@ -26,7 +27,8 @@ export function createSiteNotices(session) {
     noticeText,
     h('button', { class: 'btn small', text: t('notice.dismiss'), on: { click: () => session.dismissNotice() } }));
   const hand = h('div', { class: 'notice hand', testid: 'hand-waiting', attrs: { role: 'status' } });
-  const element = h('div', { class: 'notices' }, floor, muted, stopped, notice, hand);
+  const weak = h('div', { class: 'notice muted', testid: 'weak-link-banner', attrs: { role: 'status' } });
+  const element = h('div', { class: 'notices' }, floor, muted, stopped, notice, hand, weak);
 
   function update() {
     const own = session.own;
@@ -42,7 +44,10 @@ export function createSiteNotices(session) {
     const position = session.handPosition;
     hand.hidden = position === 0;
     setText(hand, position ? t('hand.waiting', { n: position }) : '');
-    element.hidden = [floor, muted, stopped, notice, hand].every((el) => el.hidden);
+    const reception = own?.reception;
+    weak.hidden = reception !== 'reduced' && reception !== 'audio_only';
+    setText(weak, reception === 'audio_only' ? t('weak.audioOnly') : reception === 'reduced' ? t('weak.reduced') : '');
+    element.hidden = [floor, muted, stopped, notice, hand, weak].every((el) => el.hidden);
   }
 
   update();
