@@ -40,6 +40,8 @@ const READ_TIMEOUT: Duration = Duration::from_millis(2);
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// How often each subscriber's layers are chosen again.
 const SELECT_EVERY: Duration = Duration::from_millis(250);
+/// How often a subscriber short of its desired rate gets a new allocation probe.
+const PROBE_REARM: Duration = Duration::from_secs(2);
 
 /// Requests from the [`crate::Sfu`] handle.
 #[derive(Debug)]
@@ -624,7 +626,17 @@ impl Engine {
             }
             // Pad towards the next step up so the estimate can grow past what is sent now
             // (without it a paused or low subscriber would never find its link recovered).
-            let desired = sub.selector.desired_bps(&demands);
+            let mut desired = sub.selector.desired_bps(&demands);
+            // str0m probes when the desired rate *rises* above the estimate. While the
+            // estimate is short of it (a link that just recovered), re-arm a probe every
+            // couple of seconds by alternating the desired rate 2% up and back.
+            if sub.estimate_bps < desired && sub.probe_armed_at.is_none_or(|t| now.saturating_duration_since(t) >= PROBE_REARM) {
+                sub.probe_armed_at = Some(now);
+                sub.probe_high = !sub.probe_high;
+            }
+            if sub.probe_high {
+                desired += desired / 50;
+            }
             let probe = sub.selector.probe_bps(&demands).min(desired);
             sub.rtc
                 .bwe()

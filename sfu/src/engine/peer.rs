@@ -146,6 +146,10 @@ pub(crate) struct Peer {
     pub selector: Selector,
     /// Reception last reported to signaling.
     pub reception: Option<crate::select::Reception>,
+    /// When the estimator was last asked for an allocation probe (see `select_layers`).
+    pub probe_armed_at: Option<Instant>,
+    /// Alternates the desired rate between two values so each re-arm is a rise.
+    pub probe_high: bool,
     /// When str0m next wants a timeout input.
     pub next_timeout: Instant,
     /// Has output waiting to be polled (it was written to or received input).
@@ -176,6 +180,8 @@ impl Peer {
             egress_loss: 0.0,
             selector: Selector::new(SelectorConfig::default()),
             reception: None,
+            probe_armed_at: None,
+            probe_high: false,
             next_timeout: now,
             dirty: true,
             connected: false,
