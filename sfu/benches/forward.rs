@@ -1,5 +1,7 @@
 //! Cost of the per-packet forwarding decision: one packet decided for 400 subscriber slots
-//! (a chair's camera fanned out to a province meeting), and the keyframe check on VP8.
+//! (a chair's camera fanned out to a province meeting), plain and as VP8 with a temporal
+//! layer dropped; the RTP rewrite of one slot on its own (sequence number and timestamp, and
+//! with VP8 PictureID/TL0PICIDX); and the keyframe check on VP8.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -7,6 +9,8 @@ use std::time::Instant;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sfu::codec::{is_keyframe_start, VideoCodec};
 use sfu::forward::{DownTrack, PacketMeta};
+use sfu::rewrite::{Numbering, Rewriter};
+use sfu::vp8::{Descriptor, PictureId};
 use sfu::{Layer, LayerSet};
 
 fn fan_out(c: &mut Criterion) {
@@ -26,6 +30,7 @@ fn fan_out(c: &mut Criterion) {
         ts: 0,
         switch_point: true,
         clock_rate: 90_000,
+        vp8: None,
     };
     for d in &mut slots {
         d.decide(&start, active, now);
@@ -42,10 +47,90 @@ fn fan_out(c: &mut Criterion) {
                 ts: (seq * 3000) as u32,
                 switch_point: false,
                 clock_rate: 90_000,
+                vp8: None,
             };
             for d in &mut slots {
                 black_box(d.decide(black_box(&pkt), active, now));
             }
+        })
+    });
+    // The same fan-out of a Chromium-like VP8 stream (L1T3) with every slot at T1: the
+    // descriptor is read per slot and one packet in four is skipped in the numbering.
+    let mut vp8_slots: Vec<DownTrack> = (0..400)
+        .map(|_| {
+            let mut d = DownTrack::new();
+            d.set_source(Layer::High);
+            d.set_temporal_target(1);
+            d
+        })
+        .collect();
+    let vp8_packet = |seq: u64, key: bool| {
+        // Two packets a frame, TIDs 0 2 1 2.
+        let frame = seq / 2;
+        let tid = [0u8, 2, 1, 2][(frame % 4) as usize];
+        PacketMeta {
+            layer: Some(Layer::High),
+            seq,
+            ts: (frame * 3000) as u32,
+            switch_point: key,
+            clock_rate: 90_000,
+            vp8: Some(Descriptor {
+                frame_start: seq.is_multiple_of(2),
+                keyframe: key,
+                picture_id: Some(PictureId { value: (frame % 0x8000) as u16, long: true }),
+                tl0_pic_idx: Some((frame / 4) as u8),
+                tid: Some(tid),
+                layer_sync: false,
+            }),
+        }
+    };
+    for d in &mut vp8_slots {
+        d.decide(&vp8_packet(0, true), active, now);
+    }
+    let mut seq = 0u64;
+    group.bench_function("one_vp8_t1_packet_to_400_slots", |b| {
+        b.iter(|| {
+            seq += 1;
+            let pkt = vp8_packet(seq, false);
+            for d in &mut vp8_slots {
+                black_box(d.decide(black_box(&pkt), active, now));
+            }
+        })
+    });
+    group.finish();
+}
+
+fn rewrite(c: &mut Criterion) {
+    let now = Instant::now();
+    let mut group = c.benchmark_group("rewrite");
+    let mut plain = Rewriter::new();
+    plain.start(&Numbering::rtp(1000, 0), 90_000, now);
+    let mut seq = 1000u64;
+    group.bench_function("rtp_one_packet", |b| {
+        b.iter(|| {
+            seq += 1;
+            black_box(plain.rewrite(black_box(&Numbering::rtp(seq, seq as u32 * 3000)), now))
+        })
+    });
+    let mut vp8 = Rewriter::new();
+    let first = Numbering {
+        seq: 1000,
+        ts: 0,
+        picture_id: Some(PictureId { value: 100, long: true }),
+        tl0_pic_idx: Some(7),
+    };
+    vp8.start(&first, 90_000, now);
+    let mut n = 0u64;
+    group.bench_function("vp8_one_packet", |b| {
+        b.iter(|| {
+            n += 1;
+            let pkt = Numbering {
+                seq: 1000 + n,
+                ts: n as u32 * 3000,
+                picture_id: Some(PictureId { value: ((100 + n) % 0x8000) as u16, long: true }),
+                tl0_pic_idx: Some(((7 + n / 4) % 256) as u8),
+            };
+            black_box(vp8.rewrite(black_box(&pkt), now))
         })
     });
     group.finish();
@@ -58,5 +143,5 @@ fn keyframe_check(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, fan_out, keyframe_check);
+criterion_group!(benches, fan_out, rewrite, keyframe_check);
 criterion_main!(benches);

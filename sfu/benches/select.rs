@@ -5,12 +5,16 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use sfu::rate::LayerRates;
 use sfu::select::{Demand, Selector, SelectorConfig};
 use sfu::Layer;
 
 fn hall(c: &mut Criterion) {
-    let rates = [Some(150_000), Some(500_000), Some(1_500_000)];
-    let mut demands = vec![Demand { priority: 0, max: Layer::High, layer_bps: [Some(1_200_000), None, None] }];
+    // Simulcast with three temporal layers each (as Chromium sends VP8), and an unlayered
+    // screen share.
+    let l1t3 = |full: u64| LayerRates::cumulative(&[full * 2 / 5, full * 3 / 5, full]);
+    let rates = [l1t3(150_000), l1t3(500_000), l1t3(1_500_000)];
+    let mut demands = vec![Demand { priority: 0, max: Layer::High, layer_bps: [Some(LayerRates::full(1_200_000)), None, None] }];
     demands.push(Demand { priority: 1, max: Layer::Mid, layer_bps: rates });
     demands.extend((0..25).map(|_| Demand { priority: 2, max: Layer::Low, layer_bps: rates }));
     let mut s = Selector::new(SelectorConfig::default());

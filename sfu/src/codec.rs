@@ -21,33 +21,9 @@ pub fn is_keyframe_start(codec: VideoCodec, payload: &[u8]) -> bool {
     }
 }
 
-/// VP8 payload descriptor, then the first byte of the VP8 payload header whose lowest bit
-/// is 0 for a keyframe. Only the start of partition 0 carries that header.
+/// See [`crate::vp8::parse`]: the descriptor, then the VP8 payload header's keyframe bit.
 fn vp8_keyframe_start(p: &[u8]) -> bool {
-    let Some(&b0) = p.first() else { return false };
-    let extended = b0 & 0x80 != 0;
-    let start = b0 & 0x10 != 0;
-    let partition = b0 & 0x07;
-    if !start || partition != 0 {
-        return false;
-    }
-    let mut i = 1;
-    if extended {
-        let Some(&x) = p.get(i) else { return false };
-        i += 1;
-        if x & 0x80 != 0 {
-            // Picture id: one byte, or two when its M bit is set.
-            let Some(&pid) = p.get(i) else { return false };
-            i += if pid & 0x80 != 0 { 2 } else { 1 };
-        }
-        if x & 0x40 != 0 {
-            i += 1; // TL0PICIDX
-        }
-        if x & 0x30 != 0 {
-            i += 1; // TID / KEYIDX
-        }
-    }
-    p.get(i).is_some_and(|h| h & 0x01 == 0)
+    crate::vp8::parse(p).is_some_and(|d| d.keyframe)
 }
 
 const NAL_IDR: u8 = 5;

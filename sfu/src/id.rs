@@ -82,6 +82,10 @@ impl Layer {
     }
 }
 
+/// Highest temporal layer the SFU tells apart: T2 (Chromium encodes simulcast VP8 as L1T3).
+/// A TID above it counts as T2, so forwarding up to `MAX_TEMPORAL` forwards every frame.
+pub const MAX_TEMPORAL: u8 = 2;
+
 /// The set of layers a publisher is currently sending, as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LayerSet(u8);

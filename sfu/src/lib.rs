@@ -11,26 +11,34 @@
 //! commands between packets. Nothing on the packet path takes a lock.
 //!
 //! Pure decision code lives in small leaves: [`forward`] (forward or drop, layer switch),
-//! [`rewrite`] (sequence/timestamp continuity), [`keyframe`] (PLI throttling), [`codec`]
-//! (keyframe detection). Only `engine` touches str0m.
+//! [`rewrite`] (sequence/timestamp/picture numbering continuity), [`keyframe`] (PLI
+//! throttling), [`codec`] (keyframe detection), [`vp8`] (the VP8 payload descriptor: temporal
+//! layers), [`select`] and [`downlink`] (spatial and temporal layers from the bandwidth
+//! estimate). Only `engine` touches str0m.
 
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod downlink;
 mod engine;
 pub mod forward;
 pub mod id;
 pub mod keyframe;
+pub mod link;
 mod metrics;
+pub mod police;
 pub mod rate;
 pub mod rewrite;
 pub mod select;
+pub mod tcp;
+pub mod vp8;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-pub use id::{Layer, LayerSet, PeerId, TrackKind};
+pub use id::{Layer, LayerSet, PeerId, TrackKind, MAX_TEMPORAL};
+pub use link::PeerReport;
 pub use metrics::SfuMetrics;
 
 use engine::Command;
@@ -43,6 +51,9 @@ pub struct SfuConfig {
     /// Address announced to browsers as the host candidate, when it differs from the bound
     /// one (the SFU behind 1:1 NAT, or bound to 0.0.0.0).
     pub announce_ip: Option<IpAddr>,
+    /// TCP address for ICE-TCP (RFC 4571 framing), offered to browsers as a passive TCP host
+    /// candidate next to the UDP one, for sites whose firewall drops UDP. `None`: off.
+    pub tcp_bind: Option<SocketAddr>,
 }
 
 impl Default for SfuConfig {
@@ -50,6 +61,7 @@ impl Default for SfuConfig {
         SfuConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 40000)),
             announce_ip: None,
+            tcp_bind: None,
         }
     }
 }
@@ -100,6 +112,8 @@ pub enum SfuEvent {
     Disconnected(PeerId),
     /// Link figures of a connected peer, every [`STATS_INTERVAL`].
     Stats(PeerReport),
+    /// The first media packet was forwarded to this peer (its join is complete).
+    FirstMedia(PeerId),
     /// What this subscriber's link lets it receive changed (full, reduced, audio only).
     Reception {
         /// The subscriber.
@@ -119,24 +133,8 @@ pub enum SfuEvent {
 }
 
 /// How often [`SfuEvent::Stats`] comes for each connected peer.
-pub const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+pub const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Link figures of one peer connection.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PeerReport {
-    /// The peer.
-    pub peer: PeerId,
-    /// Round-trip time, from RTCP.
-    pub rtt_ms: Option<f64>,
-    /// Share of the packets the peer sent that did not reach the SFU, percent.
-    pub ingress_loss_pct: Option<f64>,
-    /// Share of the packets the SFU sent that did not reach the peer, percent.
-    pub egress_loss_pct: Option<f64>,
-    /// Bytes received from the peer so far (all of its traffic).
-    pub bytes_rx: u64,
-    /// Bytes sent to the peer so far.
-    pub bytes_tx: u64,
-}
 
 /// Why an offer was refused.
 #[derive(Debug, thiserror::Error)]
@@ -194,6 +192,7 @@ pub enum StartError {
 pub struct Sfu {
     commands: mpsc::Sender<Command>,
     local_addr: SocketAddr,
+    tcp_addr: Option<SocketAddr>,
     thread: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -205,10 +204,11 @@ impl Sfu {
     ) -> Result<(Sfu, tokio::sync::mpsc::UnboundedReceiver<SfuEvent>), StartError> {
         let metrics = SfuMetrics::register(registry)?;
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (commands, local_addr, thread) = engine::spawn(config, metrics, events_tx)?;
+        let (commands, local_addr, tcp_addr, thread) = engine::spawn(config, metrics, events_tx)?;
         let sfu = Sfu {
             commands,
             local_addr,
+            tcp_addr,
             thread: std::sync::Mutex::new(Some(thread)),
         };
         Ok((sfu, events_rx))
@@ -217,6 +217,11 @@ impl Sfu {
     /// The bound UDP address (useful with port 0 in tests).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound ICE-TCP address, when ICE-TCP is on.
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp_addr
     }
 
     /// Accepts an SDP offer from `peer`: creates the peer on its first offer, renegotiates
@@ -238,6 +243,16 @@ impl Sfu {
         })
         .map_err(|_| CandidateError::Stopped)?;
         rx.await.map_err(|_| CandidateError::Stopped)?
+    }
+
+    /// A round trip through the media thread's command queue: `true` once the thread has
+    /// answered, `false` when it has stopped. For readiness checks.
+    pub async fn ping(&self) -> bool {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self.send(Command::Ping { reply }).is_err() {
+            return false;
+        }
+        rx.await.is_ok()
     }
 
     /// Replaces what `subscriber`'s listed slots carry. Slots not listed keep their source.

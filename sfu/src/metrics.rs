@@ -3,7 +3,8 @@
 //! The media thread counts into plain integers ([`Tally`]) and adds them to these shared
 //! counters a few times a second, so the packet path touches no shared cache line.
 
-use prometheus::{IntCounter, IntGauge, Registry};
+use prometheus::local::LocalHistogram;
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// The media plane's series, all named `diemcau_sfu_*`.
 #[derive(Clone, Debug)]
@@ -30,6 +31,12 @@ pub struct SfuMetrics {
     pub layer_switches: IntCounter,
     /// Video slots paused because their subscriber's link cannot carry the lowest layer.
     pub paused_slots: IntGauge,
+    /// Datagrams dropped, by reason (`unmatched`, `refused`, `send_error`, and media not
+    /// forwarded: `over_budget` beyond its publisher's budget, `malformed`).
+    pub dropped: IntCounterVec,
+    /// Time from a datagram's arrival to its forwarded copies being handed to the socket
+    /// (the pacer's own queueing excluded), seconds.
+    pub forward_latency: Histogram,
 }
 
 impl SfuMetrics {
@@ -77,6 +84,19 @@ impl SfuMetrics {
                 "diemcau_sfu_video_paused_slots",
                 "Video slots paused because the subscriber's link cannot carry the lowest layer",
             )?,
+            dropped: IntCounterVec::new(
+                Opts::new("diemcau_sfu_dropped_packets_total", "Datagrams dropped, by reason"),
+                &["reason"],
+            )?,
+            forward_latency: Histogram::with_opts(
+                HistogramOpts::new(
+                    "diemcau_sfu_forward_latency_seconds",
+                    "Time from a datagram's arrival to its forwarded copies reaching the socket",
+                )
+                .buckets(vec![
+                    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025,
+                ]),
+            )?,
         };
         registry.register(Box::new(m.peers.clone()))?;
         registry.register(Box::new(m.peers_connected.clone()))?;
@@ -89,6 +109,8 @@ impl SfuMetrics {
         registry.register(Box::new(m.unmatched.clone()))?;
         registry.register(Box::new(m.layer_switches.clone()))?;
         registry.register(Box::new(m.paused_slots.clone()))?;
+        registry.register(Box::new(m.dropped.clone()))?;
+        registry.register(Box::new(m.forward_latency.clone()))?;
         Ok(m)
     }
 }
@@ -96,6 +118,8 @@ impl SfuMetrics {
 /// Counts kept by the media thread between flushes.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
+    /// Forwarding latency samples, flushed with the counts.
+    pub latency: Option<LocalHistogram>,
     pub rx_packets: u64,
     pub rx_bytes: u64,
     pub tx_packets: u64,
@@ -103,13 +127,26 @@ pub(crate) struct Tally {
     pub forwarded: u64,
     pub keyframe_requests: u64,
     pub unmatched: u64,
+    pub refused: u64,
+    pub send_errors: u64,
     pub layer_switches: u64,
+    /// Media over its publisher's budget, dropped (see [`crate::police`]).
+    pub over_budget: u64,
+    /// Media that is not what its payload type says, dropped.
+    pub malformed: u64,
 }
 
 impl Tally {
     /// Adds the counts to the shared series and starts again from zero.
     pub fn flush(&mut self, m: &SfuMetrics) {
+        if let Some(h) = &self.latency {
+            h.flush();
+        } else {
+            self.latency = Some(m.forward_latency.local());
+        }
+        let latency = self.latency.take();
         let t = std::mem::take(self);
+        self.latency = latency;
         m.rx_packets.inc_by(t.rx_packets);
         m.rx_bytes.inc_by(t.rx_bytes);
         m.tx_packets.inc_by(t.tx_packets);
@@ -117,6 +154,11 @@ impl Tally {
         m.forwarded.inc_by(t.forwarded);
         m.keyframe_requests.inc_by(t.keyframe_requests);
         m.unmatched.inc_by(t.unmatched);
+        m.dropped.with_label_values(&["unmatched"]).inc_by(t.unmatched);
+        m.dropped.with_label_values(&["refused"]).inc_by(t.refused);
+        m.dropped.with_label_values(&["send_error"]).inc_by(t.send_errors);
+        m.dropped.with_label_values(&["over_budget"]).inc_by(t.over_budget);
+        m.dropped.with_label_values(&["malformed"]).inc_by(t.malformed);
         m.layer_switches.inc_by(t.layer_switches);
     }
 }

@@ -1,7 +1,19 @@
 //! Layer selection for one subscriber: share its bandwidth estimate among the video slots it
-//! receives, by priority, and pick for each slot the highest simulcast layer that fits, or
-//! pause it when not even the lowest layer does (audio is never selected away: its share is
-//! reserved first).
+//! receives, by priority, and pick for each slot the best [`Choice`] that fits, or pause it
+//! when not even the cheapest does (audio is never selected away: its share is reserved
+//! first).
+//!
+//! A choice is a simulcast layer at one of its frame rates (temporal layers, where the codec
+//! gives them). The choices of a slot run in (spatial, temporal) order: q at T0, T1, T2, then
+//! h at T1, T2, then f at T1, T2 — bitrate order whenever a layer's reduced frame rate costs
+//! more than the layer below at full rate, as with libwebrtc's rate allocation. So a link
+//! that cannot carry the lowest layer at full frame rate first gets it at lower frame rates
+//! before its video pauses, and a link between two layers gets the higher one at half frame
+//! rate. Above the lowest layer no choice goes below half the frame rate: in Chromium, with
+//! the fake camera, f at T0 (5 fps) cost about what h cost at its full 20 fps, and a meeting
+//! is better served by the smooth picture; a quarter of the frame rate is the last step
+//! before pausing only. A layer without temporal layers offers one choice, its full rate. A
+//! new slot starts at its lowest layer at full frame rate.
 //!
 //! Hysteresis, so a subscriber never flaps between layers:
 //! - **down fast**: when the current choice has needed more than the estimate for
@@ -10,8 +22,11 @@
 //!   lowest-priority slots go down first until it fits; the short hold rides out the dips a
 //!   delay-based estimate shows when a PC is merely busy;
 //! - **pause after a moment, on evidence**: a slot is paused (video off, audio on) only when
-//!   not even its lowest layer has fitted for [`SelectorConfig::pause_hold`] *and* the link
-//!   loses at least [`SelectorConfig::pause_min_loss`] of what is sent. A delay-based estimate
+//!   not even its cheapest choice has fitted for [`SelectorConfig::pause_hold`] *and* the link
+//!   loses at least [`SelectorConfig::pause_min_loss`] of what is sent; the subscriber's last
+//!   picture is blanked only when, in addition, the budget stays well short of it
+//!   ([`SelectorConfig::pause_fit`]) or the link is proven overfull with it
+//!   ([`Selector::set_overfull`]) for that long. A delay-based estimate
 //!   alone also dips when the receiving PC is busy (an old hall PC decoding a grid); that is no
 //!   reason to blank a picture, while a link that truly cannot carry the lowest layer loses
 //!   packets;
@@ -25,7 +40,28 @@
 
 use std::time::{Duration, Instant};
 
-use crate::id::Layer;
+use crate::id::{Layer, MAX_TEMPORAL};
+use crate::rate::LayerRates;
+
+/// What one slot receives: a simulcast layer, forwarded up to a temporal layer.
+/// Ordered layer first, then temporal layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Choice {
+    /// The simulcast layer.
+    pub layer: Layer,
+    /// Highest temporal layer forwarded; [`MAX_TEMPORAL`] is the full frame rate.
+    pub temporal: u8,
+}
+
+impl Choice {
+    /// `layer` at its full frame rate.
+    pub const fn full(layer: Layer) -> Self {
+        Choice {
+            layer,
+            temporal: MAX_TEMPORAL,
+        }
+    }
+}
 
 /// Tuning of the selector.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +78,10 @@ pub struct SelectorConfig {
     pub pause_hold: Duration,
     /// Loss (fraction of packets sent to the subscriber) needed before a slot is paused.
     pub pause_min_loss: f64,
+    /// ... and the budget must be below this share of what the lowest layers cost: a link a
+    /// little short of the lowest layer (a conservative estimate, random loss on a 300 kbit/s
+    /// line) keeps a picture; one far short of it (60 kbit/s) pauses.
+    pub pause_fit: f64,
 }
 
 impl Default for SelectorConfig {
@@ -53,6 +93,7 @@ impl Default for SelectorConfig {
             down_hold: Duration::from_millis(750),
             pause_hold: Duration::from_millis(1500),
             pause_min_loss: 0.02,
+            pause_fit: 0.5,
         }
     }
 }
@@ -64,20 +105,55 @@ pub struct Demand {
     pub priority: u8,
     /// Highest layer wanted (what the routing asked for).
     pub max: Layer,
-    /// Measured bitrate of each layer the source sends now (`None`: not sent), bit/s.
-    pub layer_bps: [Option<u64>; 3],
+    /// Measured bitrate of each layer the source sends now, at each of its frame rates
+    /// (`None`: not sent).
+    pub layer_bps: [Option<LayerRates>; 3],
 }
 
 impl Demand {
-    fn cost(&self, choice: Option<Layer>) -> u64 {
-        choice.and_then(|l| self.layer_bps[l.index()]).unwrap_or(0)
+    fn cost(&self, choice: Option<Choice>) -> u64 {
+        choice
+            .and_then(|c| self.layer_bps[c.layer.index()].map(|r| r.at(c.temporal)))
+            .unwrap_or(0)
     }
 
-    /// Layers this slot may use, lowest first.
-    fn usable(&self) -> impl Iterator<Item = Layer> + '_ {
+    /// Layers this slot may use, lowest first, with their rates.
+    fn layers(&self) -> impl Iterator<Item = (Layer, LayerRates)> + '_ {
         Layer::ALL
             .into_iter()
-            .filter(move |l| *l <= self.max && self.layer_bps[l.index()].is_some())
+            .filter(move |l| *l <= self.max)
+            .filter_map(move |l| Some((l, self.layer_bps[l.index()]?)))
+    }
+
+    /// Choices this slot may use, lowest first: every frame rate of the lowest layer, at
+    /// least half the frame rate of the others (each temporal layer doubles the rate).
+    fn usable(&self) -> impl Iterator<Item = Choice> + '_ {
+        let lowest = self.layers().next().map(|(l, _)| l);
+        self.layers().flat_map(move |(layer, rates)| {
+            rates
+                .steps()
+                .filter(move |t| Some(layer) == lowest || t + 2 >= rates.temporal_layers())
+                .map(move |temporal| Choice { layer, temporal })
+        })
+    }
+
+    /// Where the slot starts: its lowest layer at full frame rate.
+    fn first(&self) -> Option<Choice> {
+        self.layers().next().map(|(l, _)| Choice::full(l))
+    }
+
+    /// `choice` kept valid for the layers sent now: the same if still usable (the full
+    /// frame rate staying the full rate when the layer's temporal layers change), else the
+    /// best usable choice below it, else the lowest.
+    fn settle(&self, choice: Choice) -> Option<Choice> {
+        let choice = match self.layers().find(|(l, _)| *l == choice.layer) {
+            Some((_, rates)) if choice.temporal + 1 >= rates.temporal_layers() => Choice::full(choice.layer),
+            _ => choice,
+        };
+        if self.usable().any(|u| u == choice) {
+            return Some(choice);
+        }
+        self.usable().filter(|u| *u <= choice).last().or_else(|| self.usable().next())
     }
 }
 
@@ -85,7 +161,7 @@ impl Demand {
 #[derive(Debug, Clone, Default)]
 pub struct Selector {
     config: SelectorConfig,
-    current: Vec<Option<Layer>>,
+    current: Vec<Option<Choice>>,
     /// Slots paused for bandwidth (as opposed to slots whose source sends nothing yet).
     paused: Vec<bool>,
     /// Since when some better allocation has fitted without a break.
@@ -94,6 +170,9 @@ pub struct Selector {
     over_since: Option<Instant>,
     /// Since when the current choice has overshot the estimate without a break.
     down_since: Option<Instant>,
+    /// The link is proven overfull now (loss with a standing queue, see
+    /// [`crate::downlink`]): a slot already at its cheapest choice does not fit it.
+    overfull: bool,
 }
 
 impl Selector {
@@ -106,11 +185,18 @@ impl Selector {
             up_since: None,
             over_since: None,
             down_since: None,
+            overfull: false,
         }
     }
 
+    /// Whether the link is proven overfull now (see the `overfull` field); counts like a
+    /// budget far short of the cheapest choice towards pausing the last picture.
+    pub fn set_overfull(&mut self, overfull: bool) {
+        self.overfull = overfull;
+    }
+
     /// Forgets what slot `i` had: its source changed, so it starts again at its lowest layer
-    /// (a fast first picture) and climbs from there.
+    /// at full frame rate (a fast first picture) and climbs from there.
     pub fn reset_slot(&mut self, i: usize) {
         if let Some(c) = self.current.get_mut(i) {
             *c = None;
@@ -124,10 +210,10 @@ impl Selector {
     /// order (keep one entry per slot, idle ones with no usable layer), given the
     /// subscriber's estimate `estimate_bps` at `now`.
     /// `loss` is the latest fraction of packets to the subscriber that were lost.
-    pub fn select(&mut self, estimate_bps: u64, loss: f64, demands: &[Demand], now: Instant) -> Vec<Option<Layer>> {
+    pub fn select(&mut self, estimate_bps: u64, loss: f64, demands: &[Demand], now: Instant) -> Vec<Option<Choice>> {
         if self.current.len() != demands.len() {
             // Slots changed: start from the lowest layers, then climb with the usual hold.
-            self.current = demands.iter().map(|d| d.usable().next()).collect();
+            self.current = demands.iter().map(Demand::first).collect();
             self.paused = vec![false; demands.len()];
             self.up_since = None;
         }
@@ -136,14 +222,12 @@ impl Selector {
         // slot whose source just started sending its lowest layer.
         for ((c, d), paused) in self.current.iter_mut().zip(demands).zip(&self.paused) {
             match *c {
-                Some(l) if !d.usable().any(|u| u == l) => {
-                    *c = d.usable().filter(|u| *u <= l).last().or_else(|| d.usable().next());
-                }
-                None if !paused => *c = d.usable().next(),
-                _ => {}
+                Some(l) => *c = d.settle(l),
+                None if !paused => *c = d.first(),
+                None => {}
             }
         }
-        let cost = |alloc: &[Option<Layer>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+        let cost = |alloc: &[Option<Choice>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
 
         let need = cost(&self.current);
         if need > budget {
@@ -157,10 +241,29 @@ impl Selector {
             let mut down = fit_down(&self.current, demands, budget);
             let pauses = down.iter().zip(&self.current).any(|(d, c)| d.is_none() && c.is_some());
             if pauses {
-                let since = *self.over_since.get_or_insert(now);
-                let proven = loss >= self.config.pause_min_loss;
+                let mut lowest = down.clone();
+                for ((l, c), dem) in lowest.iter_mut().zip(&self.current).zip(demands) {
+                    if l.is_none() && c.is_some() {
+                        *l = dem.usable().next();
+                    }
+                }
+                // The hold counts only while the budget stays far short: a deep dip of the
+                // estimate during a loss burst on a usable line does not add up to a pause.
+                // Pausing lower-priority tiles to save the rest needs only the loss evidence;
+                // blanking the last picture also needs the budget to be far short.
+                let last_picture = down.iter().all(Option::is_none);
+                let far_short = !last_picture
+                    || self.overfull
+                    || (budget as f64) < cost(&lowest) as f64 * self.config.pause_fit;
+                let since = if far_short {
+                    *self.over_since.get_or_insert(now)
+                } else {
+                    self.over_since = None;
+                    now
+                };
+                let proven = far_short && loss >= self.config.pause_min_loss;
                 if !proven || now.saturating_duration_since(since) < self.config.pause_hold {
-                    // Not (yet) proven: keep a picture at the lowest layer.
+                    // Not (yet) proven: keep a picture at the cheapest choice.
                     for ((d, c), dem) in down.iter_mut().zip(&self.current).zip(demands) {
                         if d.is_none() && c.is_some() {
                             *d = dem.usable().next();
@@ -200,19 +303,22 @@ impl Selector {
     }
 
     /// The rate of the current choice plus its next step up (a paused slot resuming at its
-    /// lowest layer, else the most important slot moving up one layer), with headroom: what
-    /// the estimator should sustain, padding if need be, to find out whether the step fits.
+    /// cheapest choice, else the most important slot moving up to the next choice at full
+    /// frame rate), with headroom: what the estimator should sustain, padding if need be, to
+    /// find out whether the step fits. Probing skips the intermediate frame rates: the
+    /// estimate grows no faster than what is sent, and steps of a temporal layer would make
+    /// the climb back to a good picture slower than steps of a whole layer.
     pub fn probe_bps(&self, demands: &[Demand]) -> u64 {
         if self.current.len() != demands.len() {
             return 0;
         }
-        let cost = |alloc: &[Option<Layer>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+        let cost = |alloc: &[Option<Choice>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
         let mut order: Vec<usize> = (0..demands.len()).collect();
         order.sort_by_key(|&i| (demands[i].priority, i));
         let step = order.iter().find_map(|&i| {
             let next = match self.current[i] {
                 None => demands[i].usable().next(),
-                Some(l) => demands[i].usable().find(|u| *u > l),
+                Some(c) => demands[i].usable().find(|u| *u > c && u.temporal == MAX_TEMPORAL),
             }?;
             let mut alloc = self.current.clone();
             alloc[i] = Some(next);
@@ -222,8 +328,30 @@ impl Selector {
         ((target as f64 * self.config.up_headroom) as u64) + self.config.audio_reserve_bps
     }
 
-    /// The bitrate the subscriber would use with every slot at its best layer: what the
-    /// bandwidth estimator should probe towards.
+    /// The video bitrate of the current choices, bit/s (`None` before the first selection
+    /// for these slots).
+    pub fn video_bps(&self, demands: &[Demand]) -> Option<u64> {
+        (self.current.len() == demands.len()).then(|| self.current.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum())
+    }
+
+    /// What the slots receiving video now would cost at their lowest layer and full frame
+    /// rate, bit/s.
+    pub fn lowest_full_bps(&self, demands: &[Demand]) -> u64 {
+        self.current
+            .iter()
+            .zip(demands)
+            .filter(|(c, _)| c.is_some())
+            .map(|(_, d)| d.cost(d.first()))
+            .sum()
+    }
+
+    /// Bandwidth kept for audio before any video is chosen, bit/s.
+    pub fn audio_reserve_bps(&self) -> u64 {
+        self.config.audio_reserve_bps
+    }
+
+    /// The bitrate the subscriber would use with every slot at its best layer and full frame
+    /// rate: what the bandwidth estimator should probe towards.
     pub fn desired_bps(&self, demands: &[Demand]) -> u64 {
         self.config.audio_reserve_bps
             + demands
@@ -236,9 +364,10 @@ impl Selector {
 /// What a subscriber's link lets it receive, for telling the chair who is degraded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reception {
-    /// Every slot gets the best layer its source offers (up to what routing wants).
+    /// Every slot gets the best layer its source offers (up to what routing wants), at full
+    /// frame rate.
     Full,
-    /// Some slot gets a lower layer than its source offers.
+    /// Some slot gets a lower layer or frame rate than its source offers.
     Reduced,
     /// Video is paused everywhere: audio only.
     AudioOnly,
@@ -257,8 +386,8 @@ impl Reception {
 
 /// Classifies `choices` (as returned by [`Selector::select`]) against `demands`. Slots whose
 /// source offers no layer do not count; with none left the reception is full.
-pub fn reception(choices: &[Option<Layer>], demands: &[Demand]) -> Reception {
-    let offered: Vec<(Option<Layer>, Layer)> = choices
+pub fn reception(choices: &[Option<Choice>], demands: &[Demand]) -> Reception {
+    let offered: Vec<(Option<Choice>, Choice)> = choices
         .iter()
         .zip(demands)
         .filter_map(|(c, d)| d.usable().last().map(|best| (*c, best)))
@@ -274,13 +403,13 @@ pub fn reception(choices: &[Option<Layer>], demands: &[Demand]) -> Reception {
     }
 }
 
-/// Lowers `current` until it fits `budget`: the least important slot first, one layer at a
-/// time, pausing it below its lowest layer.
-fn fit_down(current: &[Option<Layer>], demands: &[Demand], budget: u64) -> Vec<Option<Layer>> {
+/// Lowers `current` until it fits `budget`: the least important slot first, one choice at a
+/// time, pausing it below its cheapest.
+fn fit_down(current: &[Option<Choice>], demands: &[Demand], budget: u64) -> Vec<Option<Choice>> {
     let mut alloc = current.to_vec();
     let mut order: Vec<usize> = (0..demands.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse((demands[i].priority, i)));
-    let total = |a: &[Option<Layer>]| a.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+    let total = |a: &[Option<Choice>]| a.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
     while total(&alloc) > budget {
         let Some(&i) = order.iter().find(|&&i| alloc[i].is_some()) else { break };
         alloc[i] = demands[i].usable().filter(|l| Some(*l) < alloc[i]).last();
@@ -288,9 +417,9 @@ fn fit_down(current: &[Option<Layer>], demands: &[Demand], budget: u64) -> Vec<O
     alloc
 }
 
-/// The best allocation within `budget`: every slot its lowest layer in priority order while
-/// it fits, then upgrades in priority order.
-fn fill_up(demands: &[Demand], budget: u64) -> Vec<Option<Layer>> {
+/// The best allocation within `budget`: every slot its cheapest choice in priority order
+/// while it fits, then upgrades in priority order.
+fn fill_up(demands: &[Demand], budget: u64) -> Vec<Option<Choice>> {
     let mut order: Vec<usize> = (0..demands.len()).collect();
     order.sort_by_key(|&i| (demands[i].priority, i));
     let mut alloc = vec![None; demands.len()];
@@ -309,10 +438,11 @@ fn fill_up(demands: &[Demand], budget: u64) -> Vec<Option<Layer>> {
         let have = demands[i].cost(Some(cur));
         if let Some(up) = demands[i]
             .usable()
-            .filter(|l| *l > cur && demands[i].cost(Some(*l)) - have <= left)
+            // A layer that has just started can measure below the one under it: no extra cost.
+            .filter(|l| *l > cur && demands[i].cost(Some(*l)).saturating_sub(have) <= left)
             .last()
         {
-            left -= demands[i].cost(Some(up)) - have;
+            left -= demands[i].cost(Some(up)).saturating_sub(have);
             alloc[i] = Some(up);
         }
     }
@@ -326,7 +456,27 @@ mod tests {
     /// A link losing packets: the selector may pause.
     const LOSSY: f64 = 0.2;
 
-    const SIMULCAST: [Option<u64>; 3] = [Some(150_000), Some(500_000), Some(1_500_000)];
+    const SIMULCAST: [Option<LayerRates>; 3] = [
+        Some(LayerRates::full(150_000)),
+        Some(LayerRates::full(500_000)),
+        Some(LayerRates::full(1_500_000)),
+    ];
+
+    /// `layer` at full frame rate, as `select` returns it.
+    fn full(layer: Layer) -> Option<Choice> {
+        Some(Choice::full(layer))
+    }
+
+    #[test]
+    fn an_upper_layer_measured_cheaper_than_the_current_one_is_taken_without_panic() {
+        // A publisher's `h` has just come back: its meter reads less than `q` does.
+        let d = Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: [Some(LayerRates::full(150_000)), Some(LayerRates::full(90_000)), None],
+        };
+        assert_eq!(fill_up(&[d], 200_000), vec![full(Layer::Mid)]);
+    }
 
     fn speaker() -> Demand {
         Demand { priority: 0, max: Layer::High, layer_bps: SIMULCAST }
@@ -336,7 +486,7 @@ mod tests {
         Demand { priority: 2, max: Layer::Low, layer_bps: SIMULCAST }
     }
 
-    fn run(s: &mut Selector, est: u64, d: &[Demand], t0: Instant, secs: u64) -> Vec<Option<Layer>> {
+    fn run(s: &mut Selector, est: u64, d: &[Demand], t0: Instant, secs: u64) -> Vec<Option<Choice>> {
         let mut last = Vec::new();
         for ms in (0..=secs * 1000).step_by(100) {
             last = s.select(est, LOSSY, d, t0 + Duration::from_millis(ms));
@@ -349,9 +499,9 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker()];
-        assert_eq!(s.select(5_000_000, LOSSY, &d, t0), vec![Some(Layer::Low)]);
-        assert_eq!(s.select(5_000_000, LOSSY, &d, t0 + Duration::from_secs(1)), vec![Some(Layer::Low)], "held");
-        assert_eq!(run(&mut s, 5_000_000, &d, t0, 4), vec![Some(Layer::High)]);
+        assert_eq!(s.select(5_000_000, LOSSY, &d, t0), vec![full(Layer::Low)]);
+        assert_eq!(s.select(5_000_000, LOSSY, &d, t0 + Duration::from_secs(1)), vec![full(Layer::Low)], "held");
+        assert_eq!(run(&mut s, 5_000_000, &d, t0, 4), vec![full(Layer::High)]);
     }
 
     #[test]
@@ -367,7 +517,7 @@ mod tests {
                 seen.push(c);
             }
         }
-        assert_eq!(seen, vec![Some(Layer::Low), Some(Layer::Mid)], "one climb, then steady");
+        assert_eq!(seen, vec![full(Layer::Low), full(Layer::Mid)], "one climb, then steady");
     }
 
     #[test]
@@ -377,9 +527,9 @@ mod tests {
         let d = [speaker()];
         run(&mut s, 5_000_000, &d, t0, 5);
         let t1 = t0 + Duration::from_secs(6);
-        assert_eq!(s.select(300_000, LOSSY, &d, t1), vec![Some(Layer::Low)], "down in one step");
-        assert_eq!(s.select(60_000, LOSSY, &d, t1), vec![Some(Layer::Low)], "a dip does not blank the picture");
-        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)), vec![Some(Layer::Low)]);
+        assert_eq!(s.select(300_000, LOSSY, &d, t1), vec![full(Layer::Low)], "down in one step");
+        assert_eq!(s.select(60_000, LOSSY, &d, t1), vec![full(Layer::Low)], "a dip does not blank the picture");
+        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)), vec![full(Layer::Low)]);
         assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1600)), vec![None], "paused: audio keeps its share");
     }
 
@@ -391,13 +541,13 @@ mod tests {
         run(&mut s, 5_000_000, &d, t0, 5);
         let t1 = t0 + Duration::from_secs(6);
         // 1.3 Mbit/s without loss: high (1.5M) no longer fits, but not by twice.
-        assert_eq!(s.select(1_300_000, 0.0, &d, t1), vec![Some(Layer::High)]);
-        assert_eq!(s.select(5_000_000, 0.0, &d, t1 + Duration::from_millis(500)), vec![Some(Layer::High)], "dip over");
-        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(750)), vec![Some(Layer::High)]);
-        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(1600)), vec![Some(Layer::Mid)], "lasting: down");
+        assert_eq!(s.select(1_300_000, 0.0, &d, t1), vec![full(Layer::High)]);
+        assert_eq!(s.select(5_000_000, 0.0, &d, t1 + Duration::from_millis(500)), vec![full(Layer::High)], "dip over");
+        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(750)), vec![full(Layer::High)]);
+        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(1600)), vec![full(Layer::Mid)], "lasting: down");
         // With loss there is no waiting.
         run(&mut s, 5_000_000, &d, t1 + Duration::from_secs(2), 5);
-        assert_eq!(s.select(1_300_000, LOSSY, &d, t1 + Duration::from_secs(8)), vec![Some(Layer::Mid)]);
+        assert_eq!(s.select(1_300_000, LOSSY, &d, t1 + Duration::from_secs(8)), vec![full(Layer::Mid)]);
     }
 
     #[test]
@@ -406,9 +556,26 @@ mod tests {
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker()];
         for ms in (0..10_000).step_by(250) {
-            assert_eq!(s.select(60_000, 0.0, &d, t0 + Duration::from_millis(ms)), vec![Some(Layer::Low)]);
+            assert_eq!(s.select(60_000, 0.0, &d, t0 + Duration::from_millis(ms)), vec![full(Layer::Low)]);
         }
         assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_millis(10_250)), vec![None], "the hold already ran");
+    }
+
+    #[test]
+    fn a_lossy_link_a_little_short_of_the_lowest_layer_keeps_a_picture() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker()];
+        // 300 kbit/s line with 3% random loss: str0m's estimate settles around 200 kbit/s,
+        // below low + audio (214k) but not far below it.
+        let lossy = 0.03;
+        for ms in (0..20_000).step_by(250) {
+            assert_eq!(s.select(200_000, lossy, &d, t0 + Duration::from_millis(ms)), vec![full(Layer::Low)], "{ms} ms");
+        }
+        // Far short of it (a 60 kbit/s line) the video pauses after the hold.
+        let t1 = t0 + Duration::from_secs(21);
+        assert_eq!(s.select(60_000, lossy, &d, t1), vec![full(Layer::Low)]);
+        assert_eq!(s.select(60_000, lossy, &d, t1 + Duration::from_millis(1600)), vec![None]);
     }
 
     #[test]
@@ -422,7 +589,7 @@ mod tests {
             let est = if i % 2 == 0 { 2_000_000 } else { 2_600_000 };
             last = s.select(est, LOSSY, &d, t0 + Duration::from_millis(i * 100));
         }
-        assert_eq!(last, vec![Some(Layer::High)]);
+        assert_eq!(last, vec![full(Layer::High)]);
     }
 
     #[test]
@@ -445,7 +612,7 @@ mod tests {
         assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_secs(3)), vec![None]);
         assert_eq!(s.select(5_000_000, LOSSY, &d, t0 + Duration::from_millis(3100)), vec![None], "resuming waits for the hold");
         let back = run(&mut s, 5_000_000, &d, t0 + Duration::from_secs(3), 8);
-        assert_eq!(back, vec![Some(Layer::High)]);
+        assert_eq!(back, vec![full(Layer::High)]);
     }
 
     #[test]
@@ -455,12 +622,12 @@ mod tests {
         let d = [tile(), speaker(), tile()];
         // 1.1 Mbit/s: speaker mid (500k) + both tiles low (300k) = 800k, plus 64k audio and 20% headroom.
         let c = run(&mut s, 1_100_000, &d, t0, 6);
-        assert_eq!(c, vec![Some(Layer::Low), Some(Layer::Mid), Some(Layer::Low)]);
+        assert_eq!(c, vec![full(Layer::Low), full(Layer::Mid), full(Layer::Low)]);
         // Squeeze: the tiles go first, the speaker keeps its picture.
         s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(7));
         s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(8));
         let c = s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(9));
-        assert_eq!(c[1], Some(Layer::Low));
+        assert_eq!(c[1], full(Layer::Low));
         assert!(c[1].is_some() && (c[0].is_none() || c[2].is_none()), "{c:?}");
     }
 
@@ -473,28 +640,128 @@ mod tests {
         let t1 = t0 + Duration::from_secs(4);
         assert_eq!(s.select(100_000, LOSSY, &[speaker(), idle], t1), vec![None, None]);
         s.reset_slot(1);
-        assert_eq!(s.select(5_000_000, LOSSY, &[speaker(), tile()], t1), vec![None, Some(Layer::Low)]);
+        assert_eq!(s.select(5_000_000, LOSSY, &[speaker(), tile()], t1), vec![None, full(Layer::Low)]);
     }
 
     #[test]
     fn reception_says_full_reduced_or_audio_only() {
         let idle = Demand { priority: 2, max: Layer::Low, layer_bps: [None; 3] };
         let d = [speaker(), tile(), idle];
-        assert_eq!(reception(&[Some(Layer::High), Some(Layer::Low), None], &d), Reception::Full);
-        assert_eq!(reception(&[Some(Layer::Mid), Some(Layer::Low), None], &d), Reception::Reduced);
-        assert_eq!(reception(&[Some(Layer::High), None, None], &d), Reception::Reduced);
+        assert_eq!(reception(&[full(Layer::High), full(Layer::Low), None], &d), Reception::Full);
+        assert_eq!(reception(&[full(Layer::Mid), full(Layer::Low), None], &d), Reception::Reduced);
+        assert_eq!(reception(&[full(Layer::High), None, None], &d), Reception::Reduced);
         assert_eq!(reception(&[None, None, None], &d), Reception::AudioOnly);
         assert_eq!(reception(&[None], &[idle]), Reception::Full, "nothing offered is nothing missed");
-        let capped = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(150_000), None, None] }];
-        assert_eq!(reception(&[Some(Layer::Low)], &capped), Reception::Full, "the source offers only q");
+        let capped = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(LayerRates::full(150_000)), None, None] }];
+        assert_eq!(reception(&[full(Layer::Low)], &capped), Reception::Full, "the source offers only q");
     }
 
     #[test]
     fn layers_the_publisher_stopped_sending_are_not_chosen() {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
-        let d = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(150_000), Some(500_000), None] }];
-        assert_eq!(run(&mut s, 10_000_000, &d, t0, 5), vec![Some(Layer::Mid)]);
+        let d = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(LayerRates::full(150_000)), Some(LayerRates::full(500_000)), None] }];
+        assert_eq!(run(&mut s, 10_000_000, &d, t0, 5), vec![full(Layer::Mid)]);
         assert_eq!(s.desired_bps(&d), 564_000);
+    }
+
+    /// Chromium-like L1T3 simulcast: cumulative T0, T0+T1, T0+T1+T2 per layer.
+    fn temporal_speaker() -> Demand {
+        let r = |c: [u64; 3]| LayerRates::cumulative(&c);
+        Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: [
+                r([60_000, 90_000, 150_000]),
+                r([200_000, 300_000, 500_000]),
+                r([600_000, 900_000, 1_500_000]),
+            ],
+        }
+    }
+
+    fn at(layer: Layer, temporal: u8) -> Option<Choice> {
+        Some(Choice { layer, temporal })
+    }
+
+    #[test]
+    fn a_link_short_of_the_lowest_layer_drops_its_frame_rate_before_pausing() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [temporal_speaker()];
+        assert_eq!(run(&mut s, 5_000_000, &d, t0, 5), vec![full(Layer::High)]);
+        let t1 = t0 + Duration::from_secs(6);
+        // 200 kbit/s: 136k after audio, short of q at 30 fps (150k): q at T0+T1 (90k).
+        assert_eq!(s.select(200_000, LOSSY, &d, t1), vec![at(Layer::Low, 1)], "down in one step");
+        // 130 kbit/s: 66k, q at T0 only (60k).
+        assert_eq!(s.select(130_000, LOSSY, &d, t1), vec![at(Layer::Low, 0)]);
+        // 60 kbit/s: nothing fits; the lowest frame rate stays until the pause is proven.
+        assert_eq!(s.select(60_000, LOSSY, &d, t1), vec![at(Layer::Low, 0)]);
+        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)), vec![at(Layer::Low, 0)]);
+        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1600)), vec![None]);
+    }
+
+    #[test]
+    fn between_two_layers_the_higher_one_comes_at_a_lower_frame_rate() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [temporal_speaker()];
+        assert_eq!(s.select(544_000, LOSSY, &d, t0), vec![full(Layer::Low)], "a new slot starts at full frame rate");
+        // 544k: 480k after audio, 400k with headroom: h at T0+T1 (300k), not h at 30 fps (500k).
+        assert_eq!(run(&mut s, 544_000, &d, t0, 4), vec![at(Layer::Mid, 1)]);
+        assert_eq!(reception(&s.select(544_000, LOSSY, &d, t0 + Duration::from_secs(5)), &d), Reception::Reduced);
+        // The next step up is h at 30 fps.
+        assert_eq!(s.probe_bps(&d), (500_000.0 * 1.2) as u64 + 64_000);
+    }
+
+    #[test]
+    fn a_paused_slot_resumes_at_the_lowest_frame_rate_then_climbs() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [temporal_speaker()];
+        run(&mut s, 60_000, &d, t0, 3);
+        assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_secs(4)), vec![None]);
+        assert_eq!(s.probe_bps(&d), (60_000.0 * 1.2) as u64 + 64_000, "probe for q at T0");
+        // 150 kbit/s: 86k after audio, 71k with headroom: q at T0.
+        let c = run(&mut s, 150_000, &d, t0 + Duration::from_secs(5), 4);
+        assert_eq!(c, vec![at(Layer::Low, 0)]);
+        assert_eq!(s.probe_bps(&d), (150_000.0 * 1.2) as u64 + 64_000, "probe for q at full rate, not T1");
+        assert_eq!(run(&mut s, 5_000_000, &d, t0 + Duration::from_secs(10), 4), vec![full(Layer::High)]);
+    }
+
+    #[test]
+    fn streams_without_temporal_layers_only_ever_get_full_frame_rate() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [speaker(), tile()];
+        for (i, est) in [5_000_000, 700_000, 250_000, 120_000, 60_000, 2_000_000].into_iter().enumerate() {
+            let c = run(&mut s, est, &d, t0 + Duration::from_secs(10 * i as u64), 9);
+            assert!(c.iter().flatten().all(|c| c.temporal == MAX_TEMPORAL), "{est}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn full_frame_rate_stays_full_when_a_layer_shows_its_temporal_layers() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        // A layer that just started reads one nominal rate; a second later its three.
+        let young = [Demand { priority: 0, max: Layer::Low, layer_bps: [Some(LayerRates::full(150_000)), None, None] }];
+        assert_eq!(s.select(5_000_000, 0.0, &young, t0), vec![full(Layer::Low)]);
+        let measured = [Demand { max: Layer::Low, ..temporal_speaker() }];
+        assert_eq!(s.select(5_000_000, 0.0, &measured, t0 + Duration::from_secs(1)), vec![full(Layer::Low)]);
+    }
+
+    #[test]
+    fn above_the_lowest_layer_the_frame_rate_stays_at_least_half() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [temporal_speaker()];
+        // 900 kbit/s: 836k after audio, 696k with headroom. f at T0 (600k) would fit; the
+        // choice is h at full rate (500k) instead.
+        assert_eq!(run(&mut s, 900_000, &d, t0, 4), vec![full(Layer::Mid)]);
+        let offered: Vec<Choice> = d[0].usable().collect();
+        assert_eq!(offered.len(), 7, "q at T0, T1, T2; h and f at T1, T2: {offered:?}");
+        // Without q, h is the lowest layer and offers every frame rate.
+        let no_q = Demand { layer_bps: [None, d[0].layer_bps[1], d[0].layer_bps[2]], ..d[0] };
+        assert_eq!(no_q.usable().next(), at(Layer::Mid, 0));
     }
 }

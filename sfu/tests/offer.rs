@@ -9,6 +9,7 @@ fn start() -> Sfu {
     let config = SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
+        tcp_bind: None,
     };
     Sfu::start(config, &prometheus::Registry::new()).unwrap().0
 }
@@ -41,6 +42,25 @@ async fn chromium_offer_is_answered_with_simulcast_and_the_single_port() {
 }
 
 #[tokio::test]
+async fn with_ice_tcp_the_answer_also_offers_a_passive_tcp_candidate_on_its_port() {
+    let config = SfuConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        announce_ip: None,
+        tcp_bind: Some("127.0.0.1:0".parse().unwrap()),
+    };
+    let sfu = Sfu::start(config, &prometheus::Registry::new()).unwrap().0;
+    let tcp = sfu.tcp_addr().expect("ICE-TCP bound");
+    assert_ne!(tcp.port(), 0);
+    let layout = sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.unwrap();
+    let candidates: Vec<&str> = layout.answer_sdp.lines().filter(|l| l.starts_with("a=candidate")).collect();
+    let udp = format!("127.0.0.1 {} typ host", sfu.local_addr().port());
+    let tcp = format!("127.0.0.1 {} typ host tcptype passive", tcp.port());
+    assert!(candidates.iter().any(|c| c.contains(&udp) && c.contains(" udp ")), "{candidates:?}");
+    assert!(candidates.iter().any(|c| c.contains(&tcp) && c.contains(" tcp ")), "{candidates:?}");
+    sfu.shutdown();
+}
+
+#[tokio::test]
 async fn garbage_offer_is_a_parse_error_and_the_peer_is_not_kept() {
     let sfu = start();
     let err = sfu.offer(PeerId(1), "v=0\r\nthis is not sdp".into()).await.unwrap_err();
@@ -66,12 +86,70 @@ async fn offer_with_too_many_media_lines_is_refused() {
     sfu.shutdown();
 }
 
+/// Found by fuzz/ sdp_offer: the audio section maps payload type 108 to H.264 as the video
+/// section does, and str0m 0.25 asserts ("Pt locked multiple times: 108") on the media
+/// thread, which used to end it for every meeting.
+fn offer_with_one_payload_type_in_two_sections() -> String {
+    let fingerprint = ["AB"; 32].join(":");
+    [
+        "v=0",
+        "o=- 1 2 IN IP4 127.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=group:BUNDLE 0 1",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+        "c=IN IP4 0.0.0.0",
+        "a=ice-ufrag:abcd",
+        "a=ice-pwd:abcdefghijklmnopqrstuvwx",
+        &format!("a=fingerprint:sha-256 {fingerprint}"),
+        "a=setup:actpass",
+        "a=mid:0",
+        "a=recvonly",
+        "a=rtcp-mux",
+        "a=rtpmap:111 opus/48000/2",
+        "a=rtpmap:108 H264/90000",
+        "m=video 9 UDP/TLS/RTP/SAVPF 96 108",
+        "c=IN IP4 0.0.0.0",
+        "a=mid:1",
+        "a=recvonly",
+        "a=rtcp-mux",
+        "a=rtpmap:96 VP8/90000",
+        "a=rtpmap:108 H264/90000",
+        "a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+        "",
+    ]
+    .join("\r\n")
+}
+
+#[tokio::test]
+async fn an_offer_that_makes_the_webrtc_stack_panic_costs_only_the_offering_peer() {
+    let sfu = start();
+    assert!(sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.is_ok());
+    let err = sfu.offer(PeerId(2), offer_with_one_payload_type_in_two_sections()).await.unwrap_err();
+    assert!(matches!(&err, OfferError::Refused(m) if m.contains("payload types")), "{err:?}");
+    assert!(sfu.ping().await, "the media thread is still running");
+    // Others go on; the refused peer is gone and may offer again.
+    assert!(sfu.offer(PeerId(3), CHROMIUM_OFFER.into()).await.is_ok());
+    assert!(sfu.offer(PeerId(2), CHROMIUM_OFFER.into()).await.is_ok());
+    sfu.shutdown();
+}
+
 #[test]
 fn binding_every_interface_without_an_announced_address_is_a_clear_error() {
     let config = SfuConfig {
         bind: "0.0.0.0:0".parse().unwrap(),
         announce_ip: None,
+        tcp_bind: None,
     };
     let err = Sfu::start(config, &prometheus::Registry::new()).unwrap_err();
     assert!(err.to_string().contains("--announce-ip"), "{err}");
+}
+
+#[tokio::test]
+async fn the_media_thread_answers_a_ping_until_it_is_shut_down() {
+    let sfu = std::sync::Arc::new(start());
+    assert!(sfu.ping().await, "a running media thread answers");
+    let stopping = sfu.clone();
+    tokio::task::spawn_blocking(move || stopping.shutdown()).await.unwrap();
+    assert!(!sfu.ping().await, "a stopped one does not");
 }

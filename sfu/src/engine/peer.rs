@@ -10,16 +10,17 @@ use std::time::Instant;
 use str0m::change::SdpOffer;
 use str0m::format::Codec;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc, Vp8Descriptor, Vp8Patch};
 use str0m::{Candidate, Rtc};
 
 use crate::codec::VideoCodec;
+use crate::downlink::Downlink;
 use crate::forward::DownTrack;
 use crate::id::{Layer, LayerSet, PeerId, TrackKind};
 use crate::keyframe::KeyframeThrottle;
-use crate::rate::RateMeter;
+use crate::rate::{LayerMeter, LayerRates};
 use crate::rewrite::Rewritten;
-use crate::select::{Demand, Selector, SelectorConfig};
+use crate::select::{Demand, SelectorConfig};
 use crate::OfferError;
 
 /// Bandwidth estimate a subscriber starts from, before its first TWCC feedback.
@@ -51,21 +52,25 @@ pub(crate) struct UpTrack {
     pub throttle: KeyframeThrottle,
     /// Slots currently fed by this track.
     pub subscribers: Vec<SlotRef>,
-    /// Bytes per layer (index 0 for unlayered), for what each layer costs.
-    meters: [RateMeter; 3],
+    /// Bytes per layer (index 0 for unlayered) and temporal layer, for what each layer
+    /// costs at each frame rate.
+    meters: [LayerMeter; 3],
     /// Whether any packet carried a simulcast rid.
     layered: bool,
     /// Layer bitrates as of the last selection tick (`None`: not sent).
-    pub rates: [Option<u64>; 3],
+    pub rates: [Option<LayerRates>; 3],
     /// Highest layer last reported wanted (outer `None`: never reported).
     pub wanted_reported: Option<Option<Layer>>,
+    /// What this track may send (see [`crate::police`]).
+    pub police: crate::police::TrackPolicers,
 }
 
 impl UpTrack {
-    fn mark_seen(&mut self, layer: Option<Layer>, bytes: usize, now: Instant) {
+    /// Counts a packet of `layer` and temporal layer `tid` (`None`: the codec gives none).
+    pub fn mark_seen(&mut self, layer: Option<Layer>, tid: Option<u8>, bytes: usize, now: Instant) {
         let i = layer.map_or(0, Layer::index);
         self.seen[i] = Some(now);
-        self.meters[i].add(bytes, now);
+        self.meters[i].add(tid, bytes, now);
         self.layered |= layer.is_some();
     }
 
@@ -75,8 +80,8 @@ impl UpTrack {
         for layer in Layer::ALL {
             let i = layer.index();
             let sent = if self.layered { active.contains(layer) } else { i == 0 && self.seen[0].is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR) };
-            let bps = self.meters[i].bps(now);
-            self.rates[i] = sent.then(|| if bps > 0 { bps } else { NOMINAL_BPS[i] });
+            let measured = self.meters[i].rates(now);
+            self.rates[i] = sent.then(|| measured.unwrap_or(LayerRates::full(NOMINAL_BPS[i])));
         }
     }
 
@@ -138,23 +143,21 @@ pub(crate) struct Peer {
     /// SSRC → track/layer, filled on first sight of each SSRC.
     ssrcs: Vec<(Ssrc, Option<Incoming>)>,
     pts: Vec<(Pt, Option<PtInfo>)>,
-    /// Latest egress bandwidth estimate towards this peer, bit/s.
-    pub estimate_bps: u64,
-    /// Latest share of packets sent to this peer that it reported lost.
-    pub egress_loss: f64,
-    /// Chooses layers for this peer's video slots.
-    pub selector: Selector,
+    /// Estimate, loss and layer choice of the link towards this peer (its video slots).
+    pub downlink: Downlink,
     /// Reception last reported to signaling.
     pub reception: Option<crate::select::Reception>,
-    /// When the estimator was last asked for an allocation probe (see `select_layers`).
-    pub probe_armed_at: Option<Instant>,
-    /// Alternates the desired rate between two values so each re-arm is a rise.
-    pub probe_high: bool,
+    /// Link figures gathered for the next report.
+    pub link: crate::link::LinkStats,
+    /// The first media packet was forwarded to it (reported once).
+    pub first_media_sent: bool,
     /// When str0m next wants a timeout input.
     pub next_timeout: Instant,
     /// Has output waiting to be polled (it was written to or received input).
     pub dirty: bool,
     pub connected: bool,
+    /// When a datagram from it last arrived.
+    pub last_rx: Instant,
 }
 
 impl Peer {
@@ -176,20 +179,39 @@ impl Peer {
             slots: Vec::new(),
             ssrcs: Vec::new(),
             pts: Vec::new(),
-            estimate_bps: INITIAL_ESTIMATE_BPS,
-            egress_loss: 0.0,
-            selector: Selector::new(SelectorConfig::default()),
+            downlink: Downlink::new(INITIAL_ESTIMATE_BPS, SelectorConfig::default()),
             reception: None,
-            probe_armed_at: None,
-            probe_high: false,
+            link: crate::link::LinkStats::default(),
+            first_media_sent: false,
             next_timeout: now,
             dirty: true,
             connected: false,
+            last_rx: now,
+        }
+    }
+
+    /// Best video layer this peer receives now: `None` without any video source, `Some(None)`
+    /// when every video it should receive is paused.
+    pub fn video_layer(&self) -> Option<Option<crate::Layer>> {
+        let video = self.slots.iter().filter(|s| s.kind == MediaKind::Video && s.source.is_some());
+        let mut any_paused = false;
+        let mut best: Option<crate::Layer> = None;
+        for s in video {
+            if s.down.is_paused() {
+                any_paused = true;
+            } else if let Some(Some(l)) = s.down.current_layer() {
+                best = best.max(Some(l));
+            }
+        }
+        match best {
+            Some(l) => Some(Some(l)),
+            None if any_paused => Some(None),
+            None => None,
         }
     }
 
     /// Accepts an offer and records the tracks and slots it adds. Returns the answer SDP.
-    pub fn accept_offer(&mut self, sdp: &str, local: &Candidate) -> Result<String, OfferError> {
+    pub fn accept_offer(&mut self, sdp: &str, local: &[Candidate]) -> Result<String, OfferError> {
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| OfferError::Parse(e.to_string()))?;
         let lines: Vec<Mid> = offer.media_lines.iter().map(|m| m.mid()).collect();
         if lines.is_empty() {
@@ -201,7 +223,9 @@ impl Peer {
                 lines.len()
             )));
         }
-        self.rtc.add_local_candidate(local.clone());
+        for c in local {
+            self.rtc.add_local_candidate(c.clone());
+        }
         let answer = self
             .rtc
             .sdp_api()
@@ -242,6 +266,7 @@ impl Peer {
                     layered: false,
                     rates: [None; 3],
                     wanted_reported: None,
+                    police: crate::police::TrackPolicers::new(track_kind),
                 });
             }
             Direction::SendOnly => self.slots.push(Slot {
@@ -262,19 +287,15 @@ impl Peer {
     }
 
     /// Which track and layer an incoming packet belongs to. `None` for SSRCs of no track.
-    pub fn classify(&mut self, ssrc: Ssrc, bytes: usize, now: Instant) -> Option<Incoming> {
-        let found = match self.ssrcs.iter().find(|(s, _)| *s == ssrc) {
+    pub fn classify(&mut self, ssrc: Ssrc) -> Option<Incoming> {
+        match self.ssrcs.iter().find(|(s, _)| *s == ssrc) {
             Some((_, c)) => *c,
             None => {
                 let c = self.lookup_ssrc(ssrc);
                 self.ssrcs.push((ssrc, c));
                 c
             }
-        };
-        if let Some(inc) = found {
-            self.tracks[inc.track].mark_seen(inc.layer, bytes, now);
         }
-        found
     }
 
     fn lookup_ssrc(&mut self, ssrc: Ssrc) -> Option<Incoming> {
@@ -324,9 +345,10 @@ impl Peer {
             .collect()
     }
 
-    /// Writes one forwarded packet into a slot. Returns false when it could not be sent
-    /// (no codec in common, slot not negotiated yet).
-    pub fn write(&mut self, slot: usize, pkt: &RtpPacket, out: Rewritten) -> bool {
+    /// Writes one forwarded packet into a slot, with its VP8 PictureID and TL0PICIDX
+    /// rewritten when `vp8` (str0m's parse of the payload) is given. Returns false when it
+    /// could not be sent (no codec in common, slot not negotiated yet).
+    pub fn write(&mut self, slot: usize, pkt: &RtpPacket, out: Rewritten, vp8: Option<&Vp8Descriptor>) -> bool {
         let s = &self.slots[slot];
         let Some(&(_, pt)) = s.pt_map.iter().find(|(src, _)| *src == pkt.header.payload_type) else {
             return false;
@@ -344,12 +366,16 @@ impl Peer {
         let Some(tx) = api.stream_tx_by_mid(mid, None) else {
             return false;
         };
-        tx.write_rtp(
-            RtpWrite::new(pt, out.seq.into(), out.ts, pkt.timestamp, pkt.payload.clone())
-                .marker(pkt.header.marker)
-                .nackable(is_video)
-                .ext_vals(ext),
-        );
+        let mut write = RtpWrite::new(pt, out.seq.into(), out.ts, pkt.timestamp, pkt.payload.clone())
+            .marker(pkt.header.marker)
+            .nackable(is_video)
+            .ext_vals(ext);
+        // The payload stays shared across the fan-out: str0m patches the descriptor bytes as
+        // it serializes this slot's copy (resends included).
+        if let Some(patch) = vp8.and_then(|d| vp8_patch(d, &out)) {
+            write = write.vp8_patch(patch);
+        }
+        tx.write_rtp(write);
         self.dirty = true;
         true
     }
@@ -368,6 +394,23 @@ impl Peer {
             None => false,
         }
     }
+}
+
+/// The PictureID/TL0PICIDX rewrite of `out` for a payload str0m parsed as `d`; `None` when
+/// there is nothing to rewrite or the fields disagree with str0m's parse (then the packet goes
+/// out as it came).
+fn vp8_patch(d: &Vp8Descriptor, out: &Rewritten) -> Option<Vp8Patch> {
+    if out.picture_id.is_none() && out.tl0_pic_idx.is_none() {
+        return None;
+    }
+    let mut patch = d.patch();
+    if let Some(p) = out.picture_id {
+        patch = patch.picture_id(p);
+    }
+    if let Some(t) = out.tl0_pic_idx {
+        patch = patch.tl0_pic_idx(t);
+    }
+    patch.build().ok()
 }
 
 /// The demand of a slot with nothing to receive.

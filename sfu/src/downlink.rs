@@ -1,0 +1,516 @@
+//! The link from the SFU to one subscriber, as the layer selector sees it: the latest
+//! bandwidth estimate and loss reported for it, the [`Selector`] choosing its layers, and
+//! what the estimator is asked to probe for.
+//!
+//! Lifecycle: one per subscriber peer, created with it. The engine feeds it str0m's TWCC
+//! estimate ([`Downlink::on_estimate`]) and the egress loss and round-trip time of each stats
+//! event ([`Downlink::on_loss`], [`Downlink::on_rtt`]), and calls [`Downlink::update`] every
+//! selection tick; it then
+//! carries out the [`Update`]: switch or pause layers, report the reception, and hand
+//! `probe_bps`/`desired_bps` to the estimator (`rtc.bwe().set_bitrate`).
+//!
+//! Pure: no str0m, no clock. The same code runs in the engine and in the simulated-network
+//! tests (`sfu/tests/estimator.rs`).
+
+use std::time::{Duration, Instant};
+
+use crate::select::{reception, Choice, Demand, Reception, Selector, SelectorConfig};
+
+/// How often a subscriber short of its desired rate gets a new allocation probe.
+pub const PROBE_REARM: Duration = Duration::from_secs(2);
+
+/// Queueing delay (round trip above the link's own) that, with loss, proves the link is
+/// overfull: what is sent now does not fit, whatever the estimate says yet.
+pub const CONGESTED_QUEUE: Duration = Duration::from_millis(150);
+/// Loss that, with the queueing delay, proves the link is overfull.
+pub const CONGESTED_LOSS: f64 = 0.02;
+/// Loss that, with the queueing delay, proves the link is *still* overfull after a halving,
+/// even with the cheapest choice. The round trip also carries the queue of the site's own
+/// uplink (its camera), so a standing queue with light loss (random loss on a line that
+/// carries what is sent) is no proof that the way down is full; tail drops of a full queue
+/// towards the site are.
+pub const OVERFULL_LOSS: f64 = 0.10;
+/// How long the halved rate caps the estimate after the last proof of an overfull link.
+pub const CONGESTION_HOLD: Duration = Duration::from_secs(3);
+/// A proof with heavy loss this recent (stats come every second) means the link is overfull
+/// now: with the cheapest choice it counts towards pausing video.
+pub const OVERFULL_FRESH: Duration = Duration::from_millis(1500);
+/// How long a halving is given to take effect before a new proof halves again.
+pub const CONGESTION_SETTLE: Duration = Duration::from_millis(1500);
+/// The link's own round trip is the smallest seen over the last two of these windows.
+const BASE_RTT_WINDOW: Duration = Duration::from_secs(15);
+
+/// What one selection tick decided for a subscriber.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Update {
+    /// The layer and frame rate per slot, in the order of the demands (`None`: paused or
+    /// nothing to send).
+    pub choices: Vec<Option<Choice>>,
+    /// What the subscriber's link lets it receive, for signaling.
+    pub reception: Reception,
+    /// Rate the estimator should sustain with media and padding (str0m's `minimum`), bit/s.
+    pub probe_bps: u64,
+    /// Rate the estimator should try to discover (str0m's `desired`), bit/s.
+    pub desired_bps: u64,
+}
+
+/// The SFU-to-subscriber link state that drives layer selection.
+#[derive(Debug, Clone)]
+pub struct Downlink {
+    /// Chooses the layers; keeps the hysteresis state per slot.
+    selector: Selector,
+    /// Latest egress bandwidth estimate, bit/s (the initial estimate until TWCC reports).
+    estimate_bps: u64,
+    /// Latest share of packets sent to the subscriber that were lost.
+    egress_loss: f64,
+    /// Whether the last stats had a loss figure at all: none comes when no receiver report
+    /// made it back in the interval (a link so full that even the reports queue).
+    loss_known: bool,
+    /// Whether the last round trip stood [`CONGESTED_QUEUE`] above the link's own.
+    queue_standing: bool,
+    /// When the estimator was last asked for an allocation probe.
+    probe_armed_at: Option<Instant>,
+    /// Alternates the desired rate between two values so each re-arm is a rise: str0m only
+    /// probes when the desired rate goes up.
+    probe_high: bool,
+    /// Smallest round trip of the current and the previous window, and when the current
+    /// window began: the link's own round trip, without queueing.
+    base_rtt: [Option<Duration>; 2],
+    base_rtt_since: Option<Instant>,
+    /// When the last stats showed an overfull link (loss and a standing queue), and whether
+    /// the loss was heavy ([`OVERFULL_LOSS`]), not yet acted on by [`Downlink::update`].
+    congestion_seen: Option<(Instant, bool)>,
+    /// Ceiling on the estimate after an overfull link.
+    cap: Option<Cap>,
+}
+
+/// A ceiling on the estimate: half of what was being sent when the link proved overfull,
+/// until [`CONGESTION_HOLD`] after the last proof.
+#[derive(Debug, Clone, Copy)]
+struct Cap {
+    bps: u64,
+    /// When it was last halved.
+    set_at: Instant,
+    /// When the link last proved overfull.
+    seen: Instant,
+    /// When it last proved overfull with heavy loss.
+    heavy: Option<Instant>,
+}
+
+impl Downlink {
+    /// A link that starts from `initial_estimate_bps` (the estimator's own starting point)
+    /// with nothing chosen yet.
+    pub fn new(initial_estimate_bps: u64, config: SelectorConfig) -> Self {
+        Downlink {
+            selector: Selector::new(config),
+            estimate_bps: initial_estimate_bps,
+            egress_loss: 0.0,
+            loss_known: true,
+            queue_standing: false,
+            probe_armed_at: None,
+            probe_high: false,
+            base_rtt: [None, None],
+            base_rtt_since: None,
+            congestion_seen: None,
+            cap: None,
+        }
+    }
+
+    /// Records a new bandwidth estimate, bit/s.
+    pub fn on_estimate(&mut self, bps: u64) {
+        self.estimate_bps = bps;
+    }
+
+    /// Records the latest egress loss fraction (0.0 to 1.0).
+    /// `None`: the stats had no loss figure (no receiver report came back in the interval);
+    /// the last figure is kept, and with a standing queue the link counts as overfull.
+    pub fn on_loss(&mut self, fraction: Option<f64>) {
+        self.loss_known = fraction.is_some();
+        if let Some(f) = fraction {
+            self.egress_loss = f;
+        }
+    }
+
+    /// The loss the selector weighs: the reported one, or, when none came back and the queue
+    /// stands, enough to count as proof of an overfull link.
+    fn effective_loss(&self) -> f64 {
+        if !self.loss_known && self.queue_standing {
+            self.egress_loss.max(OVERFULL_LOSS)
+        } else {
+            self.egress_loss
+        }
+    }
+
+    /// Records the round trip of the latest stats at `now` (call after [`Downlink::on_loss`]
+    /// for the same stats). With loss of at least [`CONGESTED_LOSS`] (or none reported) and a
+    /// round trip [`CONGESTED_QUEUE`] above the link's own, the link is overfull: the next [`Downlink::update`] halves the rate it allows at once, without
+    /// waiting for the estimator to fall (str0m takes 3-4 s to come down from a high layer to a
+    /// 300 kbit/s link, while the queue grows to the link's limit).
+    pub fn on_rtt(&mut self, rtt: Option<Duration>, now: Instant) {
+        let Some(rtt) = rtt else { return };
+        let since = *self.base_rtt_since.get_or_insert(now);
+        if now.saturating_duration_since(since) >= BASE_RTT_WINDOW {
+            self.base_rtt = [self.base_rtt[1], None];
+            self.base_rtt_since = Some(now);
+        }
+        self.base_rtt[1] = Some(self.base_rtt[1].map_or(rtt, |b| b.min(rtt)));
+        let base = self.base_rtt.iter().flatten().min().copied().unwrap_or(rtt);
+        self.queue_standing = rtt >= base + CONGESTED_QUEUE;
+        let loss = self.effective_loss();
+        if self.queue_standing && loss >= CONGESTED_LOSS {
+            self.congestion_seen = Some((now, loss >= OVERFULL_LOSS));
+        }
+    }
+
+    /// The estimate the selector works with: the estimator's, capped after an overfull link.
+    pub fn estimate_bps(&self) -> u64 {
+        self.cap.map_or(self.estimate_bps, |c| self.estimate_bps.min(c.bps))
+    }
+
+    /// Forgets what slot `i` had (its source changed), see [`Selector::reset_slot`].
+    pub fn reset_slot(&mut self, i: usize) {
+        self.selector.reset_slot(i);
+    }
+
+    /// One selection tick at `now` for `demands` (one per slot, in slot order): chooses the
+    /// layers and what the estimator should pad and probe towards.
+    pub fn update(&mut self, demands: &[Demand], now: Instant) -> Update {
+        // (Nothing chosen yet for these slots: nothing to halve, the first selection starts
+        // at the lowest layers anyway.)
+        let sent = self.selector.video_bps(demands);
+        if let Some(((seen, heavy), sent)) = self.congestion_seen.take().zip(sent) {
+            // Cut what is sent now: by half, or, with heavy loss (tail drops of a full queue),
+            // straight to the lowest layers at full frame rate (and by half from there). Proofs
+            // that come while the last cut is still taking effect (the lower layer's keyframe,
+            // the queue draining), or light loss once cut, only extend the hold.
+            let reserve = self.selector.audio_reserve_bps();
+            let lowest = self.selector.lowest_full_bps(demands);
+            let cut = if heavy && sent > lowest { lowest } else { sent / 2 } + reserve;
+            let heavy = heavy.then_some(seen);
+            self.cap = Some(match self.cap {
+                Some(c) if heavy.is_some() && now.saturating_duration_since(c.set_at) >= CONGESTION_SETTLE => Cap {
+                    bps: c.bps.min(cut),
+                    set_at: now,
+                    seen,
+                    heavy,
+                },
+                Some(c) => Cap {
+                    seen,
+                    heavy: heavy.or(c.heavy),
+                    ..c
+                },
+                None => Cap {
+                    bps: cut,
+                    set_at: now,
+                    seen,
+                    heavy,
+                },
+            });
+        }
+        if self
+            .cap
+            .is_some_and(|c| now.saturating_duration_since(c.seen) >= CONGESTION_HOLD)
+        {
+            self.cap = None;
+        }
+        // Overfull now (the stats come every second): even the cheapest choice does not fit.
+        let overfull = self
+            .cap
+            .and_then(|c| c.heavy)
+            .is_some_and(|t| now.saturating_duration_since(t) < OVERFULL_FRESH);
+        self.selector.set_overfull(overfull);
+        let choices = self
+            .selector
+            .select(self.estimate_bps(), self.effective_loss(), demands, now);
+        let reception = reception(&choices, demands);
+        // Pad towards the next step up so the estimate can grow past what is sent now
+        // (without it a paused or low subscriber would never find its link recovered).
+        let mut desired = self.selector.desired_bps(demands);
+        // str0m probes when the desired rate *rises* above the estimate. While the
+        // estimate is short of it (a link that just recovered), re-arm a probe every
+        // couple of seconds by alternating the desired rate 2% up and back.
+        let rearm_due = self
+            .probe_armed_at
+            .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_REARM);
+        // No probing into an overfull link.
+        if self.estimate_bps() < desired && rearm_due && self.cap.is_none() {
+            self.probe_armed_at = Some(now);
+            self.probe_high = !self.probe_high;
+        }
+        if self.probe_high {
+            desired += desired / 50;
+        }
+        // While capped, padding must not fill the link the cap is draining.
+        let probe_bps = self.selector.probe_bps(demands).min(desired).min(self.estimate_bps());
+        Update {
+            choices,
+            reception,
+            probe_bps,
+            desired_bps: desired,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::Layer;
+    use crate::rate::LayerRates;
+
+    const SIMULCAST: [Option<LayerRates>; 3] = [
+        Some(LayerRates::full(150_000)),
+        Some(LayerRates::full(500_000)),
+        Some(LayerRates::full(1_500_000)),
+    ];
+
+    fn speaker() -> Demand {
+        Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: SIMULCAST,
+        }
+    }
+
+    #[test]
+    fn a_short_link_rearms_a_probe_every_two_seconds_by_raising_the_desired_rate() {
+        let t0 = Instant::now();
+        let mut d = Downlink::new(300_000, SelectorConfig::default());
+        let base = 64_000 + 1_500_000;
+        let at = |ms| t0 + Duration::from_millis(ms);
+        assert_eq!(
+            d.update(&[speaker()], at(0)).desired_bps,
+            base + base / 50,
+            "first arm: a rise"
+        );
+        assert_eq!(
+            d.update(&[speaker()], at(1_750)).desired_bps,
+            base + base / 50,
+            "held until the re-arm"
+        );
+        assert_eq!(
+            d.update(&[speaker()], at(2_000)).desired_bps,
+            base,
+            "back down"
+        );
+        assert_eq!(
+            d.update(&[speaker()], at(4_000)).desired_bps,
+            base + base / 50,
+            "up again: a new probe"
+        );
+    }
+
+    #[test]
+    fn a_link_that_carries_the_desired_rate_is_not_reprobed() {
+        let t0 = Instant::now();
+        let mut d = Downlink::new(5_000_000, SelectorConfig::default());
+        for s in 0..10 {
+            let u = d.update(&[speaker()], t0 + Duration::from_secs(s));
+            assert_eq!(u.desired_bps, 1_564_000);
+        }
+    }
+
+    #[test]
+    fn the_probe_rate_is_the_next_step_up_capped_at_the_desired_rate() {
+        let t0 = Instant::now();
+        let mut d = Downlink::new(5_000_000, SelectorConfig::default());
+        let u = d.update(&[speaker()], t0);
+        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))], "starts low");
+        assert_eq!(u.reception, Reception::Reduced);
+        // Next step is mid: 500k with 20% headroom, plus the audio reserve.
+        assert_eq!(u.probe_bps, 664_000);
+        for s in 1..=8 {
+            d.update(&[speaker()], t0 + Duration::from_secs(s));
+        }
+        let u = d.update(&[speaker()], t0 + Duration::from_secs(9));
+        assert_eq!(u.choices, vec![Some(Choice::full(Layer::High))]);
+        assert_eq!(u.reception, Reception::Full);
+        assert_eq!(
+            u.probe_bps, u.desired_bps,
+            "at the top the probe is capped at the desired rate"
+        );
+    }
+
+    /// A subscriber settled on the high layer of `speaker()` with a generous estimate.
+    fn settled_high(t0: Instant) -> Downlink {
+        let mut d = Downlink::new(5_000_000, SelectorConfig::default());
+        for s in 0..=9 {
+            d.on_rtt(Some(Duration::from_millis(20)), t0 + Duration::from_secs(s));
+            d.update(&[speaker()], t0 + Duration::from_secs(s));
+        }
+        assert_eq!(d.update(&[speaker()], t0 + Duration::from_secs(9)).choices, vec![Some(Choice::full(Layer::High))]);
+        d
+    }
+
+    #[test]
+    fn light_loss_with_a_standing_queue_halves_the_rate_at_once_and_the_cap_lifts_after_the_hold() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // The estimator has not noticed yet; the link loses 5% and the queue stands at 400 ms.
+        d.on_loss(Some(0.05));
+        d.on_rtt(Some(Duration::from_millis(420)), at(0));
+        assert_eq!(d.estimate_bps(), 5_000_000, "capped only once acted on");
+        let u = d.update(&[speaker()], at(0));
+        assert_eq!(d.estimate_bps(), 1_500_000 / 2 + 64_000, "half of what was sent, plus audio");
+        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Mid))], "down at once, not after the hold");
+        // Light loss again, later: it only extends the hold.
+        for ms in [1_000, 2_000] {
+            d.on_rtt(Some(Duration::from_millis(400)), at(ms));
+            d.update(&[speaker()], at(ms));
+            assert_eq!(d.estimate_bps(), 814_000);
+        }
+        // The queue drains; three seconds after the last proof the cap lifts.
+        d.on_loss(Some(0.0));
+        d.on_rtt(Some(Duration::from_millis(25)), at(3_000));
+        d.update(&[speaker()], at(4_900));
+        assert_eq!(d.estimate_bps(), 814_000);
+        d.update(&[speaker()], at(5_000));
+        assert_eq!(d.estimate_bps(), 5_000_000);
+    }
+
+    #[test]
+    fn heavy_loss_with_a_standing_queue_cuts_to_the_lowest_layer_then_halves_after_the_settle() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // Tail drops: 15% lost, the queue at 450 ms.
+        d.on_loss(Some(0.15));
+        d.on_rtt(Some(Duration::from_millis(450)), at(0));
+        let u = d.update(&[speaker()], at(0));
+        assert_eq!(d.estimate_bps(), 150_000 + 64_000, "the lowest layer at full rate, plus audio");
+        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))], "straight down, no stop at mid");
+        // A second later (the keyframe, the queue draining): held.
+        d.on_rtt(Some(Duration::from_millis(450)), at(1_000));
+        d.update(&[speaker()], at(1_000));
+        assert_eq!(d.estimate_bps(), 214_000);
+        // Still heavy after the settle: half of the lowest layer.
+        d.on_rtt(Some(Duration::from_millis(450)), at(2_000));
+        d.update(&[speaker()], at(2_000));
+        assert_eq!(d.estimate_bps(), 75_000 + 64_000);
+    }
+
+    #[test]
+    fn a_link_still_overfull_at_the_cheapest_choice_pauses_video_and_padding_stays_under_the_cap() {
+        let t0 = Instant::now();
+        let mut d = Downlink::new(300_000, SelectorConfig::default());
+        d.on_rtt(Some(Duration::from_millis(20)), t0);
+        // Tail drops of a full queue on top of the line's own loss.
+        d.on_loss(Some(0.15));
+        let mut paused_at = None;
+        for ms in (0..6_000).step_by(250) {
+            let now = t0 + Duration::from_millis(ms);
+            if ms % 1_000 == 0 {
+                // The estimator still believes 300 kbit/s; the link keeps proving overfull.
+                d.on_rtt(Some(Duration::from_millis(500)), now);
+            }
+            let u = d.update(&[speaker()], now);
+            assert!(u.probe_bps <= d.estimate_bps(), "padding {} over the cap {}", u.probe_bps, d.estimate_bps());
+            if u.choices == vec![None] && paused_at.is_none() {
+                paused_at = Some(ms);
+                assert_eq!(u.reception, Reception::AudioOnly);
+            }
+        }
+        let paused_at = paused_at.expect("video paused");
+        assert!((1_500..=3_500).contains(&paused_at), "paused after the hold, at {paused_at} ms");
+    }
+
+    #[test]
+    fn light_loss_with_a_standing_queue_halves_once_and_never_pauses() {
+        // 3% random loss on a line that carries the low layer, while the site's own uplink
+        // keeps a queue standing: one halving, then the picture stays.
+        let t0 = Instant::now();
+        let mut d = Downlink::new(300_000, SelectorConfig::default());
+        d.on_rtt(Some(Duration::from_millis(20)), t0);
+        d.on_loss(Some(0.03));
+        for ms in (0..8_000).step_by(250) {
+            let now = t0 + Duration::from_millis(ms);
+            if ms % 1_000 == 0 {
+                d.on_rtt(Some(Duration::from_millis(450)), now);
+            }
+            let u = d.update(&[speaker()], now);
+            assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))], "at {ms} ms");
+        }
+        assert_eq!(d.estimate_bps(), 150_000 / 2 + 64_000, "halved once only");
+    }
+
+    #[test]
+    fn no_receiver_report_with_a_standing_queue_counts_as_an_overfull_link() {
+        // 60 kbit/s: the reports themselves queue, so the stats carry no loss figure.
+        let t0 = Instant::now();
+        let mut d = Downlink::new(300_000, SelectorConfig::default());
+        d.on_loss(Some(0.0));
+        d.on_rtt(Some(Duration::from_millis(20)), t0);
+        d.update(&[speaker()], t0);
+        let mut paused_at = None;
+        for ms in (250..6_000).step_by(250) {
+            let now = t0 + Duration::from_millis(ms);
+            if ms % 1_000 == 0 {
+                d.on_loss(None);
+                d.on_rtt(Some(Duration::from_millis(1_800)), now);
+            }
+            if d.update(&[speaker()], now).choices == vec![None] && paused_at.is_none() {
+                paused_at = Some(ms);
+            }
+        }
+        assert!(paused_at.is_some(), "video paused");
+        // A report that comes back clean with no queue: no longer overfull.
+        let mut d = Downlink::new(300_000, SelectorConfig::default());
+        d.on_loss(None);
+        d.on_rtt(Some(Duration::from_millis(20)), t0);
+        d.update(&[speaker()], t0);
+        assert_eq!(d.estimate_bps(), 300_000, "no report but no queue: nothing proven");
+    }
+
+    #[test]
+    fn random_loss_without_a_queue_or_a_slow_but_clean_link_is_no_congestion() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        d.on_loss(Some(0.05));
+        d.on_rtt(Some(Duration::from_millis(60)), at(0));
+        d.update(&[speaker()], at(0));
+        assert_eq!(d.estimate_bps(), 5_000_000, "loss alone");
+        d.on_loss(Some(0.0));
+        d.on_rtt(Some(Duration::from_millis(600)), at(1_000));
+        d.update(&[speaker()], at(1_000));
+        assert_eq!(d.estimate_bps(), 5_000_000, "a long round trip alone");
+    }
+
+    #[test]
+    fn the_links_own_round_trip_is_the_smallest_of_the_last_two_windows() {
+        let t0 = Instant::now();
+        let mut d = Downlink::new(5_000_000, SelectorConfig::default());
+        d.on_loss(Some(0.05));
+        // A satellite hop: 600 ms of its own, queueing on top would show above that.
+        for s in 0..40 {
+            d.on_rtt(Some(Duration::from_millis(600)), t0 + Duration::from_secs(s));
+        }
+        d.update(&[speaker()], t0 + Duration::from_secs(40));
+        assert_eq!(d.estimate_bps(), 5_000_000);
+        // A route that got 300 ms shorter and then longer again is measured afresh.
+        let mut d = Downlink::new(5_000_000, SelectorConfig::default());
+        d.on_rtt(Some(Duration::from_millis(20)), t0);
+        d.on_loss(Some(0.05));
+        for s in 1..40 {
+            d.on_rtt(Some(Duration::from_millis(320)), t0 + Duration::from_secs(s));
+        }
+        d.update(&[speaker()], t0 + Duration::from_secs(40));
+        assert_eq!(d.estimate_bps(), 5_000_000, "the 20 ms sample has aged out");
+    }
+
+    #[test]
+    fn loss_and_a_low_estimate_pause_video() {
+        let t0 = Instant::now();
+        let mut d = Downlink::new(60_000, SelectorConfig::default());
+        d.on_loss(Some(0.05));
+        let mut last = None;
+        for ms in (0..=2_000).step_by(250) {
+            last = Some(d.update(&[speaker()], t0 + Duration::from_millis(ms)));
+        }
+        let u = last.expect("ran");
+        assert_eq!(u.choices, vec![None]);
+        assert_eq!(u.reception, Reception::AudioOnly);
+        d.on_estimate(5_000_000);
+        assert_eq!(d.estimate_bps(), 5_000_000);
+    }
+}
