@@ -22,8 +22,6 @@ use crate::protocol::Role;
 use crate::state::AppState;
 use crate::token::{unix_now, Claims};
 
-/// Most expected sites in one meeting (a national meeting on one node).
-pub const MAX_SITES: usize = 2000;
 /// Longest meeting title, in characters.
 pub const MAX_TITLE: usize = 200;
 /// Longest site name, in characters.
@@ -32,6 +30,27 @@ pub const MAX_NAME: usize = 120;
 pub const MAX_VALID_HOURS: u32 = 24 * 14;
 /// Validity when none is asked for.
 pub const DEFAULT_VALID_HOURS: u32 = 24;
+
+/// White space as `str::trim` removes it (Unicode White_Space), for the patterns below.
+macro_rules! ws {
+    () => {
+        r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+/// Control characters (`char::is_control`).
+macro_rules! cc {
+    () => {
+        r"\u0000-\u001f\u007f-\u009f"
+    };
+}
+/// What [`create`] accepts as a title, for the OpenAPI document (set by [`BearerAuth`]):
+/// 1 to [`MAX_TITLE`] characters between optional white space.
+const TITLE_PATTERN: &str = concat!("^[", ws!(), "]*(?:[^", ws!(), "]|[^", ws!(), r"][\s\S]{0,198}[^", ws!(), "])[", ws!(), "]*$");
+/// What `clean_name` accepts, for the OpenAPI document (set by [`BearerAuth`]): 1 to
+/// [`MAX_NAME`] characters without control characters between optional white space.
+const NAME_PATTERN: &str = concat!(
+    "^[", ws!(), "]*(?:[^", ws!(), cc!(), "]|[^", ws!(), cc!(), "][^", cc!(), "]{0,118}[^", ws!(), cc!(), "])[", ws!(), "]*$"
+);
 
 /// An API error: status, stable code, message. Never carries internals.
 #[derive(Debug)]
@@ -87,22 +106,27 @@ impl IntoResponse for ApiError {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMeeting {
-    /// Title shown to every site.
+    /// Title shown to every site: 1 to 200 characters once leading and trailing white space
+    /// is trimmed.
     #[schema(example = "Hội nghị giao ban trực tuyến tháng 11")]
     pub title: String,
-    /// Name of the chairing site; default "Điểm cầu chủ trì".
+    /// Name of the chairing site; default "Điểm cầu chủ trì". Rules as a site's name.
     #[serde(default)]
     pub chair_name: Option<String>,
     /// Expected sites, in the order the chair's grid shows them.
+    #[schema(min_items = 1)]
     pub sites: Vec<SiteInput>,
     /// How long the invite links work, in hours (1–336, default 24).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 336)]
     pub valid_hours: Option<u32>,
     /// Most sites holding the floor at once (1–4, default 2).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 4)]
     pub floor_limit: Option<u16>,
     /// Most tiles on the hall's grid page (1–25, default 16).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 25)]
     pub grid_page_size: Option<u16>,
 }
 
@@ -110,7 +134,9 @@ pub struct CreateMeeting {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteInput {
-    /// Display name, e.g. "UBND xã Tả Van".
+    /// Display name, e.g. "UBND xã Tả Van": 1 to 120 characters once leading and trailing
+    /// white space is trimmed, no control characters, unique in the meeting regardless of
+    /// case.
     pub name: String,
 }
 
@@ -122,10 +148,13 @@ pub struct CsvParams {
     /// Name of the chairing site.
     pub chair_name: Option<String>,
     /// How long the invite links work, in hours.
+    #[param(minimum = 1, maximum = 336)]
     pub valid_hours: Option<u32>,
     /// Most sites holding the floor at once.
+    #[param(minimum = 1, maximum = 4)]
     pub floor_limit: Option<u16>,
     /// Most tiles on the hall's grid page.
+    #[param(minimum = 1, maximum = 25)]
     pub grid_page_size: Option<u16>,
 }
 
@@ -211,6 +240,19 @@ impl utoipa::Modify for BearerAuth {
             "admin",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // The derive takes only literal patterns; these are kept next to the rules.
+        for (schema, field, pattern) in [
+            ("CreateMeeting", "title", TITLE_PATTERN),
+            ("CreateMeeting", "chair_name", NAME_PATTERN),
+            ("SiteInput", "name", NAME_PATTERN),
+        ] {
+            use utoipa::openapi::{RefOr, Schema};
+            if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(schema) {
+                if let Some(RefOr::T(Schema::Object(f))) = o.properties.get_mut(field) {
+                    f.pattern = Some(pattern.to_owned());
+                }
+            }
+        }
     }
 }
 
@@ -268,11 +310,13 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 )]
 async fn create_meeting(
     State(state): State<Arc<AppState>>,
-    Query(params): Query<CsvParams>,
+    params: Result<Query<CsvParams>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<MeetingCreated>), ApiError> {
     authorize(&state, &headers)?;
+    // A malformed query gets the documented JSON error, not axum's plain-text rejection.
+    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -358,8 +402,12 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
     if title.is_empty() || title.chars().count() > MAX_TITLE {
         return Err(ApiError::invalid(format!("title must be 1 to {MAX_TITLE} characters")));
     }
-    if req.sites.is_empty() || req.sites.len() > MAX_SITES {
-        return Err(ApiError::invalid(format!("a meeting needs 1 to {MAX_SITES} sites, got {}", req.sites.len())));
+    let max_sites = state.settings.limits.sites_per_meeting;
+    if req.sites.is_empty() || req.sites.len() > max_sites {
+        return Err(ApiError::invalid(format!(
+            "a meeting needs 1 to {max_sites} sites (limits.sites_per_meeting), got {}",
+            req.sites.len()
+        )));
     }
     let hours = req.valid_hours.unwrap_or(DEFAULT_VALID_HOURS);
     if hours == 0 || hours > MAX_VALID_HOURS {
@@ -399,18 +447,18 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
     let now = unix_now();
     let expires_at = now + u64::from(hours) * 3600;
     let id = format!("m-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let writer = state
+    let store = state
         .settings
         .data_dir
         .as_ref()
-        .map(|dir| rollcall::spawn_writer(rollcall::file_for(dir, &id)));
+        .map(|dir| crate::store::MeetingStore::open(dir, &id));
     let options = MeetingOptions {
         floor_limit,
         grid_slots,
     };
     let meeting = state
         .meetings
-        .insert(Meeting::new(id.clone(), title.to_owned(), expires_at, sites, options, writer));
+        .insert(Meeting::new(id.clone(), title.to_owned(), expires_at, sites, options, store));
     state.metrics.meetings.set(state.meetings.active() as i64);
     Ok(invites(state, &meeting))
 }
@@ -627,5 +675,35 @@ mod tests {
         assert!(paths.contains_key("/api/v1/meetings"));
         assert!(paths.contains_key("/api/v1/meetings/{id}"));
         assert!(doc["paths"]["/api/v1/meetings"]["post"]["requestBody"].is_object());
+    }
+
+    #[test]
+    fn openapi_ranges_are_the_ones_enforced() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        let props = &doc["components"]["schemas"]["CreateMeeting"]["properties"];
+        let range = |field: &str| (props[field]["minimum"].as_u64(), props[field]["maximum"].as_u64());
+        assert_eq!(range("valid_hours"), (Some(1), Some(u64::from(MAX_VALID_HOURS))));
+        assert_eq!(range("floor_limit"), (Some(1), Some(u64::from(MAX_FLOOR_LIMIT))));
+        assert_eq!(range("grid_page_size"), (Some(1), Some(u64::from(MAX_GRID_PAGE))));
+        assert_eq!(props["sites"]["minItems"], 1);
+    }
+
+    /// The patterns in the document are the rules of `create` and `clean_name`: the limits
+    /// they spell out and the cases they tell apart.
+    #[test]
+    fn openapi_patterns_match_the_rules() {
+        let doc = serde_json::to_value(openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["CreateMeeting"]["properties"]["title"]["pattern"], TITLE_PATTERN);
+        assert_eq!(schemas["CreateMeeting"]["properties"]["chair_name"]["pattern"], NAME_PATTERN);
+        assert_eq!(schemas["SiteInput"]["properties"]["name"]["pattern"], NAME_PATTERN);
+        assert!(TITLE_PATTERN.contains("{0,198}") && MAX_TITLE == 200);
+        assert!(NAME_PATTERN.contains("{0,118}") && MAX_NAME == 120);
+        for ok in ["a", " UBND xã Tả Van\t", "\u{3000}x\n"] {
+            assert!(clean_name(ok, "n").is_ok(), "{ok:?}");
+        }
+        for bad in ["", " \t", "a\u{1}b", "a\tb"] {
+            assert!(clean_name(bad, "n").is_err(), "{bad:?}");
+        }
     }
 }

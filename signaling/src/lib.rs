@@ -2,28 +2,35 @@
 //! that runs them with the media plane in one process.
 //!
 //! Start-up: [`start`] launches the SFU and the task that carries its events to meetings;
-//! [`run`] serves HTTP on a listener the caller bound (tests bind `127.0.0.1:0`) until the
-//! shutdown future completes.
+//! [`run`] serves HTTP (or HTTPS through [`tls::TlsListener`]) on a listener the caller bound
+//! (tests bind `127.0.0.1:0`) until the shutdown future completes, then drains (see
+//! [`state::Phase`]) and stops the SFU. [`config`] turns file, environment and flags into the
+//! settings the binary starts with.
 
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod config;
+pub mod limits;
 pub mod meeting;
 pub mod metrics;
 pub mod moderation;
+pub mod outbox;
 pub mod protocol;
 pub mod rollcall;
 pub mod route;
 pub mod session;
 pub mod state;
+pub mod store;
+pub mod tls;
 pub mod token;
+pub mod turn;
 pub mod web;
 
 use std::future::Future;
 use std::sync::Arc;
 
 use sfu::{Sfu, SfuConfig, SfuEvent};
-use tokio::net::TcpListener;
 use tracing::info;
 
 pub use state::{AppState, Settings};
@@ -33,6 +40,7 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
     let registry = prometheus::Registry::new();
     let (sfu, mut events) = Sfu::start(sfu_config, &registry)?;
     let state = Arc::new(AppState::new(settings, Arc::new(sfu), registry)?);
+    restore_meetings(&state);
     let weak = Arc::downgrade(&state);
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
@@ -47,7 +55,15 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
                 SfuEvent::Stats(report) => {
                     if let Some(entry) = state.peers.get(&report.peer) {
                         let (meeting, site) = entry.value();
-                        meeting.quality(site, report.peer, report.ingress_loss_pct, report.rtt_ms);
+                        let role = meeting.site(site).map_or("site", |s| s.role.as_str());
+                        if let Some((transport, browser)) = meeting.link_report(site, report.peer, report.clone()) {
+                            state.metrics.sites.update(&meeting.id, site, role, &report, transport, &browser);
+                        }
+                    }
+                }
+                SfuEvent::FirstMedia(peer) => {
+                    if let Some((_, started)) = state.joins.remove(&peer) {
+                        state.metrics.join_latency.observe(started.elapsed().as_secs_f64());
                     }
                 }
                 SfuEvent::CameraLayersWanted { peer, max } => {
@@ -67,19 +83,71 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
             }
         }
     });
+    // About once a second, every meeting with an operator gets its live figures.
+    let weak = Arc::downgrade(&state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(state) = weak.upgrade() else { break };
+            for m in state.meetings.all() {
+                if !m.is_ended() {
+                    m.operator_stats();
+                }
+            }
+        }
+    });
     Ok(state)
 }
 
-/// Serves HTTP and WebSocket on `listener` until `shutdown` completes, then stops the SFU.
-pub async fn run(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+/// Rebuilds the meetings kept in the data directory (see [`store`]).
+fn restore_meetings(state: &AppState) {
+    let Some(dir) = &state.settings.data_dir else { return };
+    let now_ms = token::unix_now_ms();
+    for snapshot in store::load_all(dir, now_ms / 1000) {
+        let id = snapshot.id.clone();
+        let store = store::MeetingStore::open(dir, &id);
+        let meeting = state.meetings.insert(meeting::Meeting::restore(snapshot, now_ms, Some(store)));
+        // The sites present at the restart are recorded as left: keep that on disk too.
+        let _ = meeting.save_now();
+        info!(meeting = %id, "meeting restored from the data directory");
+    }
+    state.metrics.meetings.set(state.meetings.active() as i64);
+}
+
+/// Serves HTTP and WebSocket on `listener` (a `TcpListener`, or a [`tls::TlsListener`] for
+/// HTTPS) until `shutdown` completes; then drains ([`AppState::drain`]: joins refused, sites
+/// told, at most `drain_timeout`), stops serving and stops the SFU.
+pub async fn run<L>(listener: L, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    for<'a> web::ClientAddr: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
     info!(addr = %listener.local_addr()?, "signaling listening");
     let app = web::router(state.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    let draining = state.clone();
+    let stop = async move {
+        shutdown.await;
+        draining.drain().await;
+    };
+    axum::serve(listener, app.into_make_service_with_connect_info::<web::ClientAddr>())
+        .with_graceful_shutdown(stop)
+        .await?;
+    // The sessions were told to close; give them a moment to record their leaves.
+    for _ in 0..40 {
+        if state.metrics.sessions.get() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let sfu = state.sfu.clone();
     let _ = tokio::task::spawn_blocking(move || sfu.shutdown()).await;
+    // Every session has closed and recorded its leave: keep the final state for a restart.
+    for m in state.meetings.all() {
+        if let Err(e) = m.save_now() {
+            tracing::error!(meeting = %m.id, "cannot save the meeting at shutdown: {e}");
+        }
+    }
     Ok(())
 }

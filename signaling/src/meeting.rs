@@ -10,20 +10,20 @@
 //! unbounded queues and commands into the SFU's queue, and returns. Nothing awaits under the
 //! lock, so a `std::sync::Mutex` is the right, cheaper choice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use dashmap::DashMap;
 use sfu::{PeerId, Sfu, Source, Subscription, TrackKind};
-use tokio::sync::mpsc::UnboundedSender;
-use tokio::sync::watch;
+use crate::outbox::Outbox;
 
 use crate::moderation::{Action, Actor, Moderation, Sites};
 use crate::protocol::{
-    ErrorCode, MeetingInfo, Phase, Presence, ReceiveSlots, Refusal, Role, ServerMessage, SiteRef, SiteStatus,
-    SlotInfo,
+    CheckReport, ErrorCode, MeetingInfo, Phase, Presence, ReceiveSlots, Refusal, Role, ServerMessage, SiteRef,
+    SiteStats, SiteStatus, SlotInfo, StatsTotals,
 };
 use crate::rollcall::{Attendance, Expected, RollCall};
+use crate::store::{MeetingStore, Snapshot};
 use crate::route::{self, Assignment, GridPage, Participant};
 use crate::token::unix_now_ms;
 
@@ -42,7 +42,7 @@ pub enum Outbound {
 }
 
 /// A site the meeting expects (fixed at creation).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExpectedSite {
     /// Id within the meeting (`chair`, `operator`, `s1`…).
     pub id: String,
@@ -77,13 +77,43 @@ struct Member {
     /// Which socket holds this site now (a rejoin replaces it).
     session: u64,
     peer: PeerId,
-    tx: UnboundedSender<Outbound>,
+    tx: Outbox,
+    /// What a new socket presents to take this connection over (`join.resume`).
+    resume: String,
     /// Set once its offer is accepted.
     layout: Option<Layout>,
     mic: Option<bool>,
     camera: Option<bool>,
     /// What its link lets it receive, as the SFU last said.
     reception: Option<&'static str>,
+    /// Browser and connection, as the browser says (`client_info`).
+    client: ClientInfo,
+    /// Latest link figures from the SFU.
+    live: Option<sfu::PeerReport>,
+}
+
+/// What a browser says about itself (`client_info`); shown to operators, never trusted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientInfo {
+    /// Browser name and version.
+    pub browser: Option<String>,
+    /// Local candidate type of the selected pair.
+    pub candidate: Option<String>,
+    /// Transport of the selected pair.
+    pub transport: Option<String>,
+}
+
+impl ClientInfo {
+    /// `relay` through TURN, else the transport (`udp`, `tcp`), else `unknown`: the metrics
+    /// label and the operator column.
+    pub fn transport_label(&self) -> &'static str {
+        match (self.candidate.as_deref(), self.transport.as_deref()) {
+            (Some("relay"), _) => "relay",
+            (_, Some("udp")) => "udp",
+            (_, Some("tcp")) => "tcp",
+            _ => "unknown",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -104,6 +134,12 @@ struct State {
     grid_page_size: u16,
     last_grid: Option<GridPage>,
     rollcall: RollCall,
+    /// Participants running the line check now (lobby only).
+    checking: HashSet<String>,
+    /// Latest line check result per site, with when it came (Unix ms).
+    checks: HashMap<String, (u64, CheckReport)>,
+    /// Sites the operators switched to audio only.
+    audio_only: HashSet<String>,
 }
 
 /// One meeting.
@@ -120,8 +156,8 @@ pub struct Meeting {
     /// Settings fixed at creation.
     pub options: MeetingOptions,
     state: Mutex<State>,
-    /// Newest roll call, for the writer that keeps it on disk.
-    attendance_out: Option<watch::Sender<Option<Arc<Attendance>>>>,
+    /// The files that keep it across restarts (none without a data directory).
+    store: Option<MeetingStore>,
 }
 
 /// What a successful join hands the session, in sending order.
@@ -129,6 +165,26 @@ pub struct Meeting {
 pub struct Joined {
     /// `joined`, then `meeting_state`, then `floor`.
     pub messages: Vec<ServerMessage>,
+    /// The site's connection: the new one, or the resumed one.
+    pub peer: PeerId,
+    /// Whether an existing connection was resumed.
+    pub resumed: bool,
+}
+
+/// What became of a connection whose socket closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// Another socket holds the same peer (resumed): nothing to clean up.
+    Resumed,
+    /// Kept for [`crate::protocol::RESUME_GRACE`]; call [`Meeting::expire`] after it.
+    Detached,
+    /// The site left (or had been replaced): its peer is to be removed.
+    Gone,
+}
+
+/// Compares two secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 struct View<'a> {
@@ -149,15 +205,15 @@ impl Sites for View<'_> {
 }
 
 impl Meeting {
-    /// A new meeting in the lobby with nobody connected. With `attendance_out`, every change
-    /// of the roll call is sent there (see [`crate::rollcall::spawn_writer`]).
+    /// A new meeting in the lobby with nobody connected. With `store`, every change of its
+    /// rules and roll call is kept on disk (see [`crate::store`]).
     pub fn new(
         id: String,
         title: String,
         expires_at: u64,
         sites: Vec<ExpectedSite>,
         options: MeetingOptions,
-        attendance_out: Option<watch::Sender<Option<Arc<Attendance>>>>,
+        store: Option<MeetingStore>,
     ) -> Self {
         let options = MeetingOptions {
             floor_limit: options.floor_limit.clamp(1, crate::moderation::MAX_FLOOR_LIMIT),
@@ -178,9 +234,65 @@ impl Meeting {
                 grid_page_size: options.grid_slots,
                 last_grid: None,
                 rollcall: RollCall::new(),
+                checking: HashSet::new(),
+                checks: HashMap::new(),
+                audio_only: HashSet::new(),
             }),
-            attendance_out,
+            store,
         }
+    }
+
+    /// Rebuilds a meeting from its snapshot after a restart (see [`crate::store`]). Sites
+    /// that were present when the server went away left at `now_ms`; nobody is connected.
+    pub fn restore(snapshot: Snapshot, now_ms: u64, store: Option<MeetingStore>) -> Self {
+        let options = MeetingOptions {
+            floor_limit: snapshot.floor_limit,
+            grid_slots: snapshot.grid_slots,
+        };
+        let mut m = Meeting::new(snapshot.id, snapshot.title, snapshot.expires_at, snapshot.sites, options, store);
+        let st = m.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        st.rules = snapshot.rules;
+        // The shared screen went with the presenter's connection; the page shares it again.
+        st.rules.presenter = None;
+        st.rollcall = snapshot.rollcall;
+        st.grid_page = snapshot.grid_page;
+        st.grid_page_size = snapshot.grid_page_size.clamp(1, MAX_GRID_PAGE);
+        st.audio_only = snapshot.audio_only.into_iter().collect();
+        for site in &m.sites {
+            if st.rollcall.is_present(&site.id) {
+                st.rollcall.left(&site.id, now_ms);
+            }
+            if st.rollcall.ever_joined(&site.id) {
+                st.presence.insert(site.id.clone(), Presence::Left);
+            }
+        }
+        m
+    }
+
+    /// What a restart rebuilds this meeting from.
+    fn snapshot(&self, st: &State) -> Snapshot {
+        Snapshot {
+            version: crate::store::SNAPSHOT_VERSION,
+            id: self.id.clone(),
+            title: self.title.clone(),
+            expires_at: self.expires_at,
+            floor_limit: self.options.floor_limit,
+            grid_slots: self.options.grid_slots,
+            sites: self.sites.clone(),
+            rules: st.rules.clone(),
+            rollcall: st.rollcall.clone(),
+            grid_page: st.grid_page,
+            grid_page_size: st.grid_page_size,
+            audio_only: st.audio_only.iter().cloned().collect(),
+            saved_ms: unix_now_ms(),
+        }
+    }
+
+    /// Writes the meeting's files now, at shutdown.
+    pub fn save_now(&self) -> std::io::Result<()> {
+        let Some(store) = &self.store else { return Ok(()) };
+        let st = self.lock();
+        store.save_now(&self.snapshot(&st), &self.report(&st))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -208,6 +320,11 @@ impl Meeting {
     pub fn roster(&self) -> Vec<SiteStatus> {
         let st = self.lock();
         self.sites.iter().map(|s| status(s, &st)).collect()
+    }
+
+    /// Whether `site_id` has a connection now.
+    pub fn is_connected(&self, site_id: &str) -> bool {
+        self.lock().members.contains_key(site_id)
     }
 
     /// Number of connected sites.
@@ -243,8 +360,8 @@ impl Meeting {
     }
 
     fn persist(&self, st: &State) {
-        if let Some(out) = &self.attendance_out {
-            out.send_replace(Some(Arc::new(self.report(st))));
+        if let Some(store) = &self.store {
+            store.save(self.snapshot(st), self.report(st));
         }
     }
 
@@ -263,14 +380,17 @@ impl Meeting {
         }
     }
 
-    /// Admits `site_id` on socket `session`. An older connection of the same site is told
-    /// `replaced` and closed.
+    /// Admits `site_id` on socket `session`. With `resume` equal to the secret of the site's
+    /// current connection (its socket dropped, or is dying), the new socket takes that
+    /// connection over: same peer, layout and routing, nothing in the roll call. Otherwise
+    /// `peer` is its new connection and an older one is told `replaced` and closed.
     pub fn join(
         &self,
         site_id: &str,
         session: u64,
         peer: PeerId,
-        tx: UnboundedSender<Outbound>,
+        tx: Outbox,
+        resume: Option<&str>,
         sfu: &Sfu,
     ) -> Result<Joined, Refusal> {
         let site = self
@@ -279,25 +399,48 @@ impl Meeting {
             .clone();
         let mut st = self.lock();
         st.rules.admit(&site.id, &View { meeting: self, st: &st })?;
-        let old = st.members.insert(
-            site.id.clone(),
-            Member {
-                session,
-                peer,
-                tx,
-                layout: None,
-                mic: None,
-                camera: None,
-                reception: None,
-            },
-        );
-        if let Some(old) = old {
-            let _ = old.tx.send(Outbound::Close(
-                Refusal::new(ErrorCode::Replaced, "this site joined from another window or computer").to_message(),
+        let secret = uuid::Uuid::new_v4().simple().to_string();
+        let resumable = st
+            .members
+            .get(&site.id)
+            .zip(resume)
+            .is_some_and(|(m, given)| m.layout.is_some() && same_secret(&m.resume, given));
+        let (peer, resumed) = if resumable {
+            let m = st.members.get_mut(&site.id).expect("checked above");
+            // The old socket, if it still lives, hears nothing more and closes.
+            let _ = m.tx.send(Outbound::Close(
+                Refusal::new(ErrorCode::Replaced, "this connection was resumed on a new socket").to_message(),
             ));
-            sfu.remove_peer(old.peer);
-            st.routed.remove(&site.id);
-        }
+            m.session = session;
+            m.tx = tx;
+            m.resume = secret.clone();
+            (m.peer, true)
+        } else {
+            let old = st.members.insert(
+                site.id.clone(),
+                Member {
+                    session,
+                    peer,
+                    tx,
+                    resume: secret.clone(),
+                    layout: None,
+                    mic: None,
+                    camera: None,
+                    reception: None,
+                    client: ClientInfo::default(),
+                    live: None,
+                },
+            );
+            st.checking.remove(&site.id);
+            if let Some(old) = old {
+                let _ = old.tx.send(Outbound::Close(
+                    Refusal::new(ErrorCode::Replaced, "this site joined from another window or computer").to_message(),
+                ));
+                sfu.remove_peer(old.peer);
+                st.routed.remove(&site.id);
+            }
+            (peer, false)
+        };
         let joined = ServerMessage::Joined {
             v: crate::protocol::PROTOCOL_VERSION,
             meeting: self.info(),
@@ -309,6 +452,8 @@ impl Meeting {
             sites: self.visible_roster(&site, &st),
             receive: self.receive_slots(site.role),
             ice_servers: Vec::new(),
+            resume: secret,
+            resumed,
         };
         let mut messages = vec![joined, meeting_state(&st.rules), floor(&st.rules)];
         // The chair's marks (mute, removal...) on every site this participant may see.
@@ -317,9 +462,27 @@ impl Meeting {
             if (watcher || s.id == site.id) && self.has_marks(&s.id, &st) {
                 messages.push(self.site_state(s, &st));
             }
+            if watcher || s.id == site.id {
+                if let Some((at_ms, report)) = st.checks.get(&s.id) {
+                    messages.push(ServerMessage::CheckResult {
+                        site_id: s.id.clone(),
+                        at_ms: *at_ms,
+                        report: report.clone(),
+                    });
+                }
+            }
         }
+        if !resumed {
+            self.reroute(&mut st, sfu);
+        }
+        Ok(Joined { messages, peer, resumed })
+    }
+
+    /// Sends `site_id` its current slots again (after a resumed join, once `joined` went out).
+    pub fn resend_slots(&self, site_id: &str, sfu: &Sfu) {
+        let mut st = self.lock();
+        st.routed.remove(site_id);
         self.reroute(&mut st, sfu);
-        Ok(Joined { messages })
     }
 
     /// Records the media layout of `site_id`'s accepted offer and re-routes. Returns
@@ -381,30 +544,46 @@ impl Meeting {
         }
     }
 
-    /// A link-quality sample of `site_id`'s media connection, for the roll call.
-    pub fn quality(&self, site_id: &str, peer: PeerId, loss_pct: Option<f64>, rtt_ms: Option<f64>) {
+    /// The socket `session` of `site_id` (connection `peer`) closed. With `detach` (the
+    /// socket dropped without `leave`), a site whose media is up keeps its place for the
+    /// resume grace; otherwise it leaves, unless a newer connection replaced or resumed it.
+    pub fn depart(&self, site_id: &str, session: u64, peer: PeerId, detach: bool, sfu: &Sfu) -> Departure {
         let mut st = self.lock();
-        if st.members.get(site_id).is_some_and(|m| m.peer == peer) {
-            st.rollcall.quality(site_id, loss_pct, rtt_ms);
+        let Some(m) = st.members.get(site_id) else { return Departure::Gone };
+        if m.session != session {
+            return if m.peer == peer { Departure::Resumed } else { Departure::Gone };
         }
-    }
-
-    /// The socket `session` of `site_id` closed: the site leaves unless a newer connection
-    /// already replaced it.
-    pub fn leave(&self, site_id: &str, session: u64, sfu: &Sfu) {
-        let mut st = self.lock();
-        if !st.members.get(site_id).is_some_and(|m| m.session == session) {
-            return;
+        if detach && m.layout.is_some() {
+            return Departure::Detached;
         }
         if let Some(m) = st.members.remove(site_id) {
             sfu.remove_peer(m.peer);
         }
         self.mark_left(&mut st, site_id);
         self.reroute(&mut st, sfu);
+        Departure::Gone
+    }
+
+    /// The resume grace of socket `session` is over: if no socket took the site back, it
+    /// leaves. Returns whether `peer` is no longer in use (to be cleaned up).
+    pub fn expire(&self, site_id: &str, session: u64, peer: PeerId, sfu: &Sfu) -> bool {
+        let mut st = self.lock();
+        match st.members.get(site_id) {
+            Some(m) if m.session == session => {
+                st.members.remove(site_id);
+                sfu.remove_peer(peer);
+                self.mark_left(&mut st, site_id);
+                self.reroute(&mut st, sfu);
+                true
+            }
+            Some(m) => m.peer != peer,
+            None => true,
+        }
     }
 
     fn mark_left(&self, st: &mut State, site_id: &str) {
         st.routed.remove(site_id);
+        st.checking.remove(site_id);
         if st.presence.get(site_id) == Some(&Presence::Joined) {
             st.presence.insert(site_id.to_owned(), Presence::Left);
             st.rollcall.left(site_id, unix_now_ms());
@@ -415,13 +594,21 @@ impl Meeting {
         }
     }
 
-    /// The site's media connection died (ICE timeout): drop it from routing until it
-    /// offers again.
+    /// The site's media connection died (ICE consent lost: its network was cut, its PC
+    /// slept, its router rebooted). The site has left: the roll call and everyone else see it
+    /// at once, not when its socket times out a minute later. Its socket, if it still works,
+    /// is told to join again at once (`reconnect`) and closed; a site whose link is down
+    /// rejoins by itself when its own pings go unanswered and the link is back.
     pub fn media_lost(&self, site_id: &str, peer: PeerId, sfu: &Sfu) {
         let mut st = self.lock();
-        let Some(m) = st.members.get_mut(site_id).filter(|m| m.peer == peer) else { return };
-        m.layout = None;
-        st.routed.remove(site_id);
+        if !st.members.get(site_id).is_some_and(|m| m.peer == peer) {
+            return;
+        }
+        if let Some(m) = st.members.remove(site_id) {
+            let _ = m.tx.send(Outbound::Close(ServerMessage::Reconnect));
+            sfu.remove_peer(m.peer);
+        }
+        self.mark_left(&mut st, site_id);
         self.reroute(&mut st, sfu);
     }
 
@@ -444,6 +631,15 @@ impl Meeting {
         if changed.meeting {
             self.broadcast(&st, &meeting_state(&st.rules));
         }
+        // The line check is for the lobby: opening the meeting ends every check.
+        let ended_checks = st.rules.phase != Phase::Lobby && !st.checking.is_empty();
+        if ended_checks {
+            for id in std::mem::take(&mut st.checking) {
+                if let Some(m) = st.members.get(&id) {
+                    let _ = m.tx.send(Outbound::Message(ServerMessage::Check { on: false }));
+                }
+            }
+        }
         if changed.floor {
             self.broadcast(&st, &floor(&st.rules));
         }
@@ -461,10 +657,189 @@ impl Meeting {
             }
             self.mark_left(&mut st, removed);
         }
-        if changed.routing {
+        if changed.routing || ended_checks {
             self.reroute(&mut st, sfu);
         }
+        self.persist(&st);
         Ok(())
+    }
+
+    /// Starts or stops `site_id`'s line check (socket `session`): while it runs, the site
+    /// receives its own camera and microphone back through the SFU. Lobby only.
+    pub fn check(&self, site_id: &str, session: u64, on: bool, sfu: &Sfu) -> Result<(), Refusal> {
+        let mut st = self.lock();
+        let Some(m) = st.members.get(site_id).filter(|m| m.session == session) else {
+            return Err(Refusal::new(ErrorCode::NotJoined, "this connection no longer holds the site"));
+        };
+        if m.layout.is_none() {
+            return Err(Refusal::new(ErrorCode::NoOffer, "send an offer before the line check"));
+        }
+        if on && st.rules.phase != Phase::Lobby {
+            return Err(Refusal::new(
+                ErrorCode::Conflict,
+                "the line check runs in the lobby, before the meeting opens",
+            ));
+        }
+        let tx = m.tx.clone();
+        let changed = if on { st.checking.insert(site_id.to_owned()) } else { st.checking.remove(site_id) };
+        if changed {
+            self.reroute(&mut st, sfu);
+        }
+        let _ = tx.send(Outbound::Message(ServerMessage::Check { on }));
+        Ok(())
+    }
+
+    /// Records `site_id`'s line check result and shows it to the site, the chair, co-chairs
+    /// and operators. Returns the verdict's label for the metrics.
+    pub fn check_result(&self, site_id: &str, session: u64, report: CheckReport) -> Result<(), Refusal> {
+        let mut st = self.lock();
+        if !st.members.get(site_id).is_some_and(|m| m.session == session) {
+            return Err(Refusal::new(ErrorCode::NotJoined, "this connection no longer holds the site"));
+        }
+        let at_ms = unix_now_ms();
+        st.checks.insert(site_id.to_owned(), (at_ms, report.clone()));
+        let msg = ServerMessage::CheckResult {
+            site_id: site_id.to_owned(),
+            at_ms,
+            report,
+        };
+        for (id, m) in &st.members {
+            if id == site_id || self.is_watcher(id, &st) {
+                let _ = m.tx.send(Outbound::Message(msg.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Records what `site_id`'s browser says about itself. Returns the transport label
+    /// before and after, when it changed.
+    pub fn client_info(&self, site_id: &str, session: u64, info: ClientInfo) -> Option<(&'static str, &'static str)> {
+        let mut st = self.lock();
+        let m = st.members.get_mut(site_id).filter(|m| m.session == session)?;
+        let before = m.client.transport_label();
+        m.client = info;
+        let after = m.client.transport_label();
+        (before != after).then_some((before, after))
+    }
+
+    /// The transport label of `site_id` now (see [`ClientInfo::transport_label`]).
+    pub fn transport_of(&self, site_id: &str) -> &'static str {
+        self.lock().members.get(site_id).map_or("unknown", |m| m.client.transport_label())
+    }
+
+    /// Checks that `actor` is an operator and `target` a connected site; returns its queue.
+    fn operator_target(&self, st: &State, actor: &str, target: &str) -> Result<Outbox, Refusal> {
+        if self.site(actor).map(|s| s.role) != Some(Role::Operator) {
+            return Err(Refusal::new(ErrorCode::Forbidden, "only operators do this"));
+        }
+        if self.site(target).is_none() {
+            return Err(Refusal::new(ErrorCode::UnknownSite, "this meeting has no such site"));
+        }
+        st.members
+            .get(target)
+            .map(|m| m.tx.clone())
+            .ok_or_else(|| Refusal::new(ErrorCode::Conflict, "this site is not connected"))
+    }
+
+    /// Operator: shows `text` to `target` until it is dismissed.
+    pub fn operator_notice(&self, actor: &str, target: &str, text: &str) -> Result<(), Refusal> {
+        let st = self.lock();
+        let tx = self.operator_target(&st, actor, target)?;
+        let text: String = text.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+        let _ = tx.send(Outbound::Message(ServerMessage::Notice {
+            from: "operator".into(),
+            text,
+        }));
+        Ok(())
+    }
+
+    /// Operator: asks `target` to drop its connection and join again.
+    pub fn operator_reconnect(&self, actor: &str, target: &str) -> Result<(), Refusal> {
+        let st = self.lock();
+        let tx = self.operator_target(&st, actor, target)?;
+        let _ = tx.send(Outbound::Message(ServerMessage::Reconnect));
+        Ok(())
+    }
+
+    /// Operator: stops (or resumes) every video towards `target`; enforced by routing.
+    pub fn force_audio_only(&self, actor: &str, target: &str, on: bool, sfu: &Sfu) -> Result<(), Refusal> {
+        let mut st = self.lock();
+        self.operator_target(&st, actor, target)?;
+        let changed = if on { st.audio_only.insert(target.to_owned()) } else { st.audio_only.remove(target) };
+        if changed {
+            if let Some(site) = self.site(target) {
+                self.broadcast_state(&st, site);
+            }
+            self.reroute(&mut st, sfu);
+            self.persist(&st);
+        }
+        Ok(())
+    }
+
+    /// The SFU's latest link figures of `site_id` (connection `peer`).
+    /// Returns the site's transport label and browser while `peer` is still its connection.
+    pub fn link_report(&self, site_id: &str, peer: PeerId, report: sfu::PeerReport) -> Option<(&'static str, String)> {
+        let mut st = self.lock();
+        let (loss, rtt) = (report.ingress_loss_pct, report.rtt_ms);
+        let m = st.members.get_mut(site_id).filter(|m| m.peer == peer)?;
+        m.live = Some(report);
+        let out = (m.client.transport_label(), m.client.browser.clone().unwrap_or_default());
+        st.rollcall.quality(site_id, loss, rtt);
+        Some(out)
+    }
+
+    /// The `stats` message for operators, or `None` when no operator is connected.
+    pub fn operator_stats(&self) -> Option<ServerMessage> {
+        let st = self.lock();
+        let operators: Vec<&Member> = st
+            .members
+            .iter()
+            .filter(|(id, _)| self.site(id).is_some_and(|s| s.role == Role::Operator))
+            .map(|(_, m)| m)
+            .collect();
+        if operators.is_empty() {
+            return None;
+        }
+        let kbps = |bps: u64| (bps as f64 / 100.0).round() / 10.0;
+        let mut sites = Vec::new();
+        for s in &self.sites {
+            let Some(m) = st.members.get(&s.id).filter(|m| m.layout.is_some()) else { continue };
+            let r = m.live.as_ref();
+            sites.push(SiteStats {
+                site_id: s.id.clone(),
+                up_kbps: r.map_or(0.0, |r| kbps(r.rx_bps)),
+                down_kbps: r.map_or(0.0, |r| kbps(r.tx_bps)),
+                up_loss_pct: r.and_then(|r| r.ingress_loss_pct),
+                down_loss_pct: r.and_then(|r| r.egress_loss_pct),
+                rtt_ms: r.and_then(|r| r.rtt_ms),
+                jitter_ms: r.and_then(|r| r.down_jitter_ms),
+                layer: r.and_then(|r| r.video_layer).map(|l| l.map_or("paused", |l| l.name()).to_owned()),
+                estimate_kbps: r.and_then(|r| r.estimate_bps).map(kbps),
+                audio_level: r.and_then(|r| r.audio_level),
+                transport: Some(m.client.transport_label()).filter(|t| *t != "unknown").map(str::to_owned),
+                candidate: m.client.candidate.clone(),
+                browser: m.client.browser.clone(),
+                nacks: r.map_or(0, |r| r.nacks_from_peer),
+                plis: r.map_or(0, |r| r.keyframe_requests_from_peer),
+                dropped: r.map_or(0, |r| r.policed_packets + r.malformed_packets),
+                audio_only_forced: st.audio_only.contains(&s.id),
+            });
+        }
+        let totals = StatsTotals {
+            expected: self.sites.len() as u32,
+            joined: sites.len() as u32,
+            up_kbps: (sites.iter().map(|s| s.up_kbps).sum::<f64>() * 10.0).round() / 10.0,
+            down_kbps: (sites.iter().map(|s| s.down_kbps).sum::<f64>() * 10.0).round() / 10.0,
+        };
+        let msg = ServerMessage::Stats {
+            at_ms: unix_now_ms(),
+            totals,
+            sites,
+        };
+        for m in operators {
+            let _ = m.tx.send(Outbound::Message(msg.clone()));
+        }
+        Some(msg)
     }
 
     /// The chair shows grid page `page` with `page_size` tiles.
@@ -484,6 +859,7 @@ impl Meeting {
         }
         st.grid_page = page;
         self.reroute(&mut st, sfu);
+        self.persist(&st);
         Ok(())
     }
 
@@ -577,6 +953,7 @@ impl Meeting {
             removed: st.rules.removed.contains(&site.id),
             heard: !st.rules.not_heard_by_chair.contains(&site.id),
             reception: member.and_then(|m| m.reception).map(str::to_owned),
+            audio_only_forced: st.audio_only.contains(&site.id),
         }
     }
 
@@ -588,6 +965,7 @@ impl Meeting {
             || r.cochairs.contains(id)
             || r.removed.contains(id)
             || r.not_heard_by_chair.contains(id)
+            || st.audio_only.contains(id)
     }
 
     /// Tells the watchers and the site itself that `site`'s entry changed.
@@ -627,7 +1005,12 @@ impl Meeting {
         let grid = route::grid_page(&participants, &st.rules, st.grid_page, st.grid_page_size);
         let mut changed = Vec::new();
         for p in &participants {
-            let assignments = route::route(&participants, &st.rules, &grid, p);
+            let assignments = if st.checking.contains(p.site) {
+                route::loopback(p)
+            } else {
+                route::route(&participants, &st.rules, &grid, p)
+            };
+            let assignments = if st.audio_only.contains(p.site) { route::audio_only(assignments) } else { assignments };
             if st.routed.get(p.site) != Some(&assignments) {
                 changed.push((p.site.to_owned(), p.peer, assignments));
             }

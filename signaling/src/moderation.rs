@@ -96,8 +96,8 @@ impl Changed {
     }
 }
 
-/// The rules state of one meeting.
-#[derive(Debug, Clone)]
+/// The rules state of one meeting (kept in the data directory across restarts).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Moderation {
     /// Lobby, open or ended.
     pub phase: Phase,

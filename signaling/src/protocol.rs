@@ -38,7 +38,18 @@ pub const CLIENT_TYPES: &[&str] = &[
     "present",
     "chat",
     "grid",
+    "check",
+    "check_result",
+    "client_info",
+    "notice",
+    "reconnect",
+    "force_audio_only",
 ];
+
+/// Longest operator notice, in characters.
+pub const MAX_NOTICE_CHARS: usize = 500;
+/// Longest `client_info` string, in characters.
+pub const MAX_INFO_CHARS: usize = 64;
 
 /// Longest chat text, in characters.
 pub const MAX_CHAT_CHARS: usize = 1000;
@@ -76,6 +87,11 @@ pub enum ClientMessage {
         v: u32,
         /// Invite token from the link.
         token: String,
+        /// `joined.resume` of this site's previous connection: within
+        /// `limits.resume_seconds` ([`RESUME_GRACE`] by default) of losing its socket the site takes its session back (same peer
+        /// connection, no leave in the roll call). Unknown or stale: an ordinary join.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// SDP offer laid out as PROTOCOL.md "Media layout" says.
     Offer {
@@ -196,6 +212,179 @@ pub enum ClientMessage {
         #[serde(default)]
         page_size: Option<u16>,
     },
+    /// Start or stop the pre-meeting line check: while on (lobby only), the participant
+    /// receives its own camera and microphone back through the SFU.
+    Check {
+        /// Start or stop.
+        on: bool,
+    },
+    /// The outcome of a line check, for the chair and operators.
+    CheckResult(CheckReport),
+    /// The browser and the connection it uses, for operators.
+    ClientInfo {
+        /// Browser name and version.
+        #[serde(default)]
+        browser: Option<String>,
+        /// Local ICE candidate type of the selected pair (`host`, `srflx`, `prflx`, `relay`).
+        #[serde(default)]
+        candidate: Option<String>,
+        /// Transport of the selected pair (`udp`, `tcp`).
+        #[serde(default)]
+        transport: Option<String>,
+    },
+    /// Operator: show a message to one site.
+    Notice {
+        /// The site.
+        site_id: String,
+        /// Plain text, at most [`MAX_NOTICE_CHARS`] characters.
+        text: String,
+    },
+    /// Operator: ask a site to drop its connection and join again.
+    Reconnect {
+        /// The site.
+        site_id: String,
+    },
+    /// Operator: stop (or resume) sending any video to a site.
+    ForceAudioOnly {
+        /// The site.
+        site_id: String,
+        /// True sends audio only.
+        on: bool,
+    },
+}
+
+/// What a line check found. Figures are `None` when they could not be measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// The plain verdict.
+    pub verdict: CheckVerdict,
+    /// The camera gives a picture.
+    pub camera: bool,
+    /// The microphone picks up sound.
+    pub mic: bool,
+    /// Round-trip time to the SFU, milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Packets of the loopback lost, percent.
+    pub loss_pct: Option<f64>,
+    /// What the browser could send, kbit/s.
+    pub send_kbps: Option<f64>,
+    /// What came back, kbit/s.
+    pub recv_kbps: Option<f64>,
+}
+
+/// Line check verdicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckVerdict {
+    /// Good for video.
+    Video,
+    /// Audio only recommended.
+    AudioOnly,
+    /// The media connection could not be made.
+    NoConnection,
+}
+
+impl CheckVerdict {
+    /// The wire name, also a metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckVerdict::Video => "video",
+            CheckVerdict::AudioOnly => "audio_only",
+            CheckVerdict::NoConnection => "no_connection",
+        }
+    }
+}
+
+/// One site's live link figures in a [`ServerMessage::Stats`] message. "up" is what the
+/// site sends to the SFU, "down" what the SFU sends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteStats {
+    /// The site.
+    pub site_id: String,
+    /// Bitrate from the site, kbit/s.
+    pub up_kbps: f64,
+    /// Bitrate to the site, kbit/s.
+    pub down_kbps: f64,
+    /// Loss of what the site sends, percent.
+    pub up_loss_pct: Option<f64>,
+    /// Loss of what the SFU sends it, percent.
+    pub down_loss_pct: Option<f64>,
+    /// Round-trip time, milliseconds.
+    pub rtt_ms: Option<f64>,
+    /// Jitter of what it receives (worst stream), milliseconds.
+    pub jitter_ms: Option<f64>,
+    /// Best video layer it receives now: `high`, `mid`, `low`, `paused`; `None` without video.
+    pub layer: Option<String>,
+    /// The SFU's bandwidth estimate towards it, kbit/s.
+    pub estimate_kbps: Option<f64>,
+    /// Loudest level of its microphone in the last second, 0 to 1.
+    pub audio_level: Option<f64>,
+    /// `udp`, `tcp` or `relay` (through TURN), as its browser reports.
+    pub transport: Option<String>,
+    /// Local candidate type its browser reports.
+    pub candidate: Option<String>,
+    /// Browser name and version.
+    pub browser: Option<String>,
+    /// NACKs it sent about what it receives (total since it connected).
+    pub nacks: u64,
+    /// Keyframe requests (PLI/FIR) it sent (total since it connected).
+    pub plis: u64,
+    /// Media packets it sent that the SFU dropped instead of forwarding: beyond its budget
+    /// (several times what its layers announce) or malformed (total since it connected).
+    #[serde(default)]
+    pub dropped: u64,
+    /// An operator forced it to audio only.
+    pub audio_only_forced: bool,
+}
+
+/// Meeting-wide figures in a [`ServerMessage::Stats`] message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsTotals {
+    /// Expected participants.
+    pub expected: u32,
+    /// Participants with media connected.
+    pub joined: u32,
+    /// Sum of the sites' upstream bitrates, kbit/s.
+    pub up_kbps: f64,
+    /// Sum of the sites' downstream bitrates, kbit/s.
+    pub down_kbps: f64,
+}
+
+impl ClientMessage {
+    /// The wire `type`, also a metrics label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::Join { .. } => "join",
+            ClientMessage::Offer { .. } => "offer",
+            ClientMessage::Candidate { .. } => "candidate",
+            ClientMessage::MediaState { .. } => "media_state",
+            ClientMessage::Ping { .. } => "ping",
+            ClientMessage::EndMeeting => "end_meeting",
+            ClientMessage::Leave => "leave",
+            ClientMessage::RaiseHand => "raise_hand",
+            ClientMessage::LowerHand { .. } => "lower_hand",
+            ClientMessage::GrantFloor { .. } => "grant_floor",
+            ClientMessage::RevokeFloor { .. } => "revoke_floor",
+            ClientMessage::Mute { .. } => "mute",
+            ClientMessage::StopVideo { .. } => "stop_video",
+            ClientMessage::Spotlight { .. } => "spotlight",
+            ClientMessage::Listen { .. } => "listen",
+            ClientMessage::RemoveSite { .. } => "remove_site",
+            ClientMessage::ReadmitSite { .. } => "readmit_site",
+            ClientMessage::Lock { .. } => "lock",
+            ClientMessage::OpenMeeting => "open_meeting",
+            ClientMessage::Cochair { .. } => "cochair",
+            ClientMessage::Present { .. } => "present",
+            ClientMessage::Chat { .. } => "chat",
+            ClientMessage::Grid { .. } => "grid",
+            ClientMessage::Check { .. } => "check",
+            ClientMessage::CheckResult(_) => "check_result",
+            ClientMessage::ClientInfo { .. } => "client_info",
+            ClientMessage::Notice { .. } => "notice",
+            ClientMessage::Reconnect { .. } => "reconnect",
+            ClientMessage::ForceAudioOnly { .. } => "force_audio_only",
+        }
+    }
 }
 
 /// Meeting identity as shown to participants.
@@ -325,6 +514,11 @@ pub struct Hand {
     pub since_ms: u64,
 }
 
+/// How long a site whose socket dropped (without `leave`) keeps its place by default
+/// (`limits.resume_seconds`): its peer connection stays up and a `join` with `resume` takes
+/// it back.
+pub const RESUME_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 fn yes() -> bool {
     true
 }
@@ -347,6 +541,13 @@ pub enum ServerMessage {
         receive: ReceiveSlots,
         /// ICE servers to configure.
         ice_servers: Vec<IceServer>,
+        /// Secret that lets this connection's successor resume it (`join.resume`).
+        #[serde(default)]
+        resume: String,
+        /// True when `join.resume` was honoured: the site's peer connection, slots and
+        /// state carry on; it keeps its media (an ICE restart offer if its link changed).
+        #[serde(default)]
+        resumed: bool,
     },
     /// SDP answer.
     Answer {
@@ -387,6 +588,9 @@ pub enum ServerMessage {
         /// `audio_only` (video paused); absent until known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reception: Option<String>,
+        /// The operators switched it to audio only: the SFU sends it no video.
+        #[serde(default)]
+        audio_only_forced: bool,
     },
     /// The meeting's phase and lock.
     MeetingState {
@@ -448,10 +652,49 @@ pub enum ServerMessage {
         /// Human-readable detail (no internals).
         message: String,
     },
+    /// Whether this participant's line check runs (its first slots carry its own media).
+    Check {
+        /// Running.
+        on: bool,
+    },
+    /// A site's line check result (to the site, the chair, co-chairs and operators).
+    CheckResult {
+        /// The site.
+        site_id: String,
+        /// When the server received it, Unix milliseconds.
+        at_ms: u64,
+        /// What it found.
+        #[serde(flatten)]
+        report: CheckReport,
+    },
+    /// Live link figures of every connected participant, about once a second (operators).
+    Stats {
+        /// When, Unix milliseconds.
+        at_ms: u64,
+        /// Meeting totals.
+        totals: StatsTotals,
+        /// One entry per participant with media connected.
+        sites: Vec<SiteStats>,
+    },
+    /// A message from the operators, shown until dismissed.
+    Notice {
+        /// `operator`.
+        from: String,
+        /// Plain text.
+        text: String,
+    },
+    /// The operators ask this site to drop its connection and join again at once.
+    Reconnect,
     /// The meeting is over.
     Ended {
         /// Why (`ended_by_chair`).
         reason: String,
+    },
+    /// The server is shutting down: it accepts no new join and closes this connection within
+    /// `seconds` (sooner once every site has left). The client reconnects by itself.
+    Draining {
+        /// Drain time the server allows, from when it began.
+        seconds: u64,
     },
 }
 
@@ -499,6 +742,13 @@ pub enum ErrorCode {
     Conflict,
     /// Server failure (details in the log only).
     Internal,
+    /// The server is shutting down and accepts no join; the socket closes.
+    Draining,
+    /// More messages per second than one connection may send, or more joins per second
+    /// from one address; this one was dropped.
+    RateLimited,
+    /// The server carries its limit of connected sites (`limits.sites_per_node`).
+    NodeFull,
 }
 
 impl ErrorCode {
@@ -525,6 +775,9 @@ impl ErrorCode {
             ErrorCode::UnknownSite => "unknown_site",
             ErrorCode::Conflict => "conflict",
             ErrorCode::Internal => "internal",
+            ErrorCode::Draining => "draining",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::NodeFull => "node_full",
         }
     }
 }
@@ -588,6 +841,36 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Refusal> {
                 ErrorCode::UnsupportedVersion,
                 format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"),
             ));
+        }
+        ClientMessage::CheckResult(r) => {
+            let figures = [("rtt_ms", r.rtt_ms), ("loss_pct", r.loss_pct), ("send_kbps", r.send_kbps), ("recv_kbps", r.recv_kbps)];
+            for (name, v) in figures {
+                if v.is_some_and(|v| !v.is_finite() || v < 0.0 || v > 1e9) {
+                    return Err(Refusal::new(ErrorCode::BadMessage, format!("bad \"check_result\" message: field {name}: must be a number from 0 to 1e9")));
+                }
+            }
+            if r.loss_pct.is_some_and(|v| v > 100.0) {
+                return Err(Refusal::new(ErrorCode::BadMessage, "bad \"check_result\" message: field loss_pct: must be at most 100"));
+            }
+        }
+        ClientMessage::ClientInfo { browser, candidate, transport } => {
+            for (name, v) in [("browser", browser), ("candidate", candidate), ("transport", transport)] {
+                if v.as_ref().is_some_and(|v| v.chars().count() > MAX_INFO_CHARS) {
+                    return Err(Refusal::new(ErrorCode::TooLarge, format!("client_info {name} is longer than {MAX_INFO_CHARS} characters")));
+                }
+            }
+        }
+        ClientMessage::Notice { text, .. } => {
+            let n = text.chars().count();
+            if text.trim().is_empty() {
+                return Err(Refusal::new(ErrorCode::BadMessage, "notice text is empty"));
+            }
+            if n > MAX_NOTICE_CHARS {
+                return Err(Refusal::new(
+                    ErrorCode::TooLarge,
+                    format!("notice text is {n} characters, at most {MAX_NOTICE_CHARS} allowed"),
+                ));
+            }
         }
         ClientMessage::Chat { text, .. } => {
             let n = text.chars().count();
@@ -678,6 +961,9 @@ mod tests {
             ErrorCode::FloorFull,
             ErrorCode::UnknownSite,
             ErrorCode::Internal,
+            ErrorCode::Draining,
+            ErrorCode::RateLimited,
+            ErrorCode::NodeFull,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

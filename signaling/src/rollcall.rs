@@ -2,15 +2,13 @@
 //! reconnect counted), how long they were present, and a summary of their link quality.
 //!
 //! [`RollCall`] is pure record keeping fed by the meeting; [`Attendance`] is the exported
-//! record (JSON through the API, CSV through [`to_csv`]); [`spawn_writer`] keeps the latest
+//! record (JSON through the API, CSV through [`to_csv`]); [`crate::store`] keeps the latest
 //! record on disk, one file per meeting, so it survives the end of the meeting and restarts.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 
 use crate::protocol::{MeetingInfo, Presence, Role};
 
@@ -23,7 +21,7 @@ pub struct Stay {
     pub left_ms: Option<u64>,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Record {
     stays: Vec<Stay>,
     loss_sum: f64,
@@ -32,8 +30,8 @@ struct Record {
     rtt_samples: u64,
 }
 
-/// Live attendance of one meeting.
-#[derive(Debug, Default, Clone)]
+/// Live attendance of one meeting (kept in the data directory across restarts).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct RollCall {
     records: HashMap<String, Record>,
 }
@@ -108,6 +106,16 @@ impl RollCall {
             joined_ms: now_ms,
             left_ms: None,
         });
+    }
+
+    /// Whether `site` is in the meeting now (its last stay is open).
+    pub fn is_present(&self, site: &str) -> bool {
+        self.records.get(site).and_then(|r| r.stays.last()).is_some_and(|s| s.left_ms.is_none())
+    }
+
+    /// Whether `site` ever joined.
+    pub fn ever_joined(&self, site: &str) -> bool {
+        self.records.get(site).is_some_and(|r| !r.stays.is_empty())
     }
 
     /// `site` left at `now_ms`.
@@ -235,34 +243,7 @@ pub fn file_for(data_dir: &Path, meeting_id: &str) -> PathBuf {
 
 /// Reads a stored roll call.
 pub fn load(path: &Path) -> Option<Attendance> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
-/// Starts a task that writes the newest roll call sent on the returned channel to `path`
-/// (write to a temporary file, then rename, so a crash never leaves half a file). Bursts of
-/// changes coalesce into one write. The task ends when the sender is dropped.
-pub fn spawn_writer(path: PathBuf) -> watch::Sender<Option<Arc<Attendance>>> {
-    let (tx, mut rx) = watch::channel::<Option<Arc<Attendance>>>(None);
-    tokio::spawn(async move {
-        while rx.changed().await.is_ok() {
-            let Some(snapshot) = rx.borrow_and_update().clone() else { continue };
-            let path = path.clone();
-            let written = tokio::task::spawn_blocking(move || write_atomic(&path, &snapshot)).await;
-            if let Ok(Err(e)) = written {
-                tracing::error!("cannot write roll call: {e}");
-            }
-        }
-    });
-    tx
-}
-
-fn write_atomic(path: &Path, a: &Attendance) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(a).expect("attendance serializes"))?;
-    std::fs::rename(tmp, path)
+    crate::store::read(path)
 }
 
 #[cfg(test)]
@@ -330,13 +311,13 @@ mod tests {
     async fn writer_keeps_the_newest_record_on_disk() {
         let dir = std::env::temp_dir().join(format!("diemcau-rc-{}", std::process::id()));
         let path = file_for(&dir, "m1");
-        let tx = spawn_writer(path.clone());
+        let tx = crate::store::spawn_writer::<Attendance>(path.clone(), "roll call");
         let mut rc = RollCall::new();
         rc.joined("s1", 0);
-        tx.send_replace(Some(Arc::new(rc.report(info(), &expected(Presence::Joined, Presence::Waiting), 1))));
+        tx.send_replace(Some(std::sync::Arc::new(rc.report(info(), &expected(Presence::Joined, Presence::Waiting), 1))));
         rc.left("s1", 5_000);
         let last = rc.report(info(), &expected(Presence::Left, Presence::Waiting), 6_000);
-        tx.send_replace(Some(Arc::new(last.clone())));
+        tx.send_replace(Some(std::sync::Arc::new(last.clone())));
         for _ in 0..100 {
             if load(&path).as_ref() == Some(&last) {
                 break;

@@ -184,6 +184,35 @@ fn fill(slots: &[String], kind: SlotKind, sources: Vec<Option<Routed>>) -> Vec<A
         .collect()
 }
 
+/// The line check: `subscriber` receives its own camera (first video slot, high layer, so
+/// the selector finds what its link carries) and its own microphone (first audio slot), and
+/// nothing else.
+pub fn loopback(subscriber: &Participant<'_>) -> Vec<Assignment> {
+    let own = |track: TrackKind, layer: Layer| {
+        subscriber.publishes.contains(&track).then(|| Routed {
+            site: subscriber.site.to_owned(),
+            peer: subscriber.peer,
+            track,
+            layer,
+            priority: 0,
+        })
+    };
+    let mut out = fill(subscriber.video_slots, SlotKind::Video, vec![own(TrackKind::Camera, Layer::High)]);
+    out.extend(fill(subscriber.audio_slots, SlotKind::Audio, vec![own(TrackKind::Audio, Layer::High)]));
+    out
+}
+
+/// Drops every video source from `assignments`: the operators forced this subscriber to
+/// audio only.
+pub fn audio_only(mut assignments: Vec<Assignment>) -> Vec<Assignment> {
+    for a in &mut assignments {
+        if a.kind == SlotKind::Video {
+            a.source = None;
+        }
+    }
+    assignments
+}
+
 fn idle(subscriber: &Participant<'_>) -> Vec<Assignment> {
     let mut out = fill(subscriber.video_slots, SlotKind::Video, Vec::new());
     out.extend(fill(subscriber.audio_slots, SlotKind::Audio, Vec::new()));
@@ -393,5 +422,43 @@ mod tests {
         let all = everyone(&m);
         let g = grid_page(&all, &open(), 0, 16);
         assert_eq!((g.page, g.pages, g.sites.len()), (0, 1, 3));
+    }
+
+    #[test]
+    fn the_line_check_sends_a_site_its_own_camera_and_microphone_only() {
+        let v = vec!["0".to_owned(), "1".to_owned()];
+        let a = vec!["2".to_owned(), "3".to_owned()];
+        let me = Participant {
+            site: "s1",
+            role: Role::Site,
+            peer: PeerId(7),
+            publishes: AV,
+            video_slots: &v,
+            audio_slots: &a,
+        };
+        let r = loopback(&me);
+        assert_eq!(got(&r, SlotKind::Video), [("s1".to_owned(), TrackKind::Camera, Layer::High)]);
+        assert_eq!(got(&r, SlotKind::Audio), [("s1".to_owned(), TrackKind::Audio, Layer::High)]);
+        assert!(r.iter().filter_map(|x| x.source.as_ref()).all(|s| s.peer == PeerId(7)));
+        assert_eq!(r.len(), 4, "every slot is listed, the rest idle");
+        let silent = Participant { publishes: &[], ..me };
+        assert!(loopback(&silent).iter().all(|x| x.source.is_none()), "nothing published, nothing looped");
+    }
+
+    #[test]
+    fn audio_only_keeps_the_audio_and_idles_every_video_slot() {
+        let v = vec!["0".to_owned()];
+        let a = vec!["1".to_owned()];
+        let me = Participant {
+            site: "s1",
+            role: Role::Site,
+            peer: PeerId(7),
+            publishes: AV,
+            video_slots: &v,
+            audio_slots: &a,
+        };
+        let r = audio_only(loopback(&me));
+        assert!(got(&r, SlotKind::Video).is_empty());
+        assert_eq!(got(&r, SlotKind::Audio).len(), 1);
     }
 }

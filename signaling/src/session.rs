@@ -8,22 +8,32 @@
 //! The loop is generic over a stream of inbound frames and a sink of outbound text, so it
 //! runs in unit tests without a server; `ws` adapts axum's WebSocket to it.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use sfu::PeerId;
-use tokio::sync::mpsc::{self, UnboundedSender};
+use crate::outbox::{outbox, Outbox};
 use tracing::{debug, info, warn, Instrument};
 
-use crate::meeting::{ExpectedSite, Meeting, Outbound};
+use crate::meeting::{Departure, ExpectedSite, Meeting, Outbound};
 use crate::moderation::Action;
+use crate::limits::Bucket;
 use crate::protocol::{parse_client_message, ClientMessage, ErrorCode, Refusal, ServerMessage};
-use crate::state::AppState;
+use crate::state::{AppState, Phase};
 use crate::token::TokenError;
+
+/// Messages one connection may send per second by default (`limits.messages_per_second`).
+pub const MESSAGES_PER_SECOND: f64 = 20.0;
+/// ... and in a burst by default (`limits.message_burst`).
+pub const MESSAGE_BURST: f64 = 60.0;
 
 /// A socket that sends nothing (not even `ping`) for this long is closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A socket that takes longer than this to accept one message is cut off.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A frame from the browser, as the transport saw it.
 #[derive(Debug)]
@@ -45,18 +55,27 @@ struct JoinedSite {
 struct Session {
     state: Arc<AppState>,
     id: u64,
-    tx: UnboundedSender<Outbound>,
+    tx: Outbox,
     joined: Option<JoinedSite>,
     offered: bool,
+    /// Transport label this session counts under in `sites_connected`.
+    transport: &'static str,
+    /// Messages per second allowed to this socket.
+    rate: Bucket,
+    /// The client's address (behind a proxy: the one the proxy reports), for the join rate.
+    client: Option<IpAddr>,
+    /// The socket dropped (no `leave`, no close by us): the site may resume.
+    dropped: bool,
 }
 
 /// Runs one session until the socket closes or the session ends it.
-pub async fn run<I, O>(state: Arc<AppState>, mut incoming: I, mut outgoing: O)
+pub async fn run<I, O>(state: Arc<AppState>, client: Option<IpAddr>, mut incoming: I, mut outgoing: O)
 where
     I: Stream<Item = Inbound> + Unpin,
     O: Sink<String> + Unpin,
 {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = outbox(crate::outbox::CAPACITY);
+    let overflow = rx.overflow();
     let id = state.next_id();
     let mut session = Session {
         state: state.clone(),
@@ -64,37 +83,74 @@ where
         tx,
         joined: None,
         offered: false,
+        transport: "unknown",
+        rate: Bucket::full(state.settings.limits.message_burst, std::time::Instant::now()),
+        client,
+        dropped: false,
     };
     state.metrics.sessions.inc();
     let span = tracing::info_span!("session", id);
+    // A shutdown (state.rs `Phase`) reaches every session: `draining` first, then the close.
+    let mut phase = state.phase.subscribe();
+    phase.mark_changed();
     async {
         loop {
             tokio::select! {
+                Ok(()) = phase.changed() => match *phase.borrow_and_update() {
+                    Phase::Serving => {}
+                    Phase::Draining { seconds } => session.send(ServerMessage::Draining { seconds }),
+                    Phase::Closing => {
+                        debug!("closed by shutdown");
+                        break;
+                    }
+                },
                 frame = tokio::time::timeout(IDLE_TIMEOUT, incoming.next()) => match frame {
                     Ok(Some(frame)) => {
                         if !session.on_frame(frame).await {
                             // Flush what the handler queued (the reply to `leave`).
-                            while let Ok(out) = rx.try_recv() {
+                            while let Some(out) = rx.try_recv() {
                                 let (Outbound::Message(m) | Outbound::Close(m)) = out;
-                                let _ = outgoing.send(encode(&m)).await;
+                                let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await;
                             }
                             break;
                         }
                     }
-                    Ok(None) => break,
+                    Ok(None) => {
+                        session.dropped = true;
+                        break;
+                    }
                     Err(_) => {
+                        // Silent for a minute: the socket is dead, the media may not be.
+                        session.dropped = true;
                         debug!("idle timeout");
                         break;
                     }
                 },
+                () = overflow.wait() => {
+                    // Its browser stopped reading: cut it off (it may resume), nobody waits.
+                    warn!("{} messages waiting for this socket: closed", crate::outbox::CAPACITY);
+                    state.metrics.errors.with_label_values(&["slow_reader"]).inc();
+                    session.dropped = true;
+                    break;
+                },
                 out = rx.recv() => match out {
                     Some(Outbound::Message(m)) => {
-                        if outgoing.send(encode(&m)).await.is_err() {
-                            break;
+                        match tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(_)) => {
+                                session.dropped = true;
+                                break;
+                            }
+                            Err(_) => {
+                                warn!("a message waited {SEND_TIMEOUT:?} to be written: socket closed");
+                                state.metrics.errors.with_label_values(&["slow_reader"]).inc();
+                                session.dropped = true;
+                                break;
+                            }
                         }
                     }
                     Some(Outbound::Close(m)) => {
-                        let _ = outgoing.send(encode(&m)).await;
+                        let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await;
                         break;
                     }
                     None => break,
@@ -102,7 +158,7 @@ where
             }
         }
         session.close();
-        let _ = outgoing.close().await;
+        let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.close()).await;
     }
     .instrument(span)
     .await;
@@ -126,6 +182,18 @@ impl Session {
 
     /// Handles one frame; returns false when the session should end.
     async fn on_frame(&mut self, frame: Inbound) -> bool {
+        // A flood from one socket costs the others nothing: dropped before parsing.
+        let limits = self.state.settings.limits;
+        if !self.rate.take(limits.messages_per_second, limits.message_burst, std::time::Instant::now()) {
+            self.refuse(Refusal::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "more than {} messages per second (bursts of {}); this one was dropped",
+                    limits.messages_per_second, limits.message_burst
+                ),
+            ));
+            return true;
+        }
         let text = match frame {
             Inbound::Text(t) => t,
             Inbound::Binary(n) => {
@@ -140,6 +208,13 @@ impl Session {
                 return true;
             }
         };
+        if text.len() > limits.message_bytes {
+            self.refuse(Refusal::new(
+                ErrorCode::TooLarge,
+                format!("message is {} bytes, at most {} allowed", text.len(), limits.message_bytes),
+            ));
+            return true;
+        }
         let msg = match parse_client_message(&text) {
             Ok(m) => m,
             Err(r) => {
@@ -147,6 +222,7 @@ impl Session {
                 return true;
             }
         };
+        self.state.metrics.ws_messages.with_label_values(&[msg.kind()]).inc();
         match self.on_message(msg).await {
             Ok(keep) => keep,
             Err(r) => {
@@ -159,7 +235,22 @@ impl Session {
     async fn on_message(&mut self, msg: ClientMessage) -> Result<bool, Refusal> {
         match msg {
             ClientMessage::Ping { id } => self.send(ServerMessage::Pong { id }),
-            ClientMessage::Join { token, .. } => self.join(&token)?,
+            ClientMessage::Join { .. } if self.state.is_draining() => {
+                self.refuse(Refusal::new(
+                    ErrorCode::Draining,
+                    "the server is shutting down and accepts no join now; try again in a moment",
+                ));
+                return Ok(false);
+            }
+            ClientMessage::Join { token, resume, .. } => match self.join(&token, resume.as_deref()) {
+                // A full node or too many joins from this address: the socket closes and
+                // the page tries again by itself a few seconds later, as after `draining`.
+                Err(r) if matches!(r.code, ErrorCode::NodeFull | ErrorCode::RateLimited) => {
+                    self.refuse(r);
+                    return Ok(false);
+                }
+                other => other?,
+            },
             ClientMessage::Offer { sdp } => self.offer(sdp).await?,
             ClientMessage::Candidate { candidate, .. } => {
                 let j = self.joined()?;
@@ -194,6 +285,44 @@ impl Session {
                 let j = self.joined()?;
                 j.meeting.set_grid(&j.site.id, page, page_size, &self.state.sfu)?;
             }
+            ClientMessage::Check { on } => {
+                let j = self.joined()?;
+                if !self.offered {
+                    return Err(Refusal::new(ErrorCode::NoOffer, "send an offer before the line check"));
+                }
+                j.meeting.check(&j.site.id, self.id, on, &self.state.sfu)?;
+            }
+            ClientMessage::CheckResult(report) => {
+                let j = self.joined()?;
+                let verdict = report.verdict.as_str();
+                j.meeting.check_result(&j.site.id, self.id, report)?;
+                self.state.metrics.checks.with_label_values(&[verdict]).inc();
+                info!(meeting = %j.meeting.id, site = %j.site.id, verdict, "line check result");
+            }
+            ClientMessage::ClientInfo { browser, candidate, transport } => {
+                let j = self.joined()?;
+                let info = crate::meeting::ClientInfo { browser, candidate, transport };
+                if let Some((_, after)) = j.meeting.client_info(&j.site.id, self.id, info) {
+                    let role = j.site.role.as_str();
+                    self.state.metrics.sites_connected.with_label_values(&[role, self.transport]).dec();
+                    self.state.metrics.sites_connected.with_label_values(&[role, after]).inc();
+                    self.transport = after;
+                }
+            }
+            ClientMessage::Notice { site_id, text } => {
+                let j = self.joined()?;
+                j.meeting.operator_notice(&j.site.id, &site_id, &text)?;
+            }
+            ClientMessage::Reconnect { site_id } => {
+                let j = self.joined()?;
+                j.meeting.operator_reconnect(&j.site.id, &site_id)?;
+                info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, "operator asked a site to reconnect");
+            }
+            ClientMessage::ForceAudioOnly { site_id, on } => {
+                let j = self.joined()?;
+                j.meeting.force_audio_only(&j.site.id, &site_id, on, &self.state.sfu)?;
+                info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, on, "operator forced audio only");
+            }
             other => {
                 let action = match other {
                     ClientMessage::RaiseHand => Action::RaiseHand,
@@ -225,9 +354,27 @@ impl Session {
             .ok_or_else(|| Refusal::new(ErrorCode::NotJoined, "send join with your invitation token first"))
     }
 
-    fn join(&mut self, token: &str) -> Result<(), Refusal> {
+    fn join(&mut self, token: &str, resume: Option<&str>) -> Result<(), Refusal> {
         if self.joined.is_some() {
             return Err(Refusal::new(ErrorCode::AlreadyJoined, "this connection has already joined"));
+        }
+        let limits = self.state.settings.limits;
+        if let Some(ip) = self.client {
+            if !self.state.join_rate.allow(ip, &limits, std::time::Instant::now()) {
+                return Err(Refusal::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "more than {} joins per second from {ip}; join again in a moment",
+                        limits.joins_per_second_per_ip
+                    ),
+                ));
+            }
+        }
+        if self.state.peers.len() >= limits.sites_per_node {
+            return Err(Refusal::new(
+                ErrorCode::NodeFull,
+                format!("this server carries its limit of {} connected sites; try again later", limits.sites_per_node),
+            ));
         }
         let claims = self.state.keys.verify(token).map_err(|e| match e {
             TokenError::Expired => Refusal::new(ErrorCode::TokenExpired, e.to_string()),
@@ -244,22 +391,59 @@ impl Session {
             .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?
             .clone();
         let peer = PeerId(self.state.next_id());
-        let joined = meeting.join(&site.id, self.id, peer, self.tx.clone(), &self.state.sfu)?;
+        let joined = meeting.join(&site.id, self.id, peer, self.tx.clone(), resume, &self.state.sfu)?;
+        let (peer, resumed) = (joined.peer, joined.resumed);
+        if !resumed {
+            // A connection this one replaced (a dropped socket waiting for its resume) is
+            // gone from the SFU: forget it now rather than when its grace ends.
+            self.state.peers.retain(|_, (m, s)| !(Arc::ptr_eq(m, &meeting) && *s == site.id));
+            self.state.peers.insert(peer, (meeting.clone(), site.id.clone()));
+            self.state.joins.insert(peer, std::time::Instant::now());
+        }
         for mut message in joined.messages {
             if let ServerMessage::Joined { ice_servers, .. } = &mut message {
                 *ice_servers = self.state.ice_servers(&site.id);
             }
             self.send(message);
         }
-        self.state.peers.insert(peer, (meeting.clone(), site.id.clone()));
-        self.state.metrics.sites_connected.inc();
-        info!(meeting = %meeting.id, site = %site.id, role = ?site.role, %peer, "site joined");
+        if resumed {
+            // Same peer connection: its offer stands, and it receives what it received.
+            self.offered = true;
+            meeting.resend_slots(&site.id, &self.state.sfu);
+            self.state.metrics.resumes.inc();
+        }
+        self.transport = meeting.transport_of(&site.id);
+        self.state.metrics.sites_connected.with_label_values(&[site.role.as_str(), self.transport]).inc();
+        info!(meeting = %meeting.id, site = %site.id, role = ?site.role, %peer, resumed, "site joined");
         self.joined = Some(JoinedSite { meeting, site, peer });
         Ok(())
     }
 
     async fn offer(&mut self, sdp: String) -> Result<(), Refusal> {
         let j = self.joined()?;
+        let limits = self.state.settings.limits;
+        if sdp.len() > limits.sdp_bytes {
+            return Err(Refusal::new(
+                ErrorCode::BadSdp,
+                format!("offer is {} bytes, at most {} allowed", sdp.len(), limits.sdp_bytes),
+            ));
+        }
+        let (sections, tracks) = crate::limits::media_sections(&sdp);
+        // The layout is fixed by the role: microphone, camera, screen, then the receive slots.
+        let slots = j.meeting.receive_slots(j.site.role);
+        let layout = 3 + usize::from(slots.video) + usize::from(slots.audio);
+        if sections > layout {
+            return Err(Refusal::new(
+                ErrorCode::BadSdp,
+                format!("offer has {sections} media sections; this site's layout has {layout} (3 to send, the receive slots of `joined`)"),
+            ));
+        }
+        if tracks > limits.tracks_per_site {
+            return Err(Refusal::new(
+                ErrorCode::BadSdp,
+                format!("offer publishes {tracks} tracks, at most {} allowed", limits.tracks_per_site),
+            ));
+        }
         let (peer, meeting, site_id) = (j.peer, j.meeting.clone(), j.site.id.clone());
         let layout = self.state.sfu.offer(peer, sdp).await.map_err(|e| match e {
             sfu::OfferError::Parse(_) | sfu::OfferError::Refused(_) => Refusal::new(ErrorCode::BadSdp, e.to_string()),
@@ -277,12 +461,38 @@ impl Session {
     }
 
     fn close(&mut self) {
-        if let Some(j) = self.joined.take() {
-            j.meeting.leave(&j.site.id, self.id, &self.state.sfu);
-            self.state.peers.remove(&j.peer);
-            self.state.sfu.remove_peer(j.peer);
-            self.state.metrics.sites_connected.dec();
-            info!(meeting = %j.meeting.id, site = %j.site.id, "site left");
+        let Some(j) = self.joined.take() else { return };
+        let role = j.site.role.as_str();
+        self.state.metrics.sites_connected.with_label_values(&[role, self.transport]).dec();
+        let grace = self.state.settings.limits.resume;
+        let detach = self.dropped && !grace.is_zero();
+        match j.meeting.depart(&j.site.id, self.id, j.peer, detach, &self.state.sfu) {
+            Departure::Resumed => info!(meeting = %j.meeting.id, site = %j.site.id, "old socket closed; the site resumed on a new one"),
+            Departure::Gone => {
+                forget_peer(&self.state, &j.meeting, &j.site, j.peer);
+                info!(meeting = %j.meeting.id, site = %j.site.id, "site left");
+            }
+            Departure::Detached => {
+                info!(meeting = %j.meeting.id, site = %j.site.id, "socket dropped; media kept for {grace:?} to resume");
+                let (state, session) = (self.state.clone(), self.id);
+                tokio::spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    if j.meeting.expire(&j.site.id, session, j.peer, &state.sfu) {
+                        forget_peer(&state, &j.meeting, &j.site, j.peer);
+                        info!(meeting = %j.meeting.id, site = %j.site.id, "site left (not resumed)");
+                    }
+                });
+            }
         }
+    }
+}
+
+/// Drops what the service keeps about a connection that is no longer used.
+fn forget_peer(state: &AppState, meeting: &Meeting, site: &ExpectedSite, peer: PeerId) {
+    state.peers.remove(&peer);
+    state.joins.remove(&peer);
+    state.sfu.remove_peer(peer);
+    if !meeting.is_connected(&site.id) {
+        state.metrics.sites.remove(&meeting.id, &site.id, site.role.as_str());
     }
 }

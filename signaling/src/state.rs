@@ -1,7 +1,14 @@
 //! Everything a request handler or session needs, shared behind one `Arc`.
+//!
+//! Lifecycle of the service ([`Phase`]): `Serving` → (shutdown signal) `Draining` (joins
+//! refused, `/readyz` answers 503, every session told `draining`; meetings may finish) →
+//! `Closing` (when no site is left or the drain time is up: every session closes) → the HTTP
+//! server stops and the SFU with it.
 
+use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use sfu::{PeerId, Sfu};
@@ -10,9 +17,10 @@ use crate::meeting::{Meeting, Meetings};
 use crate::metrics::Metrics;
 use crate::protocol::IceServer;
 use crate::token::TokenKeys;
+use crate::turn::TurnRest;
 
-/// Settings of the signaling service.
-#[derive(Debug, Clone)]
+/// Settings of the signaling service. `Debug` hides the secrets.
+#[derive(Clone)]
 pub struct Settings {
     /// Base URL of the web client as sites reach it, e.g. `https://hop.tinh.gov.vn`.
     pub public_url: String,
@@ -25,6 +33,48 @@ pub struct Settings {
     /// Where roll calls are kept (`<dir>/attendance/<meeting>.json`); `None` keeps them in
     /// memory only.
     pub data_dir: Option<std::path::PathBuf>,
+    /// `/metrics` is served on its own listener (`--metrics-addr`), not on the main port.
+    pub separate_metrics: bool,
+    /// Signs short-lived TURN credentials added to `ice_servers` for each site.
+    pub turn: Option<TurnRest>,
+    /// How long a shutdown waits for sites to leave before closing every session.
+    pub drain_timeout: Duration,
+    /// What connections, addresses, meetings and this node may use.
+    pub limits: crate::limits::Limits,
+    /// A TLS reverse proxy forwards to us: a client's address is the last entry of the
+    /// `X-Forwarded-For` it adds, not the proxy's own.
+    pub behind_proxy: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("public_url", &self.public_url)
+            .field("admin_key", &"<redacted>")
+            .field("token_secret", &"<redacted>")
+            .field("ice_servers", &self.ice_servers.iter().map(|s| &s.urls).collect::<Vec<_>>())
+            .field("data_dir", &self.data_dir)
+            .field("separate_metrics", &self.separate_metrics)
+            .field("turn", &self.turn)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("limits", &self.limits)
+            .field("behind_proxy", &self.behind_proxy)
+            .finish()
+    }
+}
+
+/// Where the service is in its life (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Accepting joins.
+    Serving,
+    /// Shutting down: no new join; sessions close within `seconds`.
+    Draining {
+        /// Drain time left when draining began.
+        seconds: u64,
+    },
+    /// Every session closes now.
+    Closing,
 }
 
 /// Shared state of the service.
@@ -44,6 +94,12 @@ pub struct AppState {
     pub registry: prometheus::Registry,
     /// Peer → (meeting, site), to route SFU events back to meetings.
     pub peers: DashMap<PeerId, (Arc<Meeting>, String)>,
+    /// When each peer's site sent `join`, until its first media packet (join latency).
+    pub joins: DashMap<PeerId, std::time::Instant>,
+    /// Joins per client address, against `limits.joins_per_second_per_ip`.
+    pub join_rate: crate::limits::JoinRate,
+    /// The service's phase; sessions watch it to learn of a shutdown.
+    pub phase: tokio::sync::watch::Sender<Phase>,
     ids: AtomicU64,
 }
 
@@ -59,6 +115,9 @@ impl AppState {
             metrics,
             registry,
             peers: DashMap::new(),
+            joins: DashMap::new(),
+            join_rate: crate::limits::JoinRate::default(),
+            phase: tokio::sync::watch::Sender::new(Phase::Serving),
             ids: AtomicU64::new(1),
         })
     }
@@ -68,8 +127,67 @@ impl AppState {
         self.ids.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// ICE servers for a site's browser.
-    pub fn ice_servers(&self, _site: &str) -> Vec<IceServer> {
-        self.settings.ice_servers.clone()
+    /// ICE servers for a site's browser: the configured ones, then TURN with credentials
+    /// signed for this site now.
+    pub fn ice_servers(&self, site: &str) -> Vec<IceServer> {
+        let mut servers = self.settings.ice_servers.clone();
+        if let Some(turn) = &self.settings.turn {
+            servers.push(turn.ice_server(site, std::time::SystemTime::now()));
+        }
+        servers
+    }
+
+    /// True once a shutdown began: joins are refused.
+    pub fn is_draining(&self) -> bool {
+        *self.phase.borrow() != Phase::Serving
+    }
+
+    /// Shuts the service down gently: refuses joins, tells every session, waits until no site
+    /// is connected or the drain time is up, then closes every session.
+    pub async fn drain(&self) {
+        let timeout = self.settings.drain_timeout;
+        self.phase.send_replace(Phase::Draining { seconds: timeout.as_secs() });
+        let deadline = Instant::now() + timeout;
+        tracing::info!(sites = self.peers.len(), "draining for up to {timeout:?}");
+        while !self.peers.is_empty() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tracing::info!(sites = self.peers.len(), "closing every session");
+        self.phase.send_replace(Phase::Closing);
+        // Let the sessions send their close frames before the runtime goes away.
+        let closed = Instant::now() + Duration::from_secs(2);
+        while self.metrics.sessions.get() > 0 && Instant::now() < closed {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_debug_hides_the_secrets() {
+        let settings = Settings {
+            public_url: "https://hop.example.gov.vn".into(),
+            admin_key: "admin-key-never-logged".into(),
+            token_secret: b"token-secret-never-logged".to_vec(),
+            ice_servers: Vec::new(),
+            data_dir: None,
+            separate_metrics: false,
+            turn: Some(TurnRest::new(&crate::config::TurnConfig {
+                urls: vec!["turn:127.0.0.1:3478".into()],
+                secret: crate::config::Secret::new("turn-secret-never-logged"),
+                ttl: Duration::from_secs(600),
+            })),
+            drain_timeout: Duration::from_secs(30),
+            limits: crate::limits::Limits::default(),
+            behind_proxy: false,
+        };
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("hop.example.gov.vn"), "{shown}");
+        for secret in ["admin-key-never-logged", "token-secret-never-logged", "turn-secret-never-logged"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }

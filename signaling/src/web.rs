@@ -1,5 +1,7 @@
-//! The HTTP surface: WebSocket at `/ws`, the API under `/api/v1`, `/metrics`, `/healthz`,
-//! and the web client's files. The only module (with `api`) that touches axum.
+//! The HTTP surface: WebSocket at `/ws`, the API under `/api/v1`, `/metrics`, `/healthz`
+//! (the process answers), `/readyz` (the media thread answers and joins are accepted; 503
+//! while draining), and the web client's files. The only module (with `api`) that touches
+//! axum.
 
 use std::sync::Arc;
 
@@ -29,26 +31,92 @@ struct WebClient;
 
 /// The whole router.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/ws", get(ws))
-        .route("/metrics", get(metrics))
+    let router = Router::new().route("/ws", get(ws));
+    let router = if state.settings.separate_metrics { router } else { router.route("/metrics", get(metrics)) };
+    router
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .nest("/api/v1", crate::api::router())
         .fallback(get(static_file))
         .with_state(state)
 }
 
-async fn ws(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade
-        .max_message_size(WS_MAX_MESSAGE)
-        .max_frame_size(WS_MAX_MESSAGE)
-        .on_upgrade(move |socket| serve_socket(state, socket))
+/// `/metrics` alone, for a separate listener (`--metrics-addr`).
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
 }
 
-async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
+async fn ws(
+    State(state): State<Arc<AppState>>,
+    axum::extract::ConnectInfo(ClientAddr(peer)): axum::extract::ConnectInfo<ClientAddr>,
+    headers: axum::http::HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "cross-origin WebSocket refused").into_response();
+    }
+    let client = client_ip(peer.ip(), &headers, state.settings.behind_proxy);
+    // Frames up to a little over the message limit reach the session, which answers a
+    // precise `too_large`; larger ones close the socket.
+    let max = WS_MAX_MESSAGE.max(state.settings.limits.message_bytes + 64 * 1024);
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| serve_socket(state, socket, client))
+}
+
+/// The remote address of a connection, for handlers (`ConnectInfo<ClientAddr>`), from both
+/// listeners [`crate::run`] serves: plain TCP and TLS.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for ClientAddr {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>> for ClientAddr {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
+        ClientAddr(*stream.remote_addr())
+    }
+}
+
+/// The client's address: the connection's, or behind a proxy the last `X-Forwarded-For`
+/// entry (the one our proxy added; earlier entries come from the client and prove nothing).
+fn client_ip(peer: std::net::IpAddr, headers: &axum::http::HeaderMap, behind_proxy: bool) -> Option<std::net::IpAddr> {
+    if !behind_proxy {
+        return Some(peer);
+    }
+    // The last header line, its last entry: what our proxy appended. Anything unreadable
+    // there counts as the proxy's own address.
+    let last = headers.get_all("x-forwarded-for").iter().next_back();
+    let entry = last.and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next());
+    Some(entry.and_then(|a| a.trim().parse().ok()).unwrap_or(peer))
+}
+
+/// A browser always sends `Origin`: it must name the host the page came from (this server,
+/// or the proxy in front of it, as `Host` says), so another site's page cannot open a session
+/// with a visitor's browser. Clients that are not browsers send no `Origin` and are let in
+/// (they hold a token like everyone else).
+fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+async fn serve_socket(state: Arc<AppState>, socket: WebSocket, client: Option<std::net::IpAddr>) {
     let (sink, stream) = socket.split();
     let incoming = stream
-        .take_while(|m| std::future::ready(matches!(m, Ok(_)) && !matches!(m, Ok(Message::Close(_)))))
+        .take_while(|m| std::future::ready(m.is_ok() && !matches!(m, Ok(Message::Close(_)))))
         .filter_map(|m| {
             std::future::ready(match m {
                 Ok(Message::Text(t)) => Some(Inbound::Text(t.to_string())),
@@ -57,7 +125,22 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
             })
         });
     let outgoing = sink.with(|s: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(s.into()))));
-    session::run(state, Box::pin(incoming), Box::pin(outgoing)).await;
+    session::run(state, client, Box::pin(incoming), Box::pin(outgoing)).await;
+}
+
+/// How long `/readyz` waits for the media thread to answer.
+const READY_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
+    }
+    // A round trip through the media thread's command queue.
+    match tokio::time::timeout(READY_PROBE_TIMEOUT, state.sfu.ping()).await {
+        Ok(true) => (StatusCode::OK, "ready").into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "media plane stopped").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "media plane not answering").into_response(),
+    }
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
@@ -71,6 +154,14 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// The web client's Content-Security-Policy: scripts only from this server (no inline
+/// script, no eval), connections only back to it, media from the page's own streams; inline
+/// style attributes are allowed (the views and SVG charts set them), style sheets only from
+/// here. No framing, no plugins, no `<base>` tricks.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; connect-src 'self'; \
+img-src 'self' data: blob:; media-src 'self' blob: mediastream:; style-src 'self' 'unsafe-inline'; \
+font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 async fn static_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() || path == "join" { "index.html" } else { path };
@@ -79,10 +170,30 @@ async fn static_file(uri: Uri) -> Response {
             [
                 (header::CONTENT_TYPE, file.metadata.mimetype().to_owned()),
                 (header::CACHE_CONTROL, "no-cache".to_owned()),
+                (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY.to_owned()),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                (header::REFERRER_POLICY, "no-referrer".to_owned()),
             ],
             file.data,
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod client_ip_tests {
+    use super::client_ip;
+
+    #[test]
+    fn behind_a_proxy_the_client_is_the_entry_the_proxy_appended() {
+        let peer: std::net::IpAddr = "10.0.0.9".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        assert_eq!(client_ip(peer, &h, true), Some(peer), "no header: the proxy itself");
+        h.append("x-forwarded-for", "1.2.3.4, 203.0.113.7".parse().unwrap());
+        assert_eq!(client_ip(peer, &h, true), Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(client_ip(peer, &h, false), Some(peer), "not behind a proxy: the header is ignored");
+        h.append("x-forwarded-for", "junk".parse().unwrap());
+        assert_eq!(client_ip(peer, &h, true), Some(peer), "an unreadable last entry is not trusted");
     }
 }

@@ -167,8 +167,9 @@ async fn roll_call_records_join_leave_rejoin_and_exports_csv() {
     let srv = server().await;
     let m = meeting(&srv.state, &["UBND xã Tả Van", "UBND xã Bản Hồ"]);
     let mut chair = join_with_media(srv.http, &m.chair.link).await;
-    let a = join_with_media(srv.http, &m.sites[0].link).await;
-    drop(a);
+    let mut a = join_with_media(srv.http, &m.sites[0].link).await;
+    // Leaves (a dropped socket would keep its place for the resume grace: see resume.rs).
+    send_json(&mut a, json!({"type": "leave"})).await;
     wait_for(&mut chair, |m| (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["site"]["state"] == "left").then_some(())).await;
     let _a = join_with_media(srv.http, &m.sites[0].link).await;
     wait_for(&mut chair, |m| (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["site"]["state"] == "joined").then_some(())).await;

@@ -109,6 +109,25 @@ async fn invalid_meetings_get_a_clear_error() {
 }
 
 #[tokio::test]
+async fn a_malformed_query_gets_the_documented_json_error() {
+    // Found by scripts/schemathesis.sh: axum's plain-text rejection broke the documented
+    // `application/json` error body.
+    let srv = server().await;
+    let res = client()
+        .post(format!("http://{}/api/v1/meetings?valid_hours=AAA", srv.http))
+        .bearer_auth(ADMIN)
+        .json(&json!({"title": "T", "sites": [{"name": "A"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "bad_request");
+    assert!(err["error"]["message"].as_str().unwrap().contains("valid_hours"));
+}
+
+#[tokio::test]
 async fn openapi_document_is_served() {
     let srv = server().await;
     let doc: Value = client()
@@ -175,4 +194,23 @@ async fn web_client_is_served_at_root_and_join() {
     assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
     let missing = client().get(format!("http://{}/nope.txt", srv.http)).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_web_client_is_served_with_a_strict_content_security_policy() {
+    let srv = server().await;
+    for path in ["/", "/join", "/js/app.js"] {
+        let res = reqwest::get(format!("http://{}{path}", srv.http)).await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
+        assert!(!csp.contains("'unsafe-eval'") && !csp.split("style-src").next().unwrap().contains("unsafe-inline"), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    }
+    // And the page itself carries no inline script for the policy to forbid.
+    let page = reqwest::get(format!("http://{}/", srv.http)).await.unwrap().text().await.unwrap();
+    for tag in page.split("<script").skip(1) {
+        assert!(tag.contains("src="), "inline script in index.html: <script{tag}");
+    }
 }

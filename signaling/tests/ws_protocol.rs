@@ -118,7 +118,7 @@ async fn chair_sees_sites_arrive_and_leave_and_ending_closes_every_link() {
         ServerMessage::SiteState { site, .. } => assert_eq!((site.id.as_str(), site.state), ("s1", Presence::Joined)),
         _ => unreachable!(),
     }
-    drop(a);
+    send(&mut a, r#"{"type":"leave"}"#).await;
     match recv_type(&mut chair, "site_state").await {
         ServerMessage::SiteState { site, .. } => assert_eq!((site.id.as_str(), site.state), ("s1", Presence::Left)),
         _ => unreachable!(),
@@ -141,4 +141,156 @@ async fn rejoining_site_replaces_its_older_connection() {
     expect_error(&mut first, ErrorCode::Replaced).await;
     ping(&mut second, 5).await;
     assert_eq!(srv.state.meetings.get(&m.id).unwrap().connected(), 1);
+}
+
+#[tokio::test]
+async fn a_flooding_socket_is_rate_limited_and_another_site_is_not() {
+    let srv = server().await;
+    let m = meeting(&srv.state, &["Xã A", "Xã B"]);
+    let (mut a, _) = join(srv.http, &m.sites[0].link).await;
+    let (mut b, _) = join(srv.http, &m.sites[1].link).await;
+    // Far more than the burst, at once.
+    let burst = signaling::session::MESSAGE_BURST as u64;
+    for id in 0..burst * 3 {
+        send(&mut a, format!(r#"{{"type":"ping","id":{id}}}"#)).await;
+    }
+    let mut pongs = 0;
+    let mut limited = 0;
+    while pongs + limited < burst * 3 {
+        match serde_json::to_value(recv(&mut a).await).unwrap() {
+            v if v["type"] == "pong" => pongs += 1,
+            v if v["type"] == "error" && v["code"] == "rate_limited" => limited += 1,
+            v if v["type"] == "error" => panic!("unexpected {v}"),
+            _ => {} // the join's own messages (meeting_state, floor, presence)
+        }
+    }
+    // The join took one token of the burst.
+    assert!(pongs + 1 >= burst && pongs < burst * 2, "{pongs} pongs: the burst is served, the flood is not");
+    assert_eq!(pongs + limited, burst * 3, "every message got an answer");
+    // The other site is untouched, and the flooder recovers after a pause.
+    ping(&mut b, 7).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    ping(&mut a, 8).await;
+}
+
+#[tokio::test]
+async fn a_websocket_from_another_sites_page_is_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let srv = server().await;
+    let mut req = format!("ws://{}/ws", srv.http).into_client_request().unwrap();
+    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req).await.expect_err("cross-origin upgrade refused");
+    assert!(err.to_string().contains("403"), "{err}");
+    // The page the server itself served connects.
+    let mut req = format!("ws://{}/ws", srv.http).into_client_request().unwrap();
+    req.headers_mut().insert("origin", format!("http://{}", srv.http).parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("same-origin upgrade accepted");
+    ping(&mut ws, 1).await;
+}
+
+/// Joins without waiting for `joined`: the first message the server answers with.
+async fn try_join(http: std::net::SocketAddr, link: &str) -> (Ws, serde_json::Value) {
+    let mut ws = connect(http).await;
+    send(&mut ws, format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link))).await;
+    let first = serde_json::to_value(recv(&mut ws).await).unwrap();
+    (ws, first)
+}
+
+#[tokio::test]
+async fn a_full_node_refuses_the_next_join_with_node_full_and_keeps_the_others() {
+    let srv = server_with(signaling::limits::Limits {
+        sites_per_node: 2,
+        ..Default::default()
+    })
+    .await;
+    let m = meeting(&srv.state, &["Xã A", "Xã B", "Xã C"]);
+    let (mut a, _) = join(srv.http, &m.sites[0].link).await;
+    let (_b, _) = join(srv.http, &m.sites[1].link).await;
+    let (_c, refused) = try_join(srv.http, &m.sites[2].link).await;
+    assert_eq!(refused["type"], "error");
+    assert_eq!(refused["code"], "node_full");
+    assert!(refused["message"].as_str().unwrap().contains("limit of 2 connected sites"), "{refused}");
+    ping(&mut a, 1).await;
+}
+
+#[tokio::test]
+async fn joins_beyond_the_rate_of_one_address_are_refused_and_others_go_on() {
+    let srv = server_with(signaling::limits::Limits {
+        joins_per_second_per_ip: 1.0,
+        ..Default::default()
+    })
+    .await;
+    let m = meeting(&srv.state, &["Xã A", "Xã B", "Xã C"]);
+    // A burst of twice the rate is served...
+    let (mut a, _) = join(srv.http, &m.sites[0].link).await;
+    let (_b, _) = join(srv.http, &m.sites[1].link).await;
+    // ... the third join from this address in the same second is not.
+    let (_c, refused) = try_join(srv.http, &m.sites[2].link).await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("joins per second from 127.0.0.1"), "{refused}");
+    ping(&mut a, 1).await;
+    // A second later the site gets in.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_c, joined) = try_join(srv.http, &m.sites[2].link).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+}
+
+#[tokio::test]
+async fn an_oversized_offer_or_one_with_too_many_tracks_is_bad_sdp_with_the_figures() {
+    let srv = server_with(signaling::limits::Limits {
+        sdp_bytes: 4096,
+        tracks_per_site: 1,
+        ..Default::default()
+    })
+    .await;
+    let m = meeting(&srv.state, &["Xã A"]);
+    let (mut a, _) = join(srv.http, &m.sites[0].link).await;
+    send(&mut a, offer_message()).await;
+    let msg = expect_error(&mut a, ErrorCode::BadSdp).await;
+    assert!(msg.contains(&format!("offer is {} bytes, at most 4096", CHROMIUM_OFFER.len())), "{msg}");
+    let small = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n";
+    send_json(&mut a, serde_json::json!({"type": "offer", "sdp": small})).await;
+    let msg = expect_error(&mut a, ErrorCode::BadSdp).await;
+    assert!(msg.contains("publishes 2 tracks, at most 1"), "{msg}");
+    // More media sections than a site's layout: refused before the SFU parses it.
+    let many = format!("v=0\r\n{}", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\n".repeat(40));
+    send_json(&mut a, serde_json::json!({"type": "offer", "sdp": many})).await;
+    let msg = expect_error(&mut a, ErrorCode::BadSdp).await;
+    assert!(msg.contains("offer has 40 media sections; this site's layout has 11"), "{msg}");
+    ping(&mut a, 2).await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_configured_size_is_too_large_with_the_figures() {
+    let srv = server_with(signaling::limits::Limits {
+        message_bytes: 2048,
+        sdp_bytes: 2048,
+        ..Default::default()
+    })
+    .await;
+    let m = meeting(&srv.state, &["Xã A"]);
+    let (mut a, _) = join(srv.http, &m.sites[0].link).await;
+    let big = serde_json::json!({"type": "chat", "text": "a".repeat(3000)}).to_string();
+    let len = big.len();
+    send(&mut a, big).await;
+    let msg = expect_error(&mut a, ErrorCode::TooLarge).await;
+    assert!(msg.contains(&format!("message is {len} bytes, at most 2048")), "{msg}");
+    ping(&mut a, 3).await;
+}
+
+#[tokio::test]
+async fn a_meeting_over_the_configured_size_is_refused_at_creation() {
+    let srv = server_with(signaling::limits::Limits {
+        sites_per_meeting: 2,
+        ..Default::default()
+    })
+    .await;
+    let req: signaling::api::CreateMeeting = serde_json::from_value(serde_json::json!({
+        "title": "Họp tỉnh",
+        "chair_name": "UBND tỉnh",
+        "sites": [{"name": "Xã A"}, {"name": "Xã B"}, {"name": "Xã C"}],
+    }))
+    .unwrap();
+    let err = signaling::api::create(&srv.state, req).unwrap_err();
+    assert!(format!("{err:?}").contains("1 to 2 sites (limits.sites_per_meeting), got 3"), "{err:?}");
 }

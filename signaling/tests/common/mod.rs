@@ -30,6 +30,11 @@ impl Drop for Server {
 }
 
 pub async fn server() -> Server {
+    server_with(signaling::limits::Limits::default()).await
+}
+
+/// A server with these limits.
+pub async fn server_with(limits: signaling::limits::Limits) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let settings = Settings {
@@ -38,10 +43,16 @@ pub async fn server() -> Server {
         token_secret: SECRET.to_vec(),
         ice_servers: Vec::new(),
         data_dir: Some(std::env::temp_dir().join(format!("diemcau-test-{}-{}", std::process::id(), http.port()))),
+        separate_metrics: false,
+        turn: None,
+        drain_timeout: std::time::Duration::ZERO,
+        limits,
+        behind_proxy: false,
     };
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
+        tcp_bind: None,
     };
     let state = signaling::start(settings, sfu).unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
