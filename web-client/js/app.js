@@ -30,6 +30,14 @@
  *   - `chat`      every `chat` message received, oldest first
  *   - `presenting` true exactly while the screen-share sender has a track
  *   - `endReason` `ended.reason` once the meeting is over for this page, else null
+ *   - `lineCheck` this page's own line check: `{state: 'idle' | 'running' | 'done',
+ *                 result}`, `result` the `check_result` it sent (`verdict`, `camera`, `mic`,
+ *                 `rtt_ms`, `loss_pct`, `send_kbps`, `recv_kbps`) once done, else null;
+ *                 also `failure` (why it could not run: `conflict`, `interrupted`, …) or null
+ *   - `checks`    each site's last line check as the server reported it (`check_result`
+ *                 with `site_id`, `at_ms`), by site id (`{}` before one)
+ *   - `stats`     operator: the last `stats` message (`at_ms`, `totals`, `sites`), or null
+ *                 (before one, and while the socket is down)
  *
  * and two functions:
  *   - `send(msg)`          sends a protocol message object as it is through the signaling
@@ -41,8 +49,7 @@
  * `end-meeting`, `confirm-end`, `site-tile` (with `data-site-id`, `data-state`),
  * `program-video`, `lang-switch`, `device-error`, `banner-error`; also `preview-video`,
  * `own-video`, `camera-select`, `mic-select`, `quality` (with `data-quality`),
- * `banner-reconnecting`, `roster`, `roster-row` (with `data-site-id`), `screen-<screen>`
- * on full-page messages.
+ * `banner-reconnecting`, `screen-<screen>` on full-page messages.
  *
  * Chairing: `raise-hand` (site: raise / lower), `floor-banner`, `muted-banner`,
  * `video-stopped-banner`, `chair-notice` (allowed to speak / show video again),
@@ -61,6 +68,26 @@
  * `rollcall-open` (toolbar) → `rollcall-panel` with `rollcall-row`s (`data-site-id`),
  * `rollcall-csv`, `rollcall-json`; `chat-panel` with `chat-to` (select), `chat-input`,
  * `chat-send`, `chat-message`s; `chat-toggle` (site: hide / show the messages).
+ *
+ * Line check (a site in the lobby): `line-check` (the button), `line-check-progress`,
+ * `line-check-failure`, `line-check-result` (with `data-verdict`) listing `line-check-rtt`,
+ * `line-check-loss`, `line-check-send`, `line-check-recv`, `line-check-camera`,
+ * `line-check-mic`; `join-check-hint` on the join page. A site's last check is a
+ * `check-badge` (`data-verdict`, `data-site-id`) on the chair's tiles, a co-chair's site
+ * rows and the operator's roster rows (cell `data-col="check"`).
+ *
+ * Operator dashboard: `ops-totals` (items with `data-total`: `joined`, `connected`, `up`,
+ * `down`, `relay`, `loss`, `rtt`, `silent`, `audio-only`); `ops-table` with an `ops-row` per
+ * expected participant (`data-site-id`, `data-state` = `joined | waiting | left`,
+ * `data-alert` = the alerts space-separated, `loss rtt silent`, absent when none: match
+ * with `[data-alert~="loss"]`; `aria-selected`); its cells carry `data-col`: `severity`,
+ * `name`, `state`, `transport`, `up`, `down`, `loss-up`, `loss-down`, `rtt`, `jitter`,
+ * `layer`, `audio`, `check`, `spark` (holding the `ops-spark` SVG); header buttons
+ * `ops-sort-<column>` (`aria-sort` on their `th`). Clicking a row opens `ops-detail`
+ * (`data-site-id`) with `ops-notice-text`, `ops-send-notice`, `ops-reconnect` and
+ * `ops-audio-only` (`aria-pressed`). A site (or the chair) shows each operator message as
+ * an `operator-notice` until dismissed, and `audio-only-forced` while the operators have
+ * switched it to audio only.
  */
 
 import { getLanguage, hasKey, onLanguageChange, setLanguage, t } from './i18n/index.js';
@@ -77,7 +104,9 @@ import { mountSite } from './views/site.js';
 /** @typedef {import('./media.js').MediaSession} MediaSession */
 
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-const session = new Session({ token: tokenFromHash(location.hash), wsUrl });
+// `?relay=1` sends media only through TURN (see web-client/README.md).
+const relayOnly = new URLSearchParams(location.search).get('relay') === '1';
+const session = new Session({ token: tokenFromHash(location.hash), wsUrl, relayOnly });
 
 // ---- shell -------------------------------------------------------------------------------
 
@@ -133,6 +162,7 @@ function render() {
   else view?.update();
   renderShell();
   syncAudio(session.media);
+  silenceLoopback(session.media);
 }
 
 function renderShell() {
@@ -180,7 +210,8 @@ let audioFor = null;
 /**
  * One `<audio autoplay>` per audio receive slot, kept outside the views so that switching
  * views or language never interrupts the sound. What a slot carries is the SFU's business
- * (it forwards only who may be heard), so every slot simply plays.
+ * (it forwards only who may be heard), so every slot simply plays, except the line check's
+ * loopback (`silenceLoopback`).
  * @param {MediaSession | null} media
  */
 function syncAudio(media) {
@@ -196,6 +227,21 @@ function syncAudio(media) {
     return audio;
   });
   audioSinks.replaceChildren(...sinks);
+}
+
+/**
+ * Keeps the line check's loopback silent: a site's own sound coming back is echo. The
+ * elements carry the slot's stream; which mid that is, the peer connection knows (the mids
+ * are assigned only after the offer, later than the elements are made).
+ * @param {MediaSession | null} media
+ */
+function silenceLoopback(media) {
+  const mids = new Map((media?.receiveSlots() ?? []).map((s) => [s.stream, s.mid]));
+  for (const audio of audioSinks.querySelectorAll('audio')) {
+    const mid = audio.srcObject instanceof MediaStream ? mids.get(audio.srcObject) ?? null : null;
+    const silent = session.lineCheck.mutes(mid);
+    if (audio.muted !== silent) audio.muted = silent;
+  }
 }
 
 // ---- wiring ------------------------------------------------------------------------------
@@ -214,6 +260,7 @@ Object.defineProperty(window, 'diemcau', {
     get pc() { return session.media?.pc ?? null; },
     get role() { return session.you?.role ?? null; },
     get state() { return session.state; },
+    get reconnecting() { return session.reconnecting; },
     get slots() { return session.slots; },
     get you() { return session.you; },
     get meeting() { return session.meeting; },
@@ -228,6 +275,12 @@ Object.defineProperty(window, 'diemcau', {
     get chat() { return session.meetingState.chat; },
     get presenting() { return session.presenting; },
     get endReason() { return session.endReason; },
+    get lineCheck() {
+      const c = session.lineCheck;
+      return { state: c.state, result: c.result, failure: c.failure };
+    },
+    get checks() { return session.checks; },
+    get stats() { return session.stats; },
     /** @param {unknown} msg */
     send: (msg) => session.sendRaw(msg),
     /** @param {boolean} on */

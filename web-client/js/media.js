@@ -110,11 +110,12 @@ export class MediaSession {
    * @param {MediaStream | null} options.localStream camera/mic; null for an operator
    * @param {(msg: ClientMessage) => void} options.send carries `offer` and `candidate`
    * @param {(state: RTCPeerConnectionState) => void} [options.onConnectionState]
+   * @param {RTCIceTransportPolicy} [options.iceTransportPolicy] `relay`: only through TURN
    */
-  constructor({ receive, iceServers, localStream, send, onConnectionState }) {
+  constructor({ receive, iceServers, localStream, send, onConnectionState, iceTransportPolicy = 'all' }) {
     this.#send = send;
     // max-bundle: the SFU has one UDP port, so one transport serves every slot.
-    this.pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy, bundlePolicy: 'max-bundle' });
     this.pc.onicecandidate = (ev) => {
       const c = ev.candidate;
       this.#sendCandidate(c ? candidateMessage(c.candidate, c.sdpMid) : candidateMessage('', null));
@@ -152,6 +153,16 @@ export class MediaSession {
     this.#send(offerMessage(sdp));
     this.#offerSent = true;
     for (const msg of this.#pendingCandidates.splice(0)) this.#send(msg);
+  }
+
+  /**
+   * ICE restart: a new offer with fresh credentials on this peer connection (the network
+   * changed, or ICE failed). The server answers it on the same connection.
+   */
+  async restartIce() {
+    const offer = await this.pc.createOffer({ iceRestart: true });
+    await this.pc.setLocalDescription(offer);
+    this.#send(offerMessage(this.pc.localDescription?.sdp ?? offer.sdp ?? ''));
   }
 
   /** @param {string} sdp the server's `answer` */

@@ -7,6 +7,8 @@
 import { PROTOCOL_VERSION } from './protocol.js';
 
 /** @typedef {import('./protocol.js').CandidateMessage} CandidateMessage */
+/** @typedef {import('./protocol.js').CheckMessage} CheckMessage */
+/** @typedef {import('./protocol.js').CheckResultMessage} CheckResultMessage */
 /** @typedef {import('./protocol.js').ChatSendMessage} ChatSendMessage */
 /** @typedef {import('./protocol.js').CochairMessage} CochairMessage */
 /** @typedef {import('./protocol.js').EndMeetingMessage} EndMeetingMessage */
@@ -29,13 +31,18 @@ import { PROTOCOL_VERSION } from './protocol.js';
 /** @typedef {import('./protocol.js').RevokeFloorMessage} RevokeFloorMessage */
 /** @typedef {import('./protocol.js').SpotlightMessage} SpotlightMessage */
 /** @typedef {import('./protocol.js').StopVideoMessage} StopVideoMessage */
+/** @typedef {import('./protocol.js').NoticeSendMessage} NoticeSendMessage */
+/** @typedef {import('./protocol.js').ReconnectRequestMessage} ReconnectRequestMessage */
+/** @typedef {import('./protocol.js').ForceAudioOnlyMessage} ForceAudioOnlyMessage */
+/** @typedef {import('./protocol.js').ClientInfoMessage} ClientInfoMessage */
 
 /**
  * @param {string} token the `t` fragment of the invite link
+ * @param {string | null} [resume] `joined.resume` of the previous socket, to take its connection back
  * @returns {JoinMessage}
  */
-export function joinMessage(token) {
-  return { type: 'join', v: PROTOCOL_VERSION, token };
+export function joinMessage(token, resume = null) {
+  return resume ? { type: 'join', v: PROTOCOL_VERSION, token, resume } : { type: 'join', v: PROTOCOL_VERSION, token };
 }
 
 /**
@@ -212,4 +219,61 @@ export function chatMessage(to, text) {
  */
 export function gridMessage(page, pageSize) {
   return pageSize == null ? { type: 'grid', page } : { type: 'grid', page, page_size: pageSize };
+}
+
+/**
+ * Operator: a message shown to one site until it is dismissed.
+ * @param {string} siteId
+ * @param {string} text plain text, 1 to 500 characters
+ * @returns {NoticeSendMessage}
+ */
+export function noticeMessage(siteId, text) {
+  return { type: 'notice', site_id: siteId, text };
+}
+
+/**
+ * Operator: the site drops its connection and joins again at once.
+ * @param {string} siteId
+ * @returns {ReconnectRequestMessage}
+ */
+export function reconnectMessage(siteId) {
+  return { type: 'reconnect', site_id: siteId };
+}
+
+/**
+ * Operator: the SFU sends the site no video at all (`on`), or normal video again.
+ * @param {string} siteId
+ * @param {boolean} on
+ * @returns {ForceAudioOnlyMessage}
+ */
+export function forceAudioOnlyMessage(siteId, on) {
+  return { type: 'force_audio_only', site_id: siteId, on };
+}
+
+/**
+ * @param {string | null} browser e.g. `Chrome 109 (Windows 7)`
+ * @param {string | null} candidate local candidate type of the selected pair
+ * @param {string | null} transport `udp` or `tcp`
+ * @returns {ClientInfoMessage}
+ */
+export function clientInfoMessage(browser, candidate, transport) {
+  return { type: 'client_info', browser, candidate, transport };
+}
+
+/**
+ * Starts (`on`) or stops the line check's loopback; the server allows it only in the lobby.
+ * @param {boolean} on
+ * @returns {CheckMessage}
+ */
+export function checkMessage(on) {
+  return { type: 'check', on };
+}
+
+/**
+ * A line check's outcome (`line-check.js` computes and rounds the figures).
+ * @param {Omit<CheckResultMessage, 'type'>} result
+ * @returns {CheckResultMessage}
+ */
+export function checkResultMessage({ verdict, camera, mic, rtt_ms, loss_pct, send_kbps, recv_kbps }) {
+  return { type: 'check_result', verdict, camera, mic, rtt_ms, loss_pct, send_kbps, recv_kbps };
 }

@@ -63,7 +63,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 // ---------------------------------------------------------------------------------------
 // Client → server
 
-/** @typedef {{type: 'join', v: number, token: string}} JoinMessage */
+/** @typedef {{type: 'join', v: number, token: string, resume?: string}} JoinMessage */
 /** @typedef {{type: 'offer', sdp: string}} OfferMessage */
 /** @typedef {{type: 'candidate', candidate: string, sdp_mid?: string | null}} CandidateMessage */
 /** @typedef {{type: 'media_state', mic: boolean, camera: boolean}} MediaStateMessage */
@@ -86,13 +86,35 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 /** @typedef {{type: 'present', on: boolean}} PresentMessage */
 /** @typedef {{type: 'chat', to: string, text: string}} ChatSendMessage */
 /** @typedef {{type: 'grid', page: number, page_size?: number | null}} GridRequestMessage */
+/** @typedef {{type: 'notice', site_id: string, text: string}} NoticeSendMessage operator → one site */
+/** @typedef {{type: 'reconnect', site_id: string}} ReconnectRequestMessage operator: the site joins again */
+/** @typedef {{type: 'force_audio_only', site_id: string, on: boolean}} ForceAudioOnlyMessage operator */
+/**
+ * What this browser is and how it reaches the SFU, for the operators (strings ≤ 64 chars).
+ * @typedef {{type: 'client_info', browser: string | null, candidate: string | null, transport: string | null}} ClientInfoMessage
+ */
+/** @typedef {{type: 'check', on: boolean}} CheckMessage start / stop the line check's loopback (lobby only) */
+/** @typedef {'video' | 'audio_only' | 'no_connection'} CheckVerdict */
+/**
+ * A line check's outcome; figures are finite and ≥ 0, or null when unknown.
+ * @typedef {object} CheckResultMessage
+ * @property {'check_result'} type
+ * @property {CheckVerdict} verdict
+ * @property {boolean} camera
+ * @property {boolean} mic
+ * @property {number | null} rtt_ms
+ * @property {number | null} loss_pct
+ * @property {number | null} send_kbps
+ * @property {number | null} recv_kbps
+ */
 
 /**
  * @typedef {JoinMessage | OfferMessage | CandidateMessage | MediaStateMessage | PingMessage
  *   | EndMeetingMessage | LeaveMessage | RaiseHandMessage | LowerHandMessage | GrantFloorMessage
  *   | RevokeFloorMessage | MuteMessage | StopVideoMessage | SpotlightMessage | ListenMessage
  *   | RemoveSiteMessage | ReadmitSiteMessage | LockMessage | OpenMeetingMessage | CochairMessage
- *   | PresentMessage | ChatSendMessage | GridRequestMessage} ClientMessage
+ *   | PresentMessage | ChatSendMessage | GridRequestMessage | NoticeSendMessage | ReconnectRequestMessage
+ *   | ForceAudioOnlyMessage | ClientInfoMessage | CheckMessage | CheckResultMessage} ClientMessage
  */
 
 // ---------------------------------------------------------------------------------------
@@ -107,6 +129,8 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {Site[]} sites
  * @property {{video: number, audio: number}} receive
  * @property {IceServer[]} ice_servers
+ * @property {string} [resume] secret a later socket presents in `join.resume`
+ * @property {boolean} [resumed] true when this join took back the previous connection
  */
 /** @typedef {{type: 'answer', sdp: string}} AnswerMessage */
 /** @typedef {{type: 'slots', slots: Slot[]}} SlotsMessage */
@@ -124,6 +148,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {boolean} [removed] removed by the chair
  * @property {boolean} [heard] whether the hall hears it (the chair's `listen`)
  * @property {'full' | 'reduced' | 'audio_only'} [reception] what its link lets it receive
+ * @property {boolean} [audio_only_forced] operators stopped all video to it
  */
 /** @typedef {{type: 'pong', id: number}} PongMessage */
 /** @typedef {{type: 'error', code: string, message: string}} ErrorMessage */
@@ -148,11 +173,50 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 /** @typedef {{type: 'grid', page: number, pages: number, page_size: number, sites: string[]}} GridMessage */
 /** @typedef {'none' | 'low' | 'mid' | 'high'} LayerName */
 /** @typedef {{type: 'layers', camera: LayerName}} LayersMessage the highest camera layer anyone receives */
+/**
+ * One participant's live link figures in `stats` ("up": site → SFU, "down": SFU → site).
+ * Figures the server cannot measure are null.
+ * @typedef {object} SiteStats
+ * @property {string} site_id
+ * @property {number} up_kbps
+ * @property {number} down_kbps
+ * @property {number | null} up_loss_pct
+ * @property {number | null} down_loss_pct
+ * @property {number | null} rtt_ms
+ * @property {number | null} jitter_ms
+ * @property {string | null} layer best layer it receives: `high`, `mid`, `low`, `paused`
+ * @property {number | null} estimate_kbps
+ * @property {number | null} audio_level loudest microphone level in the last second, 0..1
+ * @property {string | null} transport `udp`, `tcp` or `relay`
+ * @property {string | null} candidate local candidate type: `host`, `srflx`, `prflx`, `relay`
+ * @property {string | null} browser
+ * @property {number} nacks
+ * @property {number} plis
+ * @property {number} [dropped] media packets the SFU dropped from it (over budget, malformed)
+ * @property {boolean} audio_only_forced
+ */
+/**
+ * Operators only, about once a second: every participant whose media is connected.
+ * @typedef {object} StatsMessage
+ * @property {'stats'} type
+ * @property {number} at_ms server clock, Unix ms
+ * @property {{expected: number, joined: number, up_kbps: number, down_kbps: number}} totals
+ * @property {SiteStats[]} sites
+ */
+/** @typedef {{type: 'notice', from: string, text: string}} NoticeMessage from the operators: plain text */
+/** @typedef {{type: 'reconnect'}} ReconnectMessage drop the connection and join again at once */
+/** @typedef {{type: 'draining', seconds: number}} DrainingMessage the server shuts down: no new join, this socket closes within `seconds` */
+/** @typedef {{type: 'check', on: boolean}} CheckAckMessage the loopback is routed (`on`), or the check ended */
+/**
+ * A site's last line check, to chair, co-chairs, operators and the site itself.
+ * @typedef {Omit<CheckResultMessage, 'type'> & {type: 'check_result', site_id: string, at_ms: number}} CheckReportMessage
+ */
 
 /**
  * @typedef {JoinedMessage | AnswerMessage | SlotsMessage | SiteStateMessage | PongMessage
  *   | ErrorMessage | EndedMessage | MeetingStateMessage | FloorMessage | ChatMessage
- *   | GridMessage | LayersMessage} ServerMessage
+ *   | GridMessage | LayersMessage | StatsMessage | NoticeMessage | ReconnectMessage | CheckAckMessage
+ *   | CheckReportMessage | DrainingMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -161,6 +225,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 export const SERVER_TYPES = /** @type {const} */ ([
   'joined', 'answer', 'slots', 'site_state', 'pong', 'error', 'ended',
   'meeting_state', 'floor', 'chat', 'grid', 'layers',
+  'stats', 'notice', 'reconnect', 'check', 'check_result', 'draining',
 ]);
 
 /** Every client message type. */
@@ -168,10 +233,17 @@ export const CLIENT_TYPES = /** @type {const} */ ([
   'join', 'offer', 'candidate', 'media_state', 'ping', 'end_meeting', 'leave',
   'raise_hand', 'lower_hand', 'grant_floor', 'revoke_floor', 'mute', 'stop_video', 'spotlight',
   'listen', 'remove_site', 'readmit_site', 'lock', 'open_meeting', 'cochair', 'present', 'chat', 'grid',
+  'notice', 'reconnect', 'force_audio_only', 'client_info', 'check', 'check_result',
 ]);
 
 /** Longest chat text, in characters (Unicode code points, as the server counts). */
 export const MAX_CHAT_CHARS = 1000;
+
+/** Longest operator notice, in characters. */
+export const MAX_NOTICE_CHARS = 500;
+
+/** Longest `client_info` string, in characters. */
+export const MAX_INFO_CHARS = 64;
 
 /**
  * Error codes after which the join itself failed: the link cannot be used as it is, so the
@@ -245,6 +317,10 @@ const isOptTrack = (v) => v === undefined || v === null || v === 'camera' || v =
 const isPhase = (v) => v === 'lobby' || v === 'open' || v === 'ended';
 /** @param {unknown} v */
 const isStrings = (v) => Array.isArray(v) && v.every(isString);
+/** @param {unknown} v */
+const isFigure = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+/** @param {unknown} v */
+const isOptFigure = (v) => v === null || v === undefined || isFigure(v);
 /**
  * An unsigned integer that fits the server's field (`u16`, `u32`).
  * @param {number} max
@@ -333,6 +409,8 @@ const SERVER_CHECKS = {
     need(m.receive, 'video', isUint, 'a count', 'joined.receive');
     need(m.receive, 'audio', isUint, 'a count', 'joined.receive');
     checkArray(m.ice_servers, 'joined.ice_servers', checkIceServer);
+    need(m, 'resume', (v) => v === undefined || isString(v), 'a string', 'joined');
+    need(m, 'resumed', isOptBool, 'a boolean', 'joined');
   },
   answer(m) {
     need(m, 'sdp', isString, 'a string', 'answer');
@@ -350,6 +428,7 @@ const SERVER_CHECKS = {
     need(m, 'removed', isOptBool, 'a boolean', 'site_state');
     need(m, 'heard', isOptBool, 'a boolean', 'site_state');
     need(m, 'reception', (v) => v === undefined || ['full', 'reduced', 'audio_only'].includes(/** @type {string} */ (v)), 'full, reduced or audio_only', 'site_state');
+    need(m, 'audio_only_forced', isOptBool, 'a boolean', 'site_state');
   },
   pong(m) {
     need(m, 'id', isUint, 'a number', 'pong');
@@ -360,6 +439,9 @@ const SERVER_CHECKS = {
   },
   ended(m) {
     need(m, 'reason', isString, 'a string', 'ended');
+  },
+  draining(m) {
+    need(m, 'seconds', isUint, 'a number of seconds', 'draining');
   },
   meeting_state(m) {
     need(m, 'phase', isPhase, 'lobby, open or ended', 'meeting_state');
@@ -390,7 +472,56 @@ const SERVER_CHECKS = {
   layers(m) {
     need(m, 'camera', (v) => ['none', 'low', 'mid', 'high'].includes(/** @type {string} */ (v)), 'none, low, mid or high', 'layers');
   },
+  stats(m) {
+    need(m, 'at_ms', isUint, 'a number', 'stats');
+    if (!isObject(m.totals)) throw new ProtocolError('bad_message', 'stats.totals must be an object');
+    for (const f of ['expected', 'joined']) need(m.totals, f, isUint, 'a count', 'stats.totals');
+    for (const f of ['up_kbps', 'down_kbps']) need(m.totals, f, isFigure, 'a number', 'stats.totals');
+    checkArray(m.sites, 'stats.sites', checkSiteStats);
+  },
+  notice(m) {
+    need(m, 'from', isString, 'a string', 'notice');
+    need(m, 'text', isString, 'a string', 'notice');
+  },
+  reconnect() {},
+  check(m) {
+    need(m, 'on', isBool, 'a boolean', 'check');
+  },
+  check_result(m) {
+    need(m, 'site_id', isString, 'a string', 'check_result');
+    need(m, 'at_ms', isUint, 'a number', 'check_result');
+    checkCheckResult(m);
+  },
 };
+
+/**
+ * The outcome fields of `check_result`, the same both ways.
+ * @param {Record<string, unknown>} m
+ */
+function checkCheckResult(m) {
+  need(m, 'verdict', (v) => v === 'video' || v === 'audio_only' || v === 'no_connection', 'video, audio_only or no_connection', 'check_result');
+  need(m, 'camera', isBool, 'a boolean', 'check_result');
+  need(m, 'mic', isBool, 'a boolean', 'check_result');
+  for (const f of ['rtt_ms', 'loss_pct', 'send_kbps', 'recv_kbps']) need(m, f, isOptFigure, 'a number ≥ 0 or null', 'check_result');
+}
+
+/**
+ * Strings (transport, candidate, layer) are not held to today's values: one new value from
+ * a newer server must not blank the operators' whole dashboard.
+ * @param {unknown} s
+ * @param {string} where
+ */
+function checkSiteStats(s, where) {
+  if (!isObject(s)) throw new ProtocolError('bad_message', `${where} must be an object`);
+  need(s, 'site_id', isString, 'a string', where);
+  for (const f of ['up_kbps', 'down_kbps']) need(s, f, isFigure, 'a number', where);
+  for (const f of ['up_loss_pct', 'down_loss_pct', 'rtt_ms', 'jitter_ms', 'estimate_kbps', 'audio_level']) {
+    need(s, f, isOptFigure, 'a number or null', where);
+  }
+  for (const f of ['layer', 'transport', 'candidate', 'browser']) need(s, f, isOptString, 'a string or null', where);
+  for (const f of ['nacks', 'plis', 'dropped']) need(s, f, (v) => v === undefined || isUint(v), 'a count', where);
+  need(s, 'audio_only_forced', isOptBool, 'a boolean', where);
+}
 
 /**
  * The checks of the client messages that name one site (`site_id: string`), plus a boolean
@@ -414,6 +545,7 @@ const CLIENT_CHECKS = {
   join(m) {
     need(m, 'v', isUint, 'a number', 'join');
     need(m, 'token', isString, 'a string', 'join');
+    need(m, 'resume', (v) => v === undefined || isString(v), 'a string', 'join');
     if (m.v !== PROTOCOL_VERSION) {
       throw new ProtocolError('unsupported_version', `join.v is ${m.v}, this side speaks ${PROTOCOL_VERSION}`);
     }
@@ -471,6 +603,31 @@ const CLIENT_CHECKS = {
     need(m, 'page', isU32, 'a page index', 'grid');
     need(m, 'page_size', isOptU16, 'a count or null', 'grid');
   },
+  notice(m) {
+    need(m, 'site_id', isString, 'a string', 'notice');
+    need(m, 'text', isString, 'a string', 'notice');
+    const text = /** @type {string} */ (m.text);
+    if (text.trim() === '') throw new ProtocolError('bad_message', 'notice text is empty');
+    const chars = [...text].length;
+    if (chars > MAX_NOTICE_CHARS) {
+      throw new ProtocolError('too_large', `notice text is ${chars} characters, at most ${MAX_NOTICE_CHARS} allowed`);
+    }
+  },
+  reconnect: siteAction('reconnect'),
+  force_audio_only: siteAction('force_audio_only', 'on'),
+  client_info(m) {
+    for (const f of ['browser', 'candidate', 'transport']) {
+      need(m, f, isOptString, 'a string or null', 'client_info');
+      const v = m[f];
+      if (typeof v === 'string' && [...v].length > MAX_INFO_CHARS) {
+        throw new ProtocolError('too_large', `client_info ${f} is longer than ${MAX_INFO_CHARS} characters`);
+      }
+    }
+  },
+  check(m) {
+    need(m, 'on', isBool, 'a boolean', 'check');
+  },
+  check_result: checkCheckResult,
 };
 
 /**

@@ -14,7 +14,7 @@ import { isCameraSlot } from './program.js';
  * A roster entry: the site plus its device state when the server has told it, and what the
  * chair did to it (`muted`, `video_stopped` at the SFU; `cochair` right).
  * @typedef {Site & {mic?: boolean, camera?: boolean, muted?: boolean, video_stopped?: boolean,
- *   cochair?: boolean, reception?: 'full' | 'reduced' | 'audio_only'}} RosterEntry
+ *   cochair?: boolean, reception?: 'full' | 'reduced' | 'audio_only', audio_only_forced?: boolean}} RosterEntry
  */
 
 /**
@@ -39,6 +39,8 @@ export function applySiteState(roster, msg) {
   };
   const reception = msg.reception ?? old?.reception;
   if (reception) entry.reception = reception;
+  // The operators' switch: told in every `site_state` by a server that has it.
+  if (msg.audio_only_forced !== undefined) entry.audio_only_forced = msg.audio_only_forced;
   if (!old) return [...roster, entry];
   return roster.map((s) => (s.id === msg.site.id ? entry : s));
 }

@@ -20,12 +20,23 @@
  * `ChairActions`; `toggleHand`, `sendChat`). A shared screen is `screenShare`'s business; it stops when the
  * peer connection goes (a reconnect, leaving).
  *
+ * Line check (lobby): `lineCheck` (a `LineChecker`) runs this site's check through the
+ * server's loopback; `checks` keeps every site's last `check_result` as the server reports it.
+ *
+ * Operators: `stats` (the last `stats` message) and `statsHistory` (five minutes per site)
+ * feed the dashboard; `sendNotice`, `askReconnect` and `forceAudioOnly` are its actions. Any
+ * participant keeps the operators' `operatorNotices` until dismissed, obeys `reconnect` at
+ * once (as a lost socket, without the wait), and reports `client_info` (`client-info.js`)
+ * while its media is connected.
+ *
  * `state` is the coarse value the end-to-end tests read through `window.diemcau`.
  */
 
 import { ChairActions } from './chair-actions.js';
+import { ClientInfoReporter } from './client-info.js';
 import { listDevices, openLocalMedia, openTrack, problemsFor, stopStream } from './devices.js';
 import { holdsFloor, queuePosition } from './floor.js';
+import { LineChecker } from './line-checker.js';
 import { MediaSession } from './media.js';
 import { MeetingState } from './meeting-state.js';
 import {
@@ -37,12 +48,15 @@ import { connectionMark } from './quality.js';
 import { applySiteState, chairId, screenSlot, videoMidFor } from './roster.js';
 import { ScreenShare } from './screen-share.js';
 import { SignalingClient } from './signaling.js';
+import { StatsHistory } from './stats-history.js';
+import { forceAudioOnlyMessage, noticeMessage, reconnectMessage } from './messages.js';
 import { peekTokenRole } from './token.js';
 
 /** @typedef {import('./protocol.js').JoinedMessage} JoinedMessage */
 /** @typedef {import('./protocol.js').Slot} Slot */
 /** @typedef {import('./protocol.js').ErrorMessage} ErrorMessage */
 /** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
+/** @typedef {import('./protocol.js').CheckReportMessage} CheckReportMessage */
 /** @typedef {import('./screen-share.js').StartOutcome} StartOutcome */
 /** @typedef {import('./roster.js').RosterEntry} RosterEntry */
 /** @typedef {import('./devices.js').DeviceProblem} DeviceProblem */
@@ -56,6 +70,25 @@ import { peekTokenRole } from './token.js';
 const TERMINAL_SCREENS = ['no-token', 'left', 'ended', 'failed'];
 
 const QUALITY_INTERVAL_MS = 2000;
+/** Longest wait between two reconnect attempts. */
+export const RECONNECT_MAX_MS = 15_000;
+/** A peer connection `disconnected` this long gets an ICE restart. */
+const ICE_RESTART_AFTER_MS = 1500;
+/** How long a probe of the socket waits for its pong when the media stalls. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * Wait before reconnect attempt `attempt` (0 first): `firstMs` doubling each time up to
+ * [RECONNECT_MAX_MS], times a random factor of 0.75–1.25 so that hundreds of sites dropped
+ * by the same outage do not all come back in the same second.
+ * @param {number} attempt
+ * @param {number} firstMs
+ * @param {() => number} random in [0, 1)
+ */
+export function reconnectDelay(attempt, firstMs, random) {
+  const base = Math.min(firstMs * 2 ** Math.min(attempt, 16), RECONNECT_MAX_MS);
+  return Math.round(base * (0.75 + 0.5 * random()));
+}
 
 export class Session {
   /** @type {Screen} */
@@ -102,6 +135,12 @@ export class Session {
   /** What the user wants; a track that appears later (retry, switch) follows it. */
   micWanted = true;
   cameraWanted = true;
+  /** @type {import('./protocol.js').StatsMessage | null} Operators: the last `stats`, null while offline. */
+  stats = null;
+  /** Operators: the last five minutes of `stats` per site, for the charts and alerts. */
+  statsHistory = new StatsHistory();
+  /** @type {{id: number, text: string}[]} Messages from the operators, shown until dismissed. */
+  operatorNotices = [];
 
   /** @type {string | null} */
   #token;
@@ -109,13 +148,27 @@ export class Session {
   /** @type {SocketConstructor | undefined} */
   #SocketImpl;
   #reconnectDelayMs;
+  /** Reconnect attempts since the last `joined`. */
+  #attempts = 0;
+  /** @type {() => number} */
+  #random;
+  /** @type {string | null} `joined.resume`: lets the next socket take this connection back. */
+  #resume = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #iceTimer;
   /** @type {SignalingClient | null} */
   #signaling = null;
   #joinedOnSocket = false;
   /** @type {{video: number, audio: number}} Receive slot counts from the last `joined`. */
   #receive = { video: 0, audio: 0 };
-  /** @type {import('./protocol.js').IceServer[]} */
+  /**
+   * ICE servers from `joined`, in the server's order. The browser gathers from all of them
+   * and prefers direct UDP, then TURN over UDP, TCP, TLS (candidate priorities do that).
+   * @type {import('./protocol.js').IceServer[]}
+   */
   #iceServers = [];
+  /** Only relayed candidates (`?relay=1`). */
+  #relayOnly = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #reconnectTimer;
   /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -124,6 +177,11 @@ export class Session {
   #opening = null;
   /** @type {Set<() => void>} */
   #listeners = new Set();
+  /** @type {ClientInfoReporter | null} reports browser and route while `media` is up */
+  #clientInfo = null;
+  /** @type {RTCPeerConnection | null} the peer connection `#clientInfo` reports on */
+  #clientInfoPc = null;
+  #noticeSeq = 0;
   #notifyQueued = false;
   /** The screen share (presenting). */
   screenShare;
@@ -133,18 +191,34 @@ export class Session {
     state: () => this.meetingState,
     changed: () => this.#changed(),
   });
+  /** The pre-meeting line check of this site's own line (`line-checker.js`). */
+  lineCheck = new LineChecker({
+    send: (msg) => this.#signaling?.send(msg) ?? false,
+    pc: () => this.media?.pc ?? null,
+    tracks: () => ({ camera: this.cameraTrack, mic: this.micTrack }),
+    slots: () => this.slots,
+    ownId: () => this.you?.id ?? null,
+    changed: () => this.#changed(),
+  });
+  /** @type {Record<string, CheckReportMessage>} each site's last line check, by site id */
+  checks = {};
 
   /**
    * @param {object} options
    * @param {string | null} options.token from the URL fragment
    * @param {string} options.wsUrl e.g. `wss://host/ws`
    * @param {SocketConstructor} [options.SocketImpl] for tests
-   * @param {number} [options.reconnectDelayMs]
+   * @param {number} [options.reconnectDelayMs] first reconnect delay (then doubling, with jitter)
+   * @param {() => number} [options.random] jitter source (tests pin it)
    * @param {((c: {video: {frameRate: number}, audio: boolean}) => Promise<MediaStream>) | null} [options.getDisplayMedia]
    *   defaults to the browser's; null where screens cannot be shared
+   * @param {boolean} [options.relayOnly] media only through the TURN servers of `joined`
+   *   (the page's `?relay=1`): tests and the diagnosis of a firewalled site
    */
-  constructor({ token, wsUrl, SocketImpl, reconnectDelayMs = 3000, getDisplayMedia }) {
+  constructor({ token, wsUrl, SocketImpl, reconnectDelayMs = 1000, random = Math.random, getDisplayMedia, relayOnly = false }) {
+    this.#random = random;
     this.#token = token;
+    this.#relayOnly = relayOnly;
     this.#wsUrl = wsUrl;
     this.#SocketImpl = SocketImpl;
     this.#reconnectDelayMs = reconnectDelayMs;
@@ -226,6 +300,11 @@ export class Session {
   /** Whether the present button is offered: chair, co-chair, or a floor holder. */
   get mayPresent() {
     return this.screenShare.supported && (this.canModerate || this.holdsFloor);
+  }
+
+  /** The operators stopped all video to this site (it still sends and hears). */
+  get audioOnlyForced() {
+    return Boolean(this.own?.audio_only_forced);
   }
 
   /** True exactly while the screen sender has a track. */
@@ -329,6 +408,39 @@ export class Session {
     this.#changed();
   }
 
+  /** @param {number} id */
+  dismissOperatorNotice(id) {
+    this.operatorNotices = this.operatorNotices.filter((n) => n.id !== id);
+    this.#changed();
+  }
+
+  /**
+   * Operator: a message shown to one site until it is dismissed.
+   * @param {string} siteId
+   * @param {string} text
+   * @returns {boolean} false when it could not be sent
+   */
+  sendNotice(siteId, text) {
+    return this.#signaling?.send(noticeMessage(siteId, text)) ?? false;
+  }
+
+  /**
+   * Operator: the site drops its connection and joins again at once.
+   * @param {string} siteId
+   */
+  askReconnect(siteId) {
+    return this.#signaling?.send(reconnectMessage(siteId)) ?? false;
+  }
+
+  /**
+   * Operator: the SFU sends the site no video (`on`), or video again.
+   * @param {string} siteId
+   * @param {boolean} on
+   */
+  forceAudioOnly(siteId, on) {
+    return this.#signaling?.send(forceAudioOnlyMessage(siteId, on)) ?? false;
+  }
+
   /**
    * Sends a protocol message as it is, unchecked (the test hook `send`): tests use it to see
    * what the server refuses too. Returns false when the socket is not open.
@@ -373,6 +485,16 @@ export class Session {
 
   stopPresenting() {
     this.screenShare.stop();
+  }
+
+  /**
+   * Checks this site's line before the meeting (lobby only): camera, microphone, and the
+   * loopback of its own picture and sound through the SFU. Progress and result are on
+   * `lineCheck`; the result also goes to the chair and the operators.
+   * @returns {Promise<void>}
+   */
+  startLineCheck() {
+    return this.lineCheck.start();
   }
 
   /**
@@ -508,7 +630,7 @@ export class Session {
     this.#signaling = sig;
     this.#joinedOnSocket = false;
     const token = /** @type {string} */ (this.#token);
-    sig.on('open', () => sig.send(joinMessage(token)));
+    sig.on('open', () => sig.send(joinMessage(token, this.media ? this.#resume : null)));
     sig.on('joined', (m) => this.#onJoined(m));
     sig.on('answer', (m) => {
       this.media?.acceptAnswer(m.sdp).catch((e) => this.#mediaFailed(e));
@@ -542,6 +664,32 @@ export class Session {
       this.meetingState.applyChat(m, Date.now(), this.you?.id ?? null);
       this.#changed();
     });
+    sig.on('check', (m) => this.lineCheck.onCheck(m.on));
+    sig.on('check_result', (m) => {
+      this.checks = { ...this.checks, [m.site_id]: m };
+      this.#changed();
+    });
+    sig.on('stats', (m) => {
+      this.stats = m;
+      this.statsHistory.add(m);
+      this.#changed();
+    });
+    sig.on('notice', (m) => {
+      this.#noticeSeq += 1;
+      this.operatorNotices = [...this.operatorNotices, { id: this.#noticeSeq, text: m.text }].slice(-5);
+      this.#changed();
+    });
+    sig.on('reconnect', () => {
+      // The server dropped this connection (or the operators want a fresh one): no resume.
+      this.#resume = null;
+      this.#reconnectNow();
+    });
+    // The server shuts down: say so (banner `error.draining`); the socket closes within
+    // `seconds` and the usual reconnect loop finds the restarted server.
+    sig.on('draining', (m) => {
+      this.lastError = { code: 'draining', message: `the server stops within ${m.seconds} s` };
+      this.#changed();
+    });
     sig.on('error', (m) => this.#onError(m));
     sig.on('ended', (m) => {
       this.endReason = m.reason;
@@ -557,14 +705,25 @@ export class Session {
   /** @param {JoinedMessage} m */
   #onJoined(m) {
     this.#joinedOnSocket = true;
+    this.#attempts = 0;
+    this.#resume = m.resume || null;
     this.meetingState.rejoined();
     this.reconnecting = false;
     this.meeting = m.meeting;
     this.you = m.you;
     this.roster = m.sites;
-    this.slots = [];
     this.#receive = m.receive;
     this.#iceServers = m.ice_servers;
+    if (m.resumed && this.media) {
+      // The same peer connection carries on (its slots come again). The socket was lost,
+      // perhaps with the address under it: ICE starts over on the same connection. While
+      // the new pair is checked the old one keeps carrying media, so this costs nothing if
+      // the path still works, and saves the seconds until the browser notices it does not.
+      this.#restartIce();
+      this.#changed();
+      return;
+    }
+    this.slots = [];
     if (m.you.role === 'operator') {
       // The operator publishes nothing, whatever the token peek guessed.
       stopStream(this.local);
@@ -574,7 +733,16 @@ export class Session {
       void this.openDevices();
     }
     if (this.entered) this.#startMedia();
+    else this.#stopMedia();
     this.#changed();
+  }
+
+  /** A new offer with fresh ICE credentials on the same peer connection. */
+  #restartIce() {
+    clearTimeout(this.#iceTimer);
+    const media = this.media;
+    if (!media || !this.#joinedOnSocket) return;
+    media.restartIce().catch((e) => this.#mediaFailed(e));
   }
 
   #startMedia() {
@@ -582,12 +750,13 @@ export class Session {
     this.media = null;
     this.pcState = 'new';
     try {
-      const sig = this.#signaling;
       this.media = new MediaSession({
         receive: this.#receive,
         iceServers: this.#iceServers,
+        iceTransportPolicy: this.#relayOnly ? 'relay' : 'all',
         localStream: this.local,
-        send: (msg) => sig?.send(msg),
+        // Through whichever socket holds the session now: a resumed one carries on.
+        send: (msg) => this.#signaling?.send(msg),
         onConnectionState: (s) => this.#onConnectionState(s),
       });
     } catch (e) {
@@ -604,11 +773,49 @@ export class Session {
   #onConnectionState(s) {
     this.pcState = s;
     this.quality = connectionMark(s, null);
+    if (s === 'connected') this.#reportClientInfo();
+    clearTimeout(this.#iceTimer);
     if (s === 'failed') {
-      // ICE gave up (the network changed under us): start over with a fresh join.
-      this.#signaling?.close();
+      // ICE gave up (the network changed under us): new credentials on the same
+      // connection; without a socket, the resumed join does it.
+      this.#restartIce();
+    } else if (s === 'disconnected') {
+      // Media stalled: if the socket died with it (a new address), find out in 2 s rather
+      // than at the next unanswered pings, so the site resumes before the SFU gives up.
+      this.#signaling?.probe(PROBE_TIMEOUT_MS);
+      this.#iceTimer = setTimeout(() => {
+        if (this.pcState === 'disconnected') this.#restartIce();
+      }, ICE_RESTART_AFTER_MS);
     }
     this.#changed();
+  }
+
+  /** Tells the server this browser and its route to the SFU, once per peer connection. */
+  #reportClientInfo() {
+    const pc = this.media?.pc;
+    if (!pc) return;
+    if (this.#clientInfo && this.#clientInfoPc === pc) {
+      void this.#clientInfo.check();
+      return;
+    }
+    this.#clientInfo?.stop();
+    this.#clientInfoPc = pc;
+    this.#clientInfo = new ClientInfoReporter({
+      getStats: () => pc.getStats(),
+      send: (msg) => this.#signaling?.send(msg) ?? false,
+      userAgent: globalThis.navigator?.userAgent ?? '',
+      iceTransport: pc.getSenders()[0]?.transport?.iceTransport ?? null,
+    });
+    this.#clientInfo.start();
+  }
+
+  /**
+   * The operators asked this site to join again: drop the peer connection and the socket as
+   * a lost link does, and reconnect at once rather than after the usual delay.
+   */
+  #reconnectNow() {
+    this.#signaling?.close(); // → #onClose: media dropped, a reconnect scheduled
+    if (!this.#signaling && this.reconnecting) this.#connect();
   }
 
   /** @param {MediaSession} media */
@@ -643,6 +850,7 @@ export class Session {
     const aboutPresent = this.screenShare.onError();
     this.lastError = aboutPresent ? { code: m.code, message: m.message, about: 'present' } : { code: m.code, message: m.message };
     this.chairing.refused();
+    this.lineCheck.onError(m.code);
     if (joinFailed || /** @type {readonly string[]} */ (FATAL_ERROR_CODES).includes(m.code)) {
       this.failure = m.code;
       this.screen = 'failed';
@@ -656,8 +864,10 @@ export class Session {
     if (sig !== this.#signaling) return;
     this.#signaling = null;
     this.#joinedOnSocket = false;
+    this.stats = null;
     if (TERMINAL_SCREENS.includes(this.screen)) return;
-    this.#stopMedia();
+    // With a resume secret the media stays up: the next socket takes the connection back.
+    if (!this.#resume) this.#stopMedia();
     this.reconnecting = true;
     this.#scheduleReconnect();
     this.#changed();
@@ -665,11 +875,17 @@ export class Session {
 
   #scheduleReconnect() {
     clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = setTimeout(() => this.#connect(), this.#reconnectDelayMs);
+    const delay = reconnectDelay(this.#attempts, this.#reconnectDelayMs, this.#random);
+    this.#attempts += 1;
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
   }
 
   #stopMedia() {
     clearInterval(this.#qualityTimer);
+    clearTimeout(this.#iceTimer);
+    this.#clientInfo?.stop();
+    this.#clientInfo = null;
+    this.lineCheck.abort();
     // The server drops a presentation with the connection; start it again by hand.
     this.screenShare.stop({ tell: false });
     this.media?.close();
@@ -682,6 +898,7 @@ export class Session {
   /** Ends everything: socket, peer connection, devices (the camera light goes off). */
   #teardown() {
     clearTimeout(this.#reconnectTimer);
+    this.#resume = null;
     this.chairing.stop();
     this.#stopMedia();
     const sig = this.#signaling;

@@ -60,6 +60,10 @@ export class SignalingClient {
   #unanswered = 0;
   #closed = false;
   #pingIntervalMs;
+  /** Pongs received so far. */
+  #pongs = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #probeTimer;
 
   /**
    * @param {string} url e.g. `wss://host/ws`
@@ -148,8 +152,26 @@ export class SignalingClient {
       this.#emit('protocol_error', err);
       return;
     }
-    if (msg.type === 'pong') this.#unanswered = 0;
+    if (msg.type === 'pong') {
+      this.#unanswered = 0;
+      this.#pongs += 1;
+    }
     this.#emit(msg.type, msg);
+  }
+
+  /**
+   * Checks the link now: a ping that gets no answer within `timeoutMs` closes the socket as
+   * dead (the media just stalled: the network may have changed under both).
+   * @param {number} timeoutMs
+   */
+  probe(timeoutMs) {
+    if (this.#closed || this.#probeTimer !== undefined) return;
+    const answeredBefore = this.#pongs;
+    this.send(pingMessage(this.#nextPingId++));
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      if (this.#pongs === answeredBefore) this.#finish({ code: DEAD_LINK_CLOSE_CODE, reason: 'no pong to a probe', byUs: true });
+    }, timeoutMs);
   }
 
   #startPings() {
@@ -169,6 +191,7 @@ export class SignalingClient {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pingTimer);
+    clearTimeout(this.#probeTimer);
     // Detach first: on a dead link the browser's own close event may come minutes later.
     this.#ws.onopen = this.#ws.onmessage = this.#ws.onclose = this.#ws.onerror = null;
     try {

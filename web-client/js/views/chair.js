@@ -19,6 +19,7 @@ import { h, setText, setVideo, syncChildren, videoElement } from './dom.js';
 import { createGridPager } from './grid-pager.js';
 import { createHandQueue } from './hands.js';
 import { createMeetingControls } from './meeting-controls.js';
+import { createOperatorNotices } from './operator-notices.js';
 import { createRollCall } from './rollcall.js';
 import { contextFor, createSiteControls } from './tile-controls.js';
 import { createTile } from './tile.js';
@@ -34,6 +35,7 @@ import { createToolbar } from './toolbar.js';
  */
 export function mountChair(root, session) {
   const confirm = createConfirm({ testid: 'confirm-remove' });
+  const fromOperators = createOperatorNotices(session);
   const lobbyNote = h('div', { class: 'notice info chair-lobby', testid: 'lobby-notice', attrs: { role: 'status' }, text: t('lobby.chair') });
   const lockedNote = h('div', { class: 'notice locked', testid: 'locked-notice', text: t('meeting.locked') });
   const screen = videoElement({ class: 'program-video', testid: 'presentation-video' });
@@ -62,7 +64,7 @@ export function mountChair(root, session) {
   let ownScreen = null;
 
   root.append(h('section', { class: 'meeting chair compact-bar' },
-    h('div', { class: 'meeting-main' }, lobbyNote, lockedNote, screenBox, pager.element, grid, empty),
+    h('div', { class: 'meeting-main' }, fromOperators.element, lobbyNote, lockedNote, screenBox, pager.element, grid, empty),
     rollcall.panel,
     h('aside', { class: 'meeting-side' },
       h('p', { class: 'label', text: t('meeting.program') }),
@@ -107,10 +109,11 @@ export function mountChair(root, session) {
     for (const tile of syncChildren(grid, tiles, ids, createSiteTile)) {
       const id = /** @type {string} */ (tile.element.dataset.siteId);
       const site = /** @type {import('../roster.js').RosterEntry} */ (session.roster.find((s) => s.id === id));
-      tile.update(site, session.streamForSite(id), siteMarks(site, contextFor(session, id)));
+      tile.update(site, session.streamForSite(id), siteMarks(site, contextFor(session, id)), session.checks[id]);
     }
     empty.hidden = ids.length > 0;
 
+    fromOperators.update();
     pager.update();
     hands.update();
     chat.update();

@@ -38,6 +38,8 @@ export function mountJoin(root, session) {
   const siteName = h('p', { class: 'site-name' });
   const role = h('p', { class: 'role' });
   const hint = h('p', { class: 'hint' });
+  // The line check runs after Join, in the lobby (`views/line-check.js`); say so here.
+  const checkHint = h('p', { class: 'join-check-hint', testid: 'join-check-hint', text: t('check.joinHint') });
   const join = h('button', { class: 'btn primary huge', testid: 'join-button', on: { click: () => session.enter() } });
   const info = h('div', { class: 'join-info' },
     h('p', { class: 'label', text: t('join.meeting') }),
@@ -47,6 +49,7 @@ export function mountJoin(root, session) {
     role,
     hint,
     join,
+    checkHint,
   );
 
   const section = h('section', { class: 'join' }, devicePanel, info);
@@ -60,6 +63,7 @@ export function mountJoin(root, session) {
     setText(role, session.you ? `${t('join.yourRole')}: ${t(`role.${session.you.role}`)}` : '');
     setText(hint, operator ? t('join.operatorHint') : t('join.hint'));
     join.disabled = !joined;
+    checkHint.hidden = operator || session.meetingState.phase !== 'lobby';
     setText(join, joined ? t('join.button') : t('join.buttonWaiting'));
 
     devicePanel.hidden = operator;

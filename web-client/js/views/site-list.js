@@ -5,6 +5,7 @@
 
 import { t } from '../i18n/index.js';
 import { isModeratable, siteMarks } from '../moderation.js';
+import { showCheck } from './check-badge.js';
 import { h, rebuildIfChanged, setText, syncChildren } from './dom.js';
 import { contextFor, createSiteControls } from './tile-controls.js';
 
@@ -30,9 +31,10 @@ export function createSiteList(session, confirm) {
     const name = h('span', { class: 'row-name' });
     const state = h('span', { class: 'badge' });
     const marks = h('span', { class: 'row-marks' });
+    const check = h('span', { class: 'check-slot' });
     const controls = createSiteControls(session, confirm);
     const element = h('li', { class: 'site-row', testid: 'site-row', attrs: { 'data-site-id': id } },
-      h('div', { class: 'site-row-head' }, h('div', { class: 'site-row-text' }, name, state, marks), controls.quick),
+      h('div', { class: 'site-row-head' }, h('div', { class: 'site-row-text' }, name, state, marks, check), controls.quick),
       controls.bar,
     );
     return {
@@ -46,6 +48,7 @@ export function createSiteList(session, confirm) {
         state.className = `badge state-${site.state}`;
         const m = siteMarks(site, contextFor(session, id));
         rebuildIfChanged(marks, m.map((x) => x.key).join(','), () => m.map((x) => h('span', { class: `badge mark mark-${x.tone}`, text: t(x.key) })));
+        showCheck(check, session.checks[id]);
         controls.update(site);
       },
     };

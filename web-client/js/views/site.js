@@ -1,7 +1,8 @@
 /**
  * A site's meeting view: the main screen (the program, large), what the site is told about
  * its own standing (floor, muted by the chair, hand in the queue), the messages beside it,
- * and the toolbar (microphone, camera, raise hand, present while it has the floor). A site
+ * and the toolbar (microphone, camera, raise hand, present while it has the floor); in the
+ * lobby, the line check above the main screen. A site
  * the chair made co-chair also gets the hand queue and a list of sites with the chair's
  * controls, and keeps its main screen.
  */
@@ -11,8 +12,10 @@ import { createChatPanel } from './chat.js';
 import { createConfirm } from './confirm.js';
 import { h, setText } from './dom.js';
 import { createHandQueue } from './hands.js';
+import { createLineCheckPanel } from './line-check.js';
 import { createMeetingControls } from './meeting-controls.js';
 import { createSiteNotices } from './notices.js';
+import { createOperatorNotices } from './operator-notices.js';
 import { createProgram } from './program.js';
 import { createSiteList } from './site-list.js';
 import { createToolbar } from './toolbar.js';
@@ -30,7 +33,9 @@ let chatShown = true;
  */
 export function mountSite(root, session) {
   const notices = createSiteNotices(session);
+  const fromOperators = createOperatorNotices(session);
   const program = createProgram(session);
+  const lineCheck = createLineCheckPanel(session);
   const chat = createChatPanel(session);
   const confirm = createConfirm({ testid: 'confirm-remove' });
   const hands = createHandQueue(session);
@@ -58,7 +63,7 @@ export function mountSite(root, session) {
   });
   const side = h('aside', { class: 'meeting-side site-side' }, moderation, chat.element);
   const section = h('section', { class: 'meeting site' },
-    h('div', { class: 'site-main' }, notices.element, program.element),
+    h('div', { class: 'site-main' }, fromOperators.element, notices.element, lineCheck.element, program.element),
     side,
     toolbar.element,
     confirm.element,
@@ -79,8 +84,10 @@ export function mountSite(root, session) {
     chatToggle.classList.toggle('attention', !chatShown && unread > 0);
     chatToggle.setAttribute('aria-expanded', String(chatShown));
 
+    fromOperators.update();
     notices.update();
     program.update();
+    lineCheck.update();
     chat.update();
     if (cochair) {
       hands.update();

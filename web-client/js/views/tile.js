@@ -1,20 +1,22 @@
 /**
  * One site's tile in the chair's grid: its video when a receive slot carries it, otherwise
  * its name on a plain background, with its state (waiting / joined / left), device marks,
- * the chair's marks (hand, floor, muted, video stopped, co-chair, removed) and, for the
- * chair, the site's moderation controls.
+ * the chair's marks (hand, floor, muted, video stopped, co-chair, removed), its last line
+ * check and, for the chair, the site's moderation controls.
  */
 
 import { t } from '../i18n/index.js';
+import { showCheck } from './check-badge.js';
 import { h, rebuildIfChanged, setText, setVideo, videoElement } from './dom.js';
 
 /** @typedef {import('../roster.js').RosterEntry} RosterEntry */
 /** @typedef {import('../moderation.js').SiteMark} SiteMark */
+/** @typedef {import('../protocol.js').CheckReportMessage} CheckReportMessage */
 
 /**
  * @param {string} siteId
  * @param {{quick: HTMLElement, bar: HTMLElement, update: (site: RosterEntry) => void} | null} [controls]
- * @returns {{element: HTMLElement, update: (site: RosterEntry, stream: MediaStream | null, marks?: SiteMark[]) => void}}
+ * @returns {{element: HTMLElement, update: (site: RosterEntry, stream: MediaStream | null, marks?: SiteMark[], check?: CheckReportMessage | null) => void}}
  */
 export function createTile(siteId, controls = null) {
   const video = videoElement({ class: 'tile-video' });
@@ -22,11 +24,12 @@ export function createTile(siteId, controls = null) {
   const state = h('span', { class: 'badge' });
   const micOff = h('span', { class: 'badge warn' });
   const cameraOff = h('span', { class: 'badge warn' });
+  const check = h('span', { class: 'check-slot' });
   const marks = h('div', { class: 'tile-marks' });
   const element = h('div', { class: 'tile', testid: 'site-tile', attrs: { 'data-site-id': siteId } },
     video,
     h('div', { class: 'tile-top' }, marks, controls?.quick),
-    h('div', { class: 'tile-caption' }, name, state, micOff, cameraOff),
+    h('div', { class: 'tile-caption' }, name, state, micOff, cameraOff, check),
     controls?.bar,
   );
   element.classList.toggle('has-actions', controls !== null);
@@ -35,8 +38,9 @@ export function createTile(siteId, controls = null) {
    * @param {RosterEntry} site
    * @param {MediaStream | null} stream
    * @param {SiteMark[]} [siteMarks]
+   * @param {CheckReportMessage | null} [checkResult] the site's last line check
    */
-  function update(site, stream, siteMarks = []) {
+  function update(site, stream, siteMarks = [], checkResult = null) {
     element.dataset.state = site.state;
     element.classList.toggle('has-video', stream !== null);
     element.classList.toggle('has-floor', siteMarks.some((m) => m.key === 'mark.floor'));
@@ -57,6 +61,7 @@ export function createTile(siteId, controls = null) {
       text: t(m.key),
       attrs: { 'data-mark': m.key.replace('mark.', '') },
     })));
+    showCheck(check, checkResult);
     controls?.update(site);
   }
 

@@ -60,14 +60,25 @@ async function flowing(page, windowMs = 1500) {
   return out;
 }
 
-/** Sites whose media of `kind` flowed into `page` during a window. */
-async function heardFrom(/** @type {import('playwright-core').Page} */ page, /** @type {string} */ kind) {
+/**
+ * Sites whose media of `kind` flowed into `page` during a window. A slot that changed source
+ * inside the window cannot be attributed: in a steady meeting that is a failure; while a
+ * grant is still settling (`settling`), the slot is left out and the caller polls again.
+ */
+async function heardFrom(
+  /** @type {import('playwright-core').Page} */ page,
+  /** @type {string} */ kind,
+  settling = false,
+) {
   const f = await flowing(page);
   const grown = f.filter((x) => x.kind === kind && x.grew > 0);
-  for (const x of grown) {
-    assert.ok(x.sites[0] === x.sites[1], `slot ${x.mid} changed source during the window: ${x.sites}`);
+  const steady = grown.filter((x) => x.sites[0] === x.sites[1]);
+  if (!settling) {
+    for (const x of grown) {
+      assert.ok(x.sites[0] === x.sites[1], `slot ${x.mid} changed source during the window: ${x.sites}`);
+    }
   }
-  return new Set(grown.map((x) => x.sites[1]));
+  return new Set(steady.map((x) => x.sites[1]));
 }
 
 /** Polls until `check` holds on what flows into `page`, or fails after `timeout`. */
@@ -94,7 +105,7 @@ test('after the chair grants B, A and C hear and see B; after revoke it stops wi
   await row.getByTestId('grant-floor').click();
   for (const id of ['s1', 's3']) {
     const ok = await eventually(async () => {
-      const [audio, video] = [await heardFrom(site[id], 'audio'), await heardFrom(site[id], 'video')];
+      const [audio, video] = [await heardFrom(site[id], 'audio', true), await heardFrom(site[id], 'video', true)];
       return audio.has('s2') && video.has('s2');
     });
     assert.ok(ok, `${id} hears and sees B after the grant`);
@@ -113,7 +124,7 @@ test('after the chair grants B, A and C hear and see B; after revoke it stops wi
 test('a site muted by the chair is not heard even when it switches its microphone back on', async () => {
   // Give B the floor again, then mute it at the SFU.
   await chair.evaluate(() => /** @type {any} */ (window).diemcau.send({ type: 'grant_floor', site_id: 's2' }));
-  assert.ok(await eventually(async () => (await heardFrom(site.s1, 'audio')).has('s2')), 'A hears B with the floor');
+  assert.ok(await eventually(async () => (await heardFrom(site.s1, 'audio', true)).has('s2')), 'A hears B with the floor');
   await chair.locator('[data-testid="site-tile"][data-site-id="s2"]').getByTestId('tile-mute').click();
   await site.s2.getByTestId('muted-banner').waitFor({ timeout: 5_000 });
   await site.s2.evaluate(() => {

@@ -11,7 +11,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -36,28 +36,55 @@ export const CHROMIUM_ARGS = [
 /**
  * @typedef {{site_id: string, name: string, role: string, link: string}} Invite
  * @typedef {{id: string, title: string, chair: Invite, operator: Invite, sites: Invite[]}} DemoMeeting
- * @typedef {{http: string, udp: string, admin_key: string, meeting: DemoMeeting}} DemoInfo
- * @typedef {{info: DemoInfo, pid: number, udpPort: number, stop: () => Promise<void>, log: string[]}} Server
+ * @typedef {{http: string, udp: string, ice_tcp: string | null, admin_key: string, meeting: DemoMeeting}} DemoInfo
+ * @typedef {{info: DemoInfo, pid: number, udpPort: number, stop: () => Promise<number | null>, log: string[]}} Server
+ *   `stop` sends SIGINT (SIGKILL after 5 s) and resolves with the exit code (null if killed)
  */
 
 /**
- * Starts `diemcau --demo --json` on ephemeral ports and waits for its links.
- * @param {{bind?: string, announceIp?: string}} [options] listen on `bind` (default
- *   127.0.0.1) and announce `announceIp` as the media address (for sites in other namespaces)
+ * @typedef {object} ServerOptions
+ * @property {string} [bind] listen address (default 127.0.0.1)
+ * @property {string} [announceIp] media address announced to browsers (sites in other namespaces)
+ * @property {string[]} [args] extra command-line flags (e.g. `--tls-cert`, `--turn-urls`)
+ * @property {Record<string, string>} [env] extra environment (e.g. `DIEMCAU_TURN_SECRET`)
+ * @property {string} [config] TOML text, written to a file and passed with `--config`
+ * @property {number} [drainSeconds] drain time at stop (default 1: tests do not wait for sites)
+ * @property {string} [dataDir] data directory to use and keep (default: a fresh one, deleted at stop)
+ * @property {number} [httpPort] HTTP port (default: any free one)
+ */
+
+/**
+ * Starts `diemcau --demo --json` on ephemeral ports and waits for its links. With
+ * `--tls-cert` in `args`, `info.http` and the links are `https://`.
+ * @param {ServerOptions} [options]
  * @returns {Promise<Server>}
  */
 export async function startServer(options = {}) {
   const bind = options.bind ?? '127.0.0.1';
-  const dataDir = mkdtempSync(join(tmpdir(), 'diemcau-data-'));
-  const args = ['--demo', '--json', '--http', `${bind}:0`, '--udp', `${bind}:0`, '--data-dir', dataDir];
+  const keepData = options.dataDir !== undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'diemcau-data-'));
+  const args = ['--demo', '--json', '--http', `${bind}:${options.httpPort ?? 0}`, '--udp', `${bind}:0`, '--data-dir', dataDir,
+    '--drain-seconds', String(options.drainSeconds ?? 1)];
   if (options.announceIp) args.push('--announce-ip', options.announceIp);
+  if (options.config !== undefined) {
+    const file = join(dataDir, 'diemcau.toml');
+    writeFileSync(file, options.config);
+    args.push('--config', file);
+  }
+  args.push(...(options.args ?? []));
   const proc = spawn(DIEMCAU_BIN, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,str0m=warn,str0m::format=error' },
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info,str0m=warn,str0m::format=error', ...options.env },
   });
   /** @type {string[]} */
   const log = [];
-  proc.stderr.on('data', (d) => { log.push(String(d)); if (log.length > 2000) log.shift(); });
+  // DIEMCAU_SERVER_LOG=<file> keeps the whole server log (e.g. with RUST_LOG=sfu=debug).
+  const logFile = process.env.DIEMCAU_SERVER_LOG;
+  proc.stderr.on('data', (d) => {
+    log.push(String(d));
+    if (log.length > 2000) log.shift();
+    if (logFile) appendFileSync(logFile, d);
+  });
   const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (proc.stdout) });
   const info = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`diemcau printed no links in 20 s:\n${log.join('')}`)), 20_000);
@@ -73,23 +100,26 @@ export async function startServer(options = {}) {
     log,
     stop: async () => {
       if (proc.exitCode !== null) {
-        rmSync(dataDir, { recursive: true, force: true });
-        return;
+        if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+        return proc.exitCode;
       }
-      const exited = new Promise((ok) => proc.once('exit', ok));
+      /** @type {Promise<number | null>} */
+      const exited = new Promise((ok) => proc.once('exit', (code) => ok(code)));
       proc.kill('SIGINT');
       const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
+      const code = await exited;
       clearTimeout(t);
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      return code;
     },
   };
 }
 
 /**
  * Launches headless Chromium with a fresh profile, optionally inside network namespace
- * `netns` (a site on its own shaped link).
- * @param {{netns?: string}} [options]
+ * `netns` (a site on its own shaped link), with extra command-line `args` (e.g.
+ * `--ignore-certificate-errors` for a test certificate).
+ * @param {{netns?: string, args?: string[]}} [options]
  */
 export async function launchBrowser(options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'diemcau-e2e-'));
@@ -103,7 +133,7 @@ export async function launchBrowser(options = {}) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
     viewport: { width: 1280, height: 800 },
   });
   return {

@@ -155,6 +155,58 @@ export function installFakeServer(data) {
   const floorMessage = () => ({ type: 'floor', ...state.floor, hands: [...state.floor.hands] });
   const meetingState = () => ({ type: 'meeting_state', phase: state.phase, locked: state.locked, floor_limit: state.floorLimit });
 
+  /**
+   * The operators' `stats` at a moment: made-up but plausible figures per connected
+   * participant, with a few sites in trouble so the dashboard has something to show (s3
+   * loses packets, s6 is slow and behind TURN over TCP, s8 had its video paused, s10 is on
+   * TURN, s12 joined without media, and a floor holder whose microphone stays silent).
+   * @param {number} atMs
+   */
+  function statsAt(atMs) {
+    const sec = atMs / 1000;
+    const wave = (/** @type {number} */ i, /** @type {number} */ period) => Math.sin(sec / period + i * 1.7);
+    const connected = everyone.filter((s) => s.state === 'joined' && s.id !== 's12');
+    const list = connected.map((s, i) => {
+      const n = Number(s.id.slice(1)) || 0;
+      const forced = Boolean(marks[s.id].audio_only_forced);
+      const isChair = s.id === chair.id;
+      const lossy = s.id === 's3';
+      const slow = s.id === 's6';
+      const paused = s.id === 's8' || forced;
+      const relay = s.id === 's6' || s.id === 's10';
+      const speaking = state.floor.holders.includes(s.id) ? s.id !== 's1' : false;
+      const down = forced ? 48 : paused ? 70 + 10 * wave(i, 7) : isChair ? 900 + 120 * wave(i, 11) : 1300 + 380 * wave(i, 23) - (lossy ? 500 : 0);
+      return {
+        site_id: s.id,
+        up_kbps: Math.round(isChair ? 1650 + 150 * wave(i, 13) : 320 + 160 * wave(i, 17) - (lossy ? 120 : 0)),
+        down_kbps: Math.round(down),
+        up_loss_pct: Math.max(0, Math.round((lossy ? 4 + 3 * wave(i, 9) : 0.3 + 0.3 * wave(i, 5)) * 10) / 10),
+        down_loss_pct: Math.max(0, Math.round((lossy ? 9 + 4 * wave(i, 6) : 0.2 + 0.2 * wave(i, 4)) * 10) / 10),
+        rtt_ms: Math.round(slow ? 520 + 90 * wave(i, 8) : isChair ? 4 : 35 + (n * 13) % 90 + 10 * wave(i, 10)),
+        jitter_ms: Math.round((slow ? 38 : 3 + (n % 5)) + 2 * wave(i, 3)),
+        layer: paused ? 'paused' : isChair ? 'low' : lossy ? 'low' : n % 3 === 0 ? 'mid' : 'high',
+        estimate_kbps: paused ? 180 : 2400 + (n * 97) % 900,
+        audio_level: s.id === 's1' ? 0.002 : Math.round((speaking || isChair ? 0.18 + 0.12 * wave(i, 1.3) : 0.02 + 0.015 * wave(i, 2)) * 1000) / 1000,
+        transport: relay ? 'relay' : 'udp',
+        candidate: relay ? 'relay' : n % 4 === 1 ? 'srflx' : 'host',
+        browser: n % 5 === 2 ? 'Chrome 109 (Windows 7)' : n % 5 === 4 ? 'Cốc Cốc 117 (Windows 10/11)' : 'Chrome 131 (Windows 10/11)',
+        nacks: lossy ? 300 + n : n,
+        plis: lossy ? 12 : n % 3,
+        audio_only_forced: forced,
+      };
+    });
+    const sum = (/** @type {'up_kbps' | 'down_kbps'} */ k) => list.reduce((a, x) => a + x[k], 0);
+    return {
+      type: 'stats',
+      at_ms: Math.round(atMs),
+      totals: { expected: everyone.length, joined: list.length, up_kbps: sum('up_kbps'), down_kbps: sum('down_kbps') },
+      sites: list,
+    };
+  }
+
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  let statsTimer;
+
   class FakeServerSocket {
     readyState = 0;
     /** @type {((ev: unknown) => void) | null} */ onopen = null;
@@ -205,6 +257,7 @@ export function installFakeServer(data) {
           } else {
             this.reply(siteState(you.id));
           }
+          if (role === 'operator') this.streamStats();
           return undefined;
         case 'offer':
           return void this.answer(msg.sdp);
@@ -267,6 +320,9 @@ export function installFakeServer(data) {
         case 'grid':
           state.grid = { page: msg.page, pageSize: msg.page_size ?? state.grid.pageSize };
           return this.broadcast();
+        case 'force_audio_only':
+          marks[msg.site_id].audio_only_forced = msg.on;
+          return this.reply(siteState(msg.site_id));
         default:
           return undefined;
       }
@@ -300,6 +356,17 @@ export function installFakeServer(data) {
       });
       this.reply({ type: 'answer', sdp: pc.localDescription?.sdp });
       this.sendSlots();
+    }
+
+    /**
+     * Operators get `stats` every second; the first time, five minutes of the past too, so
+     * the charts are full at once.
+     */
+    streamStats() {
+      const now = Date.now();
+      if (statsTimer === undefined) for (let t = now - 300_000; t < now; t += 1000) this.reply(statsAt(t));
+      clearInterval(statsTimer);
+      statsTimer = setInterval(() => current?.reply(statsAt(Date.now())), 1000);
     }
 
     sendSlots() {

@@ -248,12 +248,79 @@ export async function operatorScenes(page, base) {
   await f.call('setMarks', 's2', { muted: true, video_stopped: true });
   await f.call('chatFrom', 's3', 'chair', 'Xã Sa Pả không nghe rõ tiếng hội trường.');
   await until(page, 'd.chat.length === 1');
-  await page.waitForTimeout(600);
-  await shot(page, '10-operator-view');
+  await operatorDashboard(page);
   await page.getByTestId('rollcall-open').click();
   await page.getByTestId('rollcall-row').first().waitFor();
   await page.waitForTimeout(500);
   await shot(page, '27-operator-rollcall');
+  await page.getByTestId('rollcall-open').click();
+  await siteFromOperators(page, base);
+}
+
+/**
+ * The dashboard: a row per expected participant with its alerts, the totals, a site's
+ * detail with charts, and the actions sending what the contract says.
+ * @param {Page} page
+ */
+async function operatorDashboard(page) {
+  await until(page, 'd.stats !== null && d.stats.sites.length > 0');
+  const rows = page.getByTestId('ops-row');
+  await page.locator('[data-testid="ops-row"][data-site-id="s1"][data-alert~="silent"]').waitFor();
+  assert.equal(await rows.count(), 25, 'the chair and 24 communes, not the operator');
+  assert.equal(await page.locator('[data-testid="ops-row"][data-site-id="s3"]').getAttribute('data-alert'), 'loss');
+  assert.equal(await page.locator('[data-testid="ops-row"][data-site-id="s6"]').getAttribute('data-alert'), 'rtt');
+  assert.equal(await page.locator('[data-testid="ops-row"][data-site-id="s7"]').getAttribute('data-state'), 'waiting');
+  // Worst first: the silent floor holder (the order follows within 5 s, so rows do not jump).
+  await page.waitForFunction(() => document.querySelector('[data-testid="ops-row"]')?.getAttribute('data-site-id') === 's1', null, { timeout: 8000 });
+  const relay = page.locator('[data-testid="ops-row"][data-site-id="s10"] [data-col="transport"]');
+  assert.match(await relay.innerText(), /TURN/);
+  assert.equal(await page.getByTestId('ops-spark').count(), 25);
+  assert.ok((await page.locator('[data-testid="ops-row"][data-site-id="s2"] [data-testid="ops-spark"] path.down').getAttribute('d'))?.includes('L'),
+    'the sparkline of a connected site has a line');
+  await page.waitForTimeout(600);
+  await shot(page, '10-operator-view');
+
+  await page.locator('[data-testid="ops-row"][data-site-id="s3"]').click();
+  const detail = page.getByTestId('ops-detail');
+  await detail.waitFor();
+  assert.equal(await detail.getAttribute('data-site-id'), 's3');
+  await page.getByTestId('ops-notice-text').fill('Xã Sa Pả: đường truyền đang mất gói, đề nghị tắt các ứng dụng khác.');
+  await page.getByTestId('ops-send-notice').click();
+  await page.getByTestId('ops-audio-only').click();
+  await page.locator('[data-testid="ops-audio-only"][aria-pressed="true"]').waitFor();
+  assert.deepEqual(await sentOf(page, 'notice'), [{ type: 'notice', site_id: 's3', text: 'Xã Sa Pả: đường truyền đang mất gói, đề nghị tắt các ứng dụng khác.' }]);
+  assert.deepEqual(await sentOf(page, 'force_audio_only'), [{ type: 'force_audio_only', site_id: 's3', on: true }]);
+  await page.waitForTimeout(1200);
+  await detail.evaluate((el) => { /** @type {HTMLElement} */ (el.parentElement).scrollTop = 0; });
+  await shot(page, '10b-operator-detail');
+
+  await page.getByTestId('ops-sort-down').click();
+  await page.waitForTimeout(300);
+  assert.equal(await rows.first().getAttribute('data-site-id'), 's3', 'lowest down bitrate first: forced to audio only');
+  await page.getByTestId('ops-sort-severity').click();
+}
+
+/**
+ * A site told something by the operators, and switched to audio only.
+ * @param {Page} page
+ * @param {string} base
+ */
+async function siteFromOperators(page, base) {
+  await page.goto(`${base}/join?fake=site#t=${token('site')}`);
+  await waitState(page, 'joined');
+  await page.getByTestId('join-button').click();
+  await waitState(page, 'connected');
+  const f = fake(page);
+  await f.call('push', { type: 'notice', from: 'operator', text: 'Xã Tả Van: hội trường không nghe được tiếng, đề nghị kiểm tra micrô.' });
+  await f.call('setMarks', 's1', { audio_only_forced: true });
+  await page.getByTestId('operator-notice').waitFor();
+  await page.getByTestId('audio-only-forced').waitFor();
+  await page.waitForTimeout(600);
+  await shot(page, '10c-site-operator-notice');
+  await page.getByTestId('operator-notice').getByRole('button').click();
+  await page.getByTestId('operator-notice').waitFor({ state: 'detached' });
+  await f.call('setMarks', 's1', { audio_only_forced: false });
+  await page.getByTestId('audio-only-forced').waitFor({ state: 'hidden' });
 }
 
 /**

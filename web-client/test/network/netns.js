@@ -48,6 +48,13 @@ export function createSiteLink(name = `dcsite${process.pid}`) {
         const tc = ['tc', 'qdisc', 'replace', 'dev', /** @type {string} */ (dev), 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '32kbit', 'latency', '400ms'];
         if (ns) inNs(tc); else run(tc);
       }
+      this.loss(lossPct);
+    },
+    /**
+     * Drops `lossPct`% of UDP at random both ways, without limiting the rate.
+     * @param {number} lossPct
+     */
+    loss(lossPct) {
       this.clearLoss();
       if (lossPct > 0) {
         inNs(['nft', 'add', 'table', 'inet', 'diemcau_loss']);
@@ -57,6 +64,61 @@ export function createSiteLink(name = `dcsite${process.pid}`) {
         }
         lossy = true;
       }
+    },
+    /**
+     * Drops every UDP datagram in and out of the site (a firewall that lets only TCP
+     * through), counting them.
+     */
+    blockUdp() {
+      inNs(['nft', 'add', 'table', 'inet', 'diemcau_noudp']);
+      for (const hook of ['input', 'output']) {
+        inNs(['nft', 'add', 'chain', 'inet', 'diemcau_noudp', hook, `{ type filter hook ${hook} priority 0; }`]);
+        inNs(['nft', 'add', 'rule', 'inet', 'diemcau_noudp', hook, 'meta', 'l4proto', 'udp', 'counter', 'drop']);
+      }
+    },
+    /** Cuts the site off: every packet in and out is dropped (a router that died). */
+    cut() {
+      inNs(['nft', 'add', 'table', 'inet', 'diemcau_cut']);
+      for (const hook of ['input', 'output']) {
+        inNs(['nft', 'add', 'chain', 'inet', 'diemcau_cut', hook, `{ type filter hook ${hook} priority -10; }`]);
+        inNs(['nft', 'add', 'rule', 'inet', 'diemcau_cut', hook, hook === 'input' ? 'iifname' : 'oifname', '!=', 'lo', 'drop']);
+      }
+    },
+    /** Undoes `cut`. */
+    restore() {
+      inNs(['nft', 'delete', 'table', 'inet', 'diemcau_cut']);
+    },
+    /**
+     * Drops the site's TCP (its signaling socket; a proxy or NAT that lost the connection)
+     * while its UDP media flows on.
+     */
+    cutTcp() {
+      inNs(['nft', 'add', 'table', 'inet', 'diemcau_notcp']);
+      for (const hook of ['input', 'output']) {
+        inNs(['nft', 'add', 'chain', 'inet', 'diemcau_notcp', hook, `{ type filter hook ${hook} priority -10; }`]);
+        inNs(['nft', 'add', 'rule', 'inet', 'diemcau_notcp', hook, hook === 'input' ? 'iifname' : 'oifname', '!=', 'lo', 'meta', 'l4proto', 'tcp', 'drop']);
+      }
+    },
+    /**
+     * The site's address changes (its router got a new address from the provider): `ip`
+     * replaces the current one; connections bound to the old address are dead.
+     * @param {string} ip
+     */
+    renumber(ip) {
+      const current = inNs(['ip', '-4', '-o', 'addr', 'show', 'dev', siteIf]).match(/inet (\S+)/)?.[1];
+      // Deleting a primary address deletes its secondaries too, unless they are promoted.
+      inNs(['sysctl', '-qw', `net.ipv4.conf.${siteIf}.promote_secondaries=1`]);
+      inNs(['ip', 'addr', 'add', `${ip}/16`, 'dev', siteIf]);
+      if (current) inNs(['ip', 'addr', 'del', current, 'dev', siteIf]);
+    },
+    /** Undoes `cutTcp`. */
+    restoreTcp() {
+      inNs(['nft', 'delete', 'table', 'inet', 'diemcau_notcp']);
+    },
+    /** UDP datagrams `blockUdp` has dropped so far. */
+    udpDropped() {
+      const out = inNs(['nft', 'list', 'table', 'inet', 'diemcau_noudp']);
+      return [...out.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
     },
     clearLoss() {
       if (lossy) inNs(['nft', 'delete', 'table', 'inet', 'diemcau_loss']);

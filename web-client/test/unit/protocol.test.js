@@ -18,6 +18,8 @@ import {
   offerMessage, openMeetingMessage, pingMessage, presentMessage, raiseHandMessage, readmitSiteMessage,
   removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
 } from '../../js/messages.js';
+import { clientInfoMessage, forceAudioOnlyMessage, noticeMessage, reconnectMessage } from '../../js/messages.js';
+import { checkMessage, checkResultMessage } from '../../js/messages.js';
 
 const FIXTURES = new URL('../../../signaling/fixtures/protocol/', import.meta.url);
 
@@ -131,6 +133,12 @@ test('every client fixture validates and equals what the builders make', () => {
     present: (m) => presentMessage(m.on),
     chat: (m) => chatMessage(m.to, m.text),
     grid: (m) => gridMessage(m.page, m.page_size),
+    notice: (m) => noticeMessage(m.site_id, m.text),
+    reconnect: (m) => reconnectMessage(m.site_id),
+    force_audio_only: (m) => forceAudioOnlyMessage(m.site_id, m.on),
+    client_info: (m) => clientInfoMessage(m.browser, m.candidate, m.transport),
+    check: (m) => checkMessage(m.on),
+    check_result: (m) => checkResultMessage(m),
   };
   const all = fixtures('client');
   assert.equal(all.length, CLIENT_TYPES.length, 'one fixture per client message type');
@@ -216,4 +224,17 @@ test('site-naming actions need a site id and their flag', () => {
 test('a join refused because the meeting is locked is a join error, not a retry', () => {
   assert.ok(JOIN_ERROR_CODES.includes('locked'));
   assert.ok(JOIN_ERROR_CODES.includes('site_removed'));
+});
+
+test('line check messages: an ack, a result with its site and time, and bad figures refused', () => {
+  assert.deepEqual(serverFixture('check'), { type: 'check', on: false });
+  const report = serverFixture('check_result');
+  if (report.type !== 'check_result') throw new Error(report.type);
+  assert.deepEqual([report.site_id, report.verdict, report.rtt_ms], ['s7', 'no_connection', null]);
+  assert.throws(() => parseServerMessage('{"type":"check_result","site_id":"s1","at_ms":1,"verdict":"video","camera":true,"mic":true,"rtt_ms":-3,"loss_pct":0,"send_kbps":1,"recv_kbps":1}'), /check_result\.rtt_ms/);
+  assert.throws(() => parseServerMessage('{"type":"check","on":"yes"}'), /check\.on/);
+  const ok = { verdict: 'video', camera: true, mic: false, rtt_ms: 12, loss_pct: 0, send_kbps: 900, recv_kbps: 800 };
+  assert.equal(classifyClientFrame(JSON.stringify(checkResultMessage(/** @type {any} */ (ok)))), null);
+  assert.equal(classifyClientFrame(JSON.stringify({ ...ok, type: 'check_result', loss_pct: '0' })), 'bad_message');
+  assert.equal(classifyClientFrame(JSON.stringify(checkMessage(true))), null);
 });

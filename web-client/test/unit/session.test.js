@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { Session } from '../../js/session.js';
+import { RECONNECT_MAX_MS, reconnectDelay, Session } from '../../js/session.js';
 
 const FIXTURES = new URL('../../../signaling/fixtures/protocol/server/', import.meta.url);
 const JOINED = readFileSync(new URL('joined.json', FIXTURES), 'utf8');
@@ -57,7 +57,7 @@ const OPERATOR_TOKEN = `e30.${Buffer.from('{"role":"operator"}').toString('base6
 
 function newSession(token = OPERATOR_TOKEN) {
   FakeSocket.all = [];
-  const session = new Session({ token, wsUrl: 'ws://test/ws', SocketImpl: FakeSocket, reconnectDelayMs: 3000 });
+  const session = new Session({ token, wsUrl: 'ws://test/ws', SocketImpl: FakeSocket, reconnectDelayMs: 3000, random: () => 0.5 });
   session.start();
   const socket = FakeSocket.all[0];
   assert.ok(socket);
@@ -146,6 +146,46 @@ test('a lost socket reconnects and joins again after the delay', (t) => {
   again.receive(JOINED);
   assert.equal(session.reconnecting, false);
   assert.equal(session.state, 'joined');
+});
+
+test('reconnect attempts back off, doubling to a ceiling, and start over after a join', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const { session, socket } = newSession();
+  socket.open();
+  socket.receive(JOINED);
+  socket.drop();
+  /** Ticks until the next socket appears; returns how long that took. */
+  const nextAttempt = () => {
+    const before = FakeSocket.all.length;
+    let waited = 0;
+    while (FakeSocket.all.length === before && waited < 60_000) {
+      t.mock.timers.tick(100);
+      waited += 100;
+    }
+    return waited;
+  };
+  const waits = [];
+  for (let i = 0; i < 5; i++) {
+    waits.push(nextAttempt());
+    /** @type {FakeSocket} */ (FakeSocket.all.at(-1)).drop(); // the server is still away
+  }
+  assert.deepEqual(waits, [3000, 6000, 12_000, RECONNECT_MAX_MS, RECONNECT_MAX_MS]);
+  assert.equal(session.reconnecting, true);
+  // Back: the next loss starts again from the first delay.
+  t.mock.timers.tick(RECONNECT_MAX_MS);
+  const last = /** @type {FakeSocket} */ (FakeSocket.all.at(-1));
+  last.open();
+  last.receive(JOINED);
+  assert.equal(session.reconnecting, false);
+  last.drop();
+  assert.equal(nextAttempt(), 3000);
+});
+
+test('the reconnect delay spreads sites over ±25% and never passes the ceiling', () => {
+  assert.equal(reconnectDelay(0, 1000, () => 0), 750);
+  assert.equal(reconnectDelay(0, 1000, () => 0.999999), 1250);
+  assert.equal(reconnectDelay(3, 1000, () => 0.5), 8000);
+  assert.equal(reconnectDelay(40, 1000, () => 0.999999), Math.round(RECONNECT_MAX_MS * 1.25));
 });
 
 test('ended shows the end screen and nothing reconnects', (t) => {

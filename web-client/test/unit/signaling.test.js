@@ -163,3 +163,26 @@ test('pings periodically and gives up after two unanswered pings', async (t) => 
   assert.deepEqual(closes, [DEAD_LINK_CLOSE_CODE]);
   assert.equal(socket.closedWith, DEAD_LINK_CLOSE_CODE);
 });
+
+test('a probe closes the socket when its pong does not come in time, and not when it does', (t) => {
+  t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+  const { client, socket } = connect(0);
+  /** @type {number[]} */
+  const closes = [];
+  client.on('close', (info) => closes.push(info.code));
+  socket.open();
+
+  client.probe(2000);
+  assert.equal(JSON.parse(socket.sent.at(-1) ?? '{}').type, 'ping');
+  socket.serverSends('{"type":"pong","id":1}');
+  t.mock.timers.tick(2000);
+  assert.deepEqual(closes, [], 'answered: the link is fine');
+
+  client.probe(2000);
+  client.probe(2000); // one probe at a time
+  assert.equal(socket.sent.filter((m) => JSON.parse(m).type === 'ping').length, 2);
+  t.mock.timers.tick(1999);
+  assert.deepEqual(closes, []);
+  t.mock.timers.tick(1);
+  assert.deepEqual(closes, [DEAD_LINK_CLOSE_CODE], 'unanswered: declared dead');
+});
