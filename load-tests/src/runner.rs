@@ -1,0 +1,267 @@
+//! Runs one [`Scenario`] against a [`Target`]: creates the meeting, brings the chair in and
+//! opens it, ramps the sites in, moves the floor, samples the server while the measurement
+//! window runs, sends everyone home, and sums it all up in a [`RunResult`].
+//!
+//! Timeline: chair joins → `open_meeting` → ramp (`sites / join_rate` s) → settle → window
+//! (`duration_s`, the figures that are reported as rates) → leave. End-to-end latency counts
+//! only packets that arrive inside the window; loss and join times cover the whole run.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
+
+use crate::clock;
+use crate::pacer::Pacer;
+use crate::result::{self, Observed, RunResult, TimelinePoint};
+use crate::scenario::Scenario;
+use crate::scrape::Snapshot;
+use crate::server::{self, ProcSample};
+use crate::site::{Command, Progress, SiteContext, SiteReport, SiteSpec};
+use crate::synth::FPS;
+use crate::target::Target;
+
+/// A site is granted the floor only this long after it started joining (its media is up).
+const FLOOR_AFTER_JOIN: Duration = Duration::from_secs(3);
+
+/// How the run is observed.
+pub struct RunOptions {
+    /// The server process to read CPU and memory from (`None`: not observable, e.g. in-process
+    /// or remote).
+    pub server_pid: Option<u32>,
+    /// Show a progress bar.
+    pub progress: bool,
+    /// Seconds between timeline samples.
+    pub sample_every: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            server_pid: None,
+            progress: false,
+            sample_every: Duration::from_secs(2),
+        }
+    }
+}
+
+struct Running {
+    site_id: String,
+    index: u16,
+    invite: crate::target::Invite,
+    spawned: Instant,
+    commands: mpsc::UnboundedSender<Command>,
+    task: tokio::task::JoinHandle<SiteReport>,
+}
+
+async fn read(target: &dyn Target, pid: Option<u32>, progress: &Progress) -> Observed {
+    let metrics = match target.scrape().await {
+        Ok(Some(text)) => Snapshot::parse(&text).ok(),
+        _ => None,
+    };
+    Observed {
+        at: Instant::now(),
+        metrics,
+        server: pid.and_then(|p| server::sample(Some(p)).ok()),
+        generator: server::sample(None).ok(),
+        machine_busy_s: server::machine_busy_s(),
+        udp_drops: server::udp_buffer_drops(),
+        site_rx_packets: progress.rx_packets.load(Ordering::Relaxed),
+        site_rx_distinct: progress.rx_distinct.load(Ordering::Relaxed),
+        softirq_s: server::softirq_s(),
+    }
+}
+
+fn point(t0: Instant, prev: &Observed, now: &Observed, progress: &Progress) -> TimelinePoint {
+    let dt = now.at.duration_since(prev.at).as_secs_f64().max(1e-3);
+    let rate = |f: fn(&Snapshot) -> f64| match (&prev.metrics, &now.metrics) {
+        (Some(a), Some(b)) => Some((f(b) - f(a)) / dt),
+        _ => None,
+    };
+    let cpu = |a: &Option<ProcSample>, b: &Option<ProcSample>| match (a, b) {
+        (Some(a), Some(b)) => Some(100.0 * (b.cpu_s - a.cpu_s) / dt),
+        _ => None,
+    };
+    TimelinePoint {
+        t_s: now.at.duration_since(t0).as_secs_f64(),
+        sites_connected: progress.connected.load(Ordering::Relaxed),
+        tx_pps: rate(|s| s.tx_packets),
+        rx_pps: rate(|s| s.rx_packets),
+        sfu_cpu_pct: cpu(&prev.server, &now.server),
+        generator_cpu_pct: cpu(&prev.generator, &now.generator),
+        sfu_rss_mib: now.server.as_ref().map(|s| s.rss_bytes as f64 / 1048576.0),
+        sfu_fds: now.server.as_ref().and_then(|s| s.fds),
+    }
+}
+
+/// Runs `scenario` against `target`.
+pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOptions) -> anyhow::Result<RunResult> {
+    let started_at = result::now_string();
+    let meeting = target
+        .create_meeting(&format!("Load test {}", scenario.name), scenario.sites)
+        .await
+        .context("creating the meeting")?;
+    let ctx = Arc::new(SiteContext {
+        pacer: Pacer::start(),
+        ip: target.site_ip(),
+        keyframe_every: (scenario.keyframe_interval_s * f64::from(FPS)).round() as u32,
+        site_mic: scenario.site_mic,
+        progress: Progress::default(),
+    });
+    let bar = if options.progress { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    let ramp = Duration::from_secs_f64(scenario.ramp_s());
+    let settle = Duration::from_secs_f64(scenario.settle_s);
+    let window = Duration::from_secs_f64(scenario.duration_s);
+    bar.set_length((ramp + settle + window).as_secs());
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} s  {msg}")
+            .expect("a valid template"),
+    );
+
+    let idle = read(target.as_ref(), options.server_pid, &ctx.progress).await;
+    let mut running: Vec<Running> = Vec::new();
+    let spawn = |index: u16, invite: crate::target::Invite, running: &mut Vec<Running>| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let site_id = invite.site_id.clone();
+        let task = target.spawn_site(SiteSpec { index, invite: invite.clone() }, ctx.clone(), rx);
+        running.push(Running { site_id, index, invite, spawned: Instant::now(), commands: tx, task });
+    };
+    spawn(0, meeting.chair.clone(), &mut running);
+    let chair_wait = Instant::now();
+    while ctx.progress.connected.load(Ordering::Relaxed) == 0 && chair_wait.elapsed() < Duration::from_secs(10) {
+        if ctx.progress.failed.load(Ordering::Relaxed) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = running[0].commands.send(Command::Open);
+
+    let t0 = Instant::now();
+    let mut timeline = Vec::new();
+    let mut last = read(target.as_ref(), options.server_pid, &ctx.progress).await;
+    let mut next_sample = t0 + options.sample_every;
+    let mut next_join = 0usize;
+    let floor_every = (scenario.floor_change_s > 0.0).then(|| Duration::from_secs_f64(scenario.floor_change_s));
+    let mut next_floor = floor_every.map(|d| t0 + d);
+    let mut holder: Option<String> = None;
+    let mut floor_turn = 0usize;
+    let window_start = t0 + ramp + settle;
+    // Churn: sites that left (their reports are awaited at the end) and when each comes back.
+    let churn_every = (scenario.churn_every_s > 0.0).then(|| Duration::from_secs_f64(scenario.churn_every_s));
+    let mut next_churn = churn_every.map(|d| t0 + ramp + d);
+    let rejoin_after = Duration::from_secs_f64(scenario.rejoin_after_s);
+    let mut departed: Vec<Running> = Vec::new();
+    let mut away: Vec<(Instant, u16, crate::target::Invite)> = Vec::new();
+    let mut churn_turn = 0usize;
+    let end = window_start + window;
+    let mut window_first: Option<Observed> = None;
+    loop {
+        let now = Instant::now();
+        if now >= end {
+            break;
+        }
+        // Joins due by now.
+        while next_join < meeting.sites.len() && t0 + Duration::from_secs_f64(next_join as f64 / scenario.join_rate) <= now {
+            spawn(next_join as u16 + 1, meeting.sites[next_join].clone(), &mut running);
+            next_join += 1;
+        }
+        if let (Some(at), Some(every)) = (next_churn, churn_every) {
+            if now >= at {
+                let mut left = 0;
+                let mut tried = 0;
+                while left < scenario.churn_sites && tried < running.len() {
+                    tried += 1;
+                    // Never the chair (position 0) nor the floor holder.
+                    let pos = 1 + churn_turn % (running.len() - 1).max(1);
+                    churn_turn += 1;
+                    if pos >= running.len() || holder.as_deref() == Some(running[pos].site_id.as_str()) {
+                        continue;
+                    }
+                    let r = running.remove(pos);
+                    let _ = r.commands.send(Command::Leave);
+                    away.push((now + rejoin_after, r.index, r.invite.clone()));
+                    departed.push(r);
+                    left += 1;
+                }
+                next_churn = Some(at + every);
+            }
+        }
+        while let Some(i) = away.iter().position(|(at, _, _)| *at <= now) {
+            let (_, index, invite) = away.remove(i);
+            spawn(index, invite, &mut running);
+        }
+        if window_first.is_none() && now >= window_start {
+            ctx.progress.window_start_us.store(clock::micros(), Ordering::Relaxed);
+            window_first = Some(read(target.as_ref(), options.server_pid, &ctx.progress).await);
+        }
+        if let (Some(at), Some(every)) = (next_floor, floor_every) {
+            // Only sites that joined a while ago can hold the floor.
+            let eligible: Vec<&str> = running[1..]
+                .iter()
+                .filter(|r| now.duration_since(r.spawned) > FLOOR_AFTER_JOIN)
+                .map(|r| r.site_id.as_str())
+                .collect();
+            if now >= at && !eligible.is_empty() {
+                let chair = &running[0].commands;
+                if let Some(h) = holder.take() {
+                    let _ = chair.send(Command::Revoke(h));
+                }
+                let next = eligible[floor_turn % eligible.len()].to_owned();
+                floor_turn += 1;
+                let _ = chair.send(Command::Grant(next.clone()));
+                holder = Some(next);
+                next_floor = Some(at + every);
+            }
+        }
+        if now >= next_sample {
+            let r = read(target.as_ref(), options.server_pid, &ctx.progress).await;
+            let p = point(t0, &last, &r, &ctx.progress);
+            bar.set_message(format!(
+                "sites {}/{}{}  SFU tx {:.0} pkt/s  cpu {:.0}%",
+                p.sites_connected,
+                scenario.sites + 1,
+                match ctx.progress.failed.load(Ordering::Relaxed) {
+                    0 => String::new(),
+                    n => format!(" ({n} failed)"),
+                },
+                p.tx_pps.unwrap_or(0.0),
+                p.sfu_cpu_pct.unwrap_or(0.0)
+            ));
+            timeline.push(p);
+            last = r;
+            next_sample += options.sample_every;
+        }
+        bar.set_position(now.duration_since(t0).as_secs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let window_last = read(target.as_ref(), options.server_pid, &ctx.progress).await;
+    let window_first = window_first.context("the window never started")?;
+    bar.finish_and_clear();
+
+    // Everyone leaves: sites first, the chair last.
+    for r in running.iter().rev() {
+        let _ = r.commands.send(Command::Leave);
+    }
+    let mut reports = Vec::new();
+    for r in departed.into_iter().chain(running) {
+        match tokio::time::timeout(Duration::from_secs(30), r.task).await {
+            Ok(Ok(report)) => reports.push(report),
+            Ok(Err(e)) => tracing::warn!(site = %r.site_id, "site task failed: {e}"),
+            Err(_) => tracing::warn!(site = %r.site_id, "site did not finish leaving in 30 s"),
+        }
+    }
+    Ok(result::summarize(result::Inputs {
+        scenario: scenario.clone(),
+        target: target.name(),
+        started_at,
+        idle,
+        window_first,
+        window_last,
+        timeline,
+        reports,
+        pacer: &ctx.pacer.stats,
+    }))
+}

@@ -1,0 +1,191 @@
+//! A simulated site speaking diemcau's WebSocket protocol (`signaling/PROTOCOL.md`), with the
+//! very types the server uses (`signaling::protocol`).
+//!
+//! join → `joined` (how many receive slots) → offer in the documented layout → `answer` →
+//! media up → publish; then `layers` sets the encoded layers, `error`/`ended` are recorded,
+//! and the runner's commands become `open_meeting` / `grant_floor` / `revoke_floor` / `leave`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use futures_util::{SinkExt, StreamExt};
+use signaling::protocol::{ClientMessage, ErrorCode, ServerMessage, PROTOCOL_VERSION};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+use super::{Command, SiteContext, SiteReport, SiteSpec};
+use crate::clock;
+use crate::meter::{Reception, StreamMeter};
+use crate::pacer::Publisher;
+use crate::payload::Layer;
+use crate::peer::{Layout, Peer, PeerEvent};
+use signaling::protocol::Role;
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a site waits for `joined` and for `answer`.
+const SIGNALING_TIMEOUT: Duration = Duration::from_secs(20);
+
+async fn send(ws: &mut Ws, msg: &ClientMessage) -> anyhow::Result<()> {
+    ws.send(Message::Text(serde_json::to_string(msg)?.into())).await?;
+    Ok(())
+}
+
+/// Next server message; `None` when the socket closed.
+async fn recv(ws: &mut Ws) -> anyhow::Result<Option<ServerMessage>> {
+    while let Some(frame) = ws.next().await {
+        match frame? {
+            Message::Text(t) => return Ok(Some(serde_json::from_str(&t).with_context(|| format!("bad server message {t}"))?)),
+            Message::Close(_) => return Ok(None),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Runs one site on the diemcau server at `http` until it is told to leave.
+pub async fn run(http: SocketAddr, spec: SiteSpec, ctx: Arc<SiteContext>, commands: mpsc::UnboundedReceiver<Command>) -> SiteReport {
+    let mut report = SiteReport::new(&spec);
+    let t0 = clock::micros();
+    let mut receivers = JoinSet::new();
+    let result = session(http, &spec, &ctx, commands, &mut report, t0, &mut receivers).await;
+    if let Err(e) = result {
+        ctx.progress.failed.fetch_add(1, Ordering::Relaxed);
+        report.failure = Some(format!("{e:#}"));
+    }
+    // The connection is closed: every receive task sees its track end.
+    let deadline = tokio::time::sleep(Duration::from_secs(5));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            r = receivers.join_next() => match r {
+                Some(Ok((meters, reception))) => report.add_streams(t0, meters, reception),
+                Some(Err(_)) => {}
+                None => break,
+            },
+            _ = &mut deadline => {
+                receivers.abort_all();
+                break;
+            }
+        }
+    }
+    report
+}
+
+type Received = (Vec<(u32, StreamMeter)>, Reception);
+
+async fn session(
+    http: SocketAddr,
+    spec: &SiteSpec,
+    ctx: &Arc<SiteContext>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    report: &mut SiteReport,
+    t0: u64,
+    receivers: &mut JoinSet<Received>,
+) -> anyhow::Result<()> {
+    let since = |t0: u64| clock::micros().saturating_sub(t0) as f64 / 1000.0;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws")).await.context("WebSocket connect")?;
+    send(&mut ws, &ClientMessage::Join { v: PROTOCOL_VERSION, token: spec.invite.token.clone(), resume: None }).await?;
+    let receive = loop {
+        match tokio::time::timeout(SIGNALING_TIMEOUT, recv(&mut ws)).await.context("no `joined` in time")?? {
+            Some(ServerMessage::Joined { receive, .. }) => break receive,
+            Some(ServerMessage::Error { code, message }) => bail!("join refused: {}: {message}", code.as_str()),
+            Some(_) => continue,
+            None => bail!("socket closed before `joined`"),
+        }
+    };
+    let layout = Layout { recv_video: receive.video, recv_audio: receive.audio };
+    let (peer, mut events) = Peer::build(ctx.ip, layout, u32::from(spec.index)).await?;
+    let result = negotiate_and_serve(&mut ws, &peer, &mut events, spec, ctx, &mut commands, report, t0, receivers, since).await;
+    let _ = send(&mut ws, &ClientMessage::Leave).await;
+    let _ = ws.close(None).await;
+    peer.close().await;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn negotiate_and_serve(
+    ws: &mut Ws,
+    peer: &Peer,
+    events: &mut mpsc::UnboundedReceiver<PeerEvent>,
+    spec: &SiteSpec,
+    ctx: &Arc<SiteContext>,
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    report: &mut SiteReport,
+    t0: u64,
+    receivers: &mut JoinSet<Received>,
+    since: impl Fn(u64) -> f64,
+) -> anyhow::Result<()> {
+    send(ws, &ClientMessage::Offer { sdp: peer.offer().await? }).await?;
+    let mic = spec.invite.role == Role::Chair || ctx.site_mic;
+    let mut publisher: Option<Arc<Publisher>> = None;
+    let mut wanted: Option<Option<Layer>> = None;
+    let answer_deadline = tokio::time::sleep(SIGNALING_TIMEOUT);
+    tokio::pin!(answer_deadline);
+    let result = loop {
+        tokio::select! {
+            msg = recv(ws) => {
+                let Some(msg) = msg? else { break Err(anyhow::anyhow!("server closed the socket")) };
+                match msg {
+                    ServerMessage::Answer { sdp } => {
+                        peer.answer(sdp).await?;
+                        report.answer_ms.get_or_insert(since(t0));
+                    }
+                    ServerMessage::Layers { camera } => {
+                        let max = Layer::from_name(&camera);
+                        wanted = Some(max);
+                        if let Some(p) = &publisher {
+                            p.set_max_layer(max);
+                        }
+                    }
+                    ServerMessage::Error { code, message } => {
+                        report.errors.push(format!("{}: {message}", code.as_str()));
+                        if code == ErrorCode::Replaced {
+                            break Err(anyhow::anyhow!("replaced by another connection"));
+                        }
+                    }
+                    ServerMessage::Ended { reason } => break Err(anyhow::anyhow!("meeting ended: {reason}")),
+                    _ => {}
+                }
+            }
+            ev = events.recv() => match ev {
+                Some(PeerEvent::State(RTCPeerConnectionState::Connected)) if publisher.is_none() => {
+                    report.connected_ms = Some(since(t0));
+                    ctx.progress.connected.fetch_add(1, Ordering::Relaxed);
+                    let p = super::publish(peer, spec, ctx, mic).await?;
+                    if let Some(max) = wanted {
+                        p.set_max_layer(max);
+                    }
+                    publisher = Some(p);
+                }
+                Some(PeerEvent::State(s @ (RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed))) => {
+                    break Err(anyhow::anyhow!("peer connection {s}"));
+                }
+                Some(PeerEvent::Track(track)) => {
+                    receivers.spawn(super::receive(track, ctx.clone()));
+                }
+                Some(_) => {}
+                None => break Err(anyhow::anyhow!("peer connection gone")),
+            },
+            cmd = commands.recv() => match cmd {
+                Some(Command::Open) => send(ws, &ClientMessage::OpenMeeting).await?,
+                Some(Command::Grant(site_id)) => send(ws, &ClientMessage::GrantFloor { site_id }).await?,
+                Some(Command::Revoke(site_id)) => send(ws, &ClientMessage::RevokeFloor { site_id }).await?,
+                Some(Command::Leave) | None => break Ok(()),
+            },
+            _ = &mut answer_deadline, if report.answer_ms.is_none() => {
+                break Err(anyhow::anyhow!("no `answer` in time"));
+            }
+        }
+    };
+    if let Some(p) = &publisher {
+        p.stop();
+        ctx.progress.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+    result
+}

@@ -1,0 +1,56 @@
+//! The smoke run of the suite: a real diemcau server in this process (`signaling::start` +
+//! `signaling::run` on 127.0.0.1:0), one chair and five simulated webrtc-rs sites for about
+//! 20 s (`scenarios/smoke.toml`), the floor moving every 5 s.
+
+use std::sync::Arc;
+
+use load_tests::runner::{self, RunOptions};
+use load_tests::scenario::Scenario;
+use load_tests::target::Diemcau;
+
+const ADMIN: &str = "smoke-admin-key-0123456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_sites_receive_the_chair_and_the_floor_without_loss() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let settings = signaling::Settings {
+        public_url: format!("http://{http}"),
+        admin_key: ADMIN.into(),
+        token_secret: b"smoke-token-secret-0123456789abcdef".to_vec(),
+        ice_servers: Vec::new(),
+        data_dir: None,
+        separate_metrics: false,
+        turn: None,
+        drain_timeout: std::time::Duration::ZERO,
+        limits: signaling::limits::Limits::default(),
+        behind_proxy: false,
+    };
+    let sfu = sfu::SfuConfig {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        announce_ip: None,
+        tcp_bind: None,
+    };
+    let state = signaling::start(settings, sfu).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(signaling::run(listener, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let scenario = Scenario::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml")).unwrap();
+    let r = runner::run(Arc::new(Diemcau::new(http, ADMIN)), &scenario, &RunOptions::default()).await.unwrap();
+    let _ = stop.send(());
+    let _ = server.await;
+
+    let summary = load_tests::report::markdown(&r);
+    assert_eq!(r.failed, 0, "{summary}");
+    assert_eq!(r.joined, 6, "{summary}");
+    assert_eq!(r.media.decode_errors, 0, "{summary}");
+    assert!(r.media.loss_pct <= 1.0, "{summary}");
+    assert_eq!(r.media.sites_with_chair_audio, 5, "{summary}");
+    assert_eq!(r.media.sites_with_chair_video, 5, "{summary}");
+    assert!(r.media.sites_with_floor_video >= 4, "the floor reached the sites: {summary}");
+    let sfu = r.sfu.as_ref().expect("the server's metrics were read");
+    assert!(sfu.forwarded_pps > 500.0, "{summary}");
+    assert!(r.problems.is_empty(), "{summary}");
+}
