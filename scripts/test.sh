@@ -3,7 +3,8 @@
 # Rust unit + integration tests, web-client type check and unit tests, and the end-to-end
 # tests in real Chromium (and one Firefox ESR site) inside a loopback-only network namespace
 # (a meeting, chairing, the line check, the operator page, metrics scraped by a real
-# Prometheus, TURN, ICE-TCP, shaped and cut links in their own namespaces).
+# Prometheus, TURN, ICE-TCP, shaped and cut links in their own namespaces), a short fuzzing
+# run of every fuzz target, and schemathesis against the admin API's OpenAPI document.
 #
 # Needs root (apt-get, unshare -n). Run from anywhere: ./scripts/test.sh
 set -euo pipefail
@@ -28,6 +29,8 @@ command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v pip3 >/dev/null 2>&1 || missing+=(python3-pip)
 python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
+# libFuzzer (the fuzz targets) is C++.
+command -v g++ >/dev/null 2>&1 || missing+=(g++)
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
@@ -44,12 +47,18 @@ step "npm packages (web-client)"
 step "rust: unit and integration tests"
 cargo test --workspace --all-targets
 
+step "fuzz: signaling messages, SDP offers, RTP forwarding (20 s each from the seed corpora)"
+./scripts/fuzz.sh
+
 step "web-client: type check and unit tests"
 (cd web-client && npm run --silent check && npm test)
 
 step "end to end: a meeting in real Chromium, and sites on shaped links"
 cargo build --release -p signaling
 unshare -n bash -c 'ip link set lo up && cd web-client && node --test --test-concurrency=1 --test-timeout=300000 test/e2e/ test/network/'
+
+step "admin API against its OpenAPI document (schemathesis)"
+./scripts/schemathesis.sh
 
 step "deployment files"
 ./deploy/check.sh

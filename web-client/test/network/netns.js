@@ -13,11 +13,30 @@ const run = (/** @type {string[]} */ args) => execFileSync(args[0], args.slice(1
 export const HUB_IP = '127.1.0.1';
 export const SITE_IP = '127.1.0.2';
 
+/**
+ * Deletes the hub ends of earlier site links still holding an address in 127.1.0.0/16 (a
+ * test that died before its `after` hook): two connected routes to the same /16 would send
+ * the new site's replies down the old pair.
+ */
+function removeStaleLinks() {
+  const out = run(['ip', '-4', '-o', 'addr', 'show', 'to', '127.1.0.0/16']);
+  for (const line of out.split('\n')) {
+    const dev = line.match(/^\d+:\s+([^\s@]+)/)?.[1];
+    if (!dev || !/^vh\d+$/.test(dev)) continue;
+    try {
+      run(['ip', 'link', 'del', dev]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+}
+
 /** Creates the namespace and the veth pair; returns controls for its link. */
 export function createSiteLink(name = `dcsite${process.pid}`) {
   const hubIf = `vh${process.pid % 100000}`;
   const siteIf = `vs${process.pid % 100000}`;
   const inNs = (/** @type {string[]} */ args) => run(['ip', 'netns', 'exec', name, ...args]);
+  removeStaleLinks();
   run(['ip', 'netns', 'add', name]);
   run(['ip', 'link', 'add', hubIf, 'type', 'veth', 'peer', 'name', siteIf]);
   run(['ip', 'link', 'set', siteIf, 'netns', name]);
@@ -136,8 +155,30 @@ export function createSiteLink(name = `dcsite${process.pid}`) {
         }
       }
     },
-    /** Removes the namespace (and with it both veth ends). */
+    /**
+     * Removes the namespace and both veth ends. A namespace outlives `ip netns del` while any
+     * process is still in it (a Chromium helper slow to exit), and its veth pair with it:
+     * the processes are killed and the pair deleted from our side, so the next test's link
+     * does not find 127.1.0.1 routed to a dead one.
+     */
     destroy() {
+      try {
+        const pids = run(['ip', 'netns', 'pids', name]).split(/\s+/).filter(Boolean);
+        for (const pid of pids) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // Exited meanwhile.
+          }
+        }
+      } catch {
+        // No such namespace.
+      }
+      try {
+        run(['ip', 'link', 'del', hubIf]);
+      } catch {
+        // Gone with its namespace already.
+      }
       try {
         run(['ip', 'netns', 'del', name]);
       } catch {
