@@ -240,8 +240,15 @@ impl Downlink {
         if self.probe_high {
             desired += desired / 50;
         }
-        // While capped, padding must not fill the link the cap is draining.
-        let probe_bps = self.selector.probe_bps(demands).min(desired).min(self.estimate_bps());
+        // While capped, padding must not fill the link the cap is draining. With every video
+        // slot paused the link carries audio alone: padding there competes with the audio
+        // for a link that could not carry the lowest video layer (at 60 kbit/s it cost 70%
+        // of the audio packets); the re-armed probes above find a recovered link instead.
+        let probe_bps = if reception == Reception::AudioOnly {
+            0
+        } else {
+            self.selector.probe_bps(demands).min(desired).min(self.estimate_bps())
+        };
         Update {
             choices,
             reception,
@@ -390,7 +397,7 @@ mod tests {
     }
 
     #[test]
-    fn a_link_still_overfull_at_the_cheapest_choice_pauses_video_and_padding_stays_under_the_cap() {
+    fn a_link_still_overfull_at_the_cheapest_choice_pauses_video_without_padding() {
         let t0 = Instant::now();
         let mut d = Downlink::new(300_000, SelectorConfig::default());
         d.on_rtt(Some(Duration::from_millis(20)), t0);
@@ -408,6 +415,11 @@ mod tests {
             if u.choices == vec![None] && paused_at.is_none() {
                 paused_at = Some(ms);
                 assert_eq!(u.reception, Reception::AudioOnly);
+            }
+            if u.reception == Reception::AudioOnly {
+                // Audio alone on the link: no padding next to it, but still probing for video.
+                assert_eq!(u.probe_bps, 0, "padding while paused at {ms} ms");
+                assert!(u.desired_bps > d.estimate_bps(), "probing for video at {ms} ms");
             }
         }
         let paused_at = paused_at.expect("video paused");

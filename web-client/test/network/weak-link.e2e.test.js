@@ -184,7 +184,7 @@ test('at 60 kbit/s video pauses and audio continues; lifted, video comes back', 
   const b = await fromChair(weak);
   assert.ok(b.videoBytes - a.videoBytes < 3000, `video paused (${b.videoBytes - a.videoBytes} bytes in 3 s)`);
   assert.ok(b.audioPackets > a.audioPackets + 50, `audio continues (${b.audioPackets - a.audioPackets} packets in 3 s)`);
-  console.log(`# weak link at 60 kbit/s: audio-only after ${pausedAfter.toFixed(1)} s`);
+  console.log(`# weak link at 60 kbit/s: audio-only after ${pausedAfter.toFixed(1)} s; then ${b.audioPackets - a.audioPackets} audio packets in 3 s`);
   link.lift();
   const before = (await fromChair(weak)).frames;
   const back = await watch(weak, (x) => x.frames > before + 10, 30);
