@@ -245,9 +245,11 @@ impl Rewriter {
             return;
         }
         let h = &mut *self.history;
+        // (`saturating_add`: a number at the very top of the 64-bit range, which only hostile
+        // input reaches, must not panic the media thread.)
         if h.len > 0 && h.shifts[h.len - 1].from == pkt.seq {
             // The run goes on.
-            h.shifts[h.len - 1].from = pkt.seq + 1;
+            h.shifts[h.len - 1].from = pkt.seq.saturating_add(1);
         } else {
             if h.len == SHIFTS {
                 h.floor = h.shifts[0].from;
@@ -255,7 +257,7 @@ impl Rewriter {
                 h.len -= 1;
             }
             h.shifts[h.len] = Shift {
-                from: pkt.seq + 1,
+                from: pkt.seq.saturating_add(1),
                 seq_offset: self.seq_offset,
                 picture_offset: self.picture_offset,
             };
