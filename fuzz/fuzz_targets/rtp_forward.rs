@@ -86,9 +86,21 @@ fn check_vp8(payload: &[u8]) -> (Option<sfu::vp8::Descriptor>, Option<Vp8Descrip
     let theirs = Vp8Descriptor::parse(payload).ok();
     if let Some(t) = &theirs {
         let o = ours.unwrap_or_else(|| panic!("str0m parses {payload:02x?}, we do not"));
-        assert_eq!(o.picture_id.map(|p| p.value), t.picture_id(), "PictureID of {payload:02x?}");
-        assert_eq!(o.tl0_pic_idx, t.tl0_pic_idx(), "TL0PICIDX of {payload:02x?}");
-        assert_eq!(o.keyframe, t.starts_keyframe(payload), "keyframe of {payload:02x?}");
+        assert_eq!(
+            o.picture_id.map(|p| p.value),
+            t.picture_id(),
+            "PictureID of {payload:02x?}"
+        );
+        assert_eq!(
+            o.tl0_pic_idx,
+            t.tl0_pic_idx(),
+            "TL0PICIDX of {payload:02x?}"
+        );
+        assert_eq!(
+            o.keyframe,
+            t.starts_keyframe(payload),
+            "keyframe of {payload:02x?}"
+        );
     }
     assert_eq!(
         is_keyframe_start(VideoCodec::Vp8, payload),
@@ -139,7 +151,11 @@ impl Harness {
     /// in time. Each takes one argument byte, whose top bit picks the microphone slot for
     /// the slot changes.
     fn control(&mut self, op: u8, arg: u8) {
-        let slot = &mut self.slots[if arg & 0x80 != 0 { 2 } else { usize::from(op & 1) }];
+        let slot = &mut self.slots[if arg & 0x80 != 0 {
+            2
+        } else {
+            usize::from(op & 1)
+        }];
         let layer = Layer::ALL[usize::from(arg % 3)];
         match op & 0xFE {
             0xF0 => slot.down.set_source(layer),
@@ -208,20 +224,39 @@ impl Harness {
             clock_rate,
             vp8,
         };
-        let slots = if video.is_some() { &mut self.slots[..2] } else { &mut self.slots[2..] };
+        let slots = if video.is_some() {
+            &mut self.slots[..2]
+        } else {
+            &mut self.slots[2..]
+        };
         for (n, slot) in slots.iter_mut().enumerate() {
             let verdict = slot.down.decide(&meta, self.active, self.now);
             if trace() {
-                eprintln!("slot {n} stream {stream} seq {} {:?} vp8 {:?} -> {:?}", *seq, meta.layer, vp8, verdict);
+                eprintln!(
+                    "slot {n} stream {stream} seq {} {:?} vp8 {:?} -> {:?}",
+                    *seq, meta.layer, vp8, verdict
+                );
             }
             let Some(out) = verdict.out else { continue };
-            assert!(out.seq < 1 << 48, "outgoing sequence number {} past the SRTP index", out.seq);
+            assert!(
+                out.seq < 1 << 48,
+                "outgoing sequence number {} past the SRTP index",
+                out.seq
+            );
             let this = (stream, *seq);
             if let Some(before) = slot.sent.insert(out.seq, this) {
-                assert_eq!(before, this, "two packets sent as sequence number {}", out.seq);
+                assert_eq!(
+                    before, this,
+                    "two packets sent as sequence number {}",
+                    out.seq
+                );
             }
             if let (Some(p), Some(d)) = (out.picture_id, vp8.and_then(|d| d.picture_id)) {
-                assert!(p < d.modulus(), "PictureID {p} does not fit {} bits", if d.long { 15 } else { 7 });
+                assert!(
+                    p < d.modulus(),
+                    "PictureID {p} does not fit {} bits",
+                    if d.long { 15 } else { 7 }
+                );
             }
             if let Some(d) = str0m_vp8 {
                 // What the engine's `vp8_patch` builds for this packet.
@@ -232,7 +267,9 @@ impl Harness {
                 if let Some(t) = out.tl0_pic_idx {
                     patch = patch.tl0_pic_idx(t);
                 }
-                patch.build().unwrap_or_else(|e| panic!("patch {out:?} refused: {e}"));
+                patch
+                    .build()
+                    .unwrap_or_else(|e| panic!("patch {out:?} refused: {e}"));
             }
         }
     }
@@ -241,7 +278,11 @@ impl Harness {
 fuzz_target!(|data: &[u8]| {
     let mut h = Harness {
         now: Instant::now(),
-        slots: [Slot::new(Layer::High), Slot::new(Layer::Low), Slot::new(Layer::High)],
+        slots: [
+            Slot::new(Layer::High),
+            Slot::new(Layer::Low),
+            Slot::new(Layer::High),
+        ],
         max_seq: HashMap::new(),
         active: LayerSet::EMPTY,
         active_forced: false,
@@ -257,7 +298,9 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         h.now += Duration::from_millis(u64::from(op & 0x0F) * 4);
-        let Some(len) = data.get(i + 1..i + 3) else { break };
+        let Some(len) = data.get(i + 1..i + 3) else {
+            break;
+        };
         let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
         let start = i + 3;
         let end = (start + len).min(data.len());
@@ -287,7 +330,11 @@ fuzz_target!(|data: &[u8]| {
         at = end;
         cut = cut * 7 % 97 + 1;
     }
-    let want: Vec<&[u8]> = datagrams.iter().copied().filter(|d| !d.is_empty()).collect();
+    let want: Vec<&[u8]> = datagrams
+        .iter()
+        .copied()
+        .filter(|d| !d.is_empty())
+        .collect();
     assert_eq!(got.len(), want.len(), "frames lost or invented");
     assert!(got.iter().zip(&want).all(|(g, w)| g.as_slice() == *w));
     // Raw bytes as a TCP stream: any frames, never a panic.

@@ -22,13 +22,13 @@ use libfuzzer_sys::fuzz_target;
 
 // Compiled from signaling's own files, not the whole crate (see Cargo.toml).
 #[allow(dead_code)]
-#[path = "../../signaling/src/protocol.rs"]
-mod protocol;
-#[allow(dead_code)]
 #[path = "../../signaling/src/limits.rs"]
 mod limits;
-use sfu::{Layer, OfferError, PeerId, PeerLayout, Sfu, SfuConfig, Source, Subscription, TrackKind};
+#[allow(dead_code)]
+#[path = "../../signaling/src/protocol.rs"]
+mod protocol;
 use crate::limits::{published_tracks, Limits};
+use sfu::{Layer, OfferError, PeerId, PeerLayout, Sfu, SfuConfig, Source, Subscription, TrackKind};
 use str0m::change::SdpAnswer;
 
 /// A real Chromium site offer (camera with three simulcast layers, microphone, receive
@@ -57,14 +57,19 @@ fn world() -> &'static World {
                 abort(info);
             }
         }));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let registry = prometheus::Registry::new();
         let config = SfuConfig {
             bind: "127.0.0.1:0".parse().unwrap(),
             announce_ip: None,
             tcp_bind: None,
         };
-        let (sfu, events) = rt.block_on(async { Sfu::start(config, &registry) }).expect("SFU starts");
+        let (sfu, events) = rt
+            .block_on(async { Sfu::start(config, &registry) })
+            .expect("SFU starts");
         // Events are not needed; dropping the receiver is what a stopped signaling does.
         drop(events);
         let other = PeerId(1);
@@ -112,7 +117,13 @@ fn source(peer: PeerId, track: TrackKind) -> Option<Source> {
 
 /// Every slot of `sub` fed from `publisher`'s tracks: video from its camera (or screen),
 /// audio from its microphone.
-fn subscribe_all(sfu: &Sfu, sub: PeerId, sub_layout: &PeerLayout, publisher: PeerId, pub_layout: &PeerLayout) {
+fn subscribe_all(
+    sfu: &Sfu,
+    sub: PeerId,
+    sub_layout: &PeerLayout,
+    publisher: PeerId,
+    pub_layout: &PeerLayout,
+) {
     let video = pub_layout.published.iter().copied().find(|k| !k.is_audio());
     let audio = pub_layout.published.iter().copied().find(|k| k.is_audio());
     let mut subs = Vec::new();
@@ -135,9 +146,16 @@ fn check_layout(layout: &PeerLayout) {
     SdpAnswer::from_sdp_string(&layout.answer_sdp)
         .unwrap_or_else(|e| panic!("answer does not parse ({e}):\n{}", layout.answer_sdp));
     for kind in [TrackKind::Audio, TrackKind::Camera, TrackKind::Screen] {
-        assert!(layout.published.iter().filter(|k| **k == kind).count() <= 1, "two {kind:?} tracks");
+        assert!(
+            layout.published.iter().filter(|k| **k == kind).count() <= 1,
+            "two {kind:?} tracks"
+        );
     }
-    let mut mids: Vec<&String> = layout.video_slots.iter().chain(&layout.audio_slots).collect();
+    let mut mids: Vec<&String> = layout
+        .video_slots
+        .iter()
+        .chain(&layout.audio_slots)
+        .collect();
     let n = mids.len();
     mids.sort();
     mids.dedup();
@@ -157,14 +175,19 @@ fuzz_target!(|data: &[u8]| {
     let layout = match first {
         Ok(layout) => layout,
         Err(OfferError::Parse(_) | OfferError::Refused(_)) => {
-            assert!(w.call(w.sfu.ping()), "media plane stopped after a refused offer");
+            assert!(
+                w.call(w.sfu.ping()),
+                "media plane stopped after a refused offer"
+            );
             return;
         }
         Err(OfferError::Stopped) => panic!("media plane stopped"),
     };
     check_layout(&layout);
     for line in sdp.lines().filter(|l| l.starts_with("a=candidate")) {
-        if let Err(sfu::CandidateError::Stopped) = w.call(w.sfu.add_candidate(peer, line.to_owned())) {
+        if let Err(sfu::CandidateError::Stopped) =
+            w.call(w.sfu.add_candidate(peer, line.to_owned()))
+        {
             panic!("media plane stopped on a candidate");
         }
     }

@@ -18,11 +18,11 @@ use libfuzzer_sys::fuzz_target;
 
 // Compiled from signaling's own files, not the whole crate (see Cargo.toml).
 #[allow(dead_code)]
-#[path = "../../signaling/src/protocol.rs"]
-mod protocol;
-#[allow(dead_code)]
 #[path = "../../signaling/src/limits.rs"]
 mod limits;
+#[allow(dead_code)]
+#[path = "../../signaling/src/protocol.rs"]
+mod protocol;
 #[allow(dead_code)]
 #[path = "../../signaling/src/token.rs"]
 mod token;
@@ -44,14 +44,18 @@ fn same(a: &serde_json::Value, b: &serde_json::Value) -> bool {
             x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs())
         }
         (Array(x), Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y)),
-        (Object(x), Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        (Object(x), Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
         _ => a == b,
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     // The WebSocket layer hands the session valid UTF-8 only (text frames).
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let limits = Limits::default();
     if text.len() > limits.message_bytes {
         // The session refuses it before parsing; the parser must agree.
@@ -64,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
             let again = serde_json::to_string(&msg).expect("client messages serialize");
             let back = parse_client_message(&again)
                 .unwrap_or_else(|r| panic!("accepted message does not re-parse: {again} -> {r:?}"));
-            let (a, b) = (serde_json::to_value(&msg).unwrap(), serde_json::to_value(&back).unwrap());
+            let (a, b) = (
+                serde_json::to_value(&msg).unwrap(),
+                serde_json::to_value(&back).unwrap(),
+            );
             assert!(same(&a, &b), "round trip changed the message: {a} -> {b}");
             assert!(!msg.kind().is_empty());
             match &msg {

@@ -27,14 +27,23 @@ fn panel(
         .x_label_area_size(35)
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..t_max, 0.0..y_max)?;
-    chart.configure_mesh().x_desc("seconds since the ramp started").y_desc(y_desc).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since the ramp started")
+        .y_desc(y_desc)
+        .draw()?;
     for (name, color, f) in series {
         let color = *color;
-        let data: Vec<(f64, f64)> = points.iter().filter_map(|p| f(p).map(|v| (p.t_s, v))).collect();
+        let data: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|p| f(p).map(|v| (p.t_s, v)))
+            .collect();
         chart
             .draw_series(LineSeries::new(data, color.stroke_width(2)))?
             .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -50,13 +59,19 @@ pub fn draw(result: &RunResult, path: &Path) -> anyhow::Result<()> {
     let root = SVGBackend::new(path, (1000, 700)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(350);
-    let title = format!("{}: 1 chair + {} sites", result.scenario.name, result.scenario.sites);
+    let title = format!(
+        "{}: 1 chair + {} sites",
+        result.scenario.name, result.scenario.sites
+    );
     panel(
         &top,
         &title,
         "packets/s",
         &result.timeline,
-        &[("SFU out", BLUE, |p| p.tx_pps), ("SFU in", GREEN, |p| p.rx_pps)],
+        &[
+            ("SFU out", BLUE, |p| p.tx_pps),
+            ("SFU in", GREEN, |p| p.rx_pps),
+        ],
     )?;
     panel(
         &bottom,

@@ -125,7 +125,9 @@ impl Target for Janus {
     }
 
     async fn create_meeting(&self, title: &str, sites: usize) -> anyhow::Result<Meeting> {
-        let session = Session::create(self.client.clone(), &self.api).await.context("Janus session")?;
+        let session = Session::create(self.client.clone(), &self.api)
+            .await
+            .context("Janus session")?;
         let handle = session.attach().await?;
         let reply = session
             .message(
@@ -147,8 +149,16 @@ impl Target for Janus {
         session.destroy().await;
         let id = reply.data["room"].as_u64().context("no room id")?;
         let invite = |i: usize| Invite {
-            site_id: if i == 0 { "chair".into() } else { format!("s{i}") },
-            name: if i == 0 { "Hội trường UBND tỉnh".into() } else { format!("UBND xã {i:03}") },
+            site_id: if i == 0 {
+                "chair".into()
+            } else {
+                format!("s{i}")
+            },
+            name: if i == 0 {
+                "Hội trường UBND tỉnh".into()
+            } else {
+                format!("UBND xã {i:03}")
+            },
             role: if i == 0 { Role::Chair } else { Role::Site },
             token: String::new(),
         };
@@ -174,7 +184,12 @@ impl Target for Janus {
         Ok(meeting)
     }
 
-    fn spawn_site(&self, spec: SiteSpec, ctx: Arc<SiteContext>, commands: mpsc::UnboundedReceiver<Command>) -> JoinHandle<SiteReport> {
+    fn spawn_site(
+        &self,
+        spec: SiteSpec,
+        ctx: Arc<SiteContext>,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) -> JoinHandle<SiteReport> {
         let room = self.room.lock().expect("not poisoned").clone();
         tokio::spawn(async move {
             match room {

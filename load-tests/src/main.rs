@@ -83,7 +83,10 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,rtc_dtls=error,webrtc=error,rtc=error")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,rtc_dtls=error,webrtc=error,rtc=error")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let mut scenario = Scenario::load(&args.scenario)?;
@@ -91,12 +94,18 @@ fn main() -> anyhow::Result<()> {
         scenario.duration_s = d;
         scenario.check()?;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.workers).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
+        .enable_all()
+        .build()?;
     runtime.block_on(run(args, scenario))
 }
 
 fn command_line() -> String {
-    format!("cargo run -p load-tests --release -- {}", std::env::args().skip(1).collect::<Vec<_>>().join(" "))
+    format!(
+        "cargo run -p load-tests --release -- {}",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    )
 }
 
 async fn run(args: Args, scenario: Scenario) -> anyhow::Result<()> {
@@ -110,7 +119,11 @@ async fn run(args: Args, scenario: Scenario) -> anyhow::Result<()> {
             let b = run_one(&args, &scenario, Which::Janus).await?;
             println!("{}", report::comparison(&a, &b));
             if !args.no_record {
-                report::insert_entry(&report::comparison_entry(&a, &b, &command_line()), &args.results_md).context("recording in RESULTS.md")?;
+                report::insert_entry(
+                    &report::comparison_entry(&a, &b, &command_line()),
+                    &args.results_md,
+                )
+                .context("recording in RESULTS.md")?;
             }
         }
     }
@@ -137,21 +150,36 @@ async fn run_one(args: &Args, scenario: &Scenario, which: Which) -> anyhow::Resu
             spawned_janus = Some(s);
             (target, pid)
         }
-        (_, Some(url)) => (Arc::new(Diemcau::new(url, args.admin_key.clone().unwrap_or_default())), args.pid),
+        (_, Some(url)) => (
+            Arc::new(Diemcau::new(
+                url,
+                args.admin_key.clone().unwrap_or_default(),
+            )),
+            args.pid,
+        ),
         (_, None) => {
             let binary = args.binary.clone().unwrap_or_else(server::default_binary);
             let data = args.results.join("data");
             std::fs::create_dir_all(&data)?;
             let log = args.results.join(format!("{}-server.log", scenario.name));
             let s = server::spawn(&binary, &log, &data, args.server_nice).await?;
-            eprintln!("diemcau pid {} on http {} udp {}", s.pid().unwrap_or(0), s.http, s.udp);
+            eprintln!(
+                "diemcau pid {} on http {} udp {}",
+                s.pid().unwrap_or(0),
+                s.http,
+                s.udp
+            );
             let target = Arc::new(Diemcau::new(s.http, s.admin_key.clone()));
             let pid = s.pid();
             spawned_diemcau = Some(s);
             (target, pid)
         }
     };
-    let options = RunOptions { server_pid: pid, progress: true, ..RunOptions::default() };
+    let options = RunOptions {
+        server_pid: pid,
+        progress: true,
+        ..RunOptions::default()
+    };
     let result = runner::run(target, scenario, &options).await;
     if let Some(s) = spawned_diemcau {
         s.stop().await;
@@ -164,7 +192,8 @@ async fn run_one(args: &Args, scenario: &Scenario, which: Which) -> anyhow::Resu
     println!("{}", report::markdown(&result));
     println!("results: {}", dir.display());
     if !args.no_record {
-        report::append_results(&result, &command_line(), &args.results_md).context("recording in RESULTS.md")?;
+        report::append_results(&result, &command_line(), &args.results_md)
+            .context("recording in RESULTS.md")?;
         println!("added to {}", args.results_md.display());
     }
     Ok(result)

@@ -249,7 +249,11 @@ impl Reception {
     /// Records a parsed packet arriving at `now_us`: its latency and its source.
     pub fn record(&mut self, m: &Marker, now_us: u64) {
         let latency = now_us.saturating_sub(m.sent_us).max(1);
-        let h = if m.stream == Stream::Audio { &mut self.audio_latency } else { &mut self.video_latency };
+        let h = if m.stream == Stream::Audio {
+            &mut self.audio_latency
+        } else {
+            &mut self.video_latency
+        };
         h.saturating_record(latency);
         self.count(m);
     }

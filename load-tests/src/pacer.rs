@@ -57,7 +57,8 @@ impl Publisher {
 
     /// Encode layers up to `max` (the SFU's `layers` message); `None` keeps only the lowest.
     pub fn set_max_layer(&self, max: Option<Layer>) {
-        self.max_layer.store(max.unwrap_or(Layer::Low) as u8, Ordering::Relaxed);
+        self.max_layer
+            .store(max.unwrap_or(Layer::Low) as u8, Ordering::Relaxed);
     }
 
     /// A PLI/FIR for `layer` arrived.
@@ -147,7 +148,11 @@ async fn run(mut rx: mpsc::UnboundedReceiver<Entry>, stats: Arc<PacerStats>) {
         loop {
             match rx.try_recv() {
                 Ok(entry) => {
-                    slots.push(Slot { entry, phase: next_phase, on: [false; 3] });
+                    slots.push(Slot {
+                        entry,
+                        phase: next_phase,
+                        on: [false; 3],
+                    });
                     next_phase = (next_phase + 1) % VIDEO_EVERY;
                 }
                 Err(mpsc::error::TryRecvError::Empty) => break,

@@ -184,12 +184,21 @@ pub enum PayloadError {
 /// a 15-bit picture id.
 pub fn vp8_descriptor(start: bool, picture_id: u16) -> [u8; VP8_DESCRIPTOR_LEN] {
     let pid = picture_id & 0x7FFF;
-    [0x80 | if start { 0x10 } else { 0 }, 0x80, 0x80 | (pid >> 8) as u8, pid as u8]
+    [
+        0x80 | if start { 0x10 } else { 0 },
+        0x80,
+        0x80 | (pid >> 8) as u8,
+        pid as u8,
+    ]
 }
 
 /// The VP8 frame header at the start of a frame: the 3-byte frame tag (RFC 6386 9.1) and, for
 /// keyframes, start code and size. Returns the bytes and how many of them are used.
-pub fn vp8_frame_header(keyframe: bool, size: (u16, u16), first_partition: u32) -> ([u8; VP8_KEY_HEADER_LEN], usize) {
+pub fn vp8_frame_header(
+    keyframe: bool,
+    size: (u16, u16),
+    first_partition: u32,
+) -> ([u8; VP8_KEY_HEADER_LEN], usize) {
     // Bit 0: 0 = keyframe; bits 1-3 version 0; bit 4 show_frame; bits 5-23 partition size.
     let tag = u32::from(!keyframe) | (1 << 4) | ((first_partition & 0x7_FFFF) << 5);
     let mut h = [0u8; VP8_KEY_HEADER_LEN];
@@ -241,11 +250,16 @@ pub fn parse_video(p: &[u8]) -> Result<Vp8Packet, PayloadError> {
         let tag = *p.get(i).ok_or(PayloadError::Truncated)?;
         keyframe = tag & 0x01 == 0;
         if keyframe {
-            let h = p.get(i..i + VP8_KEY_HEADER_LEN).ok_or(PayloadError::Truncated)?;
+            let h = p
+                .get(i..i + VP8_KEY_HEADER_LEN)
+                .ok_or(PayloadError::Truncated)?;
             if h[3..6] != [0x9D, 0x01, 0x2A] {
                 return Err(PayloadError::BadKeyframe);
             }
-            size = Some((u16::from_le_bytes([h[6], h[7]]) & 0x3FFF, u16::from_le_bytes([h[8], h[9]]) & 0x3FFF));
+            size = Some((
+                u16::from_le_bytes([h[6], h[7]]) & 0x3FFF,
+                u16::from_le_bytes([h[8], h[9]]) & 0x3FFF,
+            ));
             i += VP8_KEY_HEADER_LEN;
         } else {
             i += VP8_DELTA_HEADER_LEN;
@@ -298,7 +312,11 @@ mod tests {
 
     #[test]
     fn marker_round_trips() {
-        for s in [Stream::Audio, Stream::Camera(Layer::Low), Stream::Camera(Layer::High)] {
+        for s in [
+            Stream::Audio,
+            Stream::Camera(Layer::Low),
+            Stream::Camera(Layer::High),
+        ] {
             let m = marker(s, true);
             let mut b = [0u8; MARKER_LEN];
             m.write(&mut b);
@@ -327,12 +345,18 @@ mod tests {
     fn foreign_and_truncated_payloads_are_errors_not_panics() {
         assert_eq!(parse_video(&[]), Err(PayloadError::Truncated));
         assert_eq!(parse_video(&[0x90, 0x80]), Err(PayloadError::Truncated));
-        assert_eq!(parse_video(&[0x10, 0x01, 0, 0, 0xAA, 0xBB]), Err(PayloadError::Truncated));
+        assert_eq!(
+            parse_video(&[0x10, 0x01, 0, 0, 0xAA, 0xBB]),
+            Err(PayloadError::Truncated)
+        );
         let mut p = video_payload(false, false, Layer::Low);
         p[VP8_DESCRIPTOR_LEN] = 0;
         assert_eq!(parse_video(&p), Err(PayloadError::NoMarker));
         assert_eq!(parse_audio(&[0x78, 0xD1]), Err(PayloadError::BadToc(0x78)));
-        assert_eq!(parse_audio(&[OPUS_TOC, 0xD1, 0xE3]), Err(PayloadError::Truncated));
+        assert_eq!(
+            parse_audio(&[OPUS_TOC, 0xD1, 0xE3]),
+            Err(PayloadError::Truncated)
+        );
     }
 
     #[test]
@@ -348,8 +372,17 @@ mod tests {
     #[test]
     fn the_sfu_detects_our_keyframes() {
         use sfu::codec::{is_keyframe_start, VideoCodec};
-        assert!(is_keyframe_start(VideoCodec::Vp8, &video_payload(true, true, Layer::Low)));
-        assert!(!is_keyframe_start(VideoCodec::Vp8, &video_payload(false, true, Layer::Low)));
-        assert!(!is_keyframe_start(VideoCodec::Vp8, &video_payload(true, false, Layer::Low)));
+        assert!(is_keyframe_start(
+            VideoCodec::Vp8,
+            &video_payload(true, true, Layer::Low)
+        ));
+        assert!(!is_keyframe_start(
+            VideoCodec::Vp8,
+            &video_payload(false, true, Layer::Low)
+        ));
+        assert!(!is_keyframe_start(
+            VideoCodec::Vp8,
+            &video_payload(true, false, Layer::Low)
+        ));
     }
 }

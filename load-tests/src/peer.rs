@@ -11,15 +11,15 @@ use std::sync::Arc;
 use anyhow::Context;
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::{
-    Attribute, Interceptor, NackGeneratorBuilder, NackResponderBuilder, Packet, Registry, Slot, StreamInfo,
-    TaggedPacket,
+    Attribute, Interceptor, NackGeneratorBuilder, NackResponderBuilder, Packet, Registry, Slot,
+    StreamInfo, TaggedPacket,
 };
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-    RTCRtpHeaderExtensionCapability, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+    RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtc::sansio::Protocol;
@@ -31,8 +31,8 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     configure_rtcp_reports, configure_twcc_receiver_only, crypto, MediaEngine, PeerConnection,
-    PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder, RTCPeerConnectionState,
-    RTCSessionDescription, SettingEngineBuilder,
+    PeerConnectionBuilder, PeerConnectionEventHandler, RTCConfigurationBuilder,
+    RTCPeerConnectionState, RTCSessionDescription, SettingEngineBuilder,
 };
 use webrtc::runtime::TokioRuntime;
 
@@ -97,7 +97,9 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
         if let Packet::Rtcp(packets) = &msg.message.packet {
             let requests: Vec<_> = packets
                 .iter()
-                .filter(|p| p.as_any().is::<PictureLossIndication>() || p.as_any().is::<FullIntraRequest>())
+                .filter(|p| {
+                    p.as_any().is::<PictureLossIndication>() || p.as_any().is::<FullIntraRequest>()
+                })
                 .cloned()
                 .collect();
             if requests.is_empty() {
@@ -138,7 +140,13 @@ fn feedback(typ: &str, parameter: &str) -> RTCPFeedback {
     }
 }
 
-fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, fb: Vec<RTCPFeedback>) -> RTCRtpCodec {
+fn codec(
+    mime: &str,
+    clock_rate: u32,
+    channels: u16,
+    fmtp: &str,
+    fb: Vec<RTCPFeedback>,
+) -> RTCRtpCodec {
     RTCRtpCodec {
         mime_type: mime.into(),
         clock_rate,
@@ -149,11 +157,21 @@ fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, fb: Vec<RTCPFee
 }
 
 fn opus() -> RTCRtpCodec {
-    codec("audio/opus", 48_000, 2, "minptime=10;useinbandfec=1", vec![])
+    codec(
+        "audio/opus",
+        48_000,
+        2,
+        "minptime=10;useinbandfec=1",
+        vec![],
+    )
 }
 
 fn vp8() -> RTCRtpCodec {
-    let fb = vec![feedback("ccm", "fir"), feedback("nack", ""), feedback("nack", "pli")];
+    let fb = vec![
+        feedback("ccm", "fir"),
+        feedback("nack", ""),
+        feedback("nack", "pli"),
+    ];
     codec("video/VP8", 90_000, 0, "", fb)
 }
 
@@ -161,17 +179,39 @@ fn vp8() -> RTCRtpCodec {
 /// simulcast ids on video; transport-cc so the SFU can estimate its bandwidth to us.
 fn media_engine() -> anyhow::Result<MediaEngine> {
     let mut me = MediaEngine::default();
-    me.register_codec(RTCRtpCodecParameters { rtp_codec: opus(), payload_type: OPUS_PT }, RtpCodecKind::Audio)?;
-    me.register_codec(RTCRtpCodecParameters { rtp_codec: vp8(), payload_type: VP8_PT }, RtpCodecKind::Video)?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: opus(),
+            payload_type: OPUS_PT,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: vp8(),
+            payload_type: VP8_PT,
+        },
+        RtpCodecKind::Video,
+    )?;
     let rtx = codec("video/rtx", 90_000, 0, &format!("apt={VP8_PT}"), vec![]);
-    me.register_codec(RTCRtpCodecParameters { rtp_codec: rtx, payload_type: RTX_PT }, RtpCodecKind::Video)?;
+    me.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: rtx,
+            payload_type: RTX_PT,
+        },
+        RtpCodecKind::Video,
+    )?;
     for (uri, kind) in [
         (MID_URI, RtpCodecKind::Audio),
         (MID_URI, RtpCodecKind::Video),
         (RID_URI, RtpCodecKind::Video),
         (RRID_URI, RtpCodecKind::Video),
     ] {
-        me.register_header_extension(RTCRtpHeaderExtensionCapability { uri: uri.into() }, kind, None)?;
+        me.register_header_extension(
+            RTCRtpHeaderExtensionCapability { uri: uri.into() },
+            kind,
+            None,
+        )?;
     }
     Ok(me)
 }
@@ -192,7 +232,13 @@ fn camera_track(ssrcs: [u32; 3]) -> MediaStreamTrack {
             ..Default::default()
         })
         .collect();
-    MediaStreamTrack::new("site".into(), "camera".into(), "camera".into(), RtpCodecKind::Video, codings)
+    MediaStreamTrack::new(
+        "site".into(),
+        "camera".into(),
+        "camera".into(),
+        RtpCodecKind::Video,
+        codings,
+    )
 }
 
 /// The screen: one encoding, never written until the site presents.
@@ -206,7 +252,13 @@ fn screen_track(ssrc: u32) -> MediaStreamTrack {
         codec: vp8(),
         ..Default::default()
     };
-    MediaStreamTrack::new("site".into(), "screen".into(), "screen".into(), RtpCodecKind::Video, vec![coding])
+    MediaStreamTrack::new(
+        "site".into(),
+        "screen".into(),
+        "screen".into(),
+        RtpCodecKind::Video,
+        vec![coding],
+    )
 }
 
 fn mic_track(ssrc: u32) -> MediaStreamTrack {
@@ -219,7 +271,13 @@ fn mic_track(ssrc: u32) -> MediaStreamTrack {
         codec: opus(),
         ..Default::default()
     };
-    MediaStreamTrack::new("site".into(), "mic".into(), "mic".into(), RtpCodecKind::Audio, vec![coding])
+    MediaStreamTrack::new(
+        "site".into(),
+        "mic".into(),
+        "mic".into(),
+        RtpCodecKind::Audio,
+        vec![coding],
+    )
 }
 
 /// A bare peer connection as every simulated site uses it: Opus and VP8 only, NACK, TWCC
@@ -227,10 +285,15 @@ fn mic_track(ssrc: u32) -> MediaStreamTrack {
 /// (loopback in every test: no other host candidate, no mDNS name). [`Peer::build`] adds a
 /// diemcau site's transceivers; where the server offers (a Janus subscriber), the remote
 /// offer creates them.
-pub async fn connection(ip: IpAddr) -> anyhow::Result<(Arc<dyn PeerConnection>, mpsc::UnboundedReceiver<PeerEvent>)> {
+pub async fn connection(
+    ip: IpAddr,
+) -> anyhow::Result<(Arc<dyn PeerConnection>, mpsc::UnboundedReceiver<PeerEvent>)> {
     let mut me = media_engine()?;
     let registry = Registry::new()
-        .with(Slot::NackResponder, NackResponderBuilder::new().with_size(NACK_HISTORY).build())
+        .with(
+            Slot::NackResponder,
+            NackResponderBuilder::new().with_size(NACK_HISTORY).build(),
+        )
         .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
     let registry = configure_twcc_receiver_only(registry, &mut me)?;
     let registry = configure_rtcp_reports(registry);
@@ -283,7 +346,11 @@ pub struct Peer {
 impl Peer {
     /// Builds the connection bound to `ip` only (loopback in every test: no other host
     /// candidate, no mDNS name) with the transceivers of `layout`. `seed` makes SSRCs unique.
-    pub async fn build(ip: IpAddr, layout: Layout, seed: u32) -> anyhow::Result<(Peer, mpsc::UnboundedReceiver<PeerEvent>)> {
+    pub async fn build(
+        ip: IpAddr,
+        layout: Layout,
+        seed: u32,
+    ) -> anyhow::Result<(Peer, mpsc::UnboundedReceiver<PeerEvent>)> {
         let (pc, rx) = connection(ip).await?;
         let base = seed.wrapping_mul(16).wrapping_add(0x1000_0000);
         let mic_ssrc = base;
@@ -303,16 +370,20 @@ impl Peer {
                 ..Default::default()
             })
         };
-        pc.add_transceiver_from_track(mic.clone(), send(vec![])).await?;
-        pc.add_transceiver_from_track(camera.clone(), send(vec![])).await?;
+        pc.add_transceiver_from_track(mic.clone(), send(vec![]))
+            .await?;
+        pc.add_transceiver_from_track(camera.clone(), send(vec![]))
+            .await?;
         // The screen: sendonly, no picture until the site presents.
         let screen = Arc::new(TrackLocalStaticRTP::new(screen_track(base + 4)));
         pc.add_transceiver_from_track(screen, send(vec![])).await?;
         for _ in 0..layout.recv_video {
-            pc.add_transceiver_from_kind(RtpCodecKind::Video, recv()).await?;
+            pc.add_transceiver_from_kind(RtpCodecKind::Video, recv())
+                .await?;
         }
         for _ in 0..layout.recv_audio {
-            pc.add_transceiver_from_kind(RtpCodecKind::Audio, recv()).await?;
+            pc.add_transceiver_from_kind(RtpCodecKind::Audio, recv())
+                .await?;
         }
         Ok((
             Peer {
@@ -331,7 +402,11 @@ impl Peer {
     pub async fn offer(&self) -> anyhow::Result<String> {
         let offer = self.pc.create_offer(None).await?;
         self.pc.set_local_description(offer).await?;
-        let desc = self.pc.local_description().await.context("no local description")?;
+        let desc = self
+            .pc
+            .local_description()
+            .await
+            .context("no local description")?;
         Ok(desc.sdp)
     }
 
@@ -347,9 +422,18 @@ impl Peer {
         let mut mic = None;
         let mut camera = None;
         for t in self.pc.get_transceivers().await {
-            let (Some(sender), Some(mid)) = (t.sender().await?, t.mid().await?) else { continue };
+            let (Some(sender), Some(mid)) = (t.sender().await?, t.mid().await?) else {
+                continue;
+            };
             let params = sender.get_parameters().await?;
-            let ext = |uri: &str| params.rtp_parameters.header_extensions.iter().find(|e| e.uri == uri).map(|e| e.id as u8);
+            let ext = |uri: &str| {
+                params
+                    .rtp_parameters
+                    .header_extensions
+                    .iter()
+                    .find(|e| e.uri == uri)
+                    .map(|e| e.id as u8)
+            };
             let pt = |mime: &str| {
                 params
                     .rtp_parameters
@@ -358,7 +442,11 @@ impl Peer {
                     .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(mime))
                     .map(|c| c.payload_type)
             };
-            let ssrcs: Vec<u32> = params.encodings.iter().filter_map(|e| e.rtp_coding_parameters.ssrc).collect();
+            let ssrcs: Vec<u32> = params
+                .encodings
+                .iter()
+                .filter_map(|e| e.rtp_coding_parameters.ssrc)
+                .collect();
             if ssrcs.contains(&self.mic_ssrc) {
                 let mut extensions = Vec::new();
                 if let Some(id) = ext(MID_URI) {
@@ -380,7 +468,10 @@ impl Peer {
                 }));
             }
         }
-        Ok((mic.context("no microphone sender")?, camera.context("no camera sender")?))
+        Ok((
+            mic.context("no microphone sender")?,
+            camera.context("no camera sender")?,
+        ))
     }
 
     /// Closes the connection.
@@ -396,7 +487,11 @@ impl Peer {
 pub async fn local_sdp_with_candidates(pc: &dyn PeerConnection) -> anyhow::Result<String> {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        let sdp = pc.local_description().await.context("no local description")?.sdp;
+        let sdp = pc
+            .local_description()
+            .await
+            .context("no local description")?
+            .sdp;
         if sdp.contains("a=candidate:") || tokio::time::Instant::now() >= deadline {
             return Ok(sdp);
         }

@@ -25,19 +25,52 @@ pub fn markdown(r: &RunResult) -> String {
     let mut row = |k: &str, v: String| {
         let _ = writeln!(t, "| {k} | {v} |");
     };
-    row("participants joined / failed", format!("{} / {} (of {})", r.joined, r.failed, s.sites + 1));
+    row(
+        "participants joined / failed",
+        format!("{} / {} (of {})", r.joined, r.failed, s.sites + 1),
+    );
     if let Some(sv) = &r.server {
-        row("SFU process CPU", format!("{:.2} cores ({:.1} CPU s in {:.0} s)", sv.cores, sv.cpu_s, r.window_s));
-        let busiest: Vec<String> = sv.threads.iter().take(3).map(|t| format!("{} {:.0}%", t.name, 100.0 * t.cpu_s / r.window_s)).collect();
+        row(
+            "SFU process CPU",
+            format!(
+                "{:.2} cores ({:.1} CPU s in {:.0} s)",
+                sv.cores, sv.cpu_s, r.window_s
+            ),
+        );
+        let busiest: Vec<String> = sv
+            .threads
+            .iter()
+            .take(3)
+            .map(|t| format!("{} {:.0}%", t.name, 100.0 * t.cpu_s / r.window_s))
+            .collect();
         row("SFU busiest threads (% of a core)", busiest.join(", "));
-        row("SFU RSS idle → loaded", format!("{:.1} → {:.1} MiB", sv.rss_idle_mib, sv.rss_mib));
-        row("memory per participant", format!("{:.0} KiB", sv.kib_per_site));
+        row(
+            "SFU RSS idle → loaded",
+            format!("{:.1} → {:.1} MiB", sv.rss_idle_mib, sv.rss_mib),
+        );
+        row(
+            "memory per participant",
+            format!("{:.0} KiB", sv.kib_per_site),
+        );
     }
     if let Some(f) = &r.sfu {
-        row("SFU packets out / in", format!("{:.0} / {:.0} pkt/s", f.tx_pps, f.rx_pps));
+        row(
+            "SFU packets out / in",
+            format!("{:.0} / {:.0} pkt/s", f.tx_pps, f.rx_pps),
+        );
         row("SFU forwarded RTP", format!("{:.0} pkt/s", f.forwarded_pps));
-        row("SFU forwarding latency p50 / p99", format!("{} / {}", opt(f.forward_p50_us, "µs", 0), opt(f.forward_p99_us, "µs", 0)));
-        row("SFU drops / keyframe requests in window", format!("{:.0} / {:.0}", f.dropped, f.keyframe_requests));
+        row(
+            "SFU forwarding latency p50 / p99",
+            format!(
+                "{} / {}",
+                opt(f.forward_p50_us, "µs", 0),
+                opt(f.forward_p99_us, "µs", 0)
+            ),
+        );
+        row(
+            "SFU drops / keyframe requests in window",
+            format!("{:.0} / {:.0}", f.dropped, f.keyframe_requests),
+        );
     }
     let pp = &r.per_packet;
     row(
@@ -50,45 +83,119 @@ pub fn markdown(r: &RunResult) -> String {
         ),
     );
     if let Some(f) = pp.cpu_s_per_million_forwarded {
-        row("SFU CPU per million RTP packets it forwarded (own counter)", format!("{f:.2} CPU s"));
+        row(
+            "SFU CPU per million RTP packets it forwarded (own counter)",
+            format!("{f:.2} CPU s"),
+        );
     }
-    row("loss (all / audio / video)", format!("{:.3}% / {:.3}% / {:.3}%", m.loss_pct, m.audio_loss_pct, m.video_loss_pct));
-    row("packets received / lost / duplicate", format!("{} / {} / {}", m.received, m.lost, m.duplicates));
+    row(
+        "loss (all / audio / video)",
+        format!(
+            "{:.3}% / {:.3}% / {:.3}%",
+            m.loss_pct, m.audio_loss_pct, m.video_loss_pct
+        ),
+    );
+    row(
+        "packets received / lost / duplicate",
+        format!("{} / {} / {}", m.received, m.lost, m.duplicates),
+    );
     row("decode errors", m.decode_errors.to_string());
     if let Some((rx, tx)) = m.kernel_udp_drops {
-        row("kernel UDP buffer drops (receive / send)", format!("{rx} / {tx}"));
+        row(
+            "kernel UDP buffer drops (receive / send)",
+            format!("{rx} / {tx}"),
+        );
     }
-    row("end-to-end audio p50 / p99", format!("{:.1} / {:.1} ms", m.audio_e2e_ms[0], m.audio_e2e_ms[1]));
-    row("end-to-end video p50 / p99", format!("{:.1} / {:.1} ms", m.video_e2e_ms[0], m.video_e2e_ms[1]));
-    row("audio jitter (mean)", format!("{:.2} ms", m.audio_jitter_ms));
-    row("sites with the chair's audio / video", format!("{} / {} of {}", m.sites_with_chair_audio, m.sites_with_chair_video, s.sites));
-    row("chair layer received (low / mid / high)", format!("{} / {} / {}", m.chair_layer[0], m.chair_layer[1], m.chair_layer[2]));
-    row("sites that saw a floor holder", m.sites_with_floor_video.to_string());
+    row(
+        "end-to-end audio p50 / p99",
+        format!("{:.1} / {:.1} ms", m.audio_e2e_ms[0], m.audio_e2e_ms[1]),
+    );
+    row(
+        "end-to-end video p50 / p99",
+        format!("{:.1} / {:.1} ms", m.video_e2e_ms[0], m.video_e2e_ms[1]),
+    );
+    row(
+        "audio jitter (mean)",
+        format!("{:.2} ms", m.audio_jitter_ms),
+    );
+    row(
+        "sites with the chair's audio / video",
+        format!(
+            "{} / {} of {}",
+            m.sites_with_chair_audio, m.sites_with_chair_video, s.sites
+        ),
+    );
+    row(
+        "chair layer received (low / mid / high)",
+        format!(
+            "{} / {} / {}",
+            m.chair_layer[0], m.chair_layer[1], m.chair_layer[2]
+        ),
+    );
+    row(
+        "sites that saw a floor holder",
+        m.sites_with_floor_video.to_string(),
+    );
     let q = |v: [f64; 3]| format!("{:.0} / {:.0} / {:.0} ms", v[0], v[1], v[2]);
     row("join → answer p50 / p95 / max", q(j.answer_ms));
     row("join → media up p50 / p95 / max", q(j.connected_ms));
     row("join → first media p50 / p95 / max", q(j.first_media_ms));
     row("join → first keyframe p50 / p95 / max", q(j.first_video_ms));
     if let Some(st) = &r.steadiness {
-        let fds = st.fds.as_ref().map_or("—".into(), |f| format!("{:.0} → {:.0} ({:+.1}/h)", f.first_high, f.last_high, f.per_hour));
+        let fds = st.fds.as_ref().map_or("—".into(), |f| {
+            format!(
+                "{:.0} → {:.0} ({:+.1}/h)",
+                f.first_high, f.last_high, f.per_hour
+            )
+        });
         row(
             "after warm-up: SFU RSS high, first → last third (slope)",
-            format!("{:.1} → {:.1} MiB ({:+.1} MiB/h) over {} samples, {:.0} s", st.rss_mib.first_high, st.rss_mib.last_high, st.rss_mib.per_hour, st.samples, st.span_s),
+            format!(
+                "{:.1} → {:.1} MiB ({:+.1} MiB/h) over {} samples, {:.0} s",
+                st.rss_mib.first_high,
+                st.rss_mib.last_high,
+                st.rss_mib.per_hour,
+                st.samples,
+                st.span_s
+            ),
         );
-        row("after warm-up: SFU open files high, first → last third (slope)", fds);
-        row("**memory and open files flat after warm-up**", if st.flat { "**yes**".into() } else { "**no**".into() });
+        row(
+            "after warm-up: SFU open files high, first → last third (slope)",
+            fds,
+        );
+        row(
+            "**memory and open files flat after warm-up**",
+            if st.flat {
+                "**yes**".into()
+            } else {
+                "**no**".into()
+            },
+        );
     }
     let g = &r.generator;
     row(
         "load generator CPU / RSS",
-        format!("{:.2} cores / {:.0} MiB; pacer late ticks {} of {} (worst {:.0} ms)", g.cores, g.rss_mib, g.late_ticks, g.ticks, g.worst_lag_ms),
+        format!(
+            "{:.2} cores / {:.0} MiB; pacer late ticks {} of {} (worst {:.0} ms)",
+            g.cores, g.rss_mib, g.late_ticks, g.ticks, g.worst_lag_ms
+        ),
     );
     if let Some(o) = g.other_cores {
-        let softirq = g.softirq_cores.map_or(String::new(), |k| format!(" (of which irq/softirq {k:.2})"));
-        row("other processes on the machine", format!("{o:.2} cores{softirq}"));
+        let softirq = g
+            .softirq_cores
+            .map_or(String::new(), |k| format!(" (of which irq/softirq {k:.2})"));
+        row(
+            "other processes on the machine",
+            format!("{o:.2} cores{softirq}"),
+        );
     }
     if !r.problems.is_empty() {
-        let p: Vec<String> = r.problems.iter().take(5).map(|(t, n)| format!("{n}× {t}")).collect();
+        let p: Vec<String> = r
+            .problems
+            .iter()
+            .take(5)
+            .map(|(t, n)| format!("{n}× {t}"))
+            .collect();
         row("problems", p.join("; ").replace('|', "/"));
     }
     t
@@ -96,7 +203,11 @@ pub fn markdown(r: &RunResult) -> String {
 
 /// The heading and table for RESULTS.md.
 pub fn results_entry(r: &RunResult, command: &str) -> String {
-    let on = if r.target == "diemcau" { String::new() } else { format!(" on {}", r.target) };
+    let on = if r.target == "diemcau" {
+        String::new()
+    } else {
+        format!(" on {}", r.target)
+    };
     format!(
         "### `{}`{on}: 1 chair + {} simulated sites ({} UTC)\n\n{}\n\n    {}\n\n{}",
         r.scenario.name,
@@ -116,21 +227,82 @@ pub fn comparison(a: &RunResult, b: &RunResult) -> String {
     let mut row = |k: &str, f: &dyn Fn(&RunResult) -> String| {
         let _ = writeln!(t, "| {k} | {} | {} |", f(a), f(b));
     };
-    row("participants joined / failed", &|r| format!("{} / {}", r.joined, r.failed));
-    row("SFU process CPU (cores)", &|r| r.server.as_ref().map_or("—".into(), |s| format!("{:.2} ({:.1} CPU s)", s.cores, s.cpu_s)));
-    row("distinct RTP packets the sites received (with repeats)", &|r| format!("{:.0} pkt/s ({:.0})", r.per_packet.received_pps, r.per_packet.all_received_pps));
-    row("**SFU CPU s per million distinct packets received**", &|r| format!("**{}**", opt(r.per_packet.cpu_s_per_million, "", 2).trim()));
-    row("SFU RSS loaded", &|r| r.server.as_ref().map_or("—".into(), |s| format!("{:.0} MiB", s.rss_mib)));
-    row("loss (all / audio / video)", &|r| format!("{:.3}% / {:.3}% / {:.3}%", r.media.loss_pct, r.media.audio_loss_pct, r.media.video_loss_pct));
-    row("end-to-end audio / video p99", &|r| format!("{:.1} / {:.1} ms", r.media.audio_e2e_ms[1], r.media.video_e2e_ms[1]));
-    row("sites with the chair's audio / video", &|r| format!("{} / {}", r.media.sites_with_chair_audio, r.media.sites_with_chair_video));
-    row("chair layer received (low / mid / high)", &|r| format!("{} / {} / {}", r.media.chair_layer[0], r.media.chair_layer[1], r.media.chair_layer[2]));
-    row("sites that saw a floor holder", &|r| r.media.sites_with_floor_video.to_string());
-    row("join → first keyframe p50 / p95", &|r| format!("{:.0} / {:.0} ms", r.join.first_video_ms[0], r.join.first_video_ms[1]));
-    row("load generator CPU (cores)", &|r| format!("{:.2}", r.generator.cores));
-    row("other processes (cores)", &|r| r.generator.other_cores.map_or("—".into(), |o| format!("{o:.2}")));
-    row("of which irq/softirq context, machine-wide (cores)", &|r| r.generator.softirq_cores.map_or("—".into(), |k| format!("{k:.2}")));
-    if let (Some(x), Some(y)) = (a.per_packet.cpu_s_per_million, b.per_packet.cpu_s_per_million) {
+    row("participants joined / failed", &|r| {
+        format!("{} / {}", r.joined, r.failed)
+    });
+    row("SFU process CPU (cores)", &|r| {
+        r.server.as_ref().map_or("—".into(), |s| {
+            format!("{:.2} ({:.1} CPU s)", s.cores, s.cpu_s)
+        })
+    });
+    row(
+        "distinct RTP packets the sites received (with repeats)",
+        &|r| {
+            format!(
+                "{:.0} pkt/s ({:.0})",
+                r.per_packet.received_pps, r.per_packet.all_received_pps
+            )
+        },
+    );
+    row(
+        "**SFU CPU s per million distinct packets received**",
+        &|r| format!("**{}**", opt(r.per_packet.cpu_s_per_million, "", 2).trim()),
+    );
+    row("SFU RSS loaded", &|r| {
+        r.server
+            .as_ref()
+            .map_or("—".into(), |s| format!("{:.0} MiB", s.rss_mib))
+    });
+    row("loss (all / audio / video)", &|r| {
+        format!(
+            "{:.3}% / {:.3}% / {:.3}%",
+            r.media.loss_pct, r.media.audio_loss_pct, r.media.video_loss_pct
+        )
+    });
+    row("end-to-end audio / video p99", &|r| {
+        format!(
+            "{:.1} / {:.1} ms",
+            r.media.audio_e2e_ms[1], r.media.video_e2e_ms[1]
+        )
+    });
+    row("sites with the chair's audio / video", &|r| {
+        format!(
+            "{} / {}",
+            r.media.sites_with_chair_audio, r.media.sites_with_chair_video
+        )
+    });
+    row("chair layer received (low / mid / high)", &|r| {
+        format!(
+            "{} / {} / {}",
+            r.media.chair_layer[0], r.media.chair_layer[1], r.media.chair_layer[2]
+        )
+    });
+    row("sites that saw a floor holder", &|r| {
+        r.media.sites_with_floor_video.to_string()
+    });
+    row("join → first keyframe p50 / p95", &|r| {
+        format!(
+            "{:.0} / {:.0} ms",
+            r.join.first_video_ms[0], r.join.first_video_ms[1]
+        )
+    });
+    row("load generator CPU (cores)", &|r| {
+        format!("{:.2}", r.generator.cores)
+    });
+    row("other processes (cores)", &|r| {
+        r.generator
+            .other_cores
+            .map_or("—".into(), |o| format!("{o:.2}"))
+    });
+    row("of which irq/softirq context, machine-wide (cores)", &|r| {
+        r.generator
+            .softirq_cores
+            .map_or("—".into(), |k| format!("{k:.2}"))
+    });
+    if let (Some(x), Some(y)) = (
+        a.per_packet.cpu_s_per_million,
+        b.per_packet.cpu_s_per_million,
+    ) {
         let _ = writeln!(
             t,
             "\n{} spends **{:.2}×** the CPU of {} per distinct packet the sites received ({y:.2} vs {x:.2} CPU s per million).",

@@ -247,7 +247,9 @@ pub struct Inputs<'a> {
 /// The current UTC time as `2026-11-23 07:10:00`.
 pub fn now_string() -> String {
     let f = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    time::OffsetDateTime::now_utc().format(&f).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&f)
+        .unwrap_or_default()
 }
 
 /// Nearest-rank quantiles of `v` (p in 0..1); zeros when empty.
@@ -272,17 +274,28 @@ fn pct(part: u64, whole: u64) -> f64 {
 
 /// Reduces a run to its figures.
 pub fn summarize(i: Inputs<'_>) -> RunResult {
-    let window_s = i.window_last.at.duration_since(i.window_first.at).as_secs_f64().max(1e-3);
+    let window_s = i
+        .window_last
+        .at
+        .duration_since(i.window_first.at)
+        .as_secs_f64()
+        .max(1e-3);
     let sites: Vec<&SiteReport> = i.reports.iter().filter(|r| r.role == Role::Site).collect();
     let participants = i.reports.len().max(1);
 
-    let server = match (&i.idle.server, &i.window_first.server, &i.window_last.server) {
+    let server = match (
+        &i.idle.server,
+        &i.window_first.server,
+        &i.window_last.server,
+    ) {
         (Some(idle), Some(a), Some(b)) => Some(ServerFigures {
             cpu_s: b.cpu_s - a.cpu_s,
             cores: (b.cpu_s - a.cpu_s) / window_s,
             rss_idle_mib: idle.rss_bytes as f64 / 1048576.0,
             rss_mib: b.rss_bytes as f64 / 1048576.0,
-            kib_per_site: b.rss_bytes.saturating_sub(idle.rss_bytes) as f64 / 1024.0 / participants as f64,
+            kib_per_site: b.rss_bytes.saturating_sub(idle.rss_bytes) as f64
+                / 1024.0
+                / participants as f64,
             threads: server::thread_cpu_between(a, b),
         }),
         _ => None,
@@ -294,8 +307,10 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
             forwarded_pps: (b.forwarded - a.forwarded) / window_s,
             dropped: b.dropped - a.dropped,
             keyframe_requests: b.keyframe_requests - a.keyframe_requests,
-            forward_p50_us: scrape::quantile(&a.forward_latency, &b.forward_latency, 0.5).map(|s| s * 1e6),
-            forward_p99_us: scrape::quantile(&a.forward_latency, &b.forward_latency, 0.99).map(|s| s * 1e6),
+            forward_p50_us: scrape::quantile(&a.forward_latency, &b.forward_latency, 0.5)
+                .map(|s| s * 1e6),
+            forward_p99_us: scrape::quantile(&a.forward_latency, &b.forward_latency, 0.99)
+                .map(|s| s * 1e6),
         }),
         _ => None,
     };
@@ -318,7 +333,10 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
                 _ => None,
             },
             other_cores: match (i.window_first.machine_busy_s, i.window_last.machine_busy_s) {
-                (Some(a), Some(b)) => Some(((b - a) - cpu_s - server.as_ref().map_or(0.0, |s| s.cpu_s)).max(0.0) / window_s),
+                (Some(a), Some(b)) => Some(
+                    ((b - a) - cpu_s - server.as_ref().map_or(0.0, |s| s.cpu_s)).max(0.0)
+                        / window_s,
+                ),
                 _ => None,
             },
         }
@@ -330,8 +348,12 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
     let (mut a_recv, mut a_lost, mut v_recv, mut v_lost) = (0, 0, 0, 0);
     let mut jitters = Vec::new();
     for r in &i.reports {
-        audio_latency.add(&r.reception.audio_latency).expect("same bounds");
-        video_latency.add(&r.reception.video_latency).expect("same bounds");
+        audio_latency
+            .add(&r.reception.audio_latency)
+            .expect("same bounds");
+        video_latency
+            .add(&r.reception.video_latency)
+            .expect("same bounds");
         for s in &r.streams {
             received += s.received;
             lost += s.lost;
@@ -347,10 +369,20 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
             }
         }
     }
-    let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| if h.is_empty() { 0.0 } else { h.value_at_quantile(q) as f64 / 1000.0 };
+    let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| {
+        if h.is_empty() {
+            0.0
+        } else {
+            h.value_at_quantile(q) as f64 / 1000.0
+        }
+    };
     let mut chair_layer = [0; 3];
     for s in &sites {
-        let layer = s.streams.iter().filter(|x| !x.audio && x.last_source == Some(0)).find_map(|x| x.last_layer);
+        let layer = s
+            .streams
+            .iter()
+            .filter(|x| !x.audio && x.last_source == Some(0))
+            .find_map(|x| x.last_layer);
         if let Some(l) = layer {
             chair_layer[l.index()] += 1;
         }
@@ -365,21 +397,42 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
         decode_errors: errors,
         audio_e2e_ms: [ms(&audio_latency, 0.5), ms(&audio_latency, 0.99)],
         video_e2e_ms: [ms(&video_latency, 0.5), ms(&video_latency, 0.99)],
-        audio_jitter_ms: if jitters.is_empty() { 0.0 } else { jitters.iter().sum::<f64>() / jitters.len() as f64 },
-        sites_with_chair_audio: sites.iter().filter(|s| s.reception.by_source.get(&0).is_some_and(|c| c.0 > 0)).count(),
-        sites_with_chair_video: sites.iter().filter(|s| s.reception.by_source.get(&0).is_some_and(|c| c.1 > 0)).count(),
+        audio_jitter_ms: if jitters.is_empty() {
+            0.0
+        } else {
+            jitters.iter().sum::<f64>() / jitters.len() as f64
+        },
+        sites_with_chair_audio: sites
+            .iter()
+            .filter(|s| s.reception.by_source.get(&0).is_some_and(|c| c.0 > 0))
+            .count(),
+        sites_with_chair_video: sites
+            .iter()
+            .filter(|s| s.reception.by_source.get(&0).is_some_and(|c| c.1 > 0))
+            .count(),
         chair_layer,
         sites_with_floor_video: sites
             .iter()
-            .filter(|s| s.reception.by_source.iter().any(|(src, c)| *src != 0 && *src != s.index && c.1 > 0))
+            .filter(|s| {
+                s.reception
+                    .by_source
+                    .iter()
+                    .any(|(src, c)| *src != 0 && *src != s.index && c.1 > 0)
+            })
             .count(),
         kernel_udp_drops: match (i.idle.udp_drops, i.window_last.udp_drops) {
             (Some(a), Some(b)) => Some((b.0 - a.0, b.1 - a.1)),
             _ => None,
         },
     };
-    let delivered = i.window_last.site_rx_distinct.saturating_sub(i.window_first.site_rx_distinct);
-    let all_delivered = i.window_last.site_rx_packets.saturating_sub(i.window_first.site_rx_packets);
+    let delivered = i
+        .window_last
+        .site_rx_distinct
+        .saturating_sub(i.window_first.site_rx_distinct);
+    let all_delivered = i
+        .window_last
+        .site_rx_packets
+        .saturating_sub(i.window_first.site_rx_packets);
     let per_million = |packets: f64| match &server {
         Some(sv) if packets > 0.0 => Some(sv.cpu_s / packets * 1e6),
         _ => None,
@@ -389,11 +442,20 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
         received_pps: delivered as f64 / window_s,
         cpu_s_per_million: per_million(delivered as f64),
         all_received_pps: all_delivered as f64 / window_s,
-        cpu_s_per_million_forwarded: sfu.as_ref().and_then(|f| per_million(f.forwarded_pps * window_s)),
+        cpu_s_per_million_forwarded: sfu
+            .as_ref()
+            .and_then(|f| per_million(f.forwarded_pps * window_s)),
     };
     let sc = &i.scenario;
-    let steadiness = (sc.warmup_s > 0.0).then(|| crate::steady::assess(&i.timeline, sc.ramp_s() + sc.settle_s + sc.warmup_s)).flatten();
-    let q = |f: fn(&SiteReport) -> Option<f64>| quantiles(sites.iter().filter_map(|s| f(s)).collect(), [0.5, 0.95, 1.0]);
+    let steadiness = (sc.warmup_s > 0.0)
+        .then(|| crate::steady::assess(&i.timeline, sc.ramp_s() + sc.settle_s + sc.warmup_s))
+        .flatten();
+    let q = |f: fn(&SiteReport) -> Option<f64>| {
+        quantiles(
+            sites.iter().filter_map(|s| f(s)).collect(),
+            [0.5, 0.95, 1.0],
+        )
+    };
     let join = JoinFigures {
         answer_ms: q(|s| s.answer_ms),
         connected_ms: q(|s| s.connected_ms),
@@ -401,14 +463,22 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
         first_video_ms: q(|s| s.first_video_ms),
     };
     let mut problems: Vec<(String, usize)> = Vec::new();
-    for text in i.reports.iter().flat_map(|r| r.failure.iter().chain(r.errors.iter())) {
+    for text in i
+        .reports
+        .iter()
+        .flat_map(|r| r.failure.iter().chain(r.errors.iter()))
+    {
         match problems.iter_mut().find(|(t, _)| t == text) {
             Some((_, n)) => *n += 1,
             None => problems.push((text.clone(), 1)),
         }
     }
     RunResult {
-        joined: i.reports.iter().filter(|r| r.connected_ms.is_some()).count(),
+        joined: i
+            .reports
+            .iter()
+            .filter(|r| r.connected_ms.is_some())
+            .count(),
         failed: i.reports.iter().filter(|r| r.failure.is_some()).count(),
         problems,
         scenario: i.scenario,

@@ -98,7 +98,11 @@ fn point(t0: Instant, prev: &Observed, now: &Observed, progress: &Progress) -> T
 }
 
 /// Runs `scenario` against `target`.
-pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOptions) -> anyhow::Result<RunResult> {
+pub async fn run(
+    target: Arc<dyn Target>,
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> anyhow::Result<RunResult> {
     let started_at = result::now_string();
     let meeting = target
         .create_meeting(&format!("Load test {}", scenario.name), scenario.sites)
@@ -111,7 +115,11 @@ pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOpti
         site_mic: scenario.site_mic,
         progress: Progress::default(),
     });
-    let bar = if options.progress { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    let bar = if options.progress {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
     let ramp = Duration::from_secs_f64(scenario.ramp_s());
     let settle = Duration::from_secs_f64(scenario.settle_s);
     let window = Duration::from_secs_f64(scenario.duration_s);
@@ -126,12 +134,28 @@ pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOpti
     let spawn = |index: u16, invite: crate::target::Invite, running: &mut Vec<Running>| {
         let (tx, rx) = mpsc::unbounded_channel();
         let site_id = invite.site_id.clone();
-        let task = target.spawn_site(SiteSpec { index, invite: invite.clone() }, ctx.clone(), rx);
-        running.push(Running { site_id, index, invite, spawned: Instant::now(), commands: tx, task });
+        let task = target.spawn_site(
+            SiteSpec {
+                index,
+                invite: invite.clone(),
+            },
+            ctx.clone(),
+            rx,
+        );
+        running.push(Running {
+            site_id,
+            index,
+            invite,
+            spawned: Instant::now(),
+            commands: tx,
+            task,
+        });
     };
     spawn(0, meeting.chair.clone(), &mut running);
     let chair_wait = Instant::now();
-    while ctx.progress.connected.load(Ordering::Relaxed) == 0 && chair_wait.elapsed() < Duration::from_secs(10) {
+    while ctx.progress.connected.load(Ordering::Relaxed) == 0
+        && chair_wait.elapsed() < Duration::from_secs(10)
+    {
         if ctx.progress.failed.load(Ordering::Relaxed) > 0 {
             break;
         }
@@ -144,13 +168,15 @@ pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOpti
     let mut last = read(target.as_ref(), options.server_pid, &ctx.progress).await;
     let mut next_sample = t0 + options.sample_every;
     let mut next_join = 0usize;
-    let floor_every = (scenario.floor_change_s > 0.0).then(|| Duration::from_secs_f64(scenario.floor_change_s));
+    let floor_every =
+        (scenario.floor_change_s > 0.0).then(|| Duration::from_secs_f64(scenario.floor_change_s));
     let mut next_floor = floor_every.map(|d| t0 + d);
     let mut holder: Option<String> = None;
     let mut floor_turn = 0usize;
     let window_start = t0 + ramp + settle;
     // Churn: sites that left (their reports are awaited at the end) and when each comes back.
-    let churn_every = (scenario.churn_every_s > 0.0).then(|| Duration::from_secs_f64(scenario.churn_every_s));
+    let churn_every =
+        (scenario.churn_every_s > 0.0).then(|| Duration::from_secs_f64(scenario.churn_every_s));
     let mut next_churn = churn_every.map(|d| t0 + ramp + d);
     let rejoin_after = Duration::from_secs_f64(scenario.rejoin_after_s);
     let mut departed: Vec<Running> = Vec::new();
@@ -164,8 +190,14 @@ pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOpti
             break;
         }
         // Joins due by now.
-        while next_join < meeting.sites.len() && t0 + Duration::from_secs_f64(next_join as f64 / scenario.join_rate) <= now {
-            spawn(next_join as u16 + 1, meeting.sites[next_join].clone(), &mut running);
+        while next_join < meeting.sites.len()
+            && t0 + Duration::from_secs_f64(next_join as f64 / scenario.join_rate) <= now
+        {
+            spawn(
+                next_join as u16 + 1,
+                meeting.sites[next_join].clone(),
+                &mut running,
+            );
             next_join += 1;
         }
         if let (Some(at), Some(every)) = (next_churn, churn_every) {
@@ -177,7 +209,9 @@ pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOpti
                     // Never the chair (position 0) nor the floor holder.
                     let pos = 1 + churn_turn % (running.len() - 1).max(1);
                     churn_turn += 1;
-                    if pos >= running.len() || holder.as_deref() == Some(running[pos].site_id.as_str()) {
+                    if pos >= running.len()
+                        || holder.as_deref() == Some(running[pos].site_id.as_str())
+                    {
                         continue;
                     }
                     let r = running.remove(pos);
@@ -194,7 +228,9 @@ pub async fn run(target: Arc<dyn Target>, scenario: &Scenario, options: &RunOpti
             spawn(index, invite, &mut running);
         }
         if window_first.is_none() && now >= window_start {
-            ctx.progress.window_start_us.store(clock::micros(), Ordering::Relaxed);
+            ctx.progress
+                .window_start_us
+                .store(clock::micros(), Ordering::Relaxed);
             window_first = Some(read(target.as_ref(), options.server_pid, &ctx.progress).await);
         }
         if let (Some(at), Some(every)) = (next_floor, floor_every) {

@@ -74,8 +74,10 @@ fn yes() -> bool {
 impl Scenario {
     /// Reads and checks a scenario file.
     pub fn load(path: &Path) -> anyhow::Result<Scenario> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let s: Scenario = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let s: Scenario =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         s.check()?;
         Ok(s)
     }
@@ -90,7 +92,14 @@ impl Scenario {
         if !positive(self.join_rate) {
             bail!("join_rate must be positive");
         }
-        let durations = [self.floor_change_s, self.settle_s, self.keyframe_interval_s, self.churn_every_s, self.rejoin_after_s, self.warmup_s];
+        let durations = [
+            self.floor_change_s,
+            self.settle_s,
+            self.keyframe_interval_s,
+            self.churn_every_s,
+            self.rejoin_after_s,
+            self.warmup_s,
+        ];
         if !positive(self.duration_s) || !durations.into_iter().all(not_negative) {
             bail!("duration_s must be positive, the other durations zero or more");
         }
@@ -129,10 +138,16 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_bad_values_are_refused() {
-        assert!(toml::from_str::<Scenario>("name='x'\nsites=1\njoin_rate=1\nduration_s=1\nsitse=2").is_err());
+        assert!(toml::from_str::<Scenario>(
+            "name='x'\nsites=1\njoin_rate=1\nduration_s=1\nsitse=2"
+        )
+        .is_err());
         let s: Scenario = toml::from_str("name='x'\nsites=1\njoin_rate=0\nduration_s=1").unwrap();
         assert!(s.check().is_err());
-        let churn_all: Scenario = toml::from_str("name='x'\nsites=2\njoin_rate=1\nduration_s=9\nchurn_every_s=5\nchurn_sites=2").unwrap();
+        let churn_all: Scenario = toml::from_str(
+            "name='x'\nsites=2\njoin_rate=1\nduration_s=9\nchurn_every_s=5\nchurn_sites=2",
+        )
+        .unwrap();
         assert!(churn_all.check().is_err());
     }
 }

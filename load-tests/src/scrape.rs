@@ -107,7 +107,11 @@ pub fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f
             if le.is_infinite() {
                 return Some(prev.0);
             }
-            let share = if n > prev.1 { (rank - prev.1) / (n - prev.1) } else { 1.0 };
+            let share = if n > prev.1 {
+                (rank - prev.1) / (n - prev.1)
+            } else {
+                1.0
+            };
             return Some(prev.0 + (le - prev.0) * share);
         }
         prev = (le, n);
@@ -124,7 +128,10 @@ mod tests {
     #[test]
     fn a_scrape_reduces_to_the_reported_figures() {
         let s = Snapshot::parse(TEXT).unwrap();
-        assert_eq!((s.tx_packets, s.rx_packets, s.forwarded, s.dropped), (2000.0, 1000.0, 900.0, 3.0));
+        assert_eq!(
+            (s.tx_packets, s.rx_packets, s.forwarded, s.dropped),
+            (2000.0, 1000.0, 900.0, 3.0)
+        );
         assert_eq!(s.forward_latency.len(), 3);
     }
 
@@ -142,6 +149,9 @@ mod tests {
 
     #[test]
     fn a_missing_series_is_an_error() {
-        assert!(matches!(Snapshot::parse("foo 1\n"), Err(ScrapeError::Missing(_))));
+        assert!(matches!(
+            Snapshot::parse("foo 1\n"),
+            Err(ScrapeError::Missing(_))
+        ));
     }
 }

@@ -37,11 +37,15 @@ impl Spawned {
 }
 
 fn free_tcp_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn free_udp_port() -> anyhow::Result<u16> {
-    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::UdpSocket::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// The release binary next to this one (`target/release/diemcau`), if it was built.
@@ -55,9 +59,17 @@ pub fn default_binary() -> PathBuf {
 /// Starts `binary` on free loopback ports with fresh secrets, its log in `log`, its roll-call
 /// data under `data_dir`, at scheduling priority `nice` (through `nice(1)`, which execs it
 /// under the same pid); returns once `/healthz` answers.
-pub async fn spawn(binary: &Path, log: &Path, data_dir: &Path, nice: Option<i32>) -> anyhow::Result<Spawned> {
+pub async fn spawn(
+    binary: &Path,
+    log: &Path,
+    data_dir: &Path,
+    nice: Option<i32>,
+) -> anyhow::Result<Spawned> {
     if !binary.exists() {
-        bail!("{} not found: run `cargo build --release -p signaling` first", binary.display());
+        bail!(
+            "{} not found: run `cargo build --release -p signaling` first",
+            binary.display()
+        );
     }
     let http: SocketAddr = format!("127.0.0.1:{}", free_tcp_port()?).parse()?;
     let udp: SocketAddr = format!("127.0.0.1:{}", free_udp_port()?).parse()?;
@@ -72,19 +84,37 @@ pub async fn spawn(binary: &Path, log: &Path, data_dir: &Path, nice: Option<i32>
         None => tokio::process::Command::new(binary),
     };
     let child = command
-        .args(["--http", &http.to_string(), "--udp", &udp.to_string(), "--admin-key", &admin_key])
+        .args([
+            "--http",
+            &http.to_string(),
+            "--udp",
+            &udp.to_string(),
+            "--admin-key",
+            &admin_key,
+        ])
         .arg("--token-secret")
-        .arg(format!("load-token-secret-{}-0123456789abcdef", std::process::id()))
+        .arg(format!(
+            "load-token-secret-{}-0123456789abcdef",
+            std::process::id()
+        ))
         .arg("--data-dir")
         .arg(data_dir)
-        .env("RUST_LOG", std::env::var("DIEMCAU_LOG").unwrap_or_else(|_| "warn,str0m=error".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("DIEMCAU_LOG").unwrap_or_else(|_| "warn,str0m=error".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("starting {}", binary.display()))?;
-    let spawned = Spawned { child, http, udp, admin_key };
+    let spawned = Spawned {
+        child,
+        http,
+        udp,
+        admin_key,
+    };
     let probe = Diemcau::new(http, spawned.admin_key.clone());
     for _ in 0..100 {
         if probe.healthy().await {
@@ -131,7 +161,13 @@ pub fn sample(pid: Option<u32>) -> anyhow::Result<ProcSample> {
     if let Ok(tasks) = p.tasks() {
         for t in tasks.flatten() {
             if let Ok(s) = t.stat() {
-                threads.push((s.pid, ThreadCpu { name: s.comm.clone(), cpu_s: (s.utime + s.stime) as f64 / ticks }));
+                threads.push((
+                    s.pid,
+                    ThreadCpu {
+                        name: s.comm.clone(),
+                        cpu_s: (s.utime + s.stime) as f64 / ticks,
+                    },
+                ));
             }
         }
     }
@@ -147,11 +183,18 @@ pub fn sample(pid: Option<u32>) -> anyhow::Result<ProcSample> {
 pub fn thread_cpu_between(before: &ProcSample, after: &ProcSample) -> Vec<ThreadCpu> {
     let mut by_name: Vec<ThreadCpu> = Vec::new();
     for (tid, t) in &after.threads {
-        let was = before.threads.iter().find(|(id, _)| id == tid).map_or(0.0, |(_, b)| b.cpu_s);
+        let was = before
+            .threads
+            .iter()
+            .find(|(id, _)| id == tid)
+            .map_or(0.0, |(_, b)| b.cpu_s);
         let d = t.cpu_s - was;
         match by_name.iter_mut().find(|x| x.name == t.name) {
             Some(x) => x.cpu_s += d,
-            None => by_name.push(ThreadCpu { name: t.name.clone(), cpu_s: d }),
+            None => by_name.push(ThreadCpu {
+                name: t.name.clone(),
+                cpu_s: d,
+            }),
         }
     }
     by_name.sort_by(|a, b| b.cpu_s.total_cmp(&a.cpu_s));
@@ -162,7 +205,12 @@ pub fn thread_cpu_between(before: &ProcSample, after: &ProcSample) -> Vec<Thread
 pub fn machine_busy_s() -> Option<f64> {
     use procfs::CurrentSI;
     let t = procfs::KernelStats::current().ok()?.total;
-    let ticks = t.user + t.nice + t.system + t.irq.unwrap_or(0) + t.softirq.unwrap_or(0) + t.steal.unwrap_or(0);
+    let ticks = t.user
+        + t.nice
+        + t.system
+        + t.irq.unwrap_or(0)
+        + t.softirq.unwrap_or(0)
+        + t.steal.unwrap_or(0);
     Some(ticks as f64 / procfs::ticks_per_second() as f64)
 }
 

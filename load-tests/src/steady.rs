@@ -47,7 +47,10 @@ fn trend(points: &[(f64, f64)]) -> Trend {
     let third = (points.len() / 3).max(1);
     let high = |s: &[(f64, f64)]| s.iter().map(|p| p.1).fold(f64::MIN, f64::max);
     let n = points.len() as f64;
-    let (mt, mv) = (points.iter().map(|p| p.0).sum::<f64>() / n, points.iter().map(|p| p.1).sum::<f64>() / n);
+    let (mt, mv) = (
+        points.iter().map(|p| p.0).sum::<f64>() / n,
+        points.iter().map(|p| p.1).sum::<f64>() / n,
+    );
     let var: f64 = points.iter().map(|p| (p.0 - mt).powi(2)).sum();
     let cov: f64 = points.iter().map(|p| (p.0 - mt) * (p.1 - mv)).sum();
     Trend {
@@ -61,15 +64,23 @@ fn trend(points: &[(f64, f64)]) -> Trend {
 /// with fewer than 6 samples or no RSS readings.
 pub fn assess(points: &[TimelinePoint], from_s: f64) -> Option<Steadiness> {
     let after: Vec<&TimelinePoint> = points.iter().filter(|p| p.t_s >= from_s).collect();
-    let rss: Vec<(f64, f64)> = after.iter().filter_map(|p| Some((p.t_s, p.sfu_rss_mib?))).collect();
+    let rss: Vec<(f64, f64)> = after
+        .iter()
+        .filter_map(|p| Some((p.t_s, p.sfu_rss_mib?)))
+        .collect();
     if rss.len() < 6 {
         return None;
     }
-    let fds: Vec<(f64, f64)> = after.iter().filter_map(|p| Some((p.t_s, p.sfu_fds? as f64))).collect();
+    let fds: Vec<(f64, f64)> = after
+        .iter()
+        .filter_map(|p| Some((p.t_s, p.sfu_fds? as f64)))
+        .collect();
     let rss_mib = trend(&rss);
     let fds = (fds.len() >= 6).then(|| trend(&fds));
     let flat = rss_mib.last_high <= rss_mib.first_high * (1.0 + RSS_SLACK) + RSS_SLACK_MIB
-        && fds.as_ref().is_none_or(|f| f.last_high <= f.first_high + FD_SLACK);
+        && fds
+            .as_ref()
+            .is_none_or(|f| f.last_high <= f.first_high + FD_SLACK);
     Some(Steadiness {
         samples: rss.len(),
         span_s: rss[rss.len() - 1].0 - rss[0].0,
@@ -103,7 +114,17 @@ mod tests {
 
     #[test]
     fn swings_around_a_level_are_flat() {
-        let p = points(|t| 100.0 + if (t as u64 / 10).is_multiple_of(5) { 3.0 } else { 0.0 }, |t| 60 + (t as u64 / 10) % 3);
+        let p = points(
+            |t| {
+                100.0
+                    + if (t as u64 / 10).is_multiple_of(5) {
+                        3.0
+                    } else {
+                        0.0
+                    }
+            },
+            |t| 60 + (t as u64 / 10) % 3,
+        );
         let s = assess(&p, 0.0).unwrap();
         assert!(s.flat, "{s:?}");
         assert_eq!(s.samples, 60);
@@ -113,7 +134,11 @@ mod tests {
     fn steady_growth_is_not_flat() {
         let leak = assess(&points(|t| 100.0 + t / 20.0, |_| 60), 0.0).unwrap();
         assert!(!leak.flat);
-        assert!((leak.rss_mib.per_hour - 180.0).abs() < 1.0, "{:?}", leak.rss_mib);
+        assert!(
+            (leak.rss_mib.per_hour - 180.0).abs() < 1.0,
+            "{:?}",
+            leak.rss_mib
+        );
         let fd_leak = assess(&points(|_| 100.0, |t| 60 + t as u64 / 50), 0.0).unwrap();
         assert!(!fd_leak.flat);
     }

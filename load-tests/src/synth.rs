@@ -123,9 +123,21 @@ impl AudioSynth {
         let len = (AUDIO_MEAN_BYTES as f64 * wobble(n ^ u32::from(self.source))) as usize;
         let mut b = BytesMut::with_capacity(len);
         b.put_u8(payload::OPUS_TOC);
-        put_marker(&mut b, Marker { source: self.source, stream: Stream::Audio, keyframe: false, frame: self.rtp.frame, sent_us });
+        put_marker(
+            &mut b,
+            Marker {
+                source: self.source,
+                stream: Stream::Audio,
+                keyframe: false,
+                frame: self.rtp.frame,
+                sent_us,
+            },
+        );
         fill(&mut b, len);
-        let packet = rtp::packet::Packet { header: self.rtp.header(n == 0), payload: b.freeze() };
+        let packet = rtp::packet::Packet {
+            header: self.rtp.header(n == 0),
+            payload: b.freeze(),
+        };
         self.rtp.ts = self.rtp.ts.wrapping_add(AUDIO_TS_STEP);
         self.rtp.frame = self.rtp.frame.wrapping_add(1);
         packet
@@ -173,7 +185,8 @@ impl VideoSynth {
 
     /// The packets of the next frame, stamped `sent_us`, appended to `out`.
     pub fn frame(&mut self, sent_us: u64, out: &mut Vec<rtp::packet::Packet>) {
-        let keyframe = self.keyframe_due || (self.keyframe_every > 0 && self.since_keyframe >= self.keyframe_every);
+        let keyframe = self.keyframe_due
+            || (self.keyframe_every > 0 && self.since_keyframe >= self.keyframe_every);
         self.keyframe_due = false;
         self.since_keyframe = if keyframe { 1 } else { self.since_keyframe + 1 };
         let mean = mean_frame_bytes(self.layer);
@@ -182,7 +195,8 @@ impl VideoSynth {
         if keyframe {
             left *= KEYFRAME_FACTOR;
         }
-        let (vp8_header, vp8_len) = payload::vp8_frame_header(keyframe, self.layer.size(), (left / 4) as u32);
+        let (vp8_header, vp8_len) =
+            payload::vp8_frame_header(keyframe, self.layer.size(), (left / 4) as u32);
         let mut first = true;
         while left > 0 {
             let room = MAX_PAYLOAD - payload::VP8_DESCRIPTOR_LEN;
@@ -194,9 +208,21 @@ impl VideoSynth {
                 b.put_slice(&vp8_header[..vp8_len]);
             }
             let stream = Stream::Camera(self.layer);
-            put_marker(&mut b, Marker { source: self.source, stream, keyframe: keyframe && first, frame: self.rtp.frame, sent_us });
+            put_marker(
+                &mut b,
+                Marker {
+                    source: self.source,
+                    stream,
+                    keyframe: keyframe && first,
+                    frame: self.rtp.frame,
+                    sent_us,
+                },
+            );
             fill(&mut b, payload::VP8_DESCRIPTOR_LEN + body);
-            out.push(rtp::packet::Packet { header: self.rtp.header(left == 0), payload: b.freeze() });
+            out.push(rtp::packet::Packet {
+                header: self.rtp.header(left == 0),
+                payload: b.freeze(),
+            });
             first = false;
         }
         self.rtp.ts = self.rtp.ts.wrapping_add(VIDEO_TS_STEP);
@@ -219,7 +245,10 @@ fn fill(b: &mut BytesMut, len: usize) {
 
 /// An extension value shared by every packet of a stream (cheap to clone).
 pub fn extension(id: u8, value: &str) -> rtp::header::Extension {
-    rtp::header::Extension { id, payload: Bytes::copy_from_slice(value.as_bytes()) }
+    rtp::header::Extension {
+        id,
+        payload: Bytes::copy_from_slice(value.as_bytes()),
+    }
 }
 
 #[cfg(test)]
@@ -227,7 +256,11 @@ mod tests {
     use super::*;
 
     fn ids() -> StreamIds {
-        StreamIds { ssrc: 42, payload_type: 96, extensions: vec![extension(4, "1"), extension(10, "q")] }
+        StreamIds {
+            ssrc: 42,
+            payload_type: 96,
+            extensions: vec![extension(4, "1"), extension(10, "q")],
+        }
     }
 
     #[test]
@@ -239,10 +272,16 @@ mod tests {
             v.frame(i, &mut out);
             let p = payload::parse_video(&out[0].payload).unwrap();
             kinds.push(p.keyframe);
-            assert!(out.last().unwrap().header.marker, "marker bit ends the frame");
+            assert!(
+                out.last().unwrap().header.marker,
+                "marker bit ends the frame"
+            );
             assert!(out.iter().all(|p| p.payload.len() <= MAX_PAYLOAD));
         }
-        assert_eq!(kinds, [true, false, false, false, false, true, false, false, false, false, true]);
+        assert_eq!(
+            kinds,
+            [true, false, false, false, false, true, false, false, false, false, true]
+        );
     }
 
     #[test]
@@ -273,7 +312,10 @@ mod tests {
             let bits: usize = out.iter().map(|p| p.payload.len() * 8).sum();
             let bps = bits as f64 / 10.0;
             let target = f64::from(LAYER_BPS[layer.index()]);
-            assert!((bps / target - 1.0).abs() < 0.1, "{layer:?}: {bps} vs {target}");
+            assert!(
+                (bps / target - 1.0).abs() < 0.1,
+                "{layer:?}: {bps} vs {target}"
+            );
         }
     }
 
@@ -282,8 +324,14 @@ mod tests {
         let mut a = AudioSynth::new(7, ids());
         let p1 = a.frame(5);
         let p2 = a.frame(6);
-        assert_eq!(p2.header.sequence_number, p1.header.sequence_number.wrapping_add(1));
-        assert_eq!(p2.header.timestamp, p1.header.timestamp.wrapping_add(AUDIO_TS_STEP));
+        assert_eq!(
+            p2.header.sequence_number,
+            p1.header.sequence_number.wrapping_add(1)
+        );
+        assert_eq!(
+            p2.header.timestamp,
+            p1.header.timestamp.wrapping_add(AUDIO_TS_STEP)
+        );
         assert_eq!(payload::parse_audio(&p2.payload).unwrap().sent_us, 6);
         assert_eq!(p1.header.extensions.len(), 2);
     }

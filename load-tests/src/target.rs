@@ -46,7 +46,12 @@ pub trait Target: Send + Sync {
     /// Creates a meeting with a chair and `sites` sites.
     async fn create_meeting(&self, title: &str, sites: usize) -> anyhow::Result<Meeting>;
     /// Runs one simulated site until it is told to leave; its report is the task's output.
-    fn spawn_site(&self, spec: SiteSpec, ctx: Arc<SiteContext>, commands: mpsc::UnboundedReceiver<Command>) -> JoinHandle<SiteReport>;
+    fn spawn_site(
+        &self,
+        spec: SiteSpec,
+        ctx: Arc<SiteContext>,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) -> JoinHandle<SiteReport>;
     /// The server's Prometheus text, when it has any.
     async fn scrape(&self) -> anyhow::Result<Option<String>>;
     /// The loopback address the simulated sites bind.
@@ -79,7 +84,12 @@ struct Created {
 
 impl CreatedInvite {
     fn into_invite(self, role: Role) -> anyhow::Result<Invite> {
-        let token = self.link.split("#t=").nth(1).context("invite link without a token")?.to_owned();
+        let token = self
+            .link
+            .split("#t=")
+            .nth(1)
+            .context("invite link without a token")?
+            .to_owned();
         Ok(Invite {
             site_id: self.site_id,
             name: self.name,
@@ -128,22 +138,39 @@ impl Target for Diemcau {
             .await
             .context("POST /api/v1/meetings")?;
         if !resp.status().is_success() {
-            bail!("creating the meeting: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+            bail!(
+                "creating the meeting: {} {}",
+                resp.status(),
+                resp.text().await.unwrap_or_default()
+            );
         }
         let created: Created = resp.json().await.context("reading the created meeting")?;
         Ok(Meeting {
             id: created.id,
             chair: created.chair.into_invite(Role::Chair)?,
-            sites: created.sites.into_iter().map(|s| s.into_invite(Role::Site)).collect::<anyhow::Result<_>>()?,
+            sites: created
+                .sites
+                .into_iter()
+                .map(|s| s.into_invite(Role::Site))
+                .collect::<anyhow::Result<_>>()?,
         })
     }
 
-    fn spawn_site(&self, spec: SiteSpec, ctx: Arc<SiteContext>, commands: mpsc::UnboundedReceiver<Command>) -> JoinHandle<SiteReport> {
+    fn spawn_site(
+        &self,
+        spec: SiteSpec,
+        ctx: Arc<SiteContext>,
+        commands: mpsc::UnboundedReceiver<Command>,
+    ) -> JoinHandle<SiteReport> {
         tokio::spawn(crate::site::diemcau::run(self.http, spec, ctx, commands))
     }
 
     async fn scrape(&self) -> anyhow::Result<Option<String>> {
-        let resp = self.client.get(format!("http://{}/metrics", self.http)).send().await?;
+        let resp = self
+            .client
+            .get(format!("http://{}/metrics", self.http))
+            .send()
+            .await?;
         if !resp.status().is_success() {
             bail!("GET /metrics: {}", resp.status());
         }

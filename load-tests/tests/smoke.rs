@@ -37,8 +37,17 @@ async fn five_sites_receive_the_chair_and_the_floor_without_loss() {
         let _ = stopped.await;
     }));
 
-    let scenario = Scenario::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml")).unwrap();
-    let r = runner::run(Arc::new(Diemcau::new(http, ADMIN)), &scenario, &RunOptions::default()).await.unwrap();
+    let scenario = Scenario::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml"),
+    )
+    .unwrap();
+    let r = runner::run(
+        Arc::new(Diemcau::new(http, ADMIN)),
+        &scenario,
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
     let _ = stop.send(());
     let _ = server.await;
 
@@ -49,7 +58,10 @@ async fn five_sites_receive_the_chair_and_the_floor_without_loss() {
     assert!(r.media.loss_pct <= 1.0, "{summary}");
     assert_eq!(r.media.sites_with_chair_audio, 5, "{summary}");
     assert_eq!(r.media.sites_with_chair_video, 5, "{summary}");
-    assert!(r.media.sites_with_floor_video >= 4, "the floor reached the sites: {summary}");
+    assert!(
+        r.media.sites_with_floor_video >= 4,
+        "the floor reached the sites: {summary}"
+    );
     let sfu = r.sfu.as_ref().expect("the server's metrics were read");
     assert!(sfu.forwarded_pps > 500.0, "{summary}");
     assert!(r.problems.is_empty(), "{summary}");

@@ -77,7 +77,10 @@ fn fan_out(c: &mut Criterion) {
             vp8: Some(Descriptor {
                 frame_start: seq.is_multiple_of(2),
                 keyframe: key,
-                picture_id: Some(PictureId { value: (frame % 0x8000) as u16, long: true }),
+                picture_id: Some(PictureId {
+                    value: (frame % 0x8000) as u16,
+                    long: true,
+                }),
                 tl0_pic_idx: Some((frame / 4) as u8),
                 tid: Some(tid),
                 layer_sync: false,
@@ -116,7 +119,10 @@ fn rewrite(c: &mut Criterion) {
     let first = Numbering {
         seq: 1000,
         ts: 0,
-        picture_id: Some(PictureId { value: 100, long: true }),
+        picture_id: Some(PictureId {
+            value: 100,
+            long: true,
+        }),
         tl0_pic_idx: Some(7),
     };
     vp8.start(&first, 90_000, now);
@@ -127,7 +133,10 @@ fn rewrite(c: &mut Criterion) {
             let pkt = Numbering {
                 seq: 1000 + n,
                 ts: n as u32 * 3000,
-                picture_id: Some(PictureId { value: ((100 + n) % 0x8000) as u16, long: true }),
+                picture_id: Some(PictureId {
+                    value: ((100 + n) % 0x8000) as u16,
+                    long: true,
+                }),
                 tl0_pic_idx: Some(((7 + n / 4) % 256) as u8),
             };
             black_box(vp8.rewrite(black_box(&pkt), now))
@@ -137,7 +146,18 @@ fn rewrite(c: &mut Criterion) {
 }
 
 fn keyframe_check(c: &mut Criterion) {
-    let delta = [0x90u8, 0x80, 0x80 | 0x12, 0x34, 0x11, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+    let delta = [
+        0x90u8,
+        0x80,
+        0x80 | 0x12,
+        0x34,
+        0x11,
+        0x02,
+        0x00,
+        0x9d,
+        0x01,
+        0x2a,
+    ];
     c.bench_function("vp8_keyframe_check", |b| {
         b.iter(|| is_keyframe_start(VideoCodec::Vp8, black_box(&delta)))
     });

@@ -14,9 +14,21 @@ fn hall(c: &mut Criterion) {
     // screen share.
     let l1t3 = |full: u64| LayerRates::cumulative(&[full * 2 / 5, full * 3 / 5, full]);
     let rates = [l1t3(150_000), l1t3(500_000), l1t3(1_500_000)];
-    let mut demands = vec![Demand { priority: 0, max: Layer::High, layer_bps: [Some(LayerRates::full(1_200_000)), None, None] }];
-    demands.push(Demand { priority: 1, max: Layer::Mid, layer_bps: rates });
-    demands.extend((0..25).map(|_| Demand { priority: 2, max: Layer::Low, layer_bps: rates }));
+    let mut demands = vec![Demand {
+        priority: 0,
+        max: Layer::High,
+        layer_bps: [Some(LayerRates::full(1_200_000)), None, None],
+    }];
+    demands.push(Demand {
+        priority: 1,
+        max: Layer::Mid,
+        layer_bps: rates,
+    });
+    demands.extend((0..25).map(|_| Demand {
+        priority: 2,
+        max: Layer::Low,
+        layer_bps: rates,
+    }));
     let mut s = Selector::new(SelectorConfig::default());
     let t0 = Instant::now();
     let mut i = 0u64;
@@ -24,8 +36,17 @@ fn hall(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             // An estimate that moves, so both the down and the up paths run.
-            let est = if (i / 50) % 2 == 0 { 6_000_000 } else { 2_500_000 };
-            black_box(s.select(black_box(est), 0.0, &demands, t0 + Duration::from_millis(i * 250)))
+            let est = if (i / 50) % 2 == 0 {
+                6_000_000
+            } else {
+                2_500_000
+            };
+            black_box(s.select(
+                black_box(est),
+                0.0,
+                &demands,
+                t0 + Duration::from_millis(i * 250),
+            ))
         })
     });
 }

@@ -164,7 +164,8 @@ impl Downlink {
 
     /// The estimate the selector works with: the estimator's, capped after an overfull link.
     pub fn estimate_bps(&self) -> u64 {
-        self.cap.map_or(self.estimate_bps, |c| self.estimate_bps.min(c.bps))
+        self.cap
+            .map_or(self.estimate_bps, |c| self.estimate_bps.min(c.bps))
     }
 
     /// Forgets what slot `i` had (its source changed), see [`Selector::reset_slot`].
@@ -185,15 +186,24 @@ impl Downlink {
             // the queue draining), or light loss once cut, only extend the hold.
             let reserve = self.selector.audio_reserve_bps();
             let lowest = self.selector.lowest_full_bps(demands);
-            let cut = if heavy && sent > lowest { lowest } else { sent / 2 } + reserve;
+            let cut = if heavy && sent > lowest {
+                lowest
+            } else {
+                sent / 2
+            } + reserve;
             let heavy = heavy.then_some(seen);
             self.cap = Some(match self.cap {
-                Some(c) if heavy.is_some() && now.saturating_duration_since(c.set_at) >= CONGESTION_SETTLE => Cap {
-                    bps: c.bps.min(cut),
-                    set_at: now,
-                    seen,
-                    heavy,
-                },
+                Some(c)
+                    if heavy.is_some()
+                        && now.saturating_duration_since(c.set_at) >= CONGESTION_SETTLE =>
+                {
+                    Cap {
+                        bps: c.bps.min(cut),
+                        set_at: now,
+                        seen,
+                        heavy,
+                    }
+                }
                 Some(c) => Cap {
                     seen,
                     heavy: heavy.or(c.heavy),
@@ -219,9 +229,9 @@ impl Downlink {
             .and_then(|c| c.heavy)
             .is_some_and(|t| now.saturating_duration_since(t) < OVERFULL_FRESH);
         self.selector.set_overfull(overfull);
-        let choices = self
-            .selector
-            .select(self.estimate_bps(), self.effective_loss(), demands, now);
+        let choices =
+            self.selector
+                .select(self.estimate_bps(), self.effective_loss(), demands, now);
         let reception = reception(&choices, demands);
         // Pad towards the next step up so the estimate can grow past what is sent now
         // (without it a paused or low subscriber would never find its link recovered).
@@ -247,7 +257,10 @@ impl Downlink {
         let probe_bps = if reception == Reception::AudioOnly {
             0
         } else {
-            self.selector.probe_bps(demands).min(desired).min(self.estimate_bps())
+            self.selector
+                .probe_bps(demands)
+                .min(desired)
+                .min(self.estimate_bps())
         };
         Update {
             choices,
@@ -321,7 +334,11 @@ mod tests {
         let t0 = Instant::now();
         let mut d = Downlink::new(5_000_000, SelectorConfig::default());
         let u = d.update(&[speaker()], t0);
-        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))], "starts low");
+        assert_eq!(
+            u.choices,
+            vec![Some(Choice::full(Layer::Low))],
+            "starts low"
+        );
         assert_eq!(u.reception, Reception::Reduced);
         // Next step is mid: 500k with 20% headroom, plus the audio reserve.
         assert_eq!(u.probe_bps, 664_000);
@@ -344,7 +361,10 @@ mod tests {
             d.on_rtt(Some(Duration::from_millis(20)), t0 + Duration::from_secs(s));
             d.update(&[speaker()], t0 + Duration::from_secs(s));
         }
-        assert_eq!(d.update(&[speaker()], t0 + Duration::from_secs(9)).choices, vec![Some(Choice::full(Layer::High))]);
+        assert_eq!(
+            d.update(&[speaker()], t0 + Duration::from_secs(9)).choices,
+            vec![Some(Choice::full(Layer::High))]
+        );
         d
     }
 
@@ -358,8 +378,16 @@ mod tests {
         d.on_rtt(Some(Duration::from_millis(420)), at(0));
         assert_eq!(d.estimate_bps(), 5_000_000, "capped only once acted on");
         let u = d.update(&[speaker()], at(0));
-        assert_eq!(d.estimate_bps(), 1_500_000 / 2 + 64_000, "half of what was sent, plus audio");
-        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Mid))], "down at once, not after the hold");
+        assert_eq!(
+            d.estimate_bps(),
+            1_500_000 / 2 + 64_000,
+            "half of what was sent, plus audio"
+        );
+        assert_eq!(
+            u.choices,
+            vec![Some(Choice::full(Layer::Mid))],
+            "down at once, not after the hold"
+        );
         // Light loss again, later: it only extends the hold.
         for ms in [1_000, 2_000] {
             d.on_rtt(Some(Duration::from_millis(400)), at(ms));
@@ -384,8 +412,16 @@ mod tests {
         d.on_loss(Some(0.15));
         d.on_rtt(Some(Duration::from_millis(450)), at(0));
         let u = d.update(&[speaker()], at(0));
-        assert_eq!(d.estimate_bps(), 150_000 + 64_000, "the lowest layer at full rate, plus audio");
-        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))], "straight down, no stop at mid");
+        assert_eq!(
+            d.estimate_bps(),
+            150_000 + 64_000,
+            "the lowest layer at full rate, plus audio"
+        );
+        assert_eq!(
+            u.choices,
+            vec![Some(Choice::full(Layer::Low))],
+            "straight down, no stop at mid"
+        );
         // A second later (the keyframe, the queue draining): held.
         d.on_rtt(Some(Duration::from_millis(450)), at(1_000));
         d.update(&[speaker()], at(1_000));
@@ -411,7 +447,12 @@ mod tests {
                 d.on_rtt(Some(Duration::from_millis(500)), now);
             }
             let u = d.update(&[speaker()], now);
-            assert!(u.probe_bps <= d.estimate_bps(), "padding {} over the cap {}", u.probe_bps, d.estimate_bps());
+            assert!(
+                u.probe_bps <= d.estimate_bps(),
+                "padding {} over the cap {}",
+                u.probe_bps,
+                d.estimate_bps()
+            );
             if u.choices == vec![None] && paused_at.is_none() {
                 paused_at = Some(ms);
                 assert_eq!(u.reception, Reception::AudioOnly);
@@ -419,11 +460,17 @@ mod tests {
             if u.reception == Reception::AudioOnly {
                 // Audio alone on the link: no padding next to it, but still probing for video.
                 assert_eq!(u.probe_bps, 0, "padding while paused at {ms} ms");
-                assert!(u.desired_bps > d.estimate_bps(), "probing for video at {ms} ms");
+                assert!(
+                    u.desired_bps > d.estimate_bps(),
+                    "probing for video at {ms} ms"
+                );
             }
         }
         let paused_at = paused_at.expect("video paused");
-        assert!((1_500..=3_500).contains(&paused_at), "paused after the hold, at {paused_at} ms");
+        assert!(
+            (1_500..=3_500).contains(&paused_at),
+            "paused after the hold, at {paused_at} ms"
+        );
     }
 
     #[test]
@@ -440,7 +487,11 @@ mod tests {
                 d.on_rtt(Some(Duration::from_millis(450)), now);
             }
             let u = d.update(&[speaker()], now);
-            assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))], "at {ms} ms");
+            assert_eq!(
+                u.choices,
+                vec![Some(Choice::full(Layer::Low))],
+                "at {ms} ms"
+            );
         }
         assert_eq!(d.estimate_bps(), 150_000 / 2 + 64_000, "halved once only");
     }
@@ -470,7 +521,11 @@ mod tests {
         d.on_loss(None);
         d.on_rtt(Some(Duration::from_millis(20)), t0);
         d.update(&[speaker()], t0);
-        assert_eq!(d.estimate_bps(), 300_000, "no report but no queue: nothing proven");
+        assert_eq!(
+            d.estimate_bps(),
+            300_000,
+            "no report but no queue: nothing proven"
+        );
     }
 
     #[test]
@@ -495,7 +550,10 @@ mod tests {
         d.on_loss(Some(0.05));
         // A satellite hop: 600 ms of its own, queueing on top would show above that.
         for s in 0..40 {
-            d.on_rtt(Some(Duration::from_millis(600)), t0 + Duration::from_secs(s));
+            d.on_rtt(
+                Some(Duration::from_millis(600)),
+                t0 + Duration::from_secs(s),
+            );
         }
         d.update(&[speaker()], t0 + Duration::from_secs(40));
         assert_eq!(d.estimate_bps(), 5_000_000);
@@ -504,7 +562,10 @@ mod tests {
         d.on_rtt(Some(Duration::from_millis(20)), t0);
         d.on_loss(Some(0.05));
         for s in 1..40 {
-            d.on_rtt(Some(Duration::from_millis(320)), t0 + Duration::from_secs(s));
+            d.on_rtt(
+                Some(Duration::from_millis(320)),
+                t0 + Duration::from_secs(s),
+            );
         }
         d.update(&[speaker()], t0 + Duration::from_secs(40));
         assert_eq!(d.estimate_bps(), 5_000_000, "the 20 ms sample has aged out");

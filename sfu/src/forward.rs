@@ -277,7 +277,10 @@ mod tests {
         let v = d.decide(&video(Layer::Low, 10, false), all, now);
         assert_eq!(v.out, None);
         assert_eq!(v.keyframe, Some(Some(Layer::Low)));
-        let start = d.decide(&video(Layer::Low, 11, true), all, now).out.unwrap();
+        let start = d
+            .decide(&video(Layer::Low, 11, true), all, now)
+            .out
+            .unwrap();
         assert_eq!(d.current_layer(), Some(Some(Layer::Low)));
         let v = d.decide(&video(Layer::Low, 12, false), all, now);
         assert_eq!(v.keyframe, None);
@@ -304,7 +307,10 @@ mod tests {
         d.set_source(Layer::High);
         // Publisher ramping up: only q and h so far.
         let ramp = set(&[Layer::Low, Layer::Mid]);
-        assert_eq!(d.decide(&video(Layer::Low, 1, true), ramp, now), Verdict::DROP);
+        assert_eq!(
+            d.decide(&video(Layer::Low, 1, true), ramp, now),
+            Verdict::DROP
+        );
         let v = d.decide(&video(Layer::Mid, 100, true), ramp, now);
         let first = v.out.unwrap();
         // f appears: keep forwarding h, asking for an f keyframe.
@@ -320,7 +326,10 @@ mod tests {
         let v = d.decide(&video(Layer::High, 901, true), all, later);
         assert_eq!(v.out.unwrap().seq, first.seq + 2);
         assert_eq!(d.current_layer(), Some(Some(Layer::High)));
-        assert_eq!(d.decide(&video(Layer::Mid, 102, true), all, later), Verdict::DROP);
+        assert_eq!(
+            d.decide(&video(Layer::Mid, 102, true), all, later),
+            Verdict::DROP
+        );
     }
 
     #[test]
@@ -357,12 +366,25 @@ mod tests {
         let all = set(&Layer::ALL);
         let first = d.decide(&video(Layer::Low, 1, true), all, now).out.unwrap();
         d.pause();
-        assert_eq!(d.decide(&video(Layer::Low, 2, true), all, now), Verdict::DROP);
-        assert_eq!(d.decide(&video(Layer::Low, 3, false), all, now), Verdict::DROP);
+        assert_eq!(
+            d.decide(&video(Layer::Low, 2, true), all, now),
+            Verdict::DROP
+        );
+        assert_eq!(
+            d.decide(&video(Layer::Low, 3, false), all, now),
+            Verdict::DROP
+        );
         d.set_source(Layer::Low);
-        assert_eq!(d.decide(&video(Layer::Low, 4, false), all, now).keyframe, Some(Some(Layer::Low)));
+        assert_eq!(
+            d.decide(&video(Layer::Low, 4, false), all, now).keyframe,
+            Some(Some(Layer::Low))
+        );
         let resumed = d.decide(&video(Layer::Low, 5, true), all, now).out.unwrap();
-        assert_eq!(resumed.seq, first.seq + 1, "numbering continues over the pause");
+        assert_eq!(
+            resumed.seq,
+            first.seq + 1,
+            "numbering continues over the pause"
+        );
     }
 
     #[test]
@@ -386,11 +408,24 @@ mod tests {
         frame: u16,
     }
 
-    const PATTERN: [(u8, bool); 8] = [(0, false), (2, true), (1, true), (2, false), (0, false), (2, false), (1, false), (2, false)];
+    const PATTERN: [(u8, bool); 8] = [
+        (0, false),
+        (2, true),
+        (1, true),
+        (2, false),
+        (0, false),
+        (2, false),
+        (1, false),
+        (2, false),
+    ];
 
     impl Vp8Source {
         fn new(layer: Layer, seq: u64) -> Self {
-            Vp8Source { layer, seq, frame: 0 }
+            Vp8Source {
+                layer,
+                seq,
+                frame: 0,
+            }
         }
 
         /// The next frame's packets; the first frame is a keyframe.
@@ -411,7 +446,10 @@ mod tests {
                     vp8: Some(vp8::Descriptor {
                         frame_start: start,
                         keyframe: key && start,
-                        picture_id: Some(vp8::PictureId { value: pic, long: true }),
+                        picture_id: Some(vp8::PictureId {
+                            value: pic,
+                            long: true,
+                        }),
                         tl0_pic_idx: Some(tl0),
                         tid: Some(if key { 0 } else { tid }),
                         layer_sync: key || sync,
@@ -455,7 +493,11 @@ mod tests {
             d.set_temporal_target(target);
             let mut src = Vp8Source::new(Layer::Low, 100);
             let sent = run(&mut d, &mut src, 32);
-            assert_eq!(sent.len(), 2 * frames_out, "T{target}: packets of {frames_out} frames");
+            assert_eq!(
+                sent.len(),
+                2 * frames_out,
+                "T{target}: packets of {frames_out} frames"
+            );
             assert!(sent.iter().all(|(tid, _)| *tid <= target));
             assert_continuous(&sent);
         }
@@ -472,7 +514,10 @@ mod tests {
         let [start, rest] = src.frame(); // T2
         assert!(d.decide(&start, all, now).out.is_some());
         d.set_temporal_target(0);
-        assert!(d.decide(&rest, all, now).out.is_some(), "the frame begun is finished");
+        assert!(
+            d.decide(&rest, all, now).out.is_some(),
+            "the frame begun is finished"
+        );
         let sent = run(&mut d, &mut src, 14);
         assert!(sent.iter().all(|(tid, _)| *tid == 0), "{sent:?}");
         assert_eq!(d.current_temporal(), 0);
@@ -487,12 +532,30 @@ mod tests {
         run(&mut d, &mut src, 4); // keyframe, 2, 1, 2: only T0 goes.
         d.set_temporal_target(2);
         // Frames 4..: T0, then T2 (no sync), T1 (no sync), T2; next period T0, T2 sync, T1 sync, ...
-        let after: Vec<_> = (4..24).map(|_| run(&mut d, &mut src, 1).first().map(|(t, _)| *t)).collect();
+        let after: Vec<_> = (4..24)
+            .map(|_| run(&mut d, &mut src, 1).first().map(|(t, _)| *t))
+            .collect();
         let tids = |r: std::ops::Range<usize>| after[r].to_vec();
-        assert_eq!(tids(0..4), [Some(0), None, None, None], "no sync frame yet: T1 and T2 wait");
-        assert_eq!(tids(4..8), [Some(0), None, Some(1), None], "the T2 sync comes before T1 is on");
-        assert_eq!(tids(8..12), [Some(0), None, Some(1), None], "T1 on; T2 waits for its sync");
-        assert_eq!(tids(12..16), [Some(0), Some(2), Some(1), Some(2)], "all on from the T2 sync");
+        assert_eq!(
+            tids(0..4),
+            [Some(0), None, None, None],
+            "no sync frame yet: T1 and T2 wait"
+        );
+        assert_eq!(
+            tids(4..8),
+            [Some(0), None, Some(1), None],
+            "the T2 sync comes before T1 is on"
+        );
+        assert_eq!(
+            tids(8..12),
+            [Some(0), None, Some(1), None],
+            "T1 on; T2 waits for its sync"
+        );
+        assert_eq!(
+            tids(12..16),
+            [Some(0), Some(2), Some(1), Some(2)],
+            "all on from the T2 sync"
+        );
         assert_eq!(d.current_temporal(), 2);
     }
 
@@ -583,7 +646,11 @@ mod tests {
         // The keyframe's second packet is lost upstream; T2, T1, T2 are skipped; T0 goes.
         run(&mut d, &mut src, 3);
         let next_t0 = run(&mut d, &mut src, 1);
-        assert_eq!(next_t0[0].1.seq, first.seq + 2, "the lost packet's number stays free");
+        assert_eq!(
+            next_t0[0].1.seq,
+            first.seq + 2,
+            "the lost packet's number stays free"
+        );
         let late = d.decide(&key[1], all, now).out.unwrap();
         assert_eq!(late.seq, first.seq + 1);
         assert_eq!(late.picture_id, first.picture_id);
@@ -598,7 +665,10 @@ mod tests {
         d.set_temporal_target(0);
         d.decide(&video(Layer::Low, 1, true), all, now).out.unwrap();
         for seq in 2..10 {
-            assert!(d.decide(&video(Layer::Low, seq, false), all, now).out.is_some());
+            assert!(d
+                .decide(&video(Layer::Low, seq, false), all, now)
+                .out
+                .is_some());
         }
     }
 }

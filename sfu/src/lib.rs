@@ -135,7 +135,6 @@ pub enum SfuEvent {
 /// How often [`SfuEvent::Stats`] comes for each connected peer.
 pub const STATS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-
 /// Why an offer was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum OfferError {
@@ -234,7 +233,11 @@ impl Sfu {
     }
 
     /// Adds a trickled remote ICE candidate.
-    pub async fn add_candidate(&self, peer: PeerId, candidate: String) -> Result<(), CandidateError> {
+    pub async fn add_candidate(
+        &self,
+        peer: PeerId,
+        candidate: String,
+    ) -> Result<(), CandidateError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         self.send(Command::Candidate {
             peer,

@@ -118,7 +118,10 @@ impl LinkStats {
             packets: s.packets,
             nacks: s.nacks,
             keyframe_requests: s.plis + s.firs,
-            jitter_ms: s.remote.as_ref().and_then(|r| jitter_ms(r.jitter, clock_rate)),
+            jitter_ms: s
+                .remote
+                .as_ref()
+                .and_then(|r| jitter_ms(r.jitter, clock_rate)),
         };
         upsert(&mut self.egress, (s.mid, s.rid), stream);
     }
@@ -146,14 +149,20 @@ impl LinkStats {
         let (rx_bps, tx_bps) = match self.last {
             Some((at, last_rx, last_tx)) if now > at => {
                 let secs = now.duration_since(at).as_secs_f64();
-                let rate = |new: u64, old: u64| (new.saturating_sub(old) as f64 * 8.0 / secs).round() as u64;
+                let rate = |new: u64, old: u64| {
+                    (new.saturating_sub(old) as f64 * 8.0 / secs).round() as u64
+                };
                 (rate(rx, last_rx), rate(tx, last_tx))
             }
             _ => (0, 0),
         };
         self.last = Some((now, rx, tx));
-        let sum = |l: &[((Mid, Option<Rid>), Stream)], f: fn(&Stream) -> u64| l.iter().map(|(_, s)| f(s)).sum::<u64>();
-        let worst = |l: &[((Mid, Option<Rid>), Stream)]| l.iter().filter_map(|(_, s)| s.jitter_ms).reduce(f64::max);
+        let sum = |l: &[((Mid, Option<Rid>), Stream)], f: fn(&Stream) -> u64| {
+            l.iter().map(|(_, s)| f(s)).sum::<u64>()
+        };
+        let worst = |l: &[((Mid, Option<Rid>), Stream)]| {
+            l.iter().filter_map(|(_, s)| s.jitter_ms).reduce(f64::max)
+        };
         let pct = |f: Option<f32>| f.map(|f| f64::from(f) * 100.0);
         PeerReport {
             peer,
@@ -202,7 +211,14 @@ mod tests {
         }
     }
 
-    fn ingress(mid: &str, rid: Option<&str>, packets: u64, nacks: u64, jitter: u32, now: Instant) -> MediaIngressStats {
+    fn ingress(
+        mid: &str,
+        rid: Option<&str>,
+        packets: u64,
+        nacks: u64,
+        jitter: u32,
+        now: Instant,
+    ) -> MediaIngressStats {
         MediaIngressStats {
             mid: mid.into(),
             rid: rid.map(Into::into),
@@ -226,7 +242,13 @@ mod tests {
         let first = l.report(PeerId(1), &peer_stats(1_000, 2_000, t0), t0, None, None);
         assert_eq!((first.rx_bps, first.tx_bps), (0, 0), "no interval yet");
         let t1 = t0 + Duration::from_secs(2);
-        let r = l.report(PeerId(1), &peer_stats(251_000, 502_000, t1), t1, Some(900_000), Some(Some(Layer::Mid)));
+        let r = l.report(
+            PeerId(1),
+            &peer_stats(251_000, 502_000, t1),
+            t1,
+            Some(900_000),
+            Some(Some(Layer::Mid)),
+        );
         assert_eq!(r.rx_bps, 1_000_000);
         assert_eq!(r.tx_bps, 2_000_000);
         assert_eq!(r.rtt_ms, Some(42.0));
@@ -245,7 +267,11 @@ mod tests {
         assert_eq!(r.packets_rx, 400, "the newest count of each stream, summed");
         assert_eq!(r.nacks_to_peer, 6);
         assert_eq!(r.keyframe_requests_to_peer, 2);
-        assert_eq!(r.up_jitter_ms, Some(20.0), "1800 units at 90 kHz is the worst: 20 ms");
+        assert_eq!(
+            r.up_jitter_ms,
+            Some(20.0),
+            "1800 units at 90 kHz is the worst: 20 ms"
+        );
         assert_eq!(r.down_jitter_ms, None);
     }
 
@@ -258,7 +284,10 @@ mod tests {
         l.on_audio_packet(None);
         let r = l.report(PeerId(1), &peer_stats(0, 0, now), now, None, None);
         assert_eq!(r.audio_packets_rx, 3);
-        assert!((r.audio_level.unwrap() - 0.1).abs() < 1e-9, "-20 dBov is 0.1");
+        assert!(
+            (r.audio_level.unwrap() - 0.1).abs() < 1e-9,
+            "-20 dBov is 0.1"
+        );
         let r = l.report(PeerId(1), &peer_stats(0, 0, now), now, None, None);
         assert_eq!(r.audio_level, None, "no audio since");
         assert_eq!(r.audio_packets_rx, 3, "a running total");

@@ -85,7 +85,10 @@ impl SfuMetrics {
                 "Video slots paused because the subscriber's link cannot carry the lowest layer",
             )?,
             dropped: IntCounterVec::new(
-                Opts::new("diemcau_sfu_dropped_packets_total", "Datagrams dropped, by reason"),
+                Opts::new(
+                    "diemcau_sfu_dropped_packets_total",
+                    "Datagrams dropped, by reason",
+                ),
                 &["reason"],
             )?,
             forward_latency: Histogram::with_opts(
@@ -94,7 +97,8 @@ impl SfuMetrics {
                     "Time from a datagram's arrival to its forwarded copies reaching the socket",
                 )
                 .buckets(vec![
-                    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025,
+                    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005,
+                    0.01, 0.025,
                 ]),
             )?,
         };
@@ -154,11 +158,19 @@ impl Tally {
         m.forwarded.inc_by(t.forwarded);
         m.keyframe_requests.inc_by(t.keyframe_requests);
         m.unmatched.inc_by(t.unmatched);
-        m.dropped.with_label_values(&["unmatched"]).inc_by(t.unmatched);
+        m.dropped
+            .with_label_values(&["unmatched"])
+            .inc_by(t.unmatched);
         m.dropped.with_label_values(&["refused"]).inc_by(t.refused);
-        m.dropped.with_label_values(&["send_error"]).inc_by(t.send_errors);
-        m.dropped.with_label_values(&["over_budget"]).inc_by(t.over_budget);
-        m.dropped.with_label_values(&["malformed"]).inc_by(t.malformed);
+        m.dropped
+            .with_label_values(&["send_error"])
+            .inc_by(t.send_errors);
+        m.dropped
+            .with_label_values(&["over_budget"])
+            .inc_by(t.over_budget);
+        m.dropped
+            .with_label_values(&["malformed"])
+            .inc_by(t.malformed);
         m.layer_switches.inc_by(t.layer_switches);
     }
 }

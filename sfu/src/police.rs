@@ -84,13 +84,17 @@ pub struct TrackPolicers {
 impl TrackPolicers {
     /// Policers for a track of `kind`, created on first use.
     pub fn new(kind: TrackKind) -> Self {
-        TrackPolicers { kind, layers: [None, None, None] }
+        TrackPolicers {
+            kind,
+            layers: [None, None, None],
+        }
     }
 
     /// Whether a packet of `bytes` on `layer` is within the track's budget.
     pub fn admit(&mut self, layer: Option<Layer>, bytes: usize, now: Instant) -> bool {
         let kind = self.kind;
-        let p = self.layers[layer.map_or(0, Layer::index)].get_or_insert_with(|| Policer::new(announced_bps(kind, layer)));
+        let p = self.layers[layer.map_or(0, Layer::index)]
+            .get_or_insert_with(|| Policer::new(announced_bps(kind, layer)));
         p.admit(bytes, now)
     }
 }
@@ -101,7 +105,13 @@ mod tests {
     use std::time::Duration;
 
     /// Sends `bps` in 1200-byte packets for `secs` seconds; returns (sent, admitted) bytes.
-    fn run(p: &mut TrackPolicers, layer: Option<Layer>, bps: u64, secs: u64, t0: Instant) -> (u64, u64) {
+    fn run(
+        p: &mut TrackPolicers,
+        layer: Option<Layer>,
+        bps: u64,
+        secs: u64,
+        t0: Instant,
+    ) -> (u64, u64) {
         let packet = 1200usize;
         let per_sec = bps / 8 / packet as u64;
         let (mut sent, mut admitted) = (0, 0);
@@ -141,15 +151,27 @@ mod tests {
     #[test]
     fn ten_times_the_announced_rate_is_cut_to_the_budget() {
         let t0 = Instant::now();
-        for (kind, layer) in [(TrackKind::Camera, Some(Layer::Low)), (TrackKind::Camera, Some(Layer::High)), (TrackKind::Screen, None), (TrackKind::Audio, None)] {
+        for (kind, layer) in [
+            (TrackKind::Camera, Some(Layer::Low)),
+            (TrackKind::Camera, Some(Layer::High)),
+            (TrackKind::Screen, None),
+            (TrackKind::Audio, None),
+        ] {
             let mut p = TrackPolicers::new(kind);
             let announced = announced_bps(kind, layer);
             let (sent, admitted) = run(&mut p, layer, announced * 10, 10, t0);
             let admitted_bps = admitted * 8 / 10;
             let budget = announced * OVER_NOMINAL;
             // Over 10 s: the budget, plus the one-second bucket it started with.
-            assert!(admitted_bps <= budget + budget / 10 + 10_000, "{kind:?} {layer:?}: {admitted_bps} bit/s admitted of {}", sent * 8 / 10);
-            assert!(admitted_bps >= budget * 9 / 10, "{kind:?} {layer:?}: the budget itself passes ({admitted_bps})");
+            assert!(
+                admitted_bps <= budget + budget / 10 + 10_000,
+                "{kind:?} {layer:?}: {admitted_bps} bit/s admitted of {}",
+                sent * 8 / 10
+            );
+            assert!(
+                admitted_bps >= budget * 9 / 10,
+                "{kind:?} {layer:?}: the budget itself passes ({admitted_bps})"
+            );
         }
     }
 

@@ -133,7 +133,9 @@ impl RateMeter {
     /// Bits per second over the window ending at `now`.
     pub fn bps(&mut self, now: Instant) -> u64 {
         self.roll(now);
-        let (Some(head), Some(first)) = (self.head, self.first) else { return 0 };
+        let (Some(head), Some(first)) = (self.head, self.first) else {
+            return 0;
+        };
         // The older buckets are full; the newest one has run for `now - head`.
         let span = (Self::BUCKET * (BUCKETS as u32 - 1) + now.saturating_duration_since(head))
             .min(now.saturating_duration_since(first))
@@ -216,7 +218,11 @@ mod tests {
         }
         let r = m.rates(t0 + Duration::from_millis(1000)).unwrap();
         assert_eq!(r.temporal_layers(), 1);
-        assert_eq!(r.steps().collect::<Vec<_>>(), [MAX_TEMPORAL], "one choice: the full rate");
+        assert_eq!(
+            r.steps().collect::<Vec<_>>(),
+            [MAX_TEMPORAL],
+            "one choice: the full rate"
+        );
         assert_eq!(r.at(0), r.full_bps());
     }
 

@@ -167,7 +167,11 @@ impl Rewriter {
     /// Starts a new segment with packet `pkt`, arriving at `now`, on a clock of
     /// `clock_rate` Hz. Returns where that packet goes out.
     pub fn start(&mut self, pkt: &Numbering, clock_rate: u32, now: Instant) -> Rewritten {
-        let out_seq = if self.max_out_seq == 0 { FIRST_SEQ } else { self.max_out_seq + 1 };
+        let out_seq = if self.max_out_seq == 0 {
+            FIRST_SEQ
+        } else {
+            self.max_out_seq + 1
+        };
         let out_ts = match self.last_out {
             None => pkt.ts,
             Some((last_ts, last_at)) => {
@@ -180,9 +184,9 @@ impl Rewriter {
         self.seq_offset = out_seq.wrapping_sub(pkt.seq);
         self.ts_offset = out_ts.wrapping_sub(pkt.ts);
         if let Some(p) = pkt.picture_id {
-            let out = self
-                .max_in_picture
-                .map_or(p.value, |m| (m.value + self.picture_offset + 1) % PICTURE_MOD);
+            let out = self.max_in_picture.map_or(p.value, |m| {
+                (m.value + self.picture_offset + 1) % PICTURE_MOD
+            });
             self.picture_offset = out.wrapping_sub(p.value) % PICTURE_MOD;
             self.max_in_picture = Some(p);
         }
@@ -224,7 +228,11 @@ impl Rewriter {
                 Some(i) => {
                     let s = h.shifts[i];
                     // The run before `s.from` is as long as the offset moved over it.
-                    let after = if i + 1 < h.len { h.shifts[i + 1].seq_offset } else { self.seq_offset };
+                    let after = if i + 1 < h.len {
+                        h.shifts[i + 1].seq_offset
+                    } else {
+                        self.seq_offset
+                    };
                     if pkt.seq >= s.from - s.seq_offset.wrapping_sub(after) {
                         // A copy of a packet left out: its number went to the packet after it.
                         return None;
@@ -338,7 +346,8 @@ mod tests {
         let mut r = Rewriter::new();
         r.start(&n(100, 1_000), 90_000, t0);
         for i in 1..10u64 {
-            r.rewrite(&n(100 + i, 1_000 + 3_000 * i as u32), t0).unwrap();
+            r.rewrite(&n(100 + i, 1_000 + 3_000 * i as u32), t0)
+                .unwrap();
         }
         // New source: unrelated sequence and timestamp space, 100 ms later.
         let t1 = t0 + Duration::from_millis(100);
@@ -355,9 +364,13 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Rewriter::new();
         let a = r.start(&n(10, u32::MAX - 1_000), 48_000, t0);
-        let b = r.rewrite(&n(11, (u32::MAX - 1_000).wrapping_add(960)), t0).unwrap();
+        let b = r
+            .rewrite(&n(11, (u32::MAX - 1_000).wrapping_add(960)), t0)
+            .unwrap();
         assert_eq!(b.ts.wrapping_sub(a.ts), 960);
-        let c = r.rewrite(&n(12, (u32::MAX - 1_000).wrapping_add(1_920)), t0).unwrap();
+        let c = r
+            .rewrite(&n(12, (u32::MAX - 1_000).wrapping_add(1_920)), t0)
+            .unwrap();
         assert_eq!(c.ts, 919);
         assert_eq!(c.seq, a.seq + 2);
     }
@@ -426,14 +439,22 @@ mod tests {
         let b = r.rewrite(&vp8(13, 102, 7), t0).unwrap();
         assert_eq!(b.seq, a.seq + 1);
         for late in [11, 12] {
-            assert_eq!(r.rewrite(&vp8(late, 101, 7), t0), None, "copy of skipped {late}");
+            assert_eq!(
+                r.rewrite(&vp8(late, 101, 7), t0),
+                None,
+                "copy of skipped {late}"
+            );
         }
         // Two runs: the older one is measured against the newer one's offset.
         r.skip(&vp8(14, 103, 7));
         let c = r.rewrite(&vp8(15, 104, 7), t0).unwrap();
         assert_eq!(c.seq, b.seq + 1);
         for late in [11, 12, 14] {
-            assert_eq!(r.rewrite(&vp8(late, 101, 7), t0), None, "copy of skipped {late}");
+            assert_eq!(
+                r.rewrite(&vp8(late, 101, 7), t0),
+                None,
+                "copy of skipped {late}"
+            );
         }
         // Packets forwarded before keep their numbers.
         assert_eq!(r.rewrite(&vp8(13, 102, 7), t0).unwrap().seq, b.seq);
@@ -442,7 +463,11 @@ mod tests {
 
     #[test]
     fn per_packet_state_stays_small() {
-        assert!(std::mem::size_of::<Rewriter>() <= 72, "{}", std::mem::size_of::<Rewriter>());
+        assert!(
+            std::mem::size_of::<Rewriter>() <= 72,
+            "{}",
+            std::mem::size_of::<Rewriter>()
+        );
     }
 
     #[test]
@@ -460,7 +485,10 @@ mod tests {
         Numbering {
             seq,
             ts: u32::from(pic) * 3_000,
-            picture_id: Some(PictureId { value: pic, long: true }),
+            picture_id: Some(PictureId {
+                value: pic,
+                long: true,
+            }),
             tl0_pic_idx: Some(tl0),
         }
     }
@@ -476,8 +504,16 @@ mod tests {
         r.skip(&vp8(13, 101, 7));
         let c = r.rewrite(&vp8(14, 102, 7), t0).unwrap();
         let d = r.rewrite(&vp8(15, 102, 7), t0).unwrap();
-        assert_eq!((c.seq, d.seq), (a.seq + 2, a.seq + 3), "no hole where 12 and 13 were");
-        assert_eq!(c.picture_id, Some(a.picture_id.unwrap() + 1), "picture 101 left no hole");
+        assert_eq!(
+            (c.seq, d.seq),
+            (a.seq + 2, a.seq + 3),
+            "no hole where 12 and 13 were"
+        );
+        assert_eq!(
+            c.picture_id,
+            Some(a.picture_id.unwrap() + 1),
+            "picture 101 left no hole"
+        );
         assert_eq!(d.picture_id, c.picture_id, "one picture, one id");
         assert_eq!(c.tl0_pic_idx, a.tl0_pic_idx);
         assert_eq!(c.ts, 102 * 3_000, "timestamps keep their spacing");
@@ -491,7 +527,11 @@ mod tests {
         // 11 (picture 100) is lost upstream; 12 (picture 101) is skipped.
         r.skip(&vp8(12, 101, 7));
         let c = r.rewrite(&vp8(13, 102, 7), t0).unwrap();
-        assert_eq!(c.seq, a.seq + 2, "the gap of 11 stays for the receiver to NACK");
+        assert_eq!(
+            c.seq,
+            a.seq + 2,
+            "the gap of 11 stays for the receiver to NACK"
+        );
         assert_eq!(c.picture_id, Some(a.picture_id.unwrap() + 1));
         // The retransmission of 11 arrives after the skip: it takes the numbers of its time.
         let late = r.rewrite(&vp8(11, 100, 7), t0).unwrap();
@@ -516,7 +556,11 @@ mod tests {
                 r.rewrite(&vp8(seq, pic, 0), t0).unwrap();
             }
         }
-        assert_eq!(r.rewrite(&vp8(1, 0, 0), t0), None, "its offset is forgotten");
+        assert_eq!(
+            r.rewrite(&vp8(1, 0, 0), t0),
+            None,
+            "its offset is forgotten"
+        );
         // A recent one still maps.
         let recent = 2 * (2 * SHIFTS as u64) + 1;
         assert!(r.rewrite(&vp8(recent, 2 * SHIFTS as u16, 0), t0).is_some());
@@ -530,7 +574,11 @@ mod tests {
         let last = r.rewrite(&vp8(11, 0x7FFF, 255), t0).unwrap();
         assert_eq!(last.picture_id, Some(0x7FFF));
         // Another layer's keyframe, numbered in its own space.
-        let first = r.start(&vp8(5_000, 1_234, 40), 90_000, t0 + Duration::from_millis(33));
+        let first = r.start(
+            &vp8(5_000, 1_234, 40),
+            90_000,
+            t0 + Duration::from_millis(33),
+        );
         assert_eq!(first.picture_id, Some(0), "15-bit wrap");
         assert_eq!(first.tl0_pic_idx, Some(0), "8-bit wrap");
         let next = r.rewrite(&vp8(5_001, 1_235, 41), t0).unwrap();
@@ -544,7 +592,10 @@ mod tests {
         let short = |seq: u64, pic: u16| Numbering {
             seq,
             ts: 0,
-            picture_id: Some(PictureId { value: pic, long: false }),
+            picture_id: Some(PictureId {
+                value: pic,
+                long: false,
+            }),
             tl0_pic_idx: None,
         };
         r.start(&short(1, 126), 90_000, t0);

@@ -147,13 +147,18 @@ impl Demand {
     /// best usable choice below it, else the lowest.
     fn settle(&self, choice: Choice) -> Option<Choice> {
         let choice = match self.layers().find(|(l, _)| *l == choice.layer) {
-            Some((_, rates)) if choice.temporal + 1 >= rates.temporal_layers() => Choice::full(choice.layer),
+            Some((_, rates)) if choice.temporal + 1 >= rates.temporal_layers() => {
+                Choice::full(choice.layer)
+            }
             _ => choice,
         };
         if self.usable().any(|u| u == choice) {
             return Some(choice);
         }
-        self.usable().filter(|u| *u <= choice).last().or_else(|| self.usable().next())
+        self.usable()
+            .filter(|u| *u <= choice)
+            .last()
+            .or_else(|| self.usable().next())
     }
 }
 
@@ -210,7 +215,13 @@ impl Selector {
     /// order (keep one entry per slot, idle ones with no usable layer), given the
     /// subscriber's estimate `estimate_bps` at `now`.
     /// `loss` is the latest fraction of packets to the subscriber that were lost.
-    pub fn select(&mut self, estimate_bps: u64, loss: f64, demands: &[Demand], now: Instant) -> Vec<Option<Choice>> {
+    pub fn select(
+        &mut self,
+        estimate_bps: u64,
+        loss: f64,
+        demands: &[Demand],
+        now: Instant,
+    ) -> Vec<Option<Choice>> {
         if self.current.len() != demands.len() {
             // Slots changed: start from the lowest layers, then climb with the usual hold.
             self.current = demands.iter().map(Demand::first).collect();
@@ -227,7 +238,13 @@ impl Selector {
                 None => {}
             }
         }
-        let cost = |alloc: &[Option<Choice>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+        let cost = |alloc: &[Option<Choice>]| {
+            alloc
+                .iter()
+                .zip(demands)
+                .map(|(c, d)| d.cost(*c))
+                .sum::<u64>()
+        };
 
         let need = cost(&self.current);
         if need > budget {
@@ -239,7 +256,10 @@ impl Selector {
                 return self.current.clone();
             }
             let mut down = fit_down(&self.current, demands, budget);
-            let pauses = down.iter().zip(&self.current).any(|(d, c)| d.is_none() && c.is_some());
+            let pauses = down
+                .iter()
+                .zip(&self.current)
+                .any(|(d, c)| d.is_none() && c.is_some());
             if pauses {
                 let mut lowest = down.clone();
                 for ((l, c), dem) in lowest.iter_mut().zip(&self.current).zip(demands) {
@@ -312,13 +332,21 @@ impl Selector {
         if self.current.len() != demands.len() {
             return 0;
         }
-        let cost = |alloc: &[Option<Choice>]| alloc.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+        let cost = |alloc: &[Option<Choice>]| {
+            alloc
+                .iter()
+                .zip(demands)
+                .map(|(c, d)| d.cost(*c))
+                .sum::<u64>()
+        };
         let mut order: Vec<usize> = (0..demands.len()).collect();
         order.sort_by_key(|&i| (demands[i].priority, i));
         let step = order.iter().find_map(|&i| {
             let next = match self.current[i] {
                 None => demands[i].usable().next(),
-                Some(c) => demands[i].usable().find(|u| *u > c && u.temporal == MAX_TEMPORAL),
+                Some(c) => demands[i]
+                    .usable()
+                    .find(|u| *u > c && u.temporal == MAX_TEMPORAL),
             }?;
             let mut alloc = self.current.clone();
             alloc[i] = Some(next);
@@ -331,7 +359,13 @@ impl Selector {
     /// The video bitrate of the current choices, bit/s (`None` before the first selection
     /// for these slots).
     pub fn video_bps(&self, demands: &[Demand]) -> Option<u64> {
-        (self.current.len() == demands.len()).then(|| self.current.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum())
+        (self.current.len() == demands.len()).then(|| {
+            self.current
+                .iter()
+                .zip(demands)
+                .map(|(c, d)| d.cost(*c))
+                .sum()
+        })
     }
 
     /// What the slots receiving video now would cost at their lowest layer and full frame
@@ -411,7 +445,9 @@ fn fit_down(current: &[Option<Choice>], demands: &[Demand], budget: u64) -> Vec<
     order.sort_by_key(|&i| std::cmp::Reverse((demands[i].priority, i)));
     let total = |a: &[Option<Choice>]| a.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
     while total(&alloc) > budget {
-        let Some(&i) = order.iter().find(|&&i| alloc[i].is_some()) else { break };
+        let Some(&i) = order.iter().find(|&&i| alloc[i].is_some()) else {
+            break;
+        };
         alloc[i] = demands[i].usable().filter(|l| Some(*l) < alloc[i]).last();
     }
     alloc
@@ -473,20 +509,38 @@ mod tests {
         let d = Demand {
             priority: 0,
             max: Layer::High,
-            layer_bps: [Some(LayerRates::full(150_000)), Some(LayerRates::full(90_000)), None],
+            layer_bps: [
+                Some(LayerRates::full(150_000)),
+                Some(LayerRates::full(90_000)),
+                None,
+            ],
         };
         assert_eq!(fill_up(&[d], 200_000), vec![full(Layer::Mid)]);
     }
 
     fn speaker() -> Demand {
-        Demand { priority: 0, max: Layer::High, layer_bps: SIMULCAST }
+        Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: SIMULCAST,
+        }
     }
 
     fn tile() -> Demand {
-        Demand { priority: 2, max: Layer::Low, layer_bps: SIMULCAST }
+        Demand {
+            priority: 2,
+            max: Layer::Low,
+            layer_bps: SIMULCAST,
+        }
     }
 
-    fn run(s: &mut Selector, est: u64, d: &[Demand], t0: Instant, secs: u64) -> Vec<Option<Choice>> {
+    fn run(
+        s: &mut Selector,
+        est: u64,
+        d: &[Demand],
+        t0: Instant,
+        secs: u64,
+    ) -> Vec<Option<Choice>> {
         let mut last = Vec::new();
         for ms in (0..=secs * 1000).step_by(100) {
             last = s.select(est, LOSSY, d, t0 + Duration::from_millis(ms));
@@ -500,7 +554,11 @@ mod tests {
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker()];
         assert_eq!(s.select(5_000_000, LOSSY, &d, t0), vec![full(Layer::Low)]);
-        assert_eq!(s.select(5_000_000, LOSSY, &d, t0 + Duration::from_secs(1)), vec![full(Layer::Low)], "held");
+        assert_eq!(
+            s.select(5_000_000, LOSSY, &d, t0 + Duration::from_secs(1)),
+            vec![full(Layer::Low)],
+            "held"
+        );
         assert_eq!(run(&mut s, 5_000_000, &d, t0, 4), vec![full(Layer::High)]);
     }
 
@@ -517,7 +575,11 @@ mod tests {
                 seen.push(c);
             }
         }
-        assert_eq!(seen, vec![full(Layer::Low), full(Layer::Mid)], "one climb, then steady");
+        assert_eq!(
+            seen,
+            vec![full(Layer::Low), full(Layer::Mid)],
+            "one climb, then steady"
+        );
     }
 
     #[test]
@@ -527,10 +589,25 @@ mod tests {
         let d = [speaker()];
         run(&mut s, 5_000_000, &d, t0, 5);
         let t1 = t0 + Duration::from_secs(6);
-        assert_eq!(s.select(300_000, LOSSY, &d, t1), vec![full(Layer::Low)], "down in one step");
-        assert_eq!(s.select(60_000, LOSSY, &d, t1), vec![full(Layer::Low)], "a dip does not blank the picture");
-        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)), vec![full(Layer::Low)]);
-        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1600)), vec![None], "paused: audio keeps its share");
+        assert_eq!(
+            s.select(300_000, LOSSY, &d, t1),
+            vec![full(Layer::Low)],
+            "down in one step"
+        );
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t1),
+            vec![full(Layer::Low)],
+            "a dip does not blank the picture"
+        );
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)),
+            vec![full(Layer::Low)]
+        );
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1600)),
+            vec![None],
+            "paused: audio keeps its share"
+        );
     }
 
     #[test]
@@ -542,12 +619,26 @@ mod tests {
         let t1 = t0 + Duration::from_secs(6);
         // 1.3 Mbit/s without loss: high (1.5M) no longer fits, but not by twice.
         assert_eq!(s.select(1_300_000, 0.0, &d, t1), vec![full(Layer::High)]);
-        assert_eq!(s.select(5_000_000, 0.0, &d, t1 + Duration::from_millis(500)), vec![full(Layer::High)], "dip over");
-        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(750)), vec![full(Layer::High)]);
-        assert_eq!(s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(1600)), vec![full(Layer::Mid)], "lasting: down");
+        assert_eq!(
+            s.select(5_000_000, 0.0, &d, t1 + Duration::from_millis(500)),
+            vec![full(Layer::High)],
+            "dip over"
+        );
+        assert_eq!(
+            s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(750)),
+            vec![full(Layer::High)]
+        );
+        assert_eq!(
+            s.select(1_300_000, 0.0, &d, t1 + Duration::from_millis(1600)),
+            vec![full(Layer::Mid)],
+            "lasting: down"
+        );
         // With loss there is no waiting.
         run(&mut s, 5_000_000, &d, t1 + Duration::from_secs(2), 5);
-        assert_eq!(s.select(1_300_000, LOSSY, &d, t1 + Duration::from_secs(8)), vec![full(Layer::Mid)]);
+        assert_eq!(
+            s.select(1_300_000, LOSSY, &d, t1 + Duration::from_secs(8)),
+            vec![full(Layer::Mid)]
+        );
     }
 
     #[test]
@@ -556,9 +647,16 @@ mod tests {
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker()];
         for ms in (0..10_000).step_by(250) {
-            assert_eq!(s.select(60_000, 0.0, &d, t0 + Duration::from_millis(ms)), vec![full(Layer::Low)]);
+            assert_eq!(
+                s.select(60_000, 0.0, &d, t0 + Duration::from_millis(ms)),
+                vec![full(Layer::Low)]
+            );
         }
-        assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_millis(10_250)), vec![None], "the hold already ran");
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t0 + Duration::from_millis(10_250)),
+            vec![None],
+            "the hold already ran"
+        );
     }
 
     #[test]
@@ -570,12 +668,19 @@ mod tests {
         // below low + audio (214k) but not far below it.
         let lossy = 0.03;
         for ms in (0..20_000).step_by(250) {
-            assert_eq!(s.select(200_000, lossy, &d, t0 + Duration::from_millis(ms)), vec![full(Layer::Low)], "{ms} ms");
+            assert_eq!(
+                s.select(200_000, lossy, &d, t0 + Duration::from_millis(ms)),
+                vec![full(Layer::Low)],
+                "{ms} ms"
+            );
         }
         // Far short of it (a 60 kbit/s line) the video pauses after the hold.
         let t1 = t0 + Duration::from_secs(21);
         assert_eq!(s.select(60_000, lossy, &d, t1), vec![full(Layer::Low)]);
-        assert_eq!(s.select(60_000, lossy, &d, t1 + Duration::from_millis(1600)), vec![None]);
+        assert_eq!(
+            s.select(60_000, lossy, &d, t1 + Duration::from_millis(1600)),
+            vec![None]
+        );
     }
 
     #[test]
@@ -598,7 +703,10 @@ mod tests {
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker(), tile()];
         run(&mut s, 120_000, &d, t0, 3);
-        assert_eq!(s.select(120_000, LOSSY, &d, t0 + Duration::from_secs(4)), vec![None, None]);
+        assert_eq!(
+            s.select(120_000, LOSSY, &d, t0 + Duration::from_secs(4)),
+            vec![None, None]
+        );
         // Next step: the speaker back at its lowest layer, with headroom, plus audio.
         assert_eq!(s.probe_bps(&d), (150_000.0 * 1.2) as u64 + 64_000);
     }
@@ -609,8 +717,15 @@ mod tests {
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker()];
         run(&mut s, 60_000, &d, t0, 2);
-        assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_secs(3)), vec![None]);
-        assert_eq!(s.select(5_000_000, LOSSY, &d, t0 + Duration::from_millis(3100)), vec![None], "resuming waits for the hold");
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t0 + Duration::from_secs(3)),
+            vec![None]
+        );
+        assert_eq!(
+            s.select(5_000_000, LOSSY, &d, t0 + Duration::from_millis(3100)),
+            vec![None],
+            "resuming waits for the hold"
+        );
         let back = run(&mut s, 5_000_000, &d, t0 + Duration::from_secs(3), 8);
         assert_eq!(back, vec![full(Layer::High)]);
     }
@@ -622,45 +737,94 @@ mod tests {
         let d = [tile(), speaker(), tile()];
         // 1.1 Mbit/s: speaker mid (500k) + both tiles low (300k) = 800k, plus 64k audio and 20% headroom.
         let c = run(&mut s, 1_100_000, &d, t0, 6);
-        assert_eq!(c, vec![full(Layer::Low), full(Layer::Mid), full(Layer::Low)]);
+        assert_eq!(
+            c,
+            vec![full(Layer::Low), full(Layer::Mid), full(Layer::Low)]
+        );
         // Squeeze: the tiles go first, the speaker keeps its picture.
         s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(7));
         s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(8));
         let c = s.select(400_000, LOSSY, &d, t0 + Duration::from_secs(9));
         assert_eq!(c[1], full(Layer::Low));
-        assert!(c[1].is_some() && (c[0].is_none() || c[2].is_none()), "{c:?}");
+        assert!(
+            c[1].is_some() && (c[0].is_none() || c[2].is_none()),
+            "{c:?}"
+        );
     }
 
     #[test]
     fn a_slot_with_a_new_source_starts_at_once_even_while_others_are_paused() {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
-        let idle = Demand { priority: 2, max: Layer::Low, layer_bps: [None; 3] };
+        let idle = Demand {
+            priority: 2,
+            max: Layer::Low,
+            layer_bps: [None; 3],
+        };
         run(&mut s, 100_000, &[speaker(), idle], t0, 3);
         let t1 = t0 + Duration::from_secs(4);
-        assert_eq!(s.select(100_000, LOSSY, &[speaker(), idle], t1), vec![None, None]);
+        assert_eq!(
+            s.select(100_000, LOSSY, &[speaker(), idle], t1),
+            vec![None, None]
+        );
         s.reset_slot(1);
-        assert_eq!(s.select(5_000_000, LOSSY, &[speaker(), tile()], t1), vec![None, full(Layer::Low)]);
+        assert_eq!(
+            s.select(5_000_000, LOSSY, &[speaker(), tile()], t1),
+            vec![None, full(Layer::Low)]
+        );
     }
 
     #[test]
     fn reception_says_full_reduced_or_audio_only() {
-        let idle = Demand { priority: 2, max: Layer::Low, layer_bps: [None; 3] };
+        let idle = Demand {
+            priority: 2,
+            max: Layer::Low,
+            layer_bps: [None; 3],
+        };
         let d = [speaker(), tile(), idle];
-        assert_eq!(reception(&[full(Layer::High), full(Layer::Low), None], &d), Reception::Full);
-        assert_eq!(reception(&[full(Layer::Mid), full(Layer::Low), None], &d), Reception::Reduced);
-        assert_eq!(reception(&[full(Layer::High), None, None], &d), Reception::Reduced);
+        assert_eq!(
+            reception(&[full(Layer::High), full(Layer::Low), None], &d),
+            Reception::Full
+        );
+        assert_eq!(
+            reception(&[full(Layer::Mid), full(Layer::Low), None], &d),
+            Reception::Reduced
+        );
+        assert_eq!(
+            reception(&[full(Layer::High), None, None], &d),
+            Reception::Reduced
+        );
         assert_eq!(reception(&[None, None, None], &d), Reception::AudioOnly);
-        assert_eq!(reception(&[None], &[idle]), Reception::Full, "nothing offered is nothing missed");
-        let capped = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(LayerRates::full(150_000)), None, None] }];
-        assert_eq!(reception(&[full(Layer::Low)], &capped), Reception::Full, "the source offers only q");
+        assert_eq!(
+            reception(&[None], &[idle]),
+            Reception::Full,
+            "nothing offered is nothing missed"
+        );
+        let capped = [Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: [Some(LayerRates::full(150_000)), None, None],
+        }];
+        assert_eq!(
+            reception(&[full(Layer::Low)], &capped),
+            Reception::Full,
+            "the source offers only q"
+        );
     }
 
     #[test]
     fn layers_the_publisher_stopped_sending_are_not_chosen() {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
-        let d = [Demand { priority: 0, max: Layer::High, layer_bps: [Some(LayerRates::full(150_000)), Some(LayerRates::full(500_000)), None] }];
+        let d = [Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: [
+                Some(LayerRates::full(150_000)),
+                Some(LayerRates::full(500_000)),
+                None,
+            ],
+        }];
         assert_eq!(run(&mut s, 10_000_000, &d, t0, 5), vec![full(Layer::Mid)]);
         assert_eq!(s.desired_bps(&d), 564_000);
     }
@@ -691,13 +855,23 @@ mod tests {
         assert_eq!(run(&mut s, 5_000_000, &d, t0, 5), vec![full(Layer::High)]);
         let t1 = t0 + Duration::from_secs(6);
         // 200 kbit/s: 136k after audio, short of q at 30 fps (150k): q at T0+T1 (90k).
-        assert_eq!(s.select(200_000, LOSSY, &d, t1), vec![at(Layer::Low, 1)], "down in one step");
+        assert_eq!(
+            s.select(200_000, LOSSY, &d, t1),
+            vec![at(Layer::Low, 1)],
+            "down in one step"
+        );
         // 130 kbit/s: 66k, q at T0 only (60k).
         assert_eq!(s.select(130_000, LOSSY, &d, t1), vec![at(Layer::Low, 0)]);
         // 60 kbit/s: nothing fits; the lowest frame rate stays until the pause is proven.
         assert_eq!(s.select(60_000, LOSSY, &d, t1), vec![at(Layer::Low, 0)]);
-        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)), vec![at(Layer::Low, 0)]);
-        assert_eq!(s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1600)), vec![None]);
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1000)),
+            vec![at(Layer::Low, 0)]
+        );
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t1 + Duration::from_millis(1600)),
+            vec![None]
+        );
     }
 
     #[test]
@@ -705,10 +879,20 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
         let d = [temporal_speaker()];
-        assert_eq!(s.select(544_000, LOSSY, &d, t0), vec![full(Layer::Low)], "a new slot starts at full frame rate");
+        assert_eq!(
+            s.select(544_000, LOSSY, &d, t0),
+            vec![full(Layer::Low)],
+            "a new slot starts at full frame rate"
+        );
         // 544k: 480k after audio, 400k with headroom: h at T0+T1 (300k), not h at 30 fps (500k).
         assert_eq!(run(&mut s, 544_000, &d, t0, 4), vec![at(Layer::Mid, 1)]);
-        assert_eq!(reception(&s.select(544_000, LOSSY, &d, t0 + Duration::from_secs(5)), &d), Reception::Reduced);
+        assert_eq!(
+            reception(
+                &s.select(544_000, LOSSY, &d, t0 + Duration::from_secs(5)),
+                &d
+            ),
+            Reception::Reduced
+        );
         // The next step up is h at 30 fps.
         assert_eq!(s.probe_bps(&d), (500_000.0 * 1.2) as u64 + 64_000);
     }
@@ -719,13 +903,27 @@ mod tests {
         let mut s = Selector::new(SelectorConfig::default());
         let d = [temporal_speaker()];
         run(&mut s, 60_000, &d, t0, 3);
-        assert_eq!(s.select(60_000, LOSSY, &d, t0 + Duration::from_secs(4)), vec![None]);
-        assert_eq!(s.probe_bps(&d), (60_000.0 * 1.2) as u64 + 64_000, "probe for q at T0");
+        assert_eq!(
+            s.select(60_000, LOSSY, &d, t0 + Duration::from_secs(4)),
+            vec![None]
+        );
+        assert_eq!(
+            s.probe_bps(&d),
+            (60_000.0 * 1.2) as u64 + 64_000,
+            "probe for q at T0"
+        );
         // 150 kbit/s: 86k after audio, 71k with headroom: q at T0.
         let c = run(&mut s, 150_000, &d, t0 + Duration::from_secs(5), 4);
         assert_eq!(c, vec![at(Layer::Low, 0)]);
-        assert_eq!(s.probe_bps(&d), (150_000.0 * 1.2) as u64 + 64_000, "probe for q at full rate, not T1");
-        assert_eq!(run(&mut s, 5_000_000, &d, t0 + Duration::from_secs(10), 4), vec![full(Layer::High)]);
+        assert_eq!(
+            s.probe_bps(&d),
+            (150_000.0 * 1.2) as u64 + 64_000,
+            "probe for q at full rate, not T1"
+        );
+        assert_eq!(
+            run(&mut s, 5_000_000, &d, t0 + Duration::from_secs(10), 4),
+            vec![full(Layer::High)]
+        );
     }
 
     #[test]
@@ -733,9 +931,15 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
         let d = [speaker(), tile()];
-        for (i, est) in [5_000_000, 700_000, 250_000, 120_000, 60_000, 2_000_000].into_iter().enumerate() {
+        for (i, est) in [5_000_000, 700_000, 250_000, 120_000, 60_000, 2_000_000]
+            .into_iter()
+            .enumerate()
+        {
             let c = run(&mut s, est, &d, t0 + Duration::from_secs(10 * i as u64), 9);
-            assert!(c.iter().flatten().all(|c| c.temporal == MAX_TEMPORAL), "{est}: {c:?}");
+            assert!(
+                c.iter().flatten().all(|c| c.temporal == MAX_TEMPORAL),
+                "{est}: {c:?}"
+            );
         }
     }
 
@@ -744,10 +948,20 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Selector::new(SelectorConfig::default());
         // A layer that just started reads one nominal rate; a second later its three.
-        let young = [Demand { priority: 0, max: Layer::Low, layer_bps: [Some(LayerRates::full(150_000)), None, None] }];
+        let young = [Demand {
+            priority: 0,
+            max: Layer::Low,
+            layer_bps: [Some(LayerRates::full(150_000)), None, None],
+        }];
         assert_eq!(s.select(5_000_000, 0.0, &young, t0), vec![full(Layer::Low)]);
-        let measured = [Demand { max: Layer::Low, ..temporal_speaker() }];
-        assert_eq!(s.select(5_000_000, 0.0, &measured, t0 + Duration::from_secs(1)), vec![full(Layer::Low)]);
+        let measured = [Demand {
+            max: Layer::Low,
+            ..temporal_speaker()
+        }];
+        assert_eq!(
+            s.select(5_000_000, 0.0, &measured, t0 + Duration::from_secs(1)),
+            vec![full(Layer::Low)]
+        );
     }
 
     #[test]
@@ -759,9 +973,16 @@ mod tests {
         // choice is h at full rate (500k) instead.
         assert_eq!(run(&mut s, 900_000, &d, t0, 4), vec![full(Layer::Mid)]);
         let offered: Vec<Choice> = d[0].usable().collect();
-        assert_eq!(offered.len(), 7, "q at T0, T1, T2; h and f at T1, T2: {offered:?}");
+        assert_eq!(
+            offered.len(),
+            7,
+            "q at T0, T1, T2; h and f at T1, T2: {offered:?}"
+        );
         // Without q, h is the lowest layer and offers every frame rate.
-        let no_q = Demand { layer_bps: [None, d[0].layer_bps[1], d[0].layer_bps[2]], ..d[0] };
+        let no_q = Demand {
+            layer_bps: [None, d[0].layer_bps[1], d[0].layer_bps[2]],
+            ..d[0]
+        };
         assert_eq!(no_q.usable().next(), at(Layer::Mid, 0));
     }
 }

@@ -62,7 +62,9 @@ impl Deframer {
 
 /// Appends `datagram` to `out` as one RFC 4571 frame; false if it is too long to frame.
 pub fn frame_into(out: &mut Vec<u8>, datagram: &[u8]) -> bool {
-    let Ok(len) = u16::try_from(datagram.len()) else { return false };
+    let Ok(len) = u16::try_from(datagram.len()) else {
+        return false;
+    };
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(datagram);
     true
@@ -138,7 +140,12 @@ impl TcpMedia {
     /// After `ppoll`: accepts new connections, reads what arrived and flushes what waits.
     /// `fds` are this listener's entries as [`TcpMedia::poll_fds`] left them. Every whole
     /// frame received goes to `frames` with its connection's remote address.
-    pub fn service(&mut self, fds: &[libc::pollfd], now: Instant, frames: &mut Vec<(SocketAddr, Vec<u8>)>) {
+    pub fn service(
+        &mut self,
+        fds: &[libc::pollfd],
+        now: Instant,
+        frames: &mut Vec<(SocketAddr, Vec<u8>)>,
+    ) {
         if fds.first().is_some_and(|f| f.revents != 0) {
             self.accept(now);
         }
@@ -146,7 +153,9 @@ impl TcpMedia {
             if f.revents == 0 {
                 continue;
             }
-            let Some(c) = self.conns.get_mut(addr) else { continue };
+            let Some(c) = self.conns.get_mut(addr) else {
+                continue;
+            };
             if f.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
                 read_frames(c, *addr, now, frames);
             }
@@ -154,14 +163,13 @@ impl TcpMedia {
                 flush(c);
             }
         }
-        self.conns
-            .retain(|addr, c| {
-                let keep = !c.closed && now.saturating_duration_since(c.last_rx) < IDLE;
-                if !keep {
-                    debug!(%addr, "ice-tcp connection closed");
-                }
-                keep
-            });
+        self.conns.retain(|addr, c| {
+            let keep = !c.closed && now.saturating_duration_since(c.last_rx) < IDLE;
+            if !keep {
+                debug!(%addr, "ice-tcp connection closed");
+            }
+            keep
+        });
     }
 
     /// Sends `datagram` on the connection from `dest`; false if there is none or its
@@ -171,7 +179,9 @@ impl TcpMedia {
             self.dropped += 1;
             return false;
         };
-        if c.pending.len() + datagram.len() + 2 > MAX_PENDING || !frame_into(&mut c.pending, datagram) {
+        if c.pending.len() + datagram.len() + 2 > MAX_PENDING
+            || !frame_into(&mut c.pending, datagram)
+        {
             self.dropped += 1;
             return false;
         }
@@ -213,7 +223,12 @@ impl TcpMedia {
     }
 }
 
-fn read_frames(c: &mut Conn, addr: SocketAddr, now: Instant, frames: &mut Vec<(SocketAddr, Vec<u8>)>) {
+fn read_frames(
+    c: &mut Conn,
+    addr: SocketAddr,
+    now: Instant,
+    frames: &mut Vec<(SocketAddr, Vec<u8>)>,
+) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         match c.stream.read(&mut buf) {
@@ -277,7 +292,11 @@ mod tests {
                 out.push(f);
             }
         }
-        assert_eq!(out, vec![b"first".to_vec(), vec![7u8; 1200], b"third".to_vec()], "the empty frame is skipped");
+        assert_eq!(
+            out,
+            vec![b"first".to_vec(), vec![7u8; 1200], b"third".to_vec()],
+            "the empty frame is skipped"
+        );
     }
 
     #[test]
@@ -321,7 +340,10 @@ mod tests {
         let mut back = [0u8; 8];
         client.read_exact(&mut back).unwrap();
         assert_eq!(&back, b"\x00\x06answer");
-        assert!(!tcp.send("127.0.0.1:9".parse().unwrap(), b"x"), "no such connection");
+        assert!(
+            !tcp.send("127.0.0.1:9".parse().unwrap(), b"x"),
+            "no such connection"
+        );
         assert_eq!(tcp.dropped, 1);
     }
 }

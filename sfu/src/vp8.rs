@@ -92,9 +92,15 @@ pub fn parse(p: &[u8]) -> Option<Descriptor> {
             d.picture_id = Some(if hi & M != 0 {
                 let lo = *p.get(i)?;
                 i += 1;
-                PictureId { value: u16::from(hi & 0x7F) << 8 | u16::from(lo), long: true }
+                PictureId {
+                    value: u16::from(hi & 0x7F) << 8 | u16::from(lo),
+                    long: true,
+                }
             } else {
-                PictureId { value: u16::from(hi), long: false }
+                PictureId {
+                    value: u16::from(hi),
+                    long: false,
+                }
             });
         }
         if x & L != 0 {
@@ -137,14 +143,20 @@ mod tests {
             Descriptor {
                 frame_start: true,
                 keyframe: false,
-                picture_id: Some(PictureId { value: 14833, long: true }),
+                picture_id: Some(PictureId {
+                    value: 14833,
+                    long: true
+                }),
                 tl0_pic_idx: Some(246),
                 tid: Some(1),
                 layer_sync: true,
             }
         );
         let d = parse(&T2).unwrap();
-        assert_eq!((d.tid, d.layer_sync, d.tl0_pic_idx), (Some(2), false, Some(248)));
+        assert_eq!(
+            (d.tid, d.layer_sync, d.tl0_pic_idx),
+            (Some(2), false, Some(248))
+        );
         assert_eq!(d.picture_id.map(|p| p.value), Some(14840));
         let d = parse(&T0).unwrap();
         assert_eq!((d.tid, d.layer_sync, d.keyframe), (Some(0), false, false));
@@ -155,8 +167,17 @@ mod tests {
     fn keyframe_is_tid_0_with_layer_sync() {
         let d = parse(&KEYFRAME).unwrap();
         assert!(d.keyframe && d.frame_start);
-        assert_eq!((d.tid, d.layer_sync, d.tl0_pic_idx), (Some(0), true, Some(250)));
-        assert_eq!(d.picture_id, Some(PictureId { value: 14847, long: true }));
+        assert_eq!(
+            (d.tid, d.layer_sync, d.tl0_pic_idx),
+            (Some(0), true, Some(250))
+        );
+        assert_eq!(
+            d.picture_id,
+            Some(PictureId {
+                value: 14847,
+                long: true
+            })
+        );
     }
 
     #[test]
@@ -176,7 +197,13 @@ mod tests {
     fn seven_bit_picture_id_and_no_temporal_fields() {
         let p = [0x90, 0x80, 0x7F, 0x31];
         let d = parse(&p).unwrap();
-        assert_eq!(d.picture_id, Some(PictureId { value: 0x7F, long: false }));
+        assert_eq!(
+            d.picture_id,
+            Some(PictureId {
+                value: 0x7F,
+                long: false
+            })
+        );
         assert_eq!((d.tid, d.tl0_pic_idx, d.layer_sync), (None, None, false));
         assert_eq!(d.picture_id.unwrap().modulus(), 128);
     }

@@ -95,7 +95,12 @@ fn a_drop_to_300_kbits_with_loss_goes_down_to_low_within_5_s_and_audio_keeps_flo
         sim.run_for(Duration::from_secs(20) - down);
         if std::env::var_os("DIEMCAU_TRACE").is_some() {
             for t in sim.ticks.iter().filter(|t| t.at > drop) {
-                eprintln!("  {:.2} s {:?} {} kbit/s", secs(t.at - drop), t.choice, t.estimate_bps / 1000);
+                eprintln!(
+                    "  {:.2} s {:?} {} kbit/s",
+                    secs(t.at - drop),
+                    t.choice,
+                    t.estimate_bps / 1000
+                );
             }
         }
         let paused = sim
@@ -241,20 +246,31 @@ fn with_temporal_layers_a_300_kbits_link_keeps_a_moving_picture_and_recovers_to_
         let mut sim = Sim::connect(LinkConfig::shaped(GOOD_BPS, 0.0), seed).with_temporal_layers();
         sim.run_for(Duration::from_secs(20));
         let top = |t: &sim::Tick| t.choice == Some(Layer::High) && t.temporal == Some(MAX_TEMPORAL);
-        assert!(sim.ticks.last().is_some_and(top), "seed {seed}: high at full frame rate on a good link");
+        assert!(
+            sim.ticks.last().is_some_and(top),
+            "seed {seed}: high at full frame rate on a good link"
+        );
         let drop = sim.elapsed();
         sim.set_link(LinkConfig::shaped(300_000, LOSS));
         let down = sim
             .run_until(Duration::from_secs(5), |t| t.choice <= Some(Layer::Low))
             .unwrap_or_else(|| panic!("seed {seed}: still above low 5 s after the drop"));
         sim.run_for(Duration::from_secs(20) - down);
-        let shaped: Vec<sim::Tick> = sim.ticks.iter().filter(|t| t.at > drop + down).copied().collect();
+        let shaped: Vec<sim::Tick> = sim
+            .ticks
+            .iter()
+            .filter(|t| t.at > drop + down)
+            .copied()
+            .collect();
         let paused = shaped.iter().filter(|t| t.choice.is_none()).count();
         let mut frame_rates = [0usize; 3];
         for t in shaped.iter().filter(|t| t.choice == Some(Layer::Low)) {
             frame_rates[usize::from(t.temporal.unwrap_or(0).min(2))] += 1;
         }
-        assert_eq!(paused, 0, "seed {seed}: video paused on a link that carries q at a lower frame rate");
+        assert_eq!(
+            paused, 0,
+            "seed {seed}: video paused on a link that carries q at a lower frame rate"
+        );
         assert_eq!(
             silent_seconds(&sim, drop, sim.elapsed()),
             Vec::<u64>::new(),

@@ -19,21 +19,38 @@ async fn chromium_offer_is_answered_with_simulcast_and_the_single_port() {
     let sfu = start();
     let layout = sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.unwrap();
     let answer = &layout.answer_sdp;
-    assert!(answer.contains("a=simulcast:recv q;h;f"), "simulcast accepted:\n{answer}");
+    assert!(
+        answer.contains("a=simulcast:recv q;h;f"),
+        "simulcast accepted:\n{answer}"
+    );
     for rid in ["q", "h", "f"] {
-        assert!(answer.contains(&format!("a=rid:{rid} recv")), "rid {rid} accepted");
+        assert!(
+            answer.contains(&format!("a=rid:{rid} recv")),
+            "rid {rid} accepted"
+        );
     }
     let port = sfu.local_addr().port();
-    let candidates: Vec<&str> = answer.lines().filter(|l| l.starts_with("a=candidate")).collect();
+    let candidates: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("a=candidate"))
+        .collect();
     assert!(!candidates.is_empty());
-    assert!(candidates.iter().all(|c| c.contains(&format!("127.0.0.1 {port} typ host"))), "{candidates:?}");
+    assert!(
+        candidates
+            .iter()
+            .all(|c| c.contains(&format!("127.0.0.1 {port} typ host"))),
+        "{candidates:?}"
+    );
     assert!(answer.contains("a=ice-lite"));
     assert_eq!(layout.published, vec![TrackKind::Audio, TrackKind::Camera]);
     assert_eq!(layout.video_slots.len(), 4);
     assert_eq!(layout.audio_slots.len(), 4);
     // Opus in-band FEC is on: a lost audio packet is rebuilt from the next one.
     let audio_section = answer.split("m=audio").nth(1).unwrap();
-    assert!(audio_section.contains("useinbandfec=1"), "Opus FEC negotiated");
+    assert!(
+        audio_section.contains("useinbandfec=1"),
+        "Opus FEC negotiated"
+    );
     // VP8 and H.264 are both negotiated on the camera.
     let video_section = answer.split("m=video").nth(1).unwrap();
     assert!(video_section.contains("VP8/90000"));
@@ -52,18 +69,35 @@ async fn with_ice_tcp_the_answer_also_offers_a_passive_tcp_candidate_on_its_port
     let tcp = sfu.tcp_addr().expect("ICE-TCP bound");
     assert_ne!(tcp.port(), 0);
     let layout = sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.unwrap();
-    let candidates: Vec<&str> = layout.answer_sdp.lines().filter(|l| l.starts_with("a=candidate")).collect();
+    let candidates: Vec<&str> = layout
+        .answer_sdp
+        .lines()
+        .filter(|l| l.starts_with("a=candidate"))
+        .collect();
     let udp = format!("127.0.0.1 {} typ host", sfu.local_addr().port());
     let tcp = format!("127.0.0.1 {} typ host tcptype passive", tcp.port());
-    assert!(candidates.iter().any(|c| c.contains(&udp) && c.contains(" udp ")), "{candidates:?}");
-    assert!(candidates.iter().any(|c| c.contains(&tcp) && c.contains(" tcp ")), "{candidates:?}");
+    assert!(
+        candidates
+            .iter()
+            .any(|c| c.contains(&udp) && c.contains(" udp ")),
+        "{candidates:?}"
+    );
+    assert!(
+        candidates
+            .iter()
+            .any(|c| c.contains(&tcp) && c.contains(" tcp ")),
+        "{candidates:?}"
+    );
     sfu.shutdown();
 }
 
 #[tokio::test]
 async fn garbage_offer_is_a_parse_error_and_the_peer_is_not_kept() {
     let sfu = start();
-    let err = sfu.offer(PeerId(1), "v=0\r\nthis is not sdp".into()).await.unwrap_err();
+    let err = sfu
+        .offer(PeerId(1), "v=0\r\nthis is not sdp".into())
+        .await
+        .unwrap_err();
     assert!(matches!(err, OfferError::Parse(_)), "{err:?}");
     // The same peer id can still offer properly afterwards.
     assert!(sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.is_ok());
@@ -75,14 +109,21 @@ async fn offer_with_too_many_media_lines_is_refused() {
     let sfu = start();
     let header_end = CHROMIUM_OFFER.find("m=audio").unwrap();
     let (head, body) = CHROMIUM_OFFER.split_at(header_end);
-    let recv_audio = body.split("m=").filter(|s| s.starts_with("audio") && s.contains("a=recvonly")).next().unwrap();
+    let recv_audio = body
+        .split("m=")
+        .filter(|s| s.starts_with("audio") && s.contains("a=recvonly"))
+        .next()
+        .unwrap();
     let mut big = head.to_owned();
     for i in 0..200 {
         big.push_str("m=");
         big.push_str(&recv_audio.replacen("a=mid:", &format!("a=mid:z{i}-"), 1));
     }
     let err = sfu.offer(PeerId(2), big).await.unwrap_err();
-    assert!(matches!(&err, OfferError::Refused(m) if m.contains("media lines")), "{err:?}");
+    assert!(
+        matches!(&err, OfferError::Refused(m) if m.contains("media lines")),
+        "{err:?}"
+    );
     sfu.shutdown();
 }
 
@@ -125,8 +166,14 @@ fn offer_with_one_payload_type_in_two_sections() -> String {
 async fn an_offer_that_makes_the_webrtc_stack_panic_costs_only_the_offering_peer() {
     let sfu = start();
     assert!(sfu.offer(PeerId(1), CHROMIUM_OFFER.into()).await.is_ok());
-    let err = sfu.offer(PeerId(2), offer_with_one_payload_type_in_two_sections()).await.unwrap_err();
-    assert!(matches!(&err, OfferError::Refused(m) if m.contains("payload types")), "{err:?}");
+    let err = sfu
+        .offer(PeerId(2), offer_with_one_payload_type_in_two_sections())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, OfferError::Refused(m) if m.contains("payload types")),
+        "{err:?}"
+    );
     assert!(sfu.ping().await, "the media thread is still running");
     // Others go on; the refused peer is gone and may offer again.
     assert!(sfu.offer(PeerId(3), CHROMIUM_OFFER.into()).await.is_ok());
@@ -150,6 +197,8 @@ async fn the_media_thread_answers_a_ping_until_it_is_shut_down() {
     let sfu = std::sync::Arc::new(start());
     assert!(sfu.ping().await, "a running media thread answers");
     let stopping = sfu.clone();
-    tokio::task::spawn_blocking(move || stopping.shutdown()).await.unwrap();
+    tokio::task::spawn_blocking(move || stopping.shutdown())
+        .await
+        .unwrap();
     assert!(!sfu.ping().await, "a stopped one does not");
 }

@@ -17,8 +17,8 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::meeting::{ExpectedSite, Meeting, MeetingOptions, DEFAULT_GRID_PAGE, MAX_GRID_PAGE};
 use crate::moderation::{DEFAULT_FLOOR_LIMIT, MAX_FLOOR_LIMIT};
-use crate::rollcall::{self, Attendance};
 use crate::protocol::Role;
+use crate::rollcall::{self, Attendance};
 use crate::state::AppState;
 use crate::token::{unix_now, Claims};
 
@@ -45,11 +45,38 @@ macro_rules! cc {
 }
 /// What [`create`] accepts as a title, for the OpenAPI document (set by [`BearerAuth`]):
 /// 1 to [`MAX_TITLE`] characters between optional white space.
-const TITLE_PATTERN: &str = concat!("^[", ws!(), "]*(?:[^", ws!(), "]|[^", ws!(), r"][\s\S]{0,198}[^", ws!(), "])[", ws!(), "]*$");
+const TITLE_PATTERN: &str = concat!(
+    "^[",
+    ws!(),
+    "]*(?:[^",
+    ws!(),
+    "]|[^",
+    ws!(),
+    r"][\s\S]{0,198}[^",
+    ws!(),
+    "])[",
+    ws!(),
+    "]*$"
+);
 /// What `clean_name` accepts, for the OpenAPI document (set by [`BearerAuth`]): 1 to
 /// [`MAX_NAME`] characters without control characters between optional white space.
 const NAME_PATTERN: &str = concat!(
-    "^[", ws!(), "]*(?:[^", ws!(), cc!(), "]|[^", ws!(), cc!(), "][^", cc!(), "]{0,118}[^", ws!(), cc!(), "])[", ws!(), "]*$"
+    "^[",
+    ws!(),
+    "]*(?:[^",
+    ws!(),
+    cc!(),
+    "]|[^",
+    ws!(),
+    cc!(),
+    "][^",
+    cc!(),
+    "]{0,118}[^",
+    ws!(),
+    cc!(),
+    "])[",
+    ws!(),
+    "]*$"
 );
 
 /// An API error: status, stable code, message. Never carries internals.
@@ -316,7 +343,8 @@ async fn create_meeting(
 ) -> Result<(StatusCode, Json<MeetingCreated>), ApiError> {
     authorize(&state, &headers)?;
     // A malformed query gets the documented JSON error, not axum's plain-text rejection.
-    let Query(params) = params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let Query(params) =
+        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -362,12 +390,22 @@ fn parse_csv_sites(body: &[u8]) -> Result<Vec<SiteInput>, ApiError> {
         .from_reader(body);
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
-        let rec = rec.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("CSV line {}: {e}", i + 1)))?;
+        let rec = rec.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("CSV line {}: {e}", i + 1),
+            )
+        })?;
         rows.push(rec);
     }
     let header_col = rows.first().and_then(|h| {
-        h.iter()
-            .position(|c| matches!(c.to_lowercase().as_str(), "name" | "tên" | "ten" | "site" | "điểm cầu"))
+        h.iter().position(|c| {
+            matches!(
+                c.to_lowercase().as_str(),
+                "name" | "tên" | "ten" | "site" | "điểm cầu"
+            )
+        })
     });
     let (col, skip) = match header_col {
         Some(c) => (c, 1),
@@ -388,10 +426,14 @@ fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
         return Err(ApiError::invalid(format!("{what} must not be empty")));
     }
     if name.chars().count() > MAX_NAME {
-        return Err(ApiError::invalid(format!("{what} is longer than {MAX_NAME} characters")));
+        return Err(ApiError::invalid(format!(
+            "{what} is longer than {MAX_NAME} characters"
+        )));
     }
     if name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(format!("{what} contains control characters")));
+        return Err(ApiError::invalid(format!(
+            "{what} contains control characters"
+        )));
     }
     Ok(name.to_owned())
 }
@@ -400,7 +442,9 @@ fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
 pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, ApiError> {
     let title = req.title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
-        return Err(ApiError::invalid(format!("title must be 1 to {MAX_TITLE} characters")));
+        return Err(ApiError::invalid(format!(
+            "title must be 1 to {MAX_TITLE} characters"
+        )));
     }
     let max_sites = state.settings.limits.sites_per_meeting;
     if req.sites.is_empty() || req.sites.len() > max_sites {
@@ -411,9 +455,14 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
     }
     let hours = req.valid_hours.unwrap_or(DEFAULT_VALID_HOURS);
     if hours == 0 || hours > MAX_VALID_HOURS {
-        return Err(ApiError::invalid(format!("valid_hours must be 1 to {MAX_VALID_HOURS}")));
+        return Err(ApiError::invalid(format!(
+            "valid_hours must be 1 to {MAX_VALID_HOURS}"
+        )));
     }
-    let chair_name = clean_name(req.chair_name.as_deref().unwrap_or("Điểm cầu chủ trì"), "chair_name")?;
+    let chair_name = clean_name(
+        req.chair_name.as_deref().unwrap_or("Điểm cầu chủ trì"),
+        "chair_name",
+    )?;
     let mut sites = vec![ExpectedSite {
         id: "chair".into(),
         name: chair_name,
@@ -423,7 +472,9 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
     for (i, s) in req.sites.iter().enumerate() {
         let name = clean_name(&s.name, &format!("site {}", i + 1))?;
         if !seen.insert(name.to_lowercase()) {
-            return Err(ApiError::invalid(format!("site name \"{name}\" appears twice")));
+            return Err(ApiError::invalid(format!(
+                "site name \"{name}\" appears twice"
+            )));
         }
         sites.push(ExpectedSite {
             id: format!("s{}", i + 1),
@@ -438,11 +489,15 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
     });
     let floor_limit = req.floor_limit.unwrap_or(DEFAULT_FLOOR_LIMIT);
     if !(1..=MAX_FLOOR_LIMIT).contains(&floor_limit) {
-        return Err(ApiError::invalid(format!("floor_limit must be 1 to {MAX_FLOOR_LIMIT}")));
+        return Err(ApiError::invalid(format!(
+            "floor_limit must be 1 to {MAX_FLOOR_LIMIT}"
+        )));
     }
     let grid_slots = req.grid_page_size.unwrap_or(DEFAULT_GRID_PAGE);
     if !(1..=MAX_GRID_PAGE).contains(&grid_slots) {
-        return Err(ApiError::invalid(format!("grid_page_size must be 1 to {MAX_GRID_PAGE}")));
+        return Err(ApiError::invalid(format!(
+            "grid_page_size must be 1 to {MAX_GRID_PAGE}"
+        )));
     }
     let now = unix_now();
     let expires_at = now + u64::from(hours) * 3600;
@@ -456,9 +511,14 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
         floor_limit,
         grid_slots,
     };
-    let meeting = state
-        .meetings
-        .insert(Meeting::new(id.clone(), title.to_owned(), expires_at, sites, options, store));
+    let meeting = state.meetings.insert(Meeting::new(
+        id.clone(),
+        title.to_owned(),
+        expires_at,
+        sites,
+        options,
+        store,
+    ));
     state.metrics.meetings.set(state.meetings.active() as i64);
     Ok(invites(state, &meeting))
 }
@@ -483,14 +543,26 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
             link: format!("{base}/join#t={token}"),
         }
     };
-    let pick = |r: Role| meeting.sites.iter().find(|s| s.role == r).map(invite).expect("every meeting has a chair and an operator");
+    let pick = |r: Role| {
+        meeting
+            .sites
+            .iter()
+            .find(|s| s.role == r)
+            .map(invite)
+            .expect("every meeting has a chair and an operator")
+    };
     MeetingCreated {
         id: meeting.id.clone(),
         title: meeting.title.clone(),
         expires_at: meeting.expires_at,
         chair: pick(Role::Chair),
         operator: pick(Role::Operator),
-        sites: meeting.sites.iter().filter(|s| s.role == Role::Site).map(invite).collect(),
+        sites: meeting
+            .sites
+            .iter()
+            .filter(|s| s.role == Role::Site)
+            .map(invite)
+            .collect(),
     }
 }
 
@@ -524,7 +596,10 @@ fn view(m: &Meeting) -> MeetingView {
     ),
     security(("admin" = []))
 )]
-async fn list_meetings(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<Vec<MeetingView>>, ApiError> {
+async fn list_meetings(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<MeetingView>>, ApiError> {
     authorize(&state, &headers)?;
     Ok(Json(state.meetings.all().iter().map(|m| view(m)).collect()))
 }
@@ -547,15 +622,22 @@ async fn get_meeting(
     headers: HeaderMap,
 ) -> Result<Json<MeetingView>, ApiError> {
     authorize(&state, &headers)?;
-    let m = state
-        .meetings
-        .get(&id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no meeting with this id"))?;
+    let m = state.meetings.get(&id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no meeting with this id",
+        )
+    })?;
     Ok(Json(view(&m)))
 }
 
 /// Admin key, or the token of this meeting's chair, a co-chair or an operator.
-fn authorize_attendance(state: &AppState, headers: &HeaderMap, meeting_id: &str) -> Result<(), ApiError> {
+fn authorize_attendance(
+    state: &AppState,
+    headers: &HeaderMap,
+    meeting_id: &str,
+) -> Result<(), ApiError> {
     if authorize(state, headers).is_ok() {
         return Ok(());
     }
@@ -577,10 +659,17 @@ fn authorize_attendance(state: &AppState, headers: &HeaderMap, meeting_id: &str)
     }
     let allowed = match claims.role {
         Role::Chair | Role::Operator => true,
-        Role::Site => state.meetings.get(meeting_id).is_some_and(|m| m.is_cochair(&claims.sid)),
+        Role::Site => state
+            .meetings
+            .get(meeting_id)
+            .is_some_and(|m| m.is_cochair(&claims.sid)),
     };
     if !allowed {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only the chair, co-chairs and operators read the roll call"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only the chair, co-chairs and operators read the roll call",
+        ));
     }
     Ok(())
 }
@@ -596,7 +685,13 @@ fn attendance_of(state: &AppState, id: &str) -> Result<Attendance, ApiError> {
         .as_ref()
         .filter(|_| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .and_then(|dir| rollcall::load(&rollcall::file_for(dir, id)));
-    stored.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no meeting with this id"))
+    stored.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no meeting with this id",
+        )
+    })
 }
 
 /// The roll call of a meeting as JSON.
@@ -657,7 +752,8 @@ mod tests {
 
     #[test]
     fn csv_with_header_uses_the_name_column() {
-        let sites = parse_csv_sites("stt,name\n1,UBND xã Tả Van\n2, UBND xã Bản Hồ \n".as_bytes()).unwrap();
+        let sites =
+            parse_csv_sites("stt,name\n1,UBND xã Tả Van\n2, UBND xã Bản Hồ \n".as_bytes()).unwrap();
         let names: Vec<_> = sites.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["UBND xã Tả Van", "UBND xã Bản Hồ"]);
     }
@@ -681,10 +777,24 @@ mod tests {
     fn openapi_ranges_are_the_ones_enforced() {
         let doc = serde_json::to_value(openapi()).unwrap();
         let props = &doc["components"]["schemas"]["CreateMeeting"]["properties"];
-        let range = |field: &str| (props[field]["minimum"].as_u64(), props[field]["maximum"].as_u64());
-        assert_eq!(range("valid_hours"), (Some(1), Some(u64::from(MAX_VALID_HOURS))));
-        assert_eq!(range("floor_limit"), (Some(1), Some(u64::from(MAX_FLOOR_LIMIT))));
-        assert_eq!(range("grid_page_size"), (Some(1), Some(u64::from(MAX_GRID_PAGE))));
+        let range = |field: &str| {
+            (
+                props[field]["minimum"].as_u64(),
+                props[field]["maximum"].as_u64(),
+            )
+        };
+        assert_eq!(
+            range("valid_hours"),
+            (Some(1), Some(u64::from(MAX_VALID_HOURS)))
+        );
+        assert_eq!(
+            range("floor_limit"),
+            (Some(1), Some(u64::from(MAX_FLOOR_LIMIT)))
+        );
+        assert_eq!(
+            range("grid_page_size"),
+            (Some(1), Some(u64::from(MAX_GRID_PAGE)))
+        );
         assert_eq!(props["sites"]["minItems"], 1);
     }
 
@@ -694,9 +804,18 @@ mod tests {
     fn openapi_patterns_match_the_rules() {
         let doc = serde_json::to_value(openapi()).unwrap();
         let schemas = &doc["components"]["schemas"];
-        assert_eq!(schemas["CreateMeeting"]["properties"]["title"]["pattern"], TITLE_PATTERN);
-        assert_eq!(schemas["CreateMeeting"]["properties"]["chair_name"]["pattern"], NAME_PATTERN);
-        assert_eq!(schemas["SiteInput"]["properties"]["name"]["pattern"], NAME_PATTERN);
+        assert_eq!(
+            schemas["CreateMeeting"]["properties"]["title"]["pattern"],
+            TITLE_PATTERN
+        );
+        assert_eq!(
+            schemas["CreateMeeting"]["properties"]["chair_name"]["pattern"],
+            NAME_PATTERN
+        );
+        assert_eq!(
+            schemas["SiteInput"]["properties"]["name"]["pattern"],
+            NAME_PATTERN
+        );
         assert!(TITLE_PATTERN.contains("{0,198}") && MAX_TITLE == 200);
         assert!(NAME_PATTERN.contains("{0,118}") && MAX_NAME == 120);
         for ok in ["a", " UBND xã Tả Van\t", "\u{3000}x\n"] {

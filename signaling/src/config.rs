@@ -133,7 +133,9 @@ impl ConfigError {
     pub fn key(&self) -> &str {
         match self {
             ConfigError::Read { .. } | ConfigError::Syntax { .. } => "",
-            ConfigError::Invalid { key, .. } | ConfigError::Missing { key, .. } | ConfigError::Clash { key, .. } => key,
+            ConfigError::Invalid { key, .. }
+            | ConfigError::Missing { key, .. }
+            | ConfigError::Clash { key, .. } => key,
         }
     }
 }
@@ -213,14 +215,17 @@ impl Layers {
     /// Layers from the process environment, with no file and no flags yet.
     pub fn from_process_env() -> Self {
         Layers {
-            env: std::env::vars().filter(|(k, _)| k.starts_with("DIEMCAU_")).collect(),
+            env: std::env::vars()
+                .filter(|(k, _)| k.starts_with("DIEMCAU_"))
+                .collect(),
             ..Layers::default()
         }
     }
 
     /// Adds a flag's value for `key` (e.g. `("http", "0.0.0.0:8080", "--http")`).
     pub fn flag(&mut self, key: &str, value: impl Into<String>, flag: &str) {
-        self.flags.push((key.to_owned(), value.into(), flag.to_owned()));
+        self.flags
+            .push((key.to_owned(), value.into(), flag.to_owned()));
     }
 }
 
@@ -373,7 +378,10 @@ const LIMIT_RANGES: &[(&str, u64, u64)] = &[
     ("resume_seconds", 0, 600),
 ];
 
-fn validate_limits(raw: &RawLimits, sources: &BTreeMap<String, Source>) -> Result<crate::limits::Limits, ConfigError> {
+fn validate_limits(
+    raw: &RawLimits,
+    sources: &BTreeMap<String, Source>,
+) -> Result<crate::limits::Limits, ConfigError> {
     let values = [
         raw.sites_per_meeting,
         raw.sites_per_node,
@@ -389,7 +397,11 @@ fn validate_limits(raw: &RawLimits, sources: &BTreeMap<String, Source>) -> Resul
         if !(lo..=hi).contains(&value) {
             let path = format!("limits.{key}");
             let from = source_of(sources, &path);
-            return Err(invalid(&path, from, format!("{value} is outside {lo}..={hi}")));
+            return Err(invalid(
+                &path,
+                from,
+                format!("{value} is outside {lo}..={hi}"),
+            ));
         }
     }
     if raw.sdp_bytes > raw.message_bytes {
@@ -397,7 +409,10 @@ fn validate_limits(raw: &RawLimits, sources: &BTreeMap<String, Source>) -> Resul
         return Err(invalid(
             "limits.sdp_bytes",
             from,
-            format!("{} is more than limits.message_bytes ({}): an offer travels in one message", raw.sdp_bytes, raw.message_bytes),
+            format!(
+                "{} is more than limits.message_bytes ({}): an offer travels in one message",
+                raw.sdp_bytes, raw.message_bytes
+            ),
         ));
     }
     if raw.message_burst < raw.messages_per_second {
@@ -405,7 +420,10 @@ fn validate_limits(raw: &RawLimits, sources: &BTreeMap<String, Source>) -> Resul
         return Err(invalid(
             "limits.message_burst",
             from,
-            format!("{} is less than limits.messages_per_second ({})", raw.message_burst, raw.messages_per_second),
+            format!(
+                "{} is less than limits.messages_per_second ({})",
+                raw.message_burst, raw.messages_per_second
+            ),
         ));
     }
     Ok(crate::limits::Limits {
@@ -455,7 +473,10 @@ impl Config {
         let mut merged = toml::Table::new();
         let mut sources = BTreeMap::new();
         if let Some(path) = &layers.file {
-            let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.clone(), error })?;
+            let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+                path: path.clone(),
+                error,
+            })?;
             let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
                 path: path.clone(),
                 message: e.to_string().trim_end().to_owned(),
@@ -495,11 +516,12 @@ impl Config {
         }
         apply_layer(&mut merged, &mut sources, flag_layer)?;
 
-        let raw: Raw = serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
-            let key = e.path().to_string();
-            let source = source_of(&sources, &key);
-            invalid(&key, source, e.inner().to_string())
-        })?;
+        let raw: Raw =
+            serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
+                let key = e.path().to_string();
+                let source = source_of(&sources, &key);
+                invalid(&key, source, e.inner().to_string())
+            })?;
         validate(raw, sources)
     }
 
@@ -523,22 +545,54 @@ impl Config {
             ("mode", mode.to_owned()),
             ("http", self.http.to_string()),
             ("udp", self.udp.to_string()),
-            ("announce_ip", opt(self.announce_ip.map(|ip| ip.to_string()))),
-            ("ice_tcp", opt(self.ice_tcp.map(|a| a.to_string())).replace("(not set)", "(not set: no ICE-TCP)")),
-            ("public_url", opt(self.public_url.clone()).replace("(not set)", "(not set: http(s)://<http>)")),
-            ("metrics_addr", opt(self.metrics_addr.map(|a| a.to_string())).replace("(not set)", "(not set: on the http listener)")),
+            (
+                "announce_ip",
+                opt(self.announce_ip.map(|ip| ip.to_string())),
+            ),
+            (
+                "ice_tcp",
+                opt(self.ice_tcp.map(|a| a.to_string()))
+                    .replace("(not set)", "(not set: no ICE-TCP)"),
+            ),
+            (
+                "public_url",
+                opt(self.public_url.clone()).replace("(not set)", "(not set: http(s)://<http>)"),
+            ),
+            (
+                "metrics_addr",
+                opt(self.metrics_addr.map(|a| a.to_string()))
+                    .replace("(not set)", "(not set: on the http listener)"),
+            ),
             ("data_dir", self.data_dir.display().to_string()),
-            ("admin_key", secret(&self.admin_key, "(not set: generated at start)")),
-            ("token_secret", secret(&self.token_secret, "(not set: generated at start; links die at restart)")),
+            (
+                "admin_key",
+                secret(&self.admin_key, "(not set: generated at start)"),
+            ),
+            (
+                "token_secret",
+                secret(
+                    &self.token_secret,
+                    "(not set: generated at start; links die at restart)",
+                ),
+            ),
             ("behind_proxy", self.behind_proxy.to_string()),
-            ("tls_cert", opt(self.tls.as_ref().map(|t| t.cert.display().to_string()))),
-            ("tls_key", opt(self.tls.as_ref().map(|t| t.key.display().to_string()))),
+            (
+                "tls_cert",
+                opt(self.tls.as_ref().map(|t| t.cert.display().to_string())),
+            ),
+            (
+                "tls_key",
+                opt(self.tls.as_ref().map(|t| t.key.display().to_string())),
+            ),
             ("drain_seconds", self.drain.as_secs().to_string()),
         ];
         match &self.turn {
             Some(t) => {
                 lines.push(("turn.urls", t.urls.join(", ")));
-                lines.push(("turn.secret", format!("<redacted, {} bytes>", t.secret.expose().len())));
+                lines.push((
+                    "turn.secret",
+                    format!("<redacted, {} bytes>", t.secret.expose().len()),
+                ));
                 lines.push(("turn.ttl_seconds", t.ttl.as_secs().to_string()));
             }
             None => lines.push(("turn.urls", "(none: no TURN relay offered)".into())),
@@ -547,9 +601,15 @@ impl Config {
         lines.extend([
             ("limits.sites_per_meeting", l.sites_per_meeting.to_string()),
             ("limits.sites_per_node", l.sites_per_node.to_string()),
-            ("limits.joins_per_second_per_ip", l.joins_per_second_per_ip.to_string()),
+            (
+                "limits.joins_per_second_per_ip",
+                l.joins_per_second_per_ip.to_string(),
+            ),
             ("limits.message_bytes", l.message_bytes.to_string()),
-            ("limits.messages_per_second", l.messages_per_second.to_string()),
+            (
+                "limits.messages_per_second",
+                l.messages_per_second.to_string(),
+            ),
             ("limits.message_burst", l.message_burst.to_string()),
             ("limits.sdp_bytes", l.sdp_bytes.to_string()),
             ("limits.tracks_per_site", l.tracks_per_site.to_string()),
@@ -588,7 +648,11 @@ fn invalid(key: &str, source: Source, message: String) -> ConfigError {
 
 fn collect_leaves(table: &toml::Table, prefix: &str, out: &mut Vec<(String, toml::Value)>) {
     for (k, v) in table {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             // Only `[turn]` is a section; any other table is kept whole so that serde reports it.
             toml::Value::Table(t) if path == "turn" => collect_leaves(t, &path, out),
@@ -598,12 +662,20 @@ fn collect_leaves(table: &toml::Table, prefix: &str, out: &mut Vec<(String, toml
 }
 
 /// Sets `path` in `merged`, creating sections on the way.
-fn overlay(merged: &mut toml::Table, sources: &mut BTreeMap<String, Source>, path: &str, value: toml::Value, source: Source) {
+fn overlay(
+    merged: &mut toml::Table,
+    sources: &mut BTreeMap<String, Source>,
+    path: &str,
+    value: toml::Value,
+    source: Source,
+) {
     let mut table = merged;
     let mut parts: Vec<&str> = path.split('.').collect();
     let last = parts.pop().expect("split yields at least one part");
     for part in parts {
-        let entry = table.entry(part.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = table
+            .entry(part.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
@@ -635,10 +707,19 @@ fn apply_layer(
     layer: Vec<(String, toml::Value, Source)>,
 ) -> Result<(), ConfigError> {
     for (secret, file_key) in SECRETS {
-        let set = |k: &str| layer.iter().find(|(key, _, _)| key == k).map(|(_, _, s)| s.clone());
+        let set = |k: &str| {
+            layer
+                .iter()
+                .find(|(key, _, _)| key == k)
+                .map(|(_, _, s)| s.clone())
+        };
         match (set(secret), set(file_key)) {
             (Some(_), Some(s)) => {
-                return Err(invalid(file_key, s, format!("both {secret} and {file_key} are set: keep one")));
+                return Err(invalid(
+                    file_key,
+                    s,
+                    format!("both {secret} and {file_key} are set: keep one"),
+                ));
             }
             (Some(_), None) => remove(merged, sources, file_key),
             (None, Some(_)) => remove(merged, sources, secret),
@@ -657,11 +738,23 @@ fn typed(key: &str, kind: Kind, text: &str, source: &Source) -> Result<toml::Val
         Kind::Bool => match text.trim() {
             "true" | "1" | "yes" | "on" => toml::Value::Boolean(true),
             "false" | "0" | "no" | "off" => toml::Value::Boolean(false),
-            other => return Err(invalid(key, source.clone(), format!("expected true or false, got `{other}`"))),
+            other => {
+                return Err(invalid(
+                    key,
+                    source.clone(),
+                    format!("expected true or false, got `{other}`"),
+                ))
+            }
         },
         Kind::Integer => match text.trim().parse::<i64>() {
             Ok(n) => toml::Value::Integer(n),
-            Err(_) => return Err(invalid(key, source.clone(), format!("expected a whole number, got `{text}`"))),
+            Err(_) => {
+                return Err(invalid(
+                    key,
+                    source.clone(),
+                    format!("expected a whole number, got `{text}`"),
+                ))
+            }
         },
         Kind::List => toml::Value::Array(
             text.split(',')
@@ -685,14 +778,22 @@ fn secret(
         (Some(v), _) => (v, key),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(&path).map_err(|e| {
-                invalid(file_key, source_of(sources, file_key), format!("cannot read {}: {e}", path.display()))
+                invalid(
+                    file_key,
+                    source_of(sources, file_key),
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             (text.trim_end_matches(['\n', '\r']).to_owned(), file_key)
         }
         (None, None) => return Ok(None),
     };
     if text.trim().is_empty() {
-        return Err(invalid(at, source_of(sources, at), "the secret is empty".into()));
+        return Err(invalid(
+            at,
+            source_of(sources, at),
+            "the secret is empty".into(),
+        ));
     }
     Ok(Some(Secret(text)))
 }
@@ -700,23 +801,53 @@ fn secret(
 fn validate(raw: Raw, sources: BTreeMap<String, Source>) -> Result<Config, ConfigError> {
     let production = raw.mode == Mode::Production;
     let src = |k: &str| source_of(&sources, k);
-    let admin_key = secret("admin_key", "admin_key_file", raw.admin_key, raw.admin_key_file, &sources)?;
-    let token_secret = secret("token_secret", "token_secret_file", raw.token_secret, raw.token_secret_file, &sources)?;
-    let turn_secret = secret("turn.secret", "turn.secret_file", raw.turn.secret, raw.turn.secret_file, &sources)?;
+    let admin_key = secret(
+        "admin_key",
+        "admin_key_file",
+        raw.admin_key,
+        raw.admin_key_file,
+        &sources,
+    )?;
+    let token_secret = secret(
+        "token_secret",
+        "token_secret_file",
+        raw.token_secret,
+        raw.token_secret_file,
+        &sources,
+    )?;
+    let turn_secret = secret(
+        "turn.secret",
+        "turn.secret_file",
+        raw.turn.secret,
+        raw.turn.secret_file,
+        &sources,
+    )?;
 
     if let Some(url) = &raw.public_url {
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() <= "https://".len() {
-            return Err(invalid("public_url", src("public_url"), format!("`{url}` is not an http:// or https:// URL")));
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.len() <= "https://".len()
+        {
+            return Err(invalid(
+                "public_url",
+                src("public_url"),
+                format!("`{url}` is not an http:// or https:// URL"),
+            ));
         }
     }
     if raw.udp.ip().is_unspecified() && raw.announce_ip.is_none() {
         return Err(ConfigError::Missing {
             key: "announce_ip".into(),
-            why: format!("udp = {} binds every interface; say which address browsers send media to", raw.udp),
+            why: format!(
+                "udp = {} binds every interface; say which address browsers send media to",
+                raw.udp
+            ),
         });
     }
     if let Some(metrics) = raw.metrics_addr {
-        if metrics.port() != 0 && metrics.port() == raw.http.port() && overlaps(metrics.ip(), raw.http.ip()) {
+        if metrics.port() != 0
+            && metrics.port() == raw.http.port()
+            && overlaps(metrics.ip(), raw.http.ip())
+        {
             return Err(ConfigError::Clash {
                 key: "metrics_addr".into(),
                 other: "http".into(),
@@ -727,7 +858,9 @@ fn validate(raw: Raw, sources: BTreeMap<String, Source>) -> Result<Config, Confi
     if let Some(tcp) = raw.ice_tcp {
         let others = [("http", Some(raw.http)), ("metrics_addr", raw.metrics_addr)];
         for (other, addr) in others {
-            if addr.is_some_and(|a| tcp.port() != 0 && a.port() == tcp.port() && overlaps(a.ip(), tcp.ip())) {
+            if addr.is_some_and(|a| {
+                tcp.port() != 0 && a.port() == tcp.port() && overlaps(a.ip(), tcp.ip())
+            }) {
                 return Err(ConfigError::Clash {
                     key: "ice_tcp".into(),
                     other: other.into(),
@@ -762,7 +895,10 @@ fn validate(raw: Raw, sources: BTreeMap<String, Source>) -> Result<Config, Confi
         return Err(invalid(
             "drain_seconds",
             src("drain_seconds"),
-            format!("{} is more than the {MAX_DRAIN_SECONDS} s allowed", raw.drain_seconds),
+            format!(
+                "{} is more than the {MAX_DRAIN_SECONDS} s allowed",
+                raw.drain_seconds
+            ),
         ));
     }
     let turn = validate_turn(raw.turn.urls, turn_secret, raw.turn.ttl_seconds, &sources)?;
@@ -840,7 +976,9 @@ fn validate_turn(
 ) -> Result<Option<TurnConfig>, ConfigError> {
     let src = |k: &str| source_of(sources, k);
     for url in &urls {
-        let scheme_ok = ["turn:", "turns:", "stun:", "stuns:"].iter().any(|s| url.starts_with(s));
+        let scheme_ok = ["turn:", "turns:", "stun:", "stuns:"]
+            .iter()
+            .any(|s| url.starts_with(s));
         if !scheme_ok || url.split_once(':').is_none_or(|(_, rest)| rest.is_empty()) {
             return Err(invalid(
                 "turn.urls",
@@ -899,7 +1037,9 @@ mod tests {
     #[test]
     fn a_lower_layers_secret_file_gives_way_to_a_higher_layers_value() {
         let mut layers = Layers::default();
-        layers.env.insert("DIEMCAU_ADMIN_KEY_FILE".into(), "/nonexistent/admin".into());
+        layers
+            .env
+            .insert("DIEMCAU_ADMIN_KEY_FILE".into(), "/nonexistent/admin".into());
         layers.flag("admin_key", "from-flag-0123456789", "--admin-key");
         let c = Config::load(&layers).unwrap();
         assert_eq!(c.admin_key.unwrap().expose(), "from-flag-0123456789");

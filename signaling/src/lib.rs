@@ -56,14 +56,26 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
                     if let Some(entry) = state.peers.get(&report.peer) {
                         let (meeting, site) = entry.value();
                         let role = meeting.site(site).map_or("site", |s| s.role.as_str());
-                        if let Some((transport, browser)) = meeting.link_report(site, report.peer, report.clone()) {
-                            state.metrics.sites.update(&meeting.id, site, role, &report, transport, &browser);
+                        if let Some((transport, browser)) =
+                            meeting.link_report(site, report.peer, report.clone())
+                        {
+                            state.metrics.sites.update(
+                                &meeting.id,
+                                site,
+                                role,
+                                &report,
+                                transport,
+                                &browser,
+                            );
                         }
                     }
                 }
                 SfuEvent::FirstMedia(peer) => {
                     if let Some((_, started)) = state.joins.remove(&peer) {
-                        state.metrics.join_latency.observe(started.elapsed().as_secs_f64());
+                        state
+                            .metrics
+                            .join_latency
+                            .observe(started.elapsed().as_secs_f64());
                     }
                 }
                 SfuEvent::CameraLayersWanted { peer, max } => {
@@ -103,12 +115,17 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
 
 /// Rebuilds the meetings kept in the data directory (see [`store`]).
 fn restore_meetings(state: &AppState) {
-    let Some(dir) = &state.settings.data_dir else { return };
+    let Some(dir) = &state.settings.data_dir else {
+        return;
+    };
     let now_ms = token::unix_now_ms();
     for snapshot in store::load_all(dir, now_ms / 1000) {
         let id = snapshot.id.clone();
         let store = store::MeetingStore::open(dir, &id);
-        let meeting = state.meetings.insert(meeting::Meeting::restore(snapshot, now_ms, Some(store)));
+        let meeting =
+            state
+                .meetings
+                .insert(meeting::Meeting::restore(snapshot, now_ms, Some(store)));
         // The sites present at the restart are recorded as left: keep that on disk too.
         let _ = meeting.save_now();
         info!(meeting = %id, "meeting restored from the data directory");
@@ -119,10 +136,15 @@ fn restore_meetings(state: &AppState) {
 /// Serves HTTP and WebSocket on `listener` (a `TcpListener`, or a [`tls::TlsListener`] for
 /// HTTPS) until `shutdown` completes; then drains ([`AppState::drain`]: joins refused, sites
 /// told, at most `drain_timeout`), stops serving and stops the SFU.
-pub async fn run<L>(listener: L, state: Arc<AppState>, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()>
+pub async fn run<L>(
+    listener: L,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
 where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
-    for<'a> web::ClientAddr: axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+    for<'a> web::ClientAddr:
+        axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
     info!(addr = %listener.local_addr()?, "signaling listening");
     let app = web::router(state.clone());
@@ -131,9 +153,12 @@ where
         shutdown.await;
         draining.drain().await;
     };
-    axum::serve(listener, app.into_make_service_with_connect_info::<web::ClientAddr>())
-        .with_graceful_shutdown(stop)
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<web::ClientAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await?;
     // The sessions were told to close; give them a moment to record their leaves.
     for _ in 0..40 {
         if state.metrics.sessions.get() == 0 {

@@ -71,7 +71,10 @@ pub struct Bucket {
 impl Bucket {
     /// A full bucket of `burst` tokens at `now`.
     pub fn full(burst: f64, now: Instant) -> Self {
-        Bucket { tokens: burst, at: now }
+        Bucket {
+            tokens: burst,
+            at: now,
+        }
     }
 
     /// Takes a token at `now`, refilling at `rate` per second up to `burst`; false when empty.
@@ -101,8 +104,9 @@ impl JoinRate {
         let burst = (rate * 2.0).max(1.0);
         if self.buckets.len() > 10_000 {
             // Addresses whose bucket has refilled carry no state worth keeping.
-            self.buckets
-                .retain(|_, b| now.saturating_duration_since(b.at).as_secs_f64() * rate + b.tokens < burst);
+            self.buckets.retain(|_, b| {
+                now.saturating_duration_since(b.at).as_secs_f64() * rate + b.tokens < burst
+            });
         }
         self.buckets
             .entry(ip)
@@ -137,7 +141,10 @@ pub fn media_sections(sdp: &str) -> (usize, usize) {
             sections += 1;
             let rejected = m.split_whitespace().nth(1) == Some("0");
             current = Some((rejected, None));
-        } else if let Some(dir) = line.strip_prefix("a=").filter(|d| matches!(*d, "sendonly" | "sendrecv" | "recvonly" | "inactive")) {
+        } else if let Some(dir) = line
+            .strip_prefix("a=")
+            .filter(|d| matches!(*d, "sendonly" | "sendrecv" | "recvonly" | "inactive"))
+        {
             match &mut current {
                 Some((_, own)) => *own = Some(dir),
                 None => session_dir = dir,
@@ -170,7 +177,8 @@ mod tests {
         // A section without a direction sends (the session default); a rejected one does not.
         let implicit = "v=0\r\ns=-\r\nm=audio 9 RTP/AVP 0\r\nm=video 0 RTP/AVP 96\r\na=sendrecv\r\nm=video 9 RTP/AVP 96\r\na=inactive\r\n";
         assert_eq!(media_sections(implicit), (3, 1));
-        let session_recvonly = "v=0\r\na=recvonly\r\nm=audio 9 RTP/AVP 0\r\nm=video 9 RTP/AVP 96\r\na=sendonly\r\n";
+        let session_recvonly =
+            "v=0\r\na=recvonly\r\nm=audio 9 RTP/AVP 0\r\nm=video 9 RTP/AVP 96\r\na=sendonly\r\n";
         assert_eq!(media_sections(session_recvonly), (2, 1));
         let chromium = include_str!("../fixtures/sdp/chromium-site-offer.sdp");
         // The captured Chromium offer (mic and camera; 8 receive slots).
@@ -200,7 +208,10 @@ mod tests {
         assert!(rate.allow(a, &limits, t0));
         assert!(rate.allow(a, &limits, t0));
         assert!(!rate.allow(a, &limits, t0), "a burst of twice the rate");
-        assert!(rate.allow(b, &limits, t0), "another address is not affected");
+        assert!(
+            rate.allow(b, &limits, t0),
+            "another address is not affected"
+        );
         assert!(rate.allow(a, &limits, t0 + Duration::from_secs(1)));
     }
 

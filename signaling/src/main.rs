@@ -108,7 +108,10 @@ struct Args {
 impl Args {
     fn layers(&self) -> Layers {
         let mut layers = Layers::from_process_env();
-        layers.file = self.config.clone().or_else(|| std::env::var_os("DIEMCAU_CONFIG").map(PathBuf::from));
+        layers.file = self
+            .config
+            .clone()
+            .or_else(|| std::env::var_os("DIEMCAU_CONFIG").map(PathBuf::from));
         let flags = [
             ("mode", &self.mode, "--mode"),
             ("http", &self.http, "--http"),
@@ -119,15 +122,27 @@ impl Args {
             ("admin_key", &self.admin_key, "--admin-key"),
             ("admin_key_file", &self.admin_key_file, "--admin-key-file"),
             ("token_secret", &self.token_secret, "--token-secret"),
-            ("token_secret_file", &self.token_secret_file, "--token-secret-file"),
+            (
+                "token_secret_file",
+                &self.token_secret_file,
+                "--token-secret-file",
+            ),
             ("metrics_addr", &self.metrics_addr, "--metrics-addr"),
             ("data_dir", &self.data_dir, "--data-dir"),
             ("tls_cert", &self.tls_cert, "--tls-cert"),
             ("tls_key", &self.tls_key, "--tls-key"),
             ("drain_seconds", &self.drain_seconds, "--drain-seconds"),
             ("turn.urls", &self.turn_urls, "--turn-urls"),
-            ("turn.secret_file", &self.turn_secret_file, "--turn-secret-file"),
-            ("turn.ttl_seconds", &self.turn_ttl_seconds, "--turn-ttl-seconds"),
+            (
+                "turn.secret_file",
+                &self.turn_secret_file,
+                "--turn-secret-file",
+            ),
+            (
+                "turn.ttl_seconds",
+                &self.turn_ttl_seconds,
+                "--turn-ttl-seconds",
+            ),
         ];
         for (key, value, flag) in flags {
             if let Some(v) = value {
@@ -160,7 +175,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,str0m::format=error")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,str0m::format=error")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -182,21 +200,37 @@ fn main() -> ExitCode {
 async fn serve(args: &Args, config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.http)
         .await
-        .with_context(|| format!("cannot listen on {} (is another diemcau running?)", config.http))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another diemcau running?)",
+                config.http
+            )
+        })?;
     let http = listener.local_addr()?;
-    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let base = format!("{scheme}://{http}");
     let generated_admin = config.admin_key.is_none();
     // Without a configured secret, the one generated at first start is kept in the data
     // directory: links handed out stay valid across a restart.
     let token_secret = match &config.token_secret {
         Some(s) => s.expose().as_bytes().to_vec(),
-        None => signaling::store::token_secret(&config.data_dir)
-            .with_context(|| format!("cannot keep a token secret in {}", config.data_dir.display()))?,
+        None => signaling::store::token_secret(&config.data_dir).with_context(|| {
+            format!(
+                "cannot keep a token secret in {}",
+                config.data_dir.display()
+            )
+        })?,
     };
     let settings = Settings {
         public_url: config.public_url.clone().unwrap_or_else(|| base.clone()),
-        admin_key: config.admin_key.as_ref().map_or_else(random_secret, |s| s.expose().to_owned()),
+        admin_key: config
+            .admin_key
+            .as_ref()
+            .map_or_else(random_secret, |s| s.expose().to_owned()),
         token_secret,
         ice_servers: Vec::new(),
         data_dir: Some(config.data_dir.clone()),
@@ -253,7 +287,9 @@ fn reload_on_sighup(certs: Option<Arc<CertStore>>) -> anyhow::Result<()> {
             match &certs {
                 Some(store) => match store.reload() {
                     Ok(()) => tracing::info!("SIGHUP: TLS certificate reloaded"),
-                    Err(e) => tracing::error!("SIGHUP: TLS certificate not reloaded, keeping the current one: {e}"),
+                    Err(e) => tracing::error!(
+                        "SIGHUP: TLS certificate not reloaded, keeping the current one: {e}"
+                    ),
                 },
                 None => tracing::info!("SIGHUP: no TLS certificate to reload"),
             }
@@ -263,7 +299,9 @@ fn reload_on_sighup(certs: Option<Arc<CertStore>>) -> anyhow::Result<()> {
 }
 
 /// Completes at the first SIGTERM or SIGINT; a second one exits at once.
-fn shutdown_signal(drain: std::time::Duration) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+fn shutdown_signal(
+    drain: std::time::Duration,
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
     Ok(async move {
@@ -271,7 +309,9 @@ fn shutdown_signal(drain: std::time::Duration) -> anyhow::Result<impl std::futur
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        tracing::info!("shutting down: no new joins, draining for up to {drain:?} (signal again to stop now)");
+        tracing::info!(
+            "shutting down: no new joins, draining for up to {drain:?} (signal again to stop now)"
+        );
         tokio::spawn(async move {
             tokio::select! {
                 _ = term.recv() => {}
@@ -284,13 +324,22 @@ fn shutdown_signal(drain: std::time::Duration) -> anyhow::Result<impl std::futur
 }
 
 fn print_demo(state: &signaling::AppState, json: bool, base: &str) -> anyhow::Result<()> {
-    let communes = ["UBND xã Tả Van", "UBND xã Bản Hồ", "UBND phường Sa Pa", "UBND xã Mường Hoa", "UBND xã Ngũ Chỉ Sơn"];
+    let communes = [
+        "UBND xã Tả Van",
+        "UBND xã Bản Hồ",
+        "UBND phường Sa Pa",
+        "UBND xã Mường Hoa",
+        "UBND xã Ngũ Chỉ Sơn",
+    ];
     let created = signaling::api::create(
         state,
         CreateMeeting {
             title: "Hội nghị trực tuyến (demo)".into(),
             chair_name: Some("Hội trường UBND tỉnh".into()),
-            sites: communes.iter().map(|n| SiteInput { name: (*n).into() }).collect(),
+            sites: communes
+                .iter()
+                .map(|n| SiteInput { name: (*n).into() })
+                .collect(),
             valid_hours: Some(24),
             floor_limit: None,
             grid_page_size: None,
@@ -307,15 +356,27 @@ fn print_demo(state: &signaling::AppState, json: bool, base: &str) -> anyhow::Re
         });
         println!("{out}");
     } else {
-        println!("diemcau demo meeting \"{}\" ({})", created.title, created.id);
+        println!(
+            "diemcau demo meeting \"{}\" ({})",
+            created.title, created.id
+        );
         match state.sfu.tcp_addr() {
-            Some(tcp) => println!("  web + API:  {base}   media: udp {}, tcp {tcp}", state.sfu.local_addr()),
-            None => println!("  web + API:  {base}   media: udp {}", state.sfu.local_addr()),
+            Some(tcp) => println!(
+                "  web + API:  {base}   media: udp {}, tcp {tcp}",
+                state.sfu.local_addr()
+            ),
+            None => println!(
+                "  web + API:  {base}   media: udp {}",
+                state.sfu.local_addr()
+            ),
         }
         println!("  admin key:  {}", state.settings.admin_key);
         println!();
         println!("  chair    {}: {}", created.chair.name, created.chair.link);
-        println!("  operator {}: {}", created.operator.name, created.operator.link);
+        println!(
+            "  operator {}: {}",
+            created.operator.name, created.operator.link
+        );
         for s in &created.sites {
             println!("  site     {}: {}", s.name, s.link);
         }

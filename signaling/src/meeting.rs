@@ -13,18 +13,18 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::outbox::Outbox;
 use dashmap::DashMap;
 use sfu::{PeerId, Sfu, Source, Subscription, TrackKind};
-use crate::outbox::Outbox;
 
 use crate::moderation::{Action, Actor, Moderation, Sites};
 use crate::protocol::{
-    CheckReport, ErrorCode, MeetingInfo, Phase, Presence, ReceiveSlots, Refusal, Role, ServerMessage, SiteRef,
-    SiteStats, SiteStatus, SlotInfo, StatsTotals,
+    CheckReport, ErrorCode, MeetingInfo, Phase, Presence, ReceiveSlots, Refusal, Role,
+    ServerMessage, SiteRef, SiteStats, SiteStatus, SlotInfo, StatsTotals,
 };
 use crate::rollcall::{Attendance, Expected, RollCall};
-use crate::store::{MeetingStore, Snapshot};
 use crate::route::{self, Assignment, GridPage, Participant};
+use crate::store::{MeetingStore, Snapshot};
 use crate::token::unix_now_ms;
 
 /// Default tiles on the hall's grid page.
@@ -184,7 +184,11 @@ pub enum Departure {
 
 /// Compares two secrets in time independent of where they differ.
 fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 struct View<'a> {
@@ -197,10 +201,16 @@ impl Sites for View<'_> {
         self.meeting.site(site).map(|s| s.role)
     }
     fn is_connected(&self, site: &str) -> bool {
-        self.st.members.get(site).is_some_and(|m| m.layout.is_some())
+        self.st
+            .members
+            .get(site)
+            .is_some_and(|m| m.layout.is_some())
     }
     fn ever_joined(&self, site: &str) -> bool {
-        self.st.presence.get(site).is_some_and(|p| *p != Presence::Waiting)
+        self.st
+            .presence
+            .get(site)
+            .is_some_and(|p| *p != Presence::Waiting)
     }
 }
 
@@ -216,7 +226,9 @@ impl Meeting {
         store: Option<MeetingStore>,
     ) -> Self {
         let options = MeetingOptions {
-            floor_limit: options.floor_limit.clamp(1, crate::moderation::MAX_FLOOR_LIMIT),
+            floor_limit: options
+                .floor_limit
+                .clamp(1, crate::moderation::MAX_FLOOR_LIMIT),
             grid_slots: options.grid_slots.clamp(1, MAX_GRID_PAGE),
         };
         Meeting {
@@ -249,7 +261,14 @@ impl Meeting {
             floor_limit: snapshot.floor_limit,
             grid_slots: snapshot.grid_slots,
         };
-        let mut m = Meeting::new(snapshot.id, snapshot.title, snapshot.expires_at, snapshot.sites, options, store);
+        let mut m = Meeting::new(
+            snapshot.id,
+            snapshot.title,
+            snapshot.expires_at,
+            snapshot.sites,
+            options,
+            store,
+        );
         let st = m.state.get_mut().unwrap_or_else(|e| e.into_inner());
         st.rules = snapshot.rules;
         // The shared screen went with the presenter's connection; the page shares it again.
@@ -290,7 +309,9 @@ impl Meeting {
 
     /// Writes the meeting's files now, at shutdown.
     pub fn save_now(&self) -> std::io::Result<()> {
-        let Some(store) = &self.store else { return Ok(()) };
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
         let st = self.lock();
         store.save_now(&self.snapshot(&st), &self.report(&st))
     }
@@ -395,10 +416,21 @@ impl Meeting {
     ) -> Result<Joined, Refusal> {
         let site = self
             .site(site_id)
-            .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?
+            .ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::SiteRemoved,
+                    "this site is no longer part of the meeting",
+                )
+            })?
             .clone();
         let mut st = self.lock();
-        st.rules.admit(&site.id, &View { meeting: self, st: &st })?;
+        st.rules.admit(
+            &site.id,
+            &View {
+                meeting: self,
+                st: &st,
+            },
+        )?;
         let secret = uuid::Uuid::new_v4().simple().to_string();
         let resumable = st
             .members
@@ -409,7 +441,11 @@ impl Meeting {
             let m = st.members.get_mut(&site.id).expect("checked above");
             // The old socket, if it still lives, hears nothing more and closes.
             let _ = m.tx.send(Outbound::Close(
-                Refusal::new(ErrorCode::Replaced, "this connection was resumed on a new socket").to_message(),
+                Refusal::new(
+                    ErrorCode::Replaced,
+                    "this connection was resumed on a new socket",
+                )
+                .to_message(),
             ));
             m.session = session;
             m.tx = tx;
@@ -434,7 +470,11 @@ impl Meeting {
             st.checking.remove(&site.id);
             if let Some(old) = old {
                 let _ = old.tx.send(Outbound::Close(
-                    Refusal::new(ErrorCode::Replaced, "this site joined from another window or computer").to_message(),
+                    Refusal::new(
+                        ErrorCode::Replaced,
+                        "this site joined from another window or computer",
+                    )
+                    .to_message(),
                 ));
                 sfu.remove_peer(old.peer);
                 st.routed.remove(&site.id);
@@ -475,7 +515,11 @@ impl Meeting {
         if !resumed {
             self.reroute(&mut st, sfu);
         }
-        Ok(Joined { messages, peer, resumed })
+        Ok(Joined {
+            messages,
+            peer,
+            resumed,
+        })
     }
 
     /// Sends `site_id` its current slots again (after a resumed join, once `joined` went out).
@@ -487,7 +531,13 @@ impl Meeting {
 
     /// Records the media layout of `site_id`'s accepted offer and re-routes. Returns
     /// false if that session no longer holds the site.
-    pub fn set_layout(&self, site_id: &str, session: u64, layout: &sfu::PeerLayout, sfu: &Sfu) -> bool {
+    pub fn set_layout(
+        &self,
+        site_id: &str,
+        session: u64,
+        layout: &sfu::PeerLayout,
+        sfu: &Sfu,
+    ) -> bool {
         let mut st = self.lock();
         let Some(m) = st.members.get_mut(site_id).filter(|m| m.session == session) else {
             return false;
@@ -514,7 +564,9 @@ impl Meeting {
     /// Records a site's own device state and shows it to the chair and operators.
     pub fn set_media_state(&self, site_id: &str, session: u64, mic: bool, camera: bool) {
         let mut st = self.lock();
-        let Some(m) = st.members.get_mut(site_id).filter(|m| m.session == session) else { return };
+        let Some(m) = st.members.get_mut(site_id).filter(|m| m.session == session) else {
+            return;
+        };
         m.mic = Some(mic);
         m.camera = Some(camera);
         if let Some(site) = self.site(site_id) {
@@ -534,7 +586,9 @@ impl Meeting {
     /// site itself are told when it changes.
     pub fn set_reception(&self, site_id: &str, peer: PeerId, reception: &'static str) {
         let mut st = self.lock();
-        let Some(m) = st.members.get_mut(site_id).filter(|m| m.peer == peer) else { return };
+        let Some(m) = st.members.get_mut(site_id).filter(|m| m.peer == peer) else {
+            return;
+        };
         if m.reception == Some(reception) {
             return;
         }
@@ -547,11 +601,24 @@ impl Meeting {
     /// The socket `session` of `site_id` (connection `peer`) closed. With `detach` (the
     /// socket dropped without `leave`), a site whose media is up keeps its place for the
     /// resume grace; otherwise it leaves, unless a newer connection replaced or resumed it.
-    pub fn depart(&self, site_id: &str, session: u64, peer: PeerId, detach: bool, sfu: &Sfu) -> Departure {
+    pub fn depart(
+        &self,
+        site_id: &str,
+        session: u64,
+        peer: PeerId,
+        detach: bool,
+        sfu: &Sfu,
+    ) -> Departure {
         let mut st = self.lock();
-        let Some(m) = st.members.get(site_id) else { return Departure::Gone };
+        let Some(m) = st.members.get(site_id) else {
+            return Departure::Gone;
+        };
         if m.session != session {
-            return if m.peer == peer { Departure::Resumed } else { Departure::Gone };
+            return if m.peer == peer {
+                Departure::Resumed
+            } else {
+                Departure::Gone
+            };
         }
         if detach && m.layout.is_some() {
             return Departure::Detached;
@@ -614,15 +681,28 @@ impl Meeting {
 
     /// A moderation action by `actor_site`.
     pub fn act(&self, actor_site: &str, action: Action, sfu: &Sfu) -> Result<(), Refusal> {
-        let role = self
-            .site(actor_site)
-            .map(|s| s.role)
-            .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?;
+        let role = self.site(actor_site).map(|s| s.role).ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::SiteRemoved,
+                "this site is no longer part of the meeting",
+            )
+        })?;
         let mut st = self.lock();
         let ending = action == Action::End;
         // Decide on a copy: a refused action leaves the rules untouched.
         let mut rules = st.rules.clone();
-        let changed = rules.apply(Actor { site: actor_site, role }, action, &View { meeting: self, st: &st }, unix_now_ms())?;
+        let changed = rules.apply(
+            Actor {
+                site: actor_site,
+                role,
+            },
+            action,
+            &View {
+                meeting: self,
+                st: &st,
+            },
+            unix_now_ms(),
+        )?;
         st.rules = rules;
         if ending {
             self.end_locked(&mut st, sfu);
@@ -636,7 +716,8 @@ impl Meeting {
         if ended_checks {
             for id in std::mem::take(&mut st.checking) {
                 if let Some(m) = st.members.get(&id) {
-                    let _ = m.tx.send(Outbound::Message(ServerMessage::Check { on: false }));
+                    let _ =
+                        m.tx.send(Outbound::Message(ServerMessage::Check { on: false }));
                 }
             }
         }
@@ -669,10 +750,16 @@ impl Meeting {
     pub fn check(&self, site_id: &str, session: u64, on: bool, sfu: &Sfu) -> Result<(), Refusal> {
         let mut st = self.lock();
         let Some(m) = st.members.get(site_id).filter(|m| m.session == session) else {
-            return Err(Refusal::new(ErrorCode::NotJoined, "this connection no longer holds the site"));
+            return Err(Refusal::new(
+                ErrorCode::NotJoined,
+                "this connection no longer holds the site",
+            ));
         };
         if m.layout.is_none() {
-            return Err(Refusal::new(ErrorCode::NoOffer, "send an offer before the line check"));
+            return Err(Refusal::new(
+                ErrorCode::NoOffer,
+                "send an offer before the line check",
+            ));
         }
         if on && st.rules.phase != Phase::Lobby {
             return Err(Refusal::new(
@@ -681,7 +768,11 @@ impl Meeting {
             ));
         }
         let tx = m.tx.clone();
-        let changed = if on { st.checking.insert(site_id.to_owned()) } else { st.checking.remove(site_id) };
+        let changed = if on {
+            st.checking.insert(site_id.to_owned())
+        } else {
+            st.checking.remove(site_id)
+        };
         if changed {
             self.reroute(&mut st, sfu);
         }
@@ -691,13 +782,26 @@ impl Meeting {
 
     /// Records `site_id`'s line check result and shows it to the site, the chair, co-chairs
     /// and operators. Returns the verdict's label for the metrics.
-    pub fn check_result(&self, site_id: &str, session: u64, report: CheckReport) -> Result<(), Refusal> {
+    pub fn check_result(
+        &self,
+        site_id: &str,
+        session: u64,
+        report: CheckReport,
+    ) -> Result<(), Refusal> {
         let mut st = self.lock();
-        if !st.members.get(site_id).is_some_and(|m| m.session == session) {
-            return Err(Refusal::new(ErrorCode::NotJoined, "this connection no longer holds the site"));
+        if !st
+            .members
+            .get(site_id)
+            .is_some_and(|m| m.session == session)
+        {
+            return Err(Refusal::new(
+                ErrorCode::NotJoined,
+                "this connection no longer holds the site",
+            ));
         }
         let at_ms = unix_now_ms();
-        st.checks.insert(site_id.to_owned(), (at_ms, report.clone()));
+        st.checks
+            .insert(site_id.to_owned(), (at_ms, report.clone()));
         let msg = ServerMessage::CheckResult {
             site_id: site_id.to_owned(),
             at_ms,
@@ -713,9 +817,17 @@ impl Meeting {
 
     /// Records what `site_id`'s browser says about itself. Returns the transport label
     /// before and after, when it changed.
-    pub fn client_info(&self, site_id: &str, session: u64, info: ClientInfo) -> Option<(&'static str, &'static str)> {
+    pub fn client_info(
+        &self,
+        site_id: &str,
+        session: u64,
+        info: ClientInfo,
+    ) -> Option<(&'static str, &'static str)> {
         let mut st = self.lock();
-        let m = st.members.get_mut(site_id).filter(|m| m.session == session)?;
+        let m = st
+            .members
+            .get_mut(site_id)
+            .filter(|m| m.session == session)?;
         let before = m.client.transport_label();
         m.client = info;
         let after = m.client.transport_label();
@@ -724,7 +836,10 @@ impl Meeting {
 
     /// The transport label of `site_id` now (see [`ClientInfo::transport_label`]).
     pub fn transport_of(&self, site_id: &str) -> &'static str {
-        self.lock().members.get(site_id).map_or("unknown", |m| m.client.transport_label())
+        self.lock()
+            .members
+            .get(site_id)
+            .map_or("unknown", |m| m.client.transport_label())
     }
 
     /// Checks that `actor` is an operator and `target` a connected site; returns its queue.
@@ -733,7 +848,10 @@ impl Meeting {
             return Err(Refusal::new(ErrorCode::Forbidden, "only operators do this"));
         }
         if self.site(target).is_none() {
-            return Err(Refusal::new(ErrorCode::UnknownSite, "this meeting has no such site"));
+            return Err(Refusal::new(
+                ErrorCode::UnknownSite,
+                "this meeting has no such site",
+            ));
         }
         st.members
             .get(target)
@@ -745,7 +863,10 @@ impl Meeting {
     pub fn operator_notice(&self, actor: &str, target: &str, text: &str) -> Result<(), Refusal> {
         let st = self.lock();
         let tx = self.operator_target(&st, actor, target)?;
-        let text: String = text.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+        let text: String = text
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\n')
+            .collect();
         let _ = tx.send(Outbound::Message(ServerMessage::Notice {
             from: "operator".into(),
             text,
@@ -762,10 +883,20 @@ impl Meeting {
     }
 
     /// Operator: stops (or resumes) every video towards `target`; enforced by routing.
-    pub fn force_audio_only(&self, actor: &str, target: &str, on: bool, sfu: &Sfu) -> Result<(), Refusal> {
+    pub fn force_audio_only(
+        &self,
+        actor: &str,
+        target: &str,
+        on: bool,
+        sfu: &Sfu,
+    ) -> Result<(), Refusal> {
         let mut st = self.lock();
         self.operator_target(&st, actor, target)?;
-        let changed = if on { st.audio_only.insert(target.to_owned()) } else { st.audio_only.remove(target) };
+        let changed = if on {
+            st.audio_only.insert(target.to_owned())
+        } else {
+            st.audio_only.remove(target)
+        };
         if changed {
             if let Some(site) = self.site(target) {
                 self.broadcast_state(&st, site);
@@ -778,12 +909,20 @@ impl Meeting {
 
     /// The SFU's latest link figures of `site_id` (connection `peer`).
     /// Returns the site's transport label and browser while `peer` is still its connection.
-    pub fn link_report(&self, site_id: &str, peer: PeerId, report: sfu::PeerReport) -> Option<(&'static str, String)> {
+    pub fn link_report(
+        &self,
+        site_id: &str,
+        peer: PeerId,
+        report: sfu::PeerReport,
+    ) -> Option<(&'static str, String)> {
         let mut st = self.lock();
         let (loss, rtt) = (report.ingress_loss_pct, report.rtt_ms);
         let m = st.members.get_mut(site_id).filter(|m| m.peer == peer)?;
         m.live = Some(report);
-        let out = (m.client.transport_label(), m.client.browser.clone().unwrap_or_default());
+        let out = (
+            m.client.transport_label(),
+            m.client.browser.clone().unwrap_or_default(),
+        );
         st.rollcall.quality(site_id, loss, rtt);
         Some(out)
     }
@@ -803,7 +942,9 @@ impl Meeting {
         let kbps = |bps: u64| (bps as f64 / 100.0).round() / 10.0;
         let mut sites = Vec::new();
         for s in &self.sites {
-            let Some(m) = st.members.get(&s.id).filter(|m| m.layout.is_some()) else { continue };
+            let Some(m) = st.members.get(&s.id).filter(|m| m.layout.is_some()) else {
+                continue;
+            };
             let r = m.live.as_ref();
             sites.push(SiteStats {
                 site_id: s.id.clone(),
@@ -813,10 +954,14 @@ impl Meeting {
                 down_loss_pct: r.and_then(|r| r.egress_loss_pct),
                 rtt_ms: r.and_then(|r| r.rtt_ms),
                 jitter_ms: r.and_then(|r| r.down_jitter_ms),
-                layer: r.and_then(|r| r.video_layer).map(|l| l.map_or("paused", |l| l.name()).to_owned()),
+                layer: r
+                    .and_then(|r| r.video_layer)
+                    .map(|l| l.map_or("paused", |l| l.name()).to_owned()),
                 estimate_kbps: r.and_then(|r| r.estimate_bps).map(kbps),
                 audio_level: r.and_then(|r| r.audio_level),
-                transport: Some(m.client.transport_label()).filter(|t| *t != "unknown").map(str::to_owned),
+                transport: Some(m.client.transport_label())
+                    .filter(|t| *t != "unknown")
+                    .map(str::to_owned),
                 candidate: m.client.candidate.clone(),
                 browser: m.client.browser.clone(),
                 nacks: r.map_or(0, |r| r.nacks_from_peer),
@@ -843,9 +988,18 @@ impl Meeting {
     }
 
     /// The chair shows grid page `page` with `page_size` tiles.
-    pub fn set_grid(&self, actor_site: &str, page: u32, page_size: Option<u16>, sfu: &Sfu) -> Result<(), Refusal> {
+    pub fn set_grid(
+        &self,
+        actor_site: &str,
+        page: u32,
+        page_size: Option<u16>,
+        sfu: &Sfu,
+    ) -> Result<(), Refusal> {
         if self.site(actor_site).map(|s| s.role) != Some(Role::Chair) {
-            return Err(Refusal::new(ErrorCode::Forbidden, "only the chair pages through the grid"));
+            return Err(Refusal::new(
+                ErrorCode::Forbidden,
+                "only the chair pages through the grid",
+            ));
         }
         let mut st = self.lock();
         if let Some(size) = page_size {
@@ -865,22 +1019,40 @@ impl Meeting {
 
     /// A text message from `from_site` to `to` (`chair`, `all`, or a site id).
     pub fn chat(&self, from_site: &str, to: &str, text: &str) -> Result<(), Refusal> {
-        let from = self
-            .site(from_site)
-            .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?;
+        let from = self.site(from_site).ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::SiteRemoved,
+                "this site is no longer part of the meeting",
+            )
+        })?;
         let st = self.lock();
         let moderator = from.role != Role::Site || st.rules.cochairs.contains(from_site);
         let to_site = match to {
             "chair" => None,
             "all" if moderator => None,
-            "all" => return Err(Refusal::new(ErrorCode::Forbidden, "sites write to the chair, not to everyone")),
+            "all" => {
+                return Err(Refusal::new(
+                    ErrorCode::Forbidden,
+                    "sites write to the chair, not to everyone",
+                ))
+            }
             id if moderator => {
-                self.site(id).ok_or_else(|| Refusal::new(ErrorCode::UnknownSite, "this meeting has no such site"))?;
+                self.site(id).ok_or_else(|| {
+                    Refusal::new(ErrorCode::UnknownSite, "this meeting has no such site")
+                })?;
                 Some(id)
             }
-            _ => return Err(Refusal::new(ErrorCode::Forbidden, "sites write to the chair, not to other sites")),
+            _ => {
+                return Err(Refusal::new(
+                    ErrorCode::Forbidden,
+                    "sites write to the chair, not to other sites",
+                ))
+            }
         };
-        let text: String = text.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+        let text: String = text
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+            .collect();
         let msg = ServerMessage::Chat {
             from: SiteRef {
                 id: from.id.clone(),
@@ -938,7 +1110,9 @@ impl Meeting {
     /// Chair, co-chairs and operators see the whole roster and every site's state.
     fn is_watcher(&self, site_id: &str, st: &State) -> bool {
         st.rules.cochairs.contains(site_id)
-            || self.site(site_id).is_some_and(|s| matches!(s.role, Role::Chair | Role::Operator))
+            || self
+                .site(site_id)
+                .is_some_and(|s| matches!(s.role, Role::Chair | Role::Operator))
     }
 
     fn site_state(&self, site: &ExpectedSite, st: &State) -> ServerMessage {
@@ -1010,7 +1184,11 @@ impl Meeting {
             } else {
                 route::route(&participants, &st.rules, &grid, p)
             };
-            let assignments = if st.audio_only.contains(p.site) { route::audio_only(assignments) } else { assignments };
+            let assignments = if st.audio_only.contains(p.site) {
+                route::audio_only(assignments)
+            } else {
+                assignments
+            };
             if st.routed.get(p.site) != Some(&assignments) {
                 changed.push((p.site.to_owned(), p.peer, assignments));
             }
@@ -1050,7 +1228,11 @@ impl Meeting {
                     mid: a.slot.clone(),
                     kind: a.kind,
                     site_id: a.source.as_ref().map(|r| r.site.clone()),
-                    name: a.source.as_ref().and_then(|r| self.site(&r.site)).map(|s| s.name.clone()),
+                    name: a
+                        .source
+                        .as_ref()
+                        .and_then(|r| self.site(&r.site))
+                        .map(|s| s.name.clone()),
                     layer: a
                         .source
                         .as_ref()

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use prometheus::{
-    Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, GaugeVec, Opts, Registry,
+    GaugeVec, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 use sfu::{PeerId, PeerReport};
 
@@ -81,7 +81,9 @@ impl Metrics {
         registry.register(Box::new(m.resumes.clone()))?;
         m.sites.register(registry)?;
         // Another registry in this process (tests) may hold it already: not an error here.
-        let _ = registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()));
+        let _ = registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ));
         Ok(m)
     }
 }
@@ -186,7 +188,15 @@ impl SiteMetrics {
     }
 
     /// Updates a site's series from the SFU's report on its connection `report.peer`.
-    pub fn update(&self, meeting: &str, site: &str, role: &'static str, report: &PeerReport, transport: &str, browser: &str) {
+    pub fn update(
+        &self,
+        meeting: &str,
+        site: &str,
+        role: &'static str,
+        report: &PeerReport,
+        transport: &str,
+        browser: &str,
+    ) {
         let key = Key {
             meeting: meeting.to_owned(),
             site: site.to_owned(),
@@ -216,7 +226,11 @@ impl SiteMetrics {
             report.policed_packets,
             report.malformed_packets,
         ];
-        let d: Vec<u64> = totals.iter().zip(entry.totals).map(|(new, old)| new.saturating_sub(old)).collect();
+        let d: Vec<u64> = totals
+            .iter()
+            .zip(entry.totals)
+            .map(|(new, old)| new.saturating_sub(old))
+            .collect();
         entry.totals = totals;
         let (up, down) = ([meeting, site, role, "up"], [meeting, site, role, "down"]);
         let one = [meeting, site, role];
@@ -228,32 +242,57 @@ impl SiteMetrics {
         self.nacks.with_label_values(&down).inc_by(d[5]);
         self.keyframes.with_label_values(&up).inc_by(d[6]);
         self.keyframes.with_label_values(&down).inc_by(d[7]);
-        self.bitrate.with_label_values(&up).set(report.rx_bps as i64);
-        self.bitrate.with_label_values(&down).set(report.tx_bps as i64);
-        self.loss.with_label_values(&up).set(report.ingress_loss_pct.unwrap_or(0.0) / 100.0);
-        self.loss.with_label_values(&down).set(report.egress_loss_pct.unwrap_or(0.0) / 100.0);
-        self.jitter.with_label_values(&up).set(report.up_jitter_ms.unwrap_or(0.0) / 1000.0);
-        self.jitter.with_label_values(&down).set(report.down_jitter_ms.unwrap_or(0.0) / 1000.0);
+        self.bitrate
+            .with_label_values(&up)
+            .set(report.rx_bps as i64);
+        self.bitrate
+            .with_label_values(&down)
+            .set(report.tx_bps as i64);
+        self.loss
+            .with_label_values(&up)
+            .set(report.ingress_loss_pct.unwrap_or(0.0) / 100.0);
+        self.loss
+            .with_label_values(&down)
+            .set(report.egress_loss_pct.unwrap_or(0.0) / 100.0);
+        self.jitter
+            .with_label_values(&up)
+            .set(report.up_jitter_ms.unwrap_or(0.0) / 1000.0);
+        self.jitter
+            .with_label_values(&down)
+            .set(report.down_jitter_ms.unwrap_or(0.0) / 1000.0);
         if let Some(rtt) = report.rtt_ms {
             self.rtt.with_label_values(&one).set(rtt / 1000.0);
         }
-        self.estimate.with_label_values(&one).set(report.estimate_bps.unwrap_or(0) as i64);
-        let layer = report.video_layer.flatten().map_or(0, |l| l.index() as i64 + 1);
+        self.estimate
+            .with_label_values(&one)
+            .set(report.estimate_bps.unwrap_or(0) as i64);
+        let layer = report
+            .video_layer
+            .flatten()
+            .map_or(0, |l| l.index() as i64 + 1);
         self.layer.with_label_values(&one).set(layer);
         self.audio_packets.with_label_values(&one).inc_by(d[8]);
-        self.audio_level.with_label_values(&one).set(report.audio_level.unwrap_or(0.0));
+        self.audio_level
+            .with_label_values(&one)
+            .set(report.audio_level.unwrap_or(0.0));
         // Created at the first drop: a well-behaved site has no such series.
         for (reason, n) in [("over_budget", d[9]), ("malformed", d[10])] {
             if n > 0 {
-                self.dropped.with_label_values(&[meeting, site, role, reason]).inc_by(n);
+                self.dropped
+                    .with_label_values(&[meeting, site, role, reason])
+                    .inc_by(n);
             }
         }
         let info = (transport.to_owned(), browser.to_owned());
         if entry.info.as_ref() != Some(&info) {
             if let Some((t, b)) = entry.info.take() {
-                let _ = self.info.remove_label_values(&[meeting, site, role, &t, &b]);
+                let _ = self
+                    .info
+                    .remove_label_values(&[meeting, site, role, &t, &b]);
             }
-            self.info.with_label_values(&[meeting, site, role, transport, browser]).set(1);
+            self.info
+                .with_label_values(&[meeting, site, role, transport, browser])
+                .set(1);
             entry.info = Some(info);
         }
     }
@@ -266,7 +305,9 @@ impl SiteMetrics {
             role,
         };
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(entry) = seen.remove(&key) else { return };
+        let Some(entry) = seen.remove(&key) else {
+            return;
+        };
         let one = [meeting, site, role];
         for dir in ["up", "down"] {
             let l = [meeting, site, role, dir];
@@ -284,10 +325,14 @@ impl SiteMetrics {
         let _ = self.audio_packets.remove_label_values(&one);
         let _ = self.audio_level.remove_label_values(&one);
         for reason in ["over_budget", "malformed"] {
-            let _ = self.dropped.remove_label_values(&[meeting, site, role, reason]);
+            let _ = self
+                .dropped
+                .remove_label_values(&[meeting, site, role, reason]);
         }
         if let Some((t, b)) = entry.info {
-            let _ = self.info.remove_label_values(&[meeting, site, role, &t, &b]);
+            let _ = self
+                .info
+                .remove_label_values(&[meeting, site, role, &t, &b]);
         }
     }
 }
@@ -324,29 +369,48 @@ mod tests {
     }
 
     fn families(r: &Registry) -> HashMap<String, usize> {
-        r.gather().into_iter().map(|f| (f.name().to_owned(), f.get_metric().len())).collect()
+        r.gather()
+            .into_iter()
+            .map(|f| (f.name().to_owned(), f.get_metric().len()))
+            .collect()
     }
 
     #[test]
     fn a_site_gets_its_series_and_loses_them_when_it_leaves() {
         let r = Registry::new();
         let m = Metrics::register(&r).unwrap();
-        m.sites.update("m1", "s1", "site", &report(1, 100), "udp", "Chromium 156");
-        m.sites.update("m1", "s2", "site", &report(2, 100), "relay", "Firefox 140");
+        m.sites
+            .update("m1", "s1", "site", &report(1, 100), "udp", "Chromium 156");
+        m.sites
+            .update("m1", "s2", "site", &report(2, 100), "relay", "Firefox 140");
         let f = families(&r);
-        assert_eq!(f["diemcau_site_packets_total"], 4, "two sites, two directions");
+        assert_eq!(
+            f["diemcau_site_packets_total"], 4,
+            "two sites, two directions"
+        );
         assert_eq!(f["diemcau_site_info"], 2);
         let layer = m.sites.layer.with_label_values(&["m1", "s1", "site"]).get();
         assert_eq!(layer, 2, "mid is 2");
-        assert!(!f.contains_key("diemcau_site_dropped_packets_total"), "nothing dropped, no series");
+        assert!(
+            !f.contains_key("diemcau_site_dropped_packets_total"),
+            "nothing dropped, no series"
+        );
         let mut over = report(1, 120);
         over.policed_packets = 40;
-        m.sites.update("m1", "s1", "site", &over, "udp", "Chromium 156");
-        let dropped = m.sites.dropped.with_label_values(&["m1", "s1", "site", "over_budget"]).get();
+        m.sites
+            .update("m1", "s1", "site", &over, "udp", "Chromium 156");
+        let dropped = m
+            .sites
+            .dropped
+            .with_label_values(&["m1", "s1", "site", "over_budget"])
+            .get();
         assert_eq!(dropped, 40);
         m.sites.remove("m1", "s1", "site");
         let f = families(&r);
-        assert!(!f.contains_key("diemcau_site_dropped_packets_total"), "removed with the site");
+        assert!(
+            !f.contains_key("diemcau_site_dropped_packets_total"),
+            "removed with the site"
+        );
         assert_eq!(f["diemcau_site_packets_total"], 2);
         assert_eq!(f["diemcau_site_info"], 1);
         assert_eq!(f["diemcau_site_rtt_seconds"], 1);
@@ -357,11 +421,14 @@ mod tests {
         let r = Registry::new();
         let m = Metrics::register(&r).unwrap();
         let up = ["m1", "s1", "site", "up"];
-        m.sites.update("m1", "s1", "site", &report(1, 100), "udp", "x");
-        m.sites.update("m1", "s1", "site", &report(1, 150), "udp", "x");
+        m.sites
+            .update("m1", "s1", "site", &report(1, 100), "udp", "x");
+        m.sites
+            .update("m1", "s1", "site", &report(1, 150), "udp", "x");
         assert_eq!(m.sites.packets.with_label_values(&up).get(), 150);
         // Reconnected: the new peer's counters start at 0, the series keeps growing.
-        m.sites.update("m1", "s1", "site", &report(2, 40), "udp", "x");
+        m.sites
+            .update("m1", "s1", "site", &report(2, 40), "udp", "x");
         assert_eq!(m.sites.packets.with_label_values(&up).get(), 190);
     }
 }

@@ -164,17 +164,29 @@ impl Moderation {
             return Err(refuse(ErrorCode::UnknownMeeting, "the meeting has ended"));
         }
         if self.removed.contains(site) {
-            return Err(refuse(ErrorCode::SiteRemoved, "the chair has removed this site from the meeting"));
+            return Err(refuse(
+                ErrorCode::SiteRemoved,
+                "the chair has removed this site from the meeting",
+            ));
         }
         let chair = sites.role_of(site) == Some(Role::Chair);
         if self.locked && !chair && !sites.ever_joined(site) {
-            return Err(refuse(ErrorCode::Locked, "the meeting is locked: no new sites may join"));
+            return Err(refuse(
+                ErrorCode::Locked,
+                "the meeting is locked: no new sites may join",
+            ));
         }
         Ok(())
     }
 
     /// Applies `action` by `actor` at `now_ms`.
-    pub fn apply(&mut self, actor: Actor<'_>, action: Action, sites: &dyn Sites, now_ms: u64) -> Result<Changed, Refusal> {
+    pub fn apply(
+        &mut self,
+        actor: Actor<'_>,
+        action: Action,
+        sites: &dyn Sites,
+        now_ms: u64,
+    ) -> Result<Changed, Refusal> {
         if self.phase == Phase::Ended {
             return Err(refuse(ErrorCode::Conflict, "the meeting has ended"));
         }
@@ -217,7 +229,10 @@ impl Moderation {
                     if self.holders.len() >= usize::from(self.floor_limit) {
                         return Err(refuse(
                             ErrorCode::FloorFull,
-                            format!("{} sites already have the floor (the limit); revoke one first", self.floor_limit),
+                            format!(
+                                "{} sites already have the floor (the limit); revoke one first",
+                                self.floor_limit
+                            ),
                         ));
                     }
                     self.holders.push(site.clone());
@@ -230,7 +245,10 @@ impl Moderation {
                 self.moderator(actor)?;
                 known_site(sites, &site)?;
                 if !self.holds_floor(&site) {
-                    return Err(refuse(ErrorCode::Conflict, "that site does not have the floor"));
+                    return Err(refuse(
+                        ErrorCode::Conflict,
+                        "that site does not have the floor",
+                    ));
                 }
                 self.holders.retain(|h| *h != site);
                 if self.presenter.as_deref() == Some(site.as_str()) {
@@ -271,7 +289,10 @@ impl Moderation {
             }
             Action::Listen(site, on) => {
                 if actor.role != Role::Chair {
-                    return Err(refuse(ErrorCode::Forbidden, "only the chair chooses whom the hall hears"));
+                    return Err(refuse(
+                        ErrorCode::Forbidden,
+                        "only the chair chooses whom the hall hears",
+                    ));
                 }
                 self.target_site(sites, &site)?;
                 if set_flag(&mut self.not_heard_by_chair, &site, !on) {
@@ -329,7 +350,10 @@ impl Moderation {
             }
             Action::Cochair(site, on) => {
                 if actor.role != Role::Chair {
-                    return Err(refuse(ErrorCode::Forbidden, "only the chair grants the co-chair right"));
+                    return Err(refuse(
+                        ErrorCode::Forbidden,
+                        "only the chair grants the co-chair right",
+                    ));
                 }
                 self.target_site(sites, &site)?;
                 if set_flag(&mut self.cochairs, &site, on) {
@@ -339,7 +363,10 @@ impl Moderation {
             Action::Present(on) => {
                 let allowed = self.is_moderator(actor) || self.holds_floor(actor.site);
                 if on && !allowed {
-                    return Err(refuse(ErrorCode::Forbidden, "only the chair or a site with the floor may present"));
+                    return Err(refuse(
+                        ErrorCode::Forbidden,
+                        "only the chair or a site with the floor may present",
+                    ));
                 }
                 let was = self.presenter.clone();
                 if on {
@@ -360,7 +387,10 @@ impl Moderation {
         if self.is_moderator(actor) {
             Ok(())
         } else {
-            Err(refuse(ErrorCode::Forbidden, "only the chair or a co-chair may do this"))
+            Err(refuse(
+                ErrorCode::Forbidden,
+                "only the chair or a co-chair may do this",
+            ))
         }
     }
 
@@ -368,7 +398,12 @@ impl Moderation {
     fn target_site(&self, sites: &dyn Sites, site: &str) -> Result<(), Refusal> {
         match known_site(sites, site)? {
             Role::Site => {}
-            _ => return Err(refuse(ErrorCode::Conflict, "this applies to sites, not to the chair or operators")),
+            _ => {
+                return Err(refuse(
+                    ErrorCode::Conflict,
+                    "this applies to sites, not to the chair or operators",
+                ))
+            }
         }
         if self.removed.contains(site) {
             return Err(refuse(ErrorCode::Conflict, "that site has been removed"));
@@ -378,9 +413,15 @@ impl Moderation {
 }
 
 fn known_site(sites: &dyn Sites, site: &str) -> Result<Role, Refusal> {
-    sites
-        .role_of(site)
-        .ok_or_else(|| refuse(ErrorCode::UnknownSite, format!("this meeting has no site \"{}\"", site.chars().take(40).collect::<String>())))
+    sites.role_of(site).ok_or_else(|| {
+        refuse(
+            ErrorCode::UnknownSite,
+            format!(
+                "this meeting has no site \"{}\"",
+                site.chars().take(40).collect::<String>()
+            ),
+        )
+    })
 }
 
 /// Inserts (`on`) or removes `site`; true if that changed the set.
@@ -423,17 +464,32 @@ mod tests {
             roles.insert(s.to_owned(), Role::Site);
         }
         Fake {
-            connected: ["chair", "s1", "s2", "s3"].iter().map(|s| s.to_string()).collect(),
-            joined_before: ["chair", "s1", "s2", "s3"].iter().map(|s| s.to_string()).collect(),
+            connected: ["chair", "s1", "s2", "s3"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            joined_before: ["chair", "s1", "s2", "s3"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             roles,
         }
     }
 
-    const CHAIR: Actor<'static> = Actor { site: "chair", role: Role::Chair };
+    const CHAIR: Actor<'static> = Actor {
+        site: "chair",
+        role: Role::Chair,
+    };
     fn site(s: &'static str) -> Actor<'static> {
-        Actor { site: s, role: Role::Site }
+        Actor {
+            site: s,
+            role: Role::Site,
+        }
     }
-    const OPERATOR: Actor<'static> = Actor { site: "operator", role: Role::Operator };
+    const OPERATOR: Actor<'static> = Actor {
+        site: "operator",
+        role: Role::Operator,
+    };
 
     fn code(r: Result<Changed, Refusal>) -> ErrorCode {
         r.expect_err("refused").code
@@ -445,16 +501,34 @@ mod tests {
         let mut m = Moderation::new(2);
         m.apply(site("s2"), Action::RaiseHand, &f, 100).unwrap();
         m.apply(site("s1"), Action::RaiseHand, &f, 200).unwrap();
-        assert!(m.apply(site("s2"), Action::RaiseHand, &f, 300).unwrap().is_empty(), "raising twice keeps the first time");
-        assert_eq!(m.hands.iter().map(|h| (h.site_id.as_str(), h.since_ms)).collect::<Vec<_>>(), [("s2", 100), ("s1", 200)]);
+        assert!(
+            m.apply(site("s2"), Action::RaiseHand, &f, 300)
+                .unwrap()
+                .is_empty(),
+            "raising twice keeps the first time"
+        );
+        assert_eq!(
+            m.hands
+                .iter()
+                .map(|h| (h.site_id.as_str(), h.since_ms))
+                .collect::<Vec<_>>(),
+            [("s2", 100), ("s1", 200)]
+        );
         let c = m.apply(CHAIR, Action::Grant("s2".into()), &f, 400).unwrap();
         assert!(c.floor && c.routing);
         assert_eq!(m.holders, ["s2"]);
         assert_eq!(m.hands.len(), 1);
-        assert_eq!(code(m.apply(site("s2"), Action::RaiseHand, &f, 500)), ErrorCode::Conflict);
-        m.apply(CHAIR, Action::Revoke("s2".into()), &f, 600).unwrap();
+        assert_eq!(
+            code(m.apply(site("s2"), Action::RaiseHand, &f, 500)),
+            ErrorCode::Conflict
+        );
+        m.apply(CHAIR, Action::Revoke("s2".into()), &f, 600)
+            .unwrap();
         assert!(m.holders.is_empty());
-        assert_eq!(code(m.apply(CHAIR, Action::Revoke("s2".into()), &f, 700)), ErrorCode::Conflict);
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Revoke("s2".into()), &f, 700)),
+            ErrorCode::Conflict
+        );
     }
 
     #[test]
@@ -475,11 +549,24 @@ mod tests {
             Action::Listen("s2".into(), false),
             Action::Cochair("s1".into(), true),
         ] {
-            assert_eq!(code(m.apply(site("s1"), action.clone(), &f, 0)), ErrorCode::Forbidden, "{action:?}");
+            assert_eq!(
+                code(m.apply(site("s1"), action.clone(), &f, 0)),
+                ErrorCode::Forbidden,
+                "{action:?}"
+            );
         }
-        assert_eq!(code(m.apply(OPERATOR, Action::Grant("s2".into()), &f, 0)), ErrorCode::Forbidden);
-        assert_eq!(code(m.apply(OPERATOR, Action::RaiseHand, &f, 0)), ErrorCode::Forbidden);
-        assert_eq!(code(m.apply(CHAIR, Action::RaiseHand, &f, 0)), ErrorCode::Forbidden);
+        assert_eq!(
+            code(m.apply(OPERATOR, Action::Grant("s2".into()), &f, 0)),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(m.apply(OPERATOR, Action::RaiseHand, &f, 0)),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(m.apply(CHAIR, Action::RaiseHand, &f, 0)),
+            ErrorCode::Forbidden
+        );
     }
 
     #[test]
@@ -488,11 +575,22 @@ mod tests {
         let mut m = Moderation::new(2);
         m.apply(CHAIR, Action::Grant("s1".into()), &f, 0).unwrap();
         m.apply(CHAIR, Action::Grant("s2".into()), &f, 0).unwrap();
-        assert_eq!(code(m.apply(CHAIR, Action::Grant("s3".into()), &f, 0)), ErrorCode::FloorFull);
-        assert!(m.apply(CHAIR, Action::Grant("s2".into()), &f, 0).unwrap().is_empty(), "granting a holder again changes nothing");
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Grant("s3".into()), &f, 0)),
+            ErrorCode::FloorFull
+        );
+        assert!(
+            m.apply(CHAIR, Action::Grant("s2".into()), &f, 0)
+                .unwrap()
+                .is_empty(),
+            "granting a holder again changes nothing"
+        );
         let mut one = Moderation::new(1);
         one.apply(CHAIR, Action::Grant("s1".into()), &f, 0).unwrap();
-        assert_eq!(code(one.apply(CHAIR, Action::Grant("s2".into()), &f, 0)), ErrorCode::FloorFull);
+        assert_eq!(
+            code(one.apply(CHAIR, Action::Grant("s2".into()), &f, 0)),
+            ErrorCode::FloorFull
+        );
         assert_eq!(Moderation::new(99).floor_limit, MAX_FLOOR_LIMIT);
     }
 
@@ -500,10 +598,23 @@ mod tests {
     fn grants_need_a_connected_known_site() {
         let f = sites();
         let mut m = Moderation::new(2);
-        assert_eq!(code(m.apply(CHAIR, Action::Grant("s4".into()), &f, 0)), ErrorCode::Conflict, "s4 is not connected");
-        assert_eq!(code(m.apply(CHAIR, Action::Grant("nobody".into()), &f, 0)), ErrorCode::UnknownSite);
-        assert_eq!(code(m.apply(CHAIR, Action::Grant("chair".into()), &f, 0)), ErrorCode::Conflict);
-        assert_eq!(code(m.apply(CHAIR, Action::Mute("operator".into(), true), &f, 0)), ErrorCode::Conflict);
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Grant("s4".into()), &f, 0)),
+            ErrorCode::Conflict,
+            "s4 is not connected"
+        );
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Grant("nobody".into()), &f, 0)),
+            ErrorCode::UnknownSite
+        );
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Grant("chair".into()), &f, 0)),
+            ErrorCode::Conflict
+        );
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Mute("operator".into(), true), &f, 0)),
+            ErrorCode::Conflict
+        );
     }
 
     #[test]
@@ -512,17 +623,24 @@ mod tests {
         let mut m = Moderation::new(2);
         m.apply(CHAIR, Action::Grant("s1".into()), &f, 0).unwrap();
         m.apply(site("s2"), Action::RaiseHand, &f, 0).unwrap();
-        m.apply(CHAIR, Action::Cochair("s1".into(), true), &f, 0).unwrap();
+        m.apply(CHAIR, Action::Cochair("s1".into(), true), &f, 0)
+            .unwrap();
         let c = m.apply(CHAIR, Action::Remove("s1".into()), &f, 0).unwrap();
         assert_eq!(c.removed.as_deref(), Some("s1"));
         assert!(m.holders.is_empty() && !m.cochairs.contains("s1"));
         assert_eq!(m.admit("s1", &f).unwrap_err().code, ErrorCode::SiteRemoved);
         m.apply(CHAIR, Action::Remove("s2".into()), &f, 0).unwrap();
         assert!(m.hands.is_empty());
-        assert_eq!(code(m.apply(CHAIR, Action::Grant("s2".into()), &f, 0)), ErrorCode::Conflict);
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Grant("s2".into()), &f, 0)),
+            ErrorCode::Conflict
+        );
         m.apply(CHAIR, Action::Readmit("s1".into()), &f, 0).unwrap();
         assert!(m.admit("s1", &f).is_ok());
-        assert_eq!(code(m.apply(CHAIR, Action::Readmit("s1".into()), &f, 0)), ErrorCode::Conflict);
+        assert_eq!(
+            code(m.apply(CHAIR, Action::Readmit("s1".into()), &f, 0)),
+            ErrorCode::Conflict
+        );
     }
 
     #[test]
@@ -532,7 +650,10 @@ mod tests {
         assert!(m.admit("s4", &f).is_ok());
         m.apply(CHAIR, Action::Lock(true), &f, 0).unwrap();
         assert_eq!(m.admit("s4", &f).unwrap_err().code, ErrorCode::Locked);
-        assert!(m.admit("s1", &f).is_ok(), "s1 was in before: it may reconnect");
+        assert!(
+            m.admit("s1", &f).is_ok(),
+            "s1 was in before: it may reconnect"
+        );
         assert!(m.admit("chair", &f).is_ok());
         m.apply(CHAIR, Action::Lock(false), &f, 0).unwrap();
         assert!(m.admit("s4", &f).is_ok());
@@ -546,21 +667,34 @@ mod tests {
         assert!(m.apply(CHAIR, Action::Open, &f, 0).unwrap().meeting);
         assert!(m.apply(CHAIR, Action::Open, &f, 0).unwrap().is_empty());
         m.apply(CHAIR, Action::End, &f, 0).unwrap();
-        assert_eq!(m.admit("s1", &f).unwrap_err().code, ErrorCode::UnknownMeeting);
-        assert_eq!(code(m.apply(site("s1"), Action::RaiseHand, &f, 0)), ErrorCode::Conflict);
+        assert_eq!(
+            m.admit("s1", &f).unwrap_err().code,
+            ErrorCode::UnknownMeeting
+        );
+        assert_eq!(
+            code(m.apply(site("s1"), Action::RaiseHand, &f, 0)),
+            ErrorCode::Conflict
+        );
     }
 
     #[test]
     fn mute_and_video_stop_toggle_and_report_the_site() {
         let f = sites();
         let mut m = Moderation::new(2);
-        let c = m.apply(CHAIR, Action::Mute("s3".into(), true), &f, 0).unwrap();
+        let c = m
+            .apply(CHAIR, Action::Mute("s3".into(), true), &f, 0)
+            .unwrap();
         assert_eq!(c.sites, ["s3"]);
         assert!(m.muted.contains("s3"));
-        assert!(m.apply(CHAIR, Action::Mute("s3".into(), true), &f, 0).unwrap().is_empty());
-        m.apply(CHAIR, Action::Mute("s3".into(), false), &f, 0).unwrap();
+        assert!(m
+            .apply(CHAIR, Action::Mute("s3".into(), true), &f, 0)
+            .unwrap()
+            .is_empty());
+        m.apply(CHAIR, Action::Mute("s3".into(), false), &f, 0)
+            .unwrap();
         assert!(!m.muted.contains("s3"));
-        m.apply(CHAIR, Action::StopVideo("s3".into(), true), &f, 0).unwrap();
+        m.apply(CHAIR, Action::StopVideo("s3".into(), true), &f, 0)
+            .unwrap();
         assert!(m.video_stopped.contains("s3"));
     }
 
@@ -568,26 +702,51 @@ mod tests {
     fn co_chair_moderates_but_cannot_make_co_chairs_or_choose_what_the_hall_hears() {
         let f = sites();
         let mut m = Moderation::new(2);
-        m.apply(CHAIR, Action::Cochair("s1".into(), true), &f, 0).unwrap();
-        m.apply(site("s1"), Action::Grant("s2".into()), &f, 0).unwrap();
-        m.apply(site("s1"), Action::Mute("s3".into(), true), &f, 0).unwrap();
-        assert_eq!(code(m.apply(site("s1"), Action::Cochair("s3".into(), true), &f, 0)), ErrorCode::Forbidden);
-        assert_eq!(code(m.apply(site("s1"), Action::Listen("s3".into(), false), &f, 0)), ErrorCode::Forbidden);
-        m.apply(CHAIR, Action::Cochair("s1".into(), false), &f, 0).unwrap();
-        assert_eq!(code(m.apply(site("s1"), Action::Revoke("s2".into()), &f, 0)), ErrorCode::Forbidden);
+        m.apply(CHAIR, Action::Cochair("s1".into(), true), &f, 0)
+            .unwrap();
+        m.apply(site("s1"), Action::Grant("s2".into()), &f, 0)
+            .unwrap();
+        m.apply(site("s1"), Action::Mute("s3".into(), true), &f, 0)
+            .unwrap();
+        assert_eq!(
+            code(m.apply(site("s1"), Action::Cochair("s3".into(), true), &f, 0)),
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            code(m.apply(site("s1"), Action::Listen("s3".into(), false), &f, 0)),
+            ErrorCode::Forbidden
+        );
+        m.apply(CHAIR, Action::Cochair("s1".into(), false), &f, 0)
+            .unwrap();
+        assert_eq!(
+            code(m.apply(site("s1"), Action::Revoke("s2".into()), &f, 0)),
+            ErrorCode::Forbidden
+        );
     }
 
     #[test]
     fn presenting_needs_chair_or_floor_and_revoking_the_floor_ends_it() {
         let f = sites();
         let mut m = Moderation::new(2);
-        assert_eq!(code(m.apply(site("s2"), Action::Present(true), &f, 0)), ErrorCode::Forbidden);
+        assert_eq!(
+            code(m.apply(site("s2"), Action::Present(true), &f, 0)),
+            ErrorCode::Forbidden
+        );
         m.apply(CHAIR, Action::Grant("s2".into()), &f, 0).unwrap();
         m.apply(site("s2"), Action::Present(true), &f, 0).unwrap();
         assert_eq!(m.presenter.as_deref(), Some("s2"));
         m.apply(CHAIR, Action::Present(true), &f, 0).unwrap();
-        assert_eq!(m.presenter.as_deref(), Some("chair"), "the newest presenter wins");
-        assert!(m.apply(site("s2"), Action::Present(false), &f, 0).unwrap().is_empty(), "s2 no longer presents");
+        assert_eq!(
+            m.presenter.as_deref(),
+            Some("chair"),
+            "the newest presenter wins"
+        );
+        assert!(
+            m.apply(site("s2"), Action::Present(false), &f, 0)
+                .unwrap()
+                .is_empty(),
+            "s2 no longer presents"
+        );
         m.apply(site("s2"), Action::Present(true), &f, 0).unwrap();
         m.apply(CHAIR, Action::Revoke("s2".into()), &f, 0).unwrap();
         assert_eq!(m.presenter, None);
@@ -597,10 +756,15 @@ mod tests {
     fn listen_affects_only_what_the_chair_hears() {
         let f = sites();
         let mut m = Moderation::new(2);
-        assert!(m.apply(CHAIR, Action::Listen("s2".into(), false), &f, 0).unwrap().routing);
+        assert!(
+            m.apply(CHAIR, Action::Listen("s2".into(), false), &f, 0)
+                .unwrap()
+                .routing
+        );
         assert!(m.not_heard_by_chair.contains("s2"));
         assert!(!m.muted.contains("s2"));
-        m.apply(CHAIR, Action::Listen("s2".into(), true), &f, 0).unwrap();
+        m.apply(CHAIR, Action::Listen("s2".into(), true), &f, 0)
+            .unwrap();
         assert!(m.not_heard_by_chair.is_empty());
     }
 
@@ -612,8 +776,12 @@ mod tests {
         m.apply(site("s2"), Action::RaiseHand, &f, 0).unwrap();
         m.apply(site("s1"), Action::LowerHand(None), &f, 0).unwrap();
         assert_eq!(m.hands.len(), 1);
-        assert_eq!(code(m.apply(site("s3"), Action::LowerHand(Some("s2".into())), &f, 0)), ErrorCode::Forbidden);
-        m.apply(CHAIR, Action::LowerHand(Some("s2".into())), &f, 0).unwrap();
+        assert_eq!(
+            code(m.apply(site("s3"), Action::LowerHand(Some("s2".into())), &f, 0)),
+            ErrorCode::Forbidden
+        );
+        m.apply(CHAIR, Action::LowerHand(Some("s2".into())), &f, 0)
+            .unwrap();
         assert!(m.hands.is_empty());
     }
 }

@@ -49,7 +49,13 @@ pub enum NotQueued {
 pub fn outbox(capacity: usize) -> (Outbox, Inbox) {
     let (tx, rx) = mpsc::channel(capacity);
     let overflow = Arc::new(Overflow::default());
-    (Outbox { tx, overflow: overflow.clone() }, Inbox { rx, overflow })
+    (
+        Outbox {
+            tx,
+            overflow: overflow.clone(),
+        },
+        Inbox { rx, overflow },
+    )
 }
 
 impl Outbox {
@@ -109,12 +115,29 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_refuses_and_signals_without_waiting() {
         let (tx, mut rx) = outbox(2);
-        assert_eq!(tx.send(Outbound::Message(ServerMessage::Pong { id: 1 })), Ok(()));
-        assert_eq!(tx.send(Outbound::Message(ServerMessage::Pong { id: 2 })), Ok(()));
-        assert_eq!(tx.send(Outbound::Message(ServerMessage::Pong { id: 3 })), Err(NotQueued::Full));
-        tokio::time::timeout(std::time::Duration::from_secs(1), rx.overflow().wait()).await.expect("overflow signalled");
-        assert!(matches!(rx.recv().await, Some(Outbound::Message(ServerMessage::Pong { id: 1 }))));
+        assert_eq!(
+            tx.send(Outbound::Message(ServerMessage::Pong { id: 1 })),
+            Ok(())
+        );
+        assert_eq!(
+            tx.send(Outbound::Message(ServerMessage::Pong { id: 2 })),
+            Ok(())
+        );
+        assert_eq!(
+            tx.send(Outbound::Message(ServerMessage::Pong { id: 3 })),
+            Err(NotQueued::Full)
+        );
+        tokio::time::timeout(std::time::Duration::from_secs(1), rx.overflow().wait())
+            .await
+            .expect("overflow signalled");
+        assert!(matches!(
+            rx.recv().await,
+            Some(Outbound::Message(ServerMessage::Pong { id: 1 }))
+        ));
         drop(rx);
-        assert_eq!(tx.send(Outbound::Message(ServerMessage::Pong { id: 4 })), Err(NotQueued::Closed));
+        assert_eq!(
+            tx.send(Outbound::Message(ServerMessage::Pong { id: 4 })),
+            Err(NotQueued::Closed)
+        );
     }
 }

@@ -815,48 +815,86 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Refusal> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(Refusal::new(
             ErrorCode::TooLarge,
-            format!("message is {} bytes, at most {MAX_FRAME_BYTES} allowed", text.len()),
+            format!(
+                "message is {} bytes, at most {MAX_FRAME_BYTES} allowed",
+                text.len()
+            ),
         ));
     }
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| Refusal::new(ErrorCode::BadJson, format!("not valid JSON: {e}")))?;
     let Some(obj) = value.as_object() else {
-        return Err(Refusal::new(ErrorCode::BadMessage, "message must be a JSON object"));
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "message must be a JSON object",
+        ));
     };
     let Some(kind) = obj.get("type").and_then(|t| t.as_str()) else {
-        return Err(Refusal::new(ErrorCode::BadMessage, "message needs a string field \"type\""));
+        return Err(Refusal::new(
+            ErrorCode::BadMessage,
+            "message needs a string field \"type\"",
+        ));
     };
     if !CLIENT_TYPES.contains(&kind) {
         let shown: String = kind.chars().take(40).collect();
-        return Err(Refusal::new(ErrorCode::UnknownType, format!("unknown message type \"{shown}\"")));
+        return Err(Refusal::new(
+            ErrorCode::UnknownType,
+            format!("unknown message type \"{shown}\""),
+        ));
     }
     let kind = kind.to_owned();
     let msg: ClientMessage = serde_path_to_error::deserialize(value).map_err(|e| {
         let at = e.path().to_string();
-        Refusal::new(ErrorCode::BadMessage, format!("bad \"{kind}\" message: field {at}: {}", e.into_inner()))
+        Refusal::new(
+            ErrorCode::BadMessage,
+            format!("bad \"{kind}\" message: field {at}: {}", e.into_inner()),
+        )
     })?;
     match &msg {
         ClientMessage::Join { v, .. } if *v != PROTOCOL_VERSION => {
             return Err(Refusal::new(
                 ErrorCode::UnsupportedVersion,
-                format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"),
+                format!(
+                    "protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"
+                ),
             ));
         }
         ClientMessage::CheckResult(r) => {
-            let figures = [("rtt_ms", r.rtt_ms), ("loss_pct", r.loss_pct), ("send_kbps", r.send_kbps), ("recv_kbps", r.recv_kbps)];
+            let figures = [
+                ("rtt_ms", r.rtt_ms),
+                ("loss_pct", r.loss_pct),
+                ("send_kbps", r.send_kbps),
+                ("recv_kbps", r.recv_kbps),
+            ];
             for (name, v) in figures {
                 if v.is_some_and(|v| !v.is_finite() || v < 0.0 || v > 1e9) {
                     return Err(Refusal::new(ErrorCode::BadMessage, format!("bad \"check_result\" message: field {name}: must be a number from 0 to 1e9")));
                 }
             }
             if r.loss_pct.is_some_and(|v| v > 100.0) {
-                return Err(Refusal::new(ErrorCode::BadMessage, "bad \"check_result\" message: field loss_pct: must be at most 100"));
+                return Err(Refusal::new(
+                    ErrorCode::BadMessage,
+                    "bad \"check_result\" message: field loss_pct: must be at most 100",
+                ));
             }
         }
-        ClientMessage::ClientInfo { browser, candidate, transport } => {
-            for (name, v) in [("browser", browser), ("candidate", candidate), ("transport", transport)] {
-                if v.as_ref().is_some_and(|v| v.chars().count() > MAX_INFO_CHARS) {
-                    return Err(Refusal::new(ErrorCode::TooLarge, format!("client_info {name} is longer than {MAX_INFO_CHARS} characters")));
+        ClientMessage::ClientInfo {
+            browser,
+            candidate,
+            transport,
+        } => {
+            for (name, v) in [
+                ("browser", browser),
+                ("candidate", candidate),
+                ("transport", transport),
+            ] {
+                if v.as_ref()
+                    .is_some_and(|v| v.chars().count() > MAX_INFO_CHARS)
+                {
+                    return Err(Refusal::new(
+                        ErrorCode::TooLarge,
+                        format!("client_info {name} is longer than {MAX_INFO_CHARS} characters"),
+                    ));
                 }
             }
         }
@@ -896,7 +934,9 @@ mod tests {
     use std::path::PathBuf;
 
     fn fixtures(dir: &str) -> Vec<(String, String)> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/protocol").join(dir);
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/protocol")
+            .join(dir);
         let mut out: Vec<_> = std::fs::read_dir(&root)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -917,14 +957,19 @@ mod tests {
             let back: serde_json::Value = serde_json::to_value(&msg).unwrap();
             let orig: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert_eq!(back, orig, "{name} does not round-trip");
-            assert_eq!(back["type"], name.trim_end_matches(".json"), "{name}: file names its type");
+            assert_eq!(
+                back["type"],
+                name.trim_end_matches(".json"),
+                "{name}: file names its type"
+            );
         }
     }
 
     #[test]
     fn every_server_fixture_parses_and_round_trips() {
         for (name, text) in fixtures("server") {
-            let msg: ServerMessage = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let msg: ServerMessage =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let back = serde_json::to_value(&msg).unwrap();
             let orig: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert_eq!(back, orig, "{name} does not round-trip");
@@ -934,12 +979,15 @@ mod tests {
     #[test]
     fn every_invalid_fixture_gets_its_documented_error_code() {
         let all = fixtures("invalid");
-        let expected: BTreeMap<String, String> = serde_json::from_str(
-            &all.iter().find(|(n, _)| n == "expected.json").unwrap().1,
-        )
-        .unwrap();
+        let expected: BTreeMap<String, String> =
+            serde_json::from_str(&all.iter().find(|(n, _)| n == "expected.json").unwrap().1)
+                .unwrap();
         let cases: Vec<_> = all.iter().filter(|(n, _)| n != "expected.json").collect();
-        assert_eq!(cases.len(), expected.len(), "every invalid fixture has an expected code");
+        assert_eq!(
+            cases.len(),
+            expected.len(),
+            "every invalid fixture has an expected code"
+        );
         for (name, text) in cases {
             let err = parse_client_message(text).expect_err(name);
             assert_eq!(err.code.as_str(), expected[name], "{name}: {}", err.message);
@@ -948,8 +996,14 @@ mod tests {
 
     #[test]
     fn oversized_frame_is_refused_before_parsing() {
-        let big = format!("{{\"type\":\"offer\",\"sdp\":\"{}\"}}", "a".repeat(MAX_FRAME_BYTES));
-        assert_eq!(parse_client_message(&big).unwrap_err().code, ErrorCode::TooLarge);
+        let big = format!(
+            "{{\"type\":\"offer\",\"sdp\":\"{}\"}}",
+            "a".repeat(MAX_FRAME_BYTES)
+        );
+        assert_eq!(
+            parse_client_message(&big).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
     }
 
     #[test]

@@ -110,7 +110,10 @@ impl RollCall {
 
     /// Whether `site` is in the meeting now (its last stay is open).
     pub fn is_present(&self, site: &str) -> bool {
-        self.records.get(site).and_then(|r| r.stays.last()).is_some_and(|s| s.left_ms.is_none())
+        self.records
+            .get(site)
+            .and_then(|r| r.stays.last())
+            .is_some_and(|s| s.left_ms.is_none())
     }
 
     /// Whether `site` ever joined.
@@ -129,7 +132,9 @@ impl RollCall {
 
     /// A link-quality sample for `site`: loss of what the SFU receives (percent) and RTT.
     pub fn quality(&mut self, site: &str, loss_pct: Option<f64>, rtt_ms: Option<f64>) {
-        let Some(r) = self.records.get_mut(site) else { return };
+        let Some(r) = self.records.get_mut(site) else {
+            return;
+        };
         if let Some(l) = loss_pct.filter(|l| l.is_finite()) {
             r.loss_sum += l;
             r.loss_samples += 1;
@@ -141,7 +146,12 @@ impl RollCall {
     }
 
     /// The record as of `now_ms`.
-    pub fn report(&self, meeting: MeetingInfo, expected: &[Expected<'_>], now_ms: u64) -> Attendance {
+    pub fn report(
+        &self,
+        meeting: MeetingInfo,
+        expected: &[Expected<'_>],
+        now_ms: u64,
+    ) -> Attendance {
         let sites = expected
             .iter()
             .map(|e| {
@@ -163,8 +173,10 @@ impl RollCall {
                     present_seconds: present_ms / 1000,
                     first_joined_ms: r.stays.first().map(|s| s.joined_ms),
                     last_left_ms: r.stays.iter().rev().find_map(|s| s.left_ms),
-                    avg_loss_pct: (r.loss_samples > 0).then(|| round2(r.loss_sum / r.loss_samples as f64)),
-                    avg_rtt_ms: (r.rtt_samples > 0).then(|| round2(r.rtt_sum / r.rtt_samples as f64)),
+                    avg_loss_pct: (r.loss_samples > 0)
+                        .then(|| round2(r.loss_sum / r.loss_samples as f64)),
+                    avg_rtt_ms: (r.rtt_samples > 0)
+                        .then(|| round2(r.rtt_sum / r.rtt_samples as f64)),
                     sessions: r.stays.clone(),
                 }
             })
@@ -182,9 +194,14 @@ fn round2(x: f64) -> f64 {
 }
 
 fn utc(ms: Option<u64>) -> String {
-    ms.and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
+    ms.and_then(|ms| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+    })
+    .and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    })
+    .unwrap_or_default()
 }
 
 /// Spreadsheets run cells that start with these as formulas; a leading quote keeps a site
@@ -232,13 +249,16 @@ pub fn to_csv(a: &Attendance) -> String {
         ])
         .expect("writing to memory");
     }
-    let body = String::from_utf8(w.into_inner().expect("flushing to memory")).expect("csv of strings is UTF-8");
+    let body = String::from_utf8(w.into_inner().expect("flushing to memory"))
+        .expect("csv of strings is UTF-8");
     format!("\u{feff}{body}")
 }
 
 /// Where a meeting's roll call is kept.
 pub fn file_for(data_dir: &Path, meeting_id: &str) -> PathBuf {
-    data_dir.join("attendance").join(format!("{meeting_id}.json"))
+    data_dir
+        .join("attendance")
+        .join(format!("{meeting_id}.json"))
 }
 
 /// Reads a stored roll call.
@@ -259,9 +279,24 @@ mod tests {
 
     fn expected(p1: Presence, p2: Presence) -> Vec<Expected<'static>> {
         vec![
-            Expected { id: "chair", name: "Hội trường", role: Role::Chair, presence: Presence::Joined },
-            Expected { id: "s1", name: "UBND xã Tả Van", role: Role::Site, presence: p1 },
-            Expected { id: "s2", name: "=cmd|'/c calc'!A1", role: Role::Site, presence: p2 },
+            Expected {
+                id: "chair",
+                name: "Hội trường",
+                role: Role::Chair,
+                presence: Presence::Joined,
+            },
+            Expected {
+                id: "s1",
+                name: "UBND xã Tả Van",
+                role: Role::Site,
+                presence: p1,
+            },
+            Expected {
+                id: "s2",
+                name: "=cmd|'/c calc'!A1",
+                role: Role::Site,
+                presence: p2,
+            },
         ]
     }
 
@@ -275,7 +310,11 @@ mod tests {
         rc.quality("s1", Some(2.0), Some(40.0));
         rc.quality("s1", Some(4.0), Some(60.0));
         rc.quality("s1", Some(f64::NAN), None);
-        let a = rc.report(info(), &expected(Presence::Joined, Presence::Waiting), 130_000);
+        let a = rc.report(
+            info(),
+            &expected(Presence::Joined, Presence::Waiting),
+            130_000,
+        );
         let s1 = &a.sites[1];
         assert_eq!((s1.joins, s1.reconnects), (2, 1));
         assert_eq!(s1.present_seconds, 60 + 30);
@@ -283,9 +322,24 @@ mod tests {
         assert_eq!(s1.last_left_ms, Some(61_000));
         assert_eq!(s1.avg_loss_pct, Some(3.0));
         assert_eq!(s1.avg_rtt_ms, Some(50.0));
-        assert_eq!(s1.sessions, vec![Stay { joined_ms: 1_000, left_ms: Some(61_000) }, Stay { joined_ms: 100_000, left_ms: None }]);
+        assert_eq!(
+            s1.sessions,
+            vec![
+                Stay {
+                    joined_ms: 1_000,
+                    left_ms: Some(61_000)
+                },
+                Stay {
+                    joined_ms: 100_000,
+                    left_ms: None
+                }
+            ]
+        );
         let s2 = &a.sites[2];
-        assert_eq!((s2.state.as_str(), s2.joins, s2.present_seconds), ("waiting", 0, 0));
+        assert_eq!(
+            (s2.state.as_str(), s2.joins, s2.present_seconds),
+            ("waiting", 0, 0)
+        );
         assert_eq!(s2.avg_loss_pct, None);
     }
 
@@ -294,7 +348,11 @@ mod tests {
         let mut rc = RollCall::new();
         rc.joined("s1", 0);
         rc.left("s1", 90_000);
-        let csv = to_csv(&rc.report(info(), &expected(Presence::Left, Presence::Waiting), 100_000));
+        let csv = to_csv(&rc.report(
+            info(),
+            &expected(Presence::Left, Presence::Waiting),
+            100_000,
+        ));
         assert!(csv.starts_with('\u{feff}'));
         let mut reader = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
@@ -304,7 +362,11 @@ mod tests {
         assert_eq!(&rows[1][6], "1.5");
         assert_eq!(&rows[1][7], "1970-01-01T00:00:00Z");
         assert_eq!(&rows[1][8], "1970-01-01T00:01:30Z");
-        assert!(rows[2][1].starts_with("'="), "formula made inert: {}", &rows[2][1]);
+        assert!(
+            rows[2][1].starts_with("'="),
+            "formula made inert: {}",
+            &rows[2][1]
+        );
     }
 
     #[tokio::test]
@@ -314,7 +376,11 @@ mod tests {
         let tx = crate::store::spawn_writer::<Attendance>(path.clone(), "roll call");
         let mut rc = RollCall::new();
         rc.joined("s1", 0);
-        tx.send_replace(Some(std::sync::Arc::new(rc.report(info(), &expected(Presence::Joined, Presence::Waiting), 1))));
+        tx.send_replace(Some(std::sync::Arc::new(rc.report(
+            info(),
+            &expected(Presence::Joined, Presence::Waiting),
+            1,
+        ))));
         rc.left("s1", 5_000);
         let last = rc.report(info(), &expected(Presence::Left, Presence::Waiting), 6_000);
         tx.send_replace(Some(std::sync::Arc::new(last.clone())));

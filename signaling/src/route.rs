@@ -74,8 +74,17 @@ pub struct GridPage {
 }
 
 /// The grid page `page` of `page_size` tiles over the connected sites, in roster order.
-pub fn grid_page(participants: &[Participant<'_>], rules: &Moderation, page: u32, page_size: u16) -> GridPage {
-    let connected: Vec<&str> = participants.iter().filter(|p| p.role == Role::Site).map(|p| p.site).collect();
+pub fn grid_page(
+    participants: &[Participant<'_>],
+    rules: &Moderation,
+    page: u32,
+    page_size: u16,
+) -> GridPage {
+    let connected: Vec<&str> = participants
+        .iter()
+        .filter(|p| p.role == Role::Site)
+        .map(|p| p.site)
+        .collect();
     let mut pinned: Vec<&str> = Vec::new();
     let holders = rules.holders.iter().map(String::as_str);
     let hands = rules.hands.iter().map(|h| h.site_id.as_str());
@@ -84,9 +93,17 @@ pub fn grid_page(participants: &[Participant<'_>], rules: &Moderation, page: u32
             pinned.push(s);
         }
     }
-    let rest: Vec<&str> = connected.iter().copied().filter(|s| !pinned.contains(s)).collect();
+    let rest: Vec<&str> = connected
+        .iter()
+        .copied()
+        .filter(|s| !pinned.contains(s))
+        .collect();
     let room = usize::from(page_size).saturating_sub(pinned.len());
-    let pages = if room == 0 || rest.is_empty() { 1 } else { rest.len().div_ceil(room) } as u32;
+    let pages = if room == 0 || rest.is_empty() {
+        1
+    } else {
+        rest.len().div_ceil(room)
+    } as u32;
     let page = page.min(pages - 1);
     let start = page as usize * room;
     let mut sites: Vec<String> = pinned.iter().map(|s| s.to_string()).collect();
@@ -101,23 +118,35 @@ pub fn grid_page(participants: &[Participant<'_>], rules: &Moderation, page: u32
 
 /// Every slot of `subscriber`. `participants` is in roster order; `grid` is the hall's page
 /// (used when the subscriber is the chair).
-pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPage, subscriber: &Participant<'_>) -> Vec<Assignment> {
-    let find = |site: &str| participants.iter().find(|p| p.site == site && p.peer != subscriber.peer);
-    let source = |p: &Participant<'_>, track: TrackKind, layer: Layer, priority: u8| -> Option<Routed> {
-        let allowed = match track {
-            TrackKind::Audio => !rules.muted.contains(p.site),
-            TrackKind::Camera => !rules.video_stopped.contains(p.site),
-            TrackKind::Screen => true,
-        };
-        (allowed && p.publishes.contains(&track)).then(|| Routed {
-            site: p.site.to_owned(),
-            peer: p.peer,
-            track,
-            layer,
-            priority,
-        })
+pub fn route(
+    participants: &[Participant<'_>],
+    rules: &Moderation,
+    grid: &GridPage,
+    subscriber: &Participant<'_>,
+) -> Vec<Assignment> {
+    let find = |site: &str| {
+        participants
+            .iter()
+            .find(|p| p.site == site && p.peer != subscriber.peer)
     };
-    let chair = participants.iter().find(|p| p.role == Role::Chair && p.peer != subscriber.peer);
+    let source =
+        |p: &Participant<'_>, track: TrackKind, layer: Layer, priority: u8| -> Option<Routed> {
+            let allowed = match track {
+                TrackKind::Audio => !rules.muted.contains(p.site),
+                TrackKind::Camera => !rules.video_stopped.contains(p.site),
+                TrackKind::Screen => true,
+            };
+            (allowed && p.publishes.contains(&track)).then(|| Routed {
+                site: p.site.to_owned(),
+                peer: p.peer,
+                track,
+                layer,
+                priority,
+            })
+        };
+    let chair = participants
+        .iter()
+        .find(|p| p.role == Role::Chair && p.peer != subscriber.peer);
     let presenter = rules.presenter.as_deref().and_then(find);
     let mut videos: Vec<Option<Routed>> = Vec::new();
     let mut audios: Vec<Option<Routed>> = Vec::new();
@@ -127,7 +156,11 @@ pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPa
             videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High, 0)));
             for site in &grid.sites {
                 let Some(p) = find(site) else { continue };
-                let (layer, priority) = if rules.holds_floor(site) { (Layer::Mid, 1) } else { (Layer::Low, 2) };
+                let (layer, priority) = if rules.holds_floor(site) {
+                    (Layer::Mid, 1)
+                } else {
+                    (Layer::Low, 2)
+                };
                 videos.push(source(p, TrackKind::Camera, layer, priority));
             }
             let heard = rules.holders.iter().chain(grid.sites.iter());
@@ -151,7 +184,11 @@ pub fn route(participants: &[Participant<'_>], rules: &Moderation, grid: &GridPa
                 audios.push(source(c, TrackKind::Audio, Layer::High, 0));
             }
             videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High, 1)));
-            let speaker_layer = if rules.holders.len() > 1 { Layer::Mid } else { Layer::High };
+            let speaker_layer = if rules.holders.len() > 1 {
+                Layer::Mid
+            } else {
+                Layer::High
+            };
             for h in &rules.holders {
                 if let Some(p) = find(h) {
                     videos.push(source(p, TrackKind::Camera, speaker_layer, 0));
@@ -197,8 +234,16 @@ pub fn loopback(subscriber: &Participant<'_>) -> Vec<Assignment> {
             priority: 0,
         })
     };
-    let mut out = fill(subscriber.video_slots, SlotKind::Video, vec![own(TrackKind::Camera, Layer::High)]);
-    out.extend(fill(subscriber.audio_slots, SlotKind::Audio, vec![own(TrackKind::Audio, Layer::High)]));
+    let mut out = fill(
+        subscriber.video_slots,
+        SlotKind::Video,
+        vec![own(TrackKind::Camera, Layer::High)],
+    );
+    out.extend(fill(
+        subscriber.audio_slots,
+        SlotKind::Audio,
+        vec![own(TrackKind::Audio, Layer::High)],
+    ));
     out
 }
 
@@ -239,7 +284,13 @@ mod tests {
         }
     }
 
-    fn p<'a>(site: &'a str, role: Role, peer: u64, s: &'a Slots, publishes: &'a [TrackKind]) -> Participant<'a> {
+    fn p<'a>(
+        site: &'a str,
+        role: Role,
+        peer: u64,
+        s: &'a Slots,
+        publishes: &'a [TrackKind],
+    ) -> Participant<'a> {
         Participant {
             site,
             role,
@@ -259,7 +310,11 @@ mod tests {
     fn got(a: &[Assignment], kind: SlotKind) -> Vec<(String, TrackKind, Layer)> {
         a.iter()
             .filter(|x| x.kind == kind)
-            .filter_map(|x| x.source.as_ref().map(|s| (s.site.clone(), s.track, s.layer)))
+            .filter_map(|x| {
+                x.source
+                    .as_ref()
+                    .map(|s| (s.site.clone(), s.track, s.layer))
+            })
             .collect()
     }
 
@@ -273,7 +328,10 @@ mod tests {
     }
 
     fn meeting() -> Meeting {
-        Meeting { hall: slots(5, 4), site: slots(5, 3) }
+        Meeting {
+            hall: slots(5, 4),
+            site: slots(5, 3),
+        }
     }
 
     fn everyone(m: &Meeting) -> Vec<Participant<'_>> {
@@ -298,12 +356,22 @@ mod tests {
         let grid = page(&all, &rules);
         for sub in &all[1..4] {
             let r = route(&all, &rules, &grid, sub);
-            assert_eq!(sites_of(&r, SlotKind::Audio), ["chair"], "{} hears only the chair", sub.site);
-            assert_eq!(got(&r, SlotKind::Video), [("chair".to_owned(), TrackKind::Camera, Layer::High)]);
+            assert_eq!(
+                sites_of(&r, SlotKind::Audio),
+                ["chair"],
+                "{} hears only the chair",
+                sub.site
+            );
+            assert_eq!(
+                got(&r, SlotKind::Video),
+                [("chair".to_owned(), TrackKind::Camera, Layer::High)]
+            );
         }
         let hall = route(&all, &rules, &grid, &all[0]);
         assert_eq!(sites_of(&hall, SlotKind::Audio), ["s1", "s2", "s3"]);
-        assert!(got(&hall, SlotKind::Video).iter().all(|(_, t, l)| *t == TrackKind::Camera && *l == Layer::Low));
+        assert!(got(&hall, SlotKind::Video)
+            .iter()
+            .all(|(_, t, l)| *t == TrackKind::Camera && *l == Layer::Low));
     }
 
     #[test]
@@ -315,14 +383,27 @@ mod tests {
         let grid = page(&all, &rules);
         for sub in [&all[1], &all[3], &all[4]] {
             let r = route(&all, &rules, &grid, sub);
-            assert_eq!(sites_of(&r, SlotKind::Audio), ["chair", "s2"], "{}", sub.site);
-            assert!(got(&r, SlotKind::Video).contains(&("s2".into(), TrackKind::Camera, Layer::High)));
+            assert_eq!(
+                sites_of(&r, SlotKind::Audio),
+                ["chair", "s2"],
+                "{}",
+                sub.site
+            );
+            assert!(got(&r, SlotKind::Video).contains(&(
+                "s2".into(),
+                TrackKind::Camera,
+                Layer::High
+            )));
         }
         let holder = route(&all, &rules, &grid, &all[2]);
         assert_eq!(sites_of(&holder, SlotKind::Audio), ["chair"]);
         let hall = route(&all, &rules, &grid, &all[0]);
         assert_eq!(grid.sites[0], "s2", "floor holder pinned first");
-        assert!(got(&hall, SlotKind::Video).contains(&("s2".into(), TrackKind::Camera, Layer::Mid)));
+        assert!(got(&hall, SlotKind::Video).contains(&(
+            "s2".into(),
+            TrackKind::Camera,
+            Layer::Mid
+        )));
     }
 
     #[test]
@@ -336,8 +417,16 @@ mod tests {
         let grid = page(&all, &rules);
         for sub in &all {
             let r = route(&all, &rules, &grid, sub);
-            assert!(!sites_of(&r, SlotKind::Audio).contains(&"s2".to_owned()), "{} must not hear muted s2", sub.site);
-            assert!(!sites_of(&r, SlotKind::Video).contains(&"s3".to_owned()), "{} must not see stopped s3", sub.site);
+            assert!(
+                !sites_of(&r, SlotKind::Audio).contains(&"s2".to_owned()),
+                "{} must not hear muted s2",
+                sub.site
+            );
+            assert!(
+                !sites_of(&r, SlotKind::Video).contains(&"s3".to_owned()),
+                "{} must not see stopped s3",
+                sub.site
+            );
         }
     }
 
@@ -348,9 +437,18 @@ mod tests {
         let rules = Moderation::new(2);
         let grid = page(&all, &rules);
         for sub in &all[1..] {
-            assert!(route(&all, &rules, &grid, sub).iter().all(|a| a.source.is_none()), "{}", sub.site);
+            assert!(
+                route(&all, &rules, &grid, sub)
+                    .iter()
+                    .all(|a| a.source.is_none()),
+                "{}",
+                sub.site
+            );
         }
-        assert_eq!(sites_of(&route(&all, &rules, &grid, &all[0]), SlotKind::Video), ["s1", "s2", "s3"]);
+        assert_eq!(
+            sites_of(&route(&all, &rules, &grid, &all[0]), SlotKind::Video),
+            ["s1", "s2", "s3"]
+        );
     }
 
     #[test]
@@ -363,13 +461,24 @@ mod tests {
         let grid = page(&all, &rules);
         for sub in [&all[0], &all[2], &all[3], &all[4]] {
             let r = route(&all, &rules, &grid, sub);
-            assert!(got(&r, SlotKind::Video).contains(&("s1".into(), TrackKind::Screen, Layer::High)), "{}", sub.site);
+            assert!(
+                got(&r, SlotKind::Video).contains(&("s1".into(), TrackKind::Screen, Layer::High)),
+                "{}",
+                sub.site
+            );
         }
         let own = route(&all, &rules, &grid, &all[1]);
-        assert!(!sites_of(&own, SlotKind::Video).contains(&"s1".to_owned()), "a presenter is not sent its own screen");
+        assert!(
+            !sites_of(&own, SlotKind::Video).contains(&"s1".to_owned()),
+            "a presenter is not sent its own screen"
+        );
         rules.presenter = Some("chair".into());
         let r = route(&all, &rules, &grid, &all[2]);
-        assert!(got(&r, SlotKind::Video).contains(&("chair".into(), TrackKind::Screen, Layer::High)));
+        assert!(got(&r, SlotKind::Video).contains(&(
+            "chair".into(),
+            TrackKind::Screen,
+            Layer::High
+        )));
     }
 
     #[test]
@@ -391,7 +500,10 @@ mod tests {
         let mut rules = open();
         rules.not_heard_by_chair.insert("s1".into());
         let grid = page(&all, &rules);
-        assert_eq!(sites_of(&route(&all, &rules, &grid, &all[0]), SlotKind::Audio), ["s2", "s3"]);
+        assert_eq!(
+            sites_of(&route(&all, &rules, &grid, &all[0]), SlotKind::Audio),
+            ["s2", "s3"]
+        );
     }
 
     #[test]
@@ -400,10 +512,18 @@ mod tests {
         let site = slots(5, 3);
         let names: Vec<String> = (1..=10).map(|i| format!("s{i}")).collect();
         let mut all = vec![p("chair", Role::Chair, 1, &hall, AV)];
-        all.extend(names.iter().enumerate().map(|(i, n)| p(n, Role::Site, 10 + i as u64, &site, AV)));
+        all.extend(
+            names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| p(n, Role::Site, 10 + i as u64, &site, AV)),
+        );
         let mut rules = open();
         rules.holders.push("s7".into());
-        rules.hands.push(Hand { site_id: "s9".into(), since_ms: 1 });
+        rules.hands.push(Hand {
+            site_id: "s9".into(),
+            since_ms: 1,
+        });
         let g0 = grid_page(&all, &rules, 0, 4);
         assert_eq!(g0.sites, ["s7", "s9", "s1", "s2"]);
         assert_eq!(g0.pages, 4);
@@ -437,12 +557,27 @@ mod tests {
             audio_slots: &a,
         };
         let r = loopback(&me);
-        assert_eq!(got(&r, SlotKind::Video), [("s1".to_owned(), TrackKind::Camera, Layer::High)]);
-        assert_eq!(got(&r, SlotKind::Audio), [("s1".to_owned(), TrackKind::Audio, Layer::High)]);
-        assert!(r.iter().filter_map(|x| x.source.as_ref()).all(|s| s.peer == PeerId(7)));
+        assert_eq!(
+            got(&r, SlotKind::Video),
+            [("s1".to_owned(), TrackKind::Camera, Layer::High)]
+        );
+        assert_eq!(
+            got(&r, SlotKind::Audio),
+            [("s1".to_owned(), TrackKind::Audio, Layer::High)]
+        );
+        assert!(r
+            .iter()
+            .filter_map(|x| x.source.as_ref())
+            .all(|s| s.peer == PeerId(7)));
         assert_eq!(r.len(), 4, "every slot is listed, the rest idle");
-        let silent = Participant { publishes: &[], ..me };
-        assert!(loopback(&silent).iter().all(|x| x.source.is_none()), "nothing published, nothing looped");
+        let silent = Participant {
+            publishes: &[],
+            ..me
+        };
+        assert!(
+            loopback(&silent).iter().all(|x| x.source.is_none()),
+            "nothing published, nothing looped"
+        );
     }
 
     #[test]

@@ -12,14 +12,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::outbox::{outbox, Outbox};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use sfu::PeerId;
-use crate::outbox::{outbox, Outbox};
 use tracing::{debug, info, warn, Instrument};
 
+use crate::limits::Bucket;
 use crate::meeting::{Departure, ExpectedSite, Meeting, Outbound};
 use crate::moderation::Action;
-use crate::limits::Bucket;
 use crate::protocol::{parse_client_message, ClientMessage, ErrorCode, Refusal, ServerMessage};
 use crate::state::{AppState, Phase};
 use crate::token::TokenError;
@@ -69,8 +69,12 @@ struct Session {
 }
 
 /// Runs one session until the socket closes or the session ends it.
-pub async fn run<I, O>(state: Arc<AppState>, client: Option<IpAddr>, mut incoming: I, mut outgoing: O)
-where
+pub async fn run<I, O>(
+    state: Arc<AppState>,
+    client: Option<IpAddr>,
+    mut incoming: I,
+    mut outgoing: O,
+) where
     I: Stream<Item = Inbound> + Unpin,
     O: Sink<String> + Unpin,
 {
@@ -84,7 +88,10 @@ where
         joined: None,
         offered: false,
         transport: "unknown",
-        rate: Bucket::full(state.settings.limits.message_burst, std::time::Instant::now()),
+        rate: Bucket::full(
+            state.settings.limits.message_burst,
+            std::time::Instant::now(),
+        ),
         client,
         dropped: false,
     };
@@ -175,7 +182,11 @@ impl Session {
     }
 
     fn refuse(&self, r: Refusal) {
-        self.state.metrics.errors.with_label_values(&[r.code.as_str()]).inc();
+        self.state
+            .metrics
+            .errors
+            .with_label_values(&[r.code.as_str()])
+            .inc();
         debug!(code = r.code.as_str(), "refused: {}", r.message);
         self.send(r.to_message());
     }
@@ -184,7 +195,11 @@ impl Session {
     async fn on_frame(&mut self, frame: Inbound) -> bool {
         // A flood from one socket costs the others nothing: dropped before parsing.
         let limits = self.state.settings.limits;
-        if !self.rate.take(limits.messages_per_second, limits.message_burst, std::time::Instant::now()) {
+        if !self.rate.take(
+            limits.messages_per_second,
+            limits.message_burst,
+            std::time::Instant::now(),
+        ) {
             self.refuse(Refusal::new(
                 ErrorCode::RateLimited,
                 format!(
@@ -211,7 +226,11 @@ impl Session {
         if text.len() > limits.message_bytes {
             self.refuse(Refusal::new(
                 ErrorCode::TooLarge,
-                format!("message is {} bytes, at most {} allowed", text.len(), limits.message_bytes),
+                format!(
+                    "message is {} bytes, at most {} allowed",
+                    text.len(),
+                    limits.message_bytes
+                ),
             ));
             return true;
         }
@@ -222,7 +241,11 @@ impl Session {
                 return true;
             }
         };
-        self.state.metrics.ws_messages.with_label_values(&[msg.kind()]).inc();
+        self.state
+            .metrics
+            .ws_messages
+            .with_label_values(&[msg.kind()])
+            .inc();
         match self.on_message(msg).await {
             Ok(keep) => keep,
             Err(r) => {
@@ -242,7 +265,8 @@ impl Session {
                 ));
                 return Ok(false);
             }
-            ClientMessage::Join { token, resume, .. } => match self.join(&token, resume.as_deref()) {
+            ClientMessage::Join { token, resume, .. } => match self.join(&token, resume.as_deref())
+            {
                 // A full node or too many joins from this address: the socket closes and
                 // the page tries again by itself a few seconds later, as after `draining`.
                 Err(r) if matches!(r.code, ErrorCode::NodeFull | ErrorCode::RateLimited) => {
@@ -255,7 +279,10 @@ impl Session {
             ClientMessage::Candidate { candidate, .. } => {
                 let j = self.joined()?;
                 if !self.offered {
-                    return Err(Refusal::new(ErrorCode::NoOffer, "send an offer before candidates"));
+                    return Err(Refusal::new(
+                        ErrorCode::NoOffer,
+                        "send an offer before candidates",
+                    ));
                 }
                 if !candidate.trim().is_empty() {
                     let peer = j.peer;
@@ -275,7 +302,10 @@ impl Session {
                 let j = self.joined()?;
                 j.meeting.act(&j.site.id, Action::End, &self.state.sfu)?;
                 info!(meeting = %j.meeting.id, by = %j.site.id, "meeting ended");
-                self.state.metrics.meetings.set(self.state.meetings.active() as i64);
+                self.state
+                    .metrics
+                    .meetings
+                    .set(self.state.meetings.active() as i64);
             }
             ClientMessage::Chat { to, text } => {
                 let j = self.joined()?;
@@ -283,12 +313,16 @@ impl Session {
             }
             ClientMessage::Grid { page, page_size } => {
                 let j = self.joined()?;
-                j.meeting.set_grid(&j.site.id, page, page_size, &self.state.sfu)?;
+                j.meeting
+                    .set_grid(&j.site.id, page, page_size, &self.state.sfu)?;
             }
             ClientMessage::Check { on } => {
                 let j = self.joined()?;
                 if !self.offered {
-                    return Err(Refusal::new(ErrorCode::NoOffer, "send an offer before the line check"));
+                    return Err(Refusal::new(
+                        ErrorCode::NoOffer,
+                        "send an offer before the line check",
+                    ));
                 }
                 j.meeting.check(&j.site.id, self.id, on, &self.state.sfu)?;
             }
@@ -296,16 +330,36 @@ impl Session {
                 let j = self.joined()?;
                 let verdict = report.verdict.as_str();
                 j.meeting.check_result(&j.site.id, self.id, report)?;
-                self.state.metrics.checks.with_label_values(&[verdict]).inc();
+                self.state
+                    .metrics
+                    .checks
+                    .with_label_values(&[verdict])
+                    .inc();
                 info!(meeting = %j.meeting.id, site = %j.site.id, verdict, "line check result");
             }
-            ClientMessage::ClientInfo { browser, candidate, transport } => {
+            ClientMessage::ClientInfo {
+                browser,
+                candidate,
+                transport,
+            } => {
                 let j = self.joined()?;
-                let info = crate::meeting::ClientInfo { browser, candidate, transport };
+                let info = crate::meeting::ClientInfo {
+                    browser,
+                    candidate,
+                    transport,
+                };
                 if let Some((_, after)) = j.meeting.client_info(&j.site.id, self.id, info) {
                     let role = j.site.role.as_str();
-                    self.state.metrics.sites_connected.with_label_values(&[role, self.transport]).dec();
-                    self.state.metrics.sites_connected.with_label_values(&[role, after]).inc();
+                    self.state
+                        .metrics
+                        .sites_connected
+                        .with_label_values(&[role, self.transport])
+                        .dec();
+                    self.state
+                        .metrics
+                        .sites_connected
+                        .with_label_values(&[role, after])
+                        .inc();
                     self.transport = after;
                 }
             }
@@ -320,7 +374,8 @@ impl Session {
             }
             ClientMessage::ForceAudioOnly { site_id, on } => {
                 let j = self.joined()?;
-                j.meeting.force_audio_only(&j.site.id, &site_id, on, &self.state.sfu)?;
+                j.meeting
+                    .force_audio_only(&j.site.id, &site_id, on, &self.state.sfu)?;
                 info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, on, "operator forced audio only");
             }
             other => {
@@ -330,7 +385,9 @@ impl Session {
                     ClientMessage::GrantFloor { site_id } => Action::Grant(site_id),
                     ClientMessage::RevokeFloor { site_id } => Action::Revoke(site_id),
                     ClientMessage::Mute { site_id, muted } => Action::Mute(site_id, muted),
-                    ClientMessage::StopVideo { site_id, stopped } => Action::StopVideo(site_id, stopped),
+                    ClientMessage::StopVideo { site_id, stopped } => {
+                        Action::StopVideo(site_id, stopped)
+                    }
                     ClientMessage::Spotlight { site_id } => Action::Spotlight(site_id),
                     ClientMessage::Listen { site_id, on } => Action::Listen(site_id, on),
                     ClientMessage::RemoveSite { site_id } => Action::Remove(site_id),
@@ -349,18 +406,28 @@ impl Session {
     }
 
     fn joined(&self) -> Result<&JoinedSite, Refusal> {
-        self.joined
-            .as_ref()
-            .ok_or_else(|| Refusal::new(ErrorCode::NotJoined, "send join with your invitation token first"))
+        self.joined.as_ref().ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::NotJoined,
+                "send join with your invitation token first",
+            )
+        })
     }
 
     fn join(&mut self, token: &str, resume: Option<&str>) -> Result<(), Refusal> {
         if self.joined.is_some() {
-            return Err(Refusal::new(ErrorCode::AlreadyJoined, "this connection has already joined"));
+            return Err(Refusal::new(
+                ErrorCode::AlreadyJoined,
+                "this connection has already joined",
+            ));
         }
         let limits = self.state.settings.limits;
         if let Some(ip) = self.client {
-            if !self.state.join_rate.allow(ip, &limits, std::time::Instant::now()) {
+            if !self
+                .state
+                .join_rate
+                .allow(ip, &limits, std::time::Instant::now())
+            {
                 return Err(Refusal::new(
                     ErrorCode::RateLimited,
                     format!(
@@ -373,31 +440,51 @@ impl Session {
         if self.state.peers.len() >= limits.sites_per_node {
             return Err(Refusal::new(
                 ErrorCode::NodeFull,
-                format!("this server carries its limit of {} connected sites; try again later", limits.sites_per_node),
+                format!(
+                    "this server carries its limit of {} connected sites; try again later",
+                    limits.sites_per_node
+                ),
             ));
         }
         let claims = self.state.keys.verify(token).map_err(|e| match e {
             TokenError::Expired => Refusal::new(ErrorCode::TokenExpired, e.to_string()),
             TokenError::Invalid => Refusal::new(ErrorCode::InvalidToken, e.to_string()),
         })?;
-        let meeting = self
-            .state
-            .meetings
-            .get(&claims.mid)
-            .ok_or_else(|| Refusal::new(ErrorCode::UnknownMeeting, "this meeting does not exist on this server"))?;
+        let meeting = self.state.meetings.get(&claims.mid).ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::UnknownMeeting,
+                "this meeting does not exist on this server",
+            )
+        })?;
         let site = meeting
             .site(&claims.sid)
             .filter(|s| s.role == claims.role)
-            .ok_or_else(|| Refusal::new(ErrorCode::SiteRemoved, "this site is no longer part of the meeting"))?
+            .ok_or_else(|| {
+                Refusal::new(
+                    ErrorCode::SiteRemoved,
+                    "this site is no longer part of the meeting",
+                )
+            })?
             .clone();
         let peer = PeerId(self.state.next_id());
-        let joined = meeting.join(&site.id, self.id, peer, self.tx.clone(), resume, &self.state.sfu)?;
+        let joined = meeting.join(
+            &site.id,
+            self.id,
+            peer,
+            self.tx.clone(),
+            resume,
+            &self.state.sfu,
+        )?;
         let (peer, resumed) = (joined.peer, joined.resumed);
         if !resumed {
             // A connection this one replaced (a dropped socket waiting for its resume) is
             // gone from the SFU: forget it now rather than when its grace ends.
-            self.state.peers.retain(|_, (m, s)| !(Arc::ptr_eq(m, &meeting) && *s == site.id));
-            self.state.peers.insert(peer, (meeting.clone(), site.id.clone()));
+            self.state
+                .peers
+                .retain(|_, (m, s)| !(Arc::ptr_eq(m, &meeting) && *s == site.id));
+            self.state
+                .peers
+                .insert(peer, (meeting.clone(), site.id.clone()));
             self.state.joins.insert(peer, std::time::Instant::now());
         }
         for mut message in joined.messages {
@@ -413,9 +500,17 @@ impl Session {
             self.state.metrics.resumes.inc();
         }
         self.transport = meeting.transport_of(&site.id);
-        self.state.metrics.sites_connected.with_label_values(&[site.role.as_str(), self.transport]).inc();
+        self.state
+            .metrics
+            .sites_connected
+            .with_label_values(&[site.role.as_str(), self.transport])
+            .inc();
         info!(meeting = %meeting.id, site = %site.id, role = ?site.role, %peer, resumed, "site joined");
-        self.joined = Some(JoinedSite { meeting, site, peer });
+        self.joined = Some(JoinedSite {
+            meeting,
+            site,
+            peer,
+        });
         Ok(())
     }
 
@@ -425,7 +520,11 @@ impl Session {
         if sdp.len() > limits.sdp_bytes {
             return Err(Refusal::new(
                 ErrorCode::BadSdp,
-                format!("offer is {} bytes, at most {} allowed", sdp.len(), limits.sdp_bytes),
+                format!(
+                    "offer is {} bytes, at most {} allowed",
+                    sdp.len(),
+                    limits.sdp_bytes
+                ),
             ));
         }
         let (sections, tracks) = crate::limits::media_sections(&sdp);
@@ -441,12 +540,17 @@ impl Session {
         if tracks > limits.tracks_per_site {
             return Err(Refusal::new(
                 ErrorCode::BadSdp,
-                format!("offer publishes {tracks} tracks, at most {} allowed", limits.tracks_per_site),
+                format!(
+                    "offer publishes {tracks} tracks, at most {} allowed",
+                    limits.tracks_per_site
+                ),
             ));
         }
         let (peer, meeting, site_id) = (j.peer, j.meeting.clone(), j.site.id.clone());
         let layout = self.state.sfu.offer(peer, sdp).await.map_err(|e| match e {
-            sfu::OfferError::Parse(_) | sfu::OfferError::Refused(_) => Refusal::new(ErrorCode::BadSdp, e.to_string()),
+            sfu::OfferError::Parse(_) | sfu::OfferError::Refused(_) => {
+                Refusal::new(ErrorCode::BadSdp, e.to_string())
+            }
             sfu::OfferError::Stopped => {
                 warn!("offer while media plane stopped");
                 Refusal::new(ErrorCode::Internal, "the media server is not available")
@@ -463,11 +567,20 @@ impl Session {
     fn close(&mut self) {
         let Some(j) = self.joined.take() else { return };
         let role = j.site.role.as_str();
-        self.state.metrics.sites_connected.with_label_values(&[role, self.transport]).dec();
+        self.state
+            .metrics
+            .sites_connected
+            .with_label_values(&[role, self.transport])
+            .dec();
         let grace = self.state.settings.limits.resume;
         let detach = self.dropped && !grace.is_zero();
-        match j.meeting.depart(&j.site.id, self.id, j.peer, detach, &self.state.sfu) {
-            Departure::Resumed => info!(meeting = %j.meeting.id, site = %j.site.id, "old socket closed; the site resumed on a new one"),
+        match j
+            .meeting
+            .depart(&j.site.id, self.id, j.peer, detach, &self.state.sfu)
+        {
+            Departure::Resumed => {
+                info!(meeting = %j.meeting.id, site = %j.site.id, "old socket closed; the site resumed on a new one")
+            }
             Departure::Gone => {
                 forget_peer(&self.state, &j.meeting, &j.site, j.peer);
                 info!(meeting = %j.meeting.id, site = %j.site.id, "site left");
@@ -493,6 +606,9 @@ fn forget_peer(state: &AppState, meeting: &Meeting, site: &ExpectedSite, peer: P
     state.joins.remove(&peer);
     state.sfu.remove_peer(peer);
     if !meeting.is_connected(&site.id) {
-        state.metrics.sites.remove(&meeting.id, &site.id, site.role.as_str());
+        state
+            .metrics
+            .sites
+            .remove(&meeting.id, &site.id, site.role.as_str());
     }
 }

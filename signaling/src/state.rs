@@ -52,7 +52,10 @@ impl fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("admin_key", &"<redacted>")
             .field("token_secret", &"<redacted>")
-            .field("ice_servers", &self.ice_servers.iter().map(|s| &s.urls).collect::<Vec<_>>())
+            .field(
+                "ice_servers",
+                &self.ice_servers.iter().map(|s| &s.urls).collect::<Vec<_>>(),
+            )
             .field("data_dir", &self.data_dir)
             .field("separate_metrics", &self.separate_metrics)
             .field("turn", &self.turn)
@@ -105,7 +108,11 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state around a running SFU whose metrics are in `registry`.
-    pub fn new(settings: Settings, sfu: Arc<Sfu>, registry: prometheus::Registry) -> Result<Self, prometheus::Error> {
+    pub fn new(
+        settings: Settings,
+        sfu: Arc<Sfu>,
+        registry: prometheus::Registry,
+    ) -> Result<Self, prometheus::Error> {
         let metrics = Metrics::register(&registry)?;
         Ok(AppState {
             keys: TokenKeys::new(&settings.token_secret),
@@ -146,7 +153,9 @@ impl AppState {
     /// is connected or the drain time is up, then closes every session.
     pub async fn drain(&self) {
         let timeout = self.settings.drain_timeout;
-        self.phase.send_replace(Phase::Draining { seconds: timeout.as_secs() });
+        self.phase.send_replace(Phase::Draining {
+            seconds: timeout.as_secs(),
+        });
         let deadline = Instant::now() + timeout;
         tracing::info!(sites = self.peers.len(), "draining for up to {timeout:?}");
         while !self.peers.is_empty() && Instant::now() < deadline {
@@ -186,7 +195,11 @@ mod tests {
         };
         let shown = format!("{settings:?}");
         assert!(shown.contains("hop.example.gov.vn"), "{shown}");
-        for secret in ["admin-key-never-logged", "token-secret-never-logged", "turn-secret-never-logged"] {
+        for secret in [
+            "admin-key-never-logged",
+            "token-secret-never-logged",
+            "turn-secret-never-logged",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
     }

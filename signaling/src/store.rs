@@ -104,7 +104,9 @@ impl MeetingStore {
 /// deleted (their roll call stays in `attendance/`).
 pub fn load_all(data_dir: &Path, now_s: u64) -> Vec<Snapshot> {
     let dir = data_dir.join("meetings");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
@@ -113,7 +115,9 @@ pub fn load_all(data_dir: &Path, now_s: u64) -> Vec<Snapshot> {
         }
         let parsed = std::fs::read(&path)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| serde_json::from_slice::<Snapshot>(&bytes).map_err(|e| e.to_string()));
+            .and_then(|bytes| {
+                serde_json::from_slice::<Snapshot>(&bytes).map_err(|e| e.to_string())
+            });
         match parsed {
             Ok(s) if s.version != SNAPSHOT_VERSION => {
                 tracing::warn!(file = %path.display(), version = s.version, "meeting snapshot of another version: not restored");
@@ -123,7 +127,9 @@ pub fn load_all(data_dir: &Path, now_s: u64) -> Vec<Snapshot> {
                 let _ = std::fs::remove_file(&path);
             }
             Ok(s) => out.push(s),
-            Err(e) => tracing::error!(file = %path.display(), "cannot read meeting snapshot, not restored: {e}"),
+            Err(e) => {
+                tracing::error!(file = %path.display(), "cannot read meeting snapshot, not restored: {e}")
+            }
         }
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -146,12 +152,21 @@ pub fn token_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
         Err(e) => return Err(e),
     }
     std::fs::create_dir_all(data_dir)?;
-    let secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
     let tmp = path.with_extension("tmp");
     {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         f.write_all(secret.as_bytes())?;
         f.sync_all()?;
     }
@@ -168,7 +183,9 @@ where
     let (tx, mut rx) = watch::channel::<Option<Arc<T>>>(None);
     tokio::spawn(async move {
         while rx.changed().await.is_ok() {
-            let Some(value) = rx.borrow_and_update().clone() else { continue };
+            let Some(value) = rx.borrow_and_update().clone() else {
+                continue;
+            };
             let target = path.clone();
             let written = tokio::task::spawn_blocking(move || write_atomic(&target, &*value)).await;
             if let Ok(Err(e)) = written {
@@ -185,7 +202,10 @@ pub fn write_atomic<T: Serialize + ?Sized>(path: &Path, value: &T) -> std::io::R
         std::fs::create_dir_all(dir)?;
     }
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?)?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?,
+    )?;
     std::fs::rename(tmp, path)
 }
 
@@ -232,7 +252,11 @@ mod tests {
         let dir = temp_dir("load");
         write_atomic(&snapshot_file(&dir, "m-live"), &snapshot("m-live", 2_000)).unwrap();
         write_atomic(&snapshot_file(&dir, "m-old"), &snapshot("m-old", 1_000)).unwrap();
-        std::fs::write(snapshot_file(&dir, "m-broken"), b"{\"version\": 1, \"id\": ").unwrap();
+        std::fs::write(
+            snapshot_file(&dir, "m-broken"),
+            b"{\"version\": 1, \"id\": ",
+        )
+        .unwrap();
         let mut other = snapshot("m-future", 2_000);
         other.version = SNAPSHOT_VERSION + 1;
         write_atomic(&snapshot_file(&dir, "m-future"), &other).unwrap();
@@ -240,8 +264,14 @@ mod tests {
         let loaded = load_all(&dir, 1_500);
         let ids: Vec<&str> = loaded.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["m-live"]);
-        assert!(!snapshot_file(&dir, "m-old").exists(), "an expired meeting's snapshot is deleted");
-        assert!(snapshot_file(&dir, "m-broken").exists(), "a broken file is left for a human to look at");
+        assert!(
+            !snapshot_file(&dir, "m-old").exists(),
+            "an expired meeting's snapshot is deleted"
+        );
+        assert!(
+            snapshot_file(&dir, "m-broken").exists(),
+            "a broken file is left for a human to look at"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -251,11 +281,21 @@ mod tests {
         let dir = temp_dir("secret");
         let first = token_secret(&dir).unwrap();
         assert!(first.len() >= 32);
-        let mode = std::fs::metadata(dir.join("token_secret")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.join("token_secret"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert_eq!(token_secret(&dir).unwrap(), first, "the second start reads the same secret");
+        assert_eq!(
+            token_secret(&dir).unwrap(),
+            first,
+            "the second start reads the same secret"
+        );
         std::fs::write(dir.join("token_secret"), "short").unwrap();
-        assert!(token_secret(&dir).is_err(), "a too-short secret is refused, not used");
+        assert!(
+            token_secret(&dir).is_err(),
+            "a too-short secret is refused, not used"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -87,22 +87,31 @@ pub fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsEr
     };
     let cert_pem = read("tls_cert", cert)?;
     let key_pem = read("tls_key", key)?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem).filter_map(Result::ok).collect();
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .filter_map(Result::ok)
+        .collect();
     if chain.is_empty() {
-        return Err(TlsError::NoCertificate { path: cert.to_owned() });
+        return Err(TlsError::NoCertificate {
+            path: cert.to_owned(),
+        });
     }
     let der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| TlsError::NoKey {
         path: key.to_owned(),
         message: e.to_string(),
     })?;
-    let signer = rustls::crypto::aws_lc_rs::sign::any_supported_type(&der).map_err(|e| TlsError::BadKey {
-        path: key.to_owned(),
-        message: format!("unsupported private key: {e}"),
+    let signer = rustls::crypto::aws_lc_rs::sign::any_supported_type(&der).map_err(|e| {
+        TlsError::BadKey {
+            path: key.to_owned(),
+            message: format!("unsupported private key: {e}"),
+        }
     })?;
     let certified = CertifiedKey::new(chain, signer);
     certified.keys_match().map_err(|e| TlsError::BadKey {
         path: key.to_owned(),
-        message: format!("the key does not belong to the certificate in {}: {e}", cert.display()),
+        message: format!(
+            "the key does not belong to the certificate in {}: {e}",
+            cert.display()
+        ),
     })?;
     Ok(certified)
 }
@@ -117,7 +126,10 @@ pub struct CertStore {
 
 impl fmt::Debug for CertStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CertStore").field("cert", &self.cert).field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("CertStore")
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -156,7 +168,12 @@ impl CertStore {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current.read().unwrap_or_else(|e| e.into_inner()).clone())
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
     }
 }
 

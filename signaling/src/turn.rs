@@ -45,7 +45,8 @@ impl TurnRest {
 
 /// `base64(HMAC-SHA1(secret, username))`, as coturn computes it.
 pub fn credential(secret: &Secret, username: &str) -> String {
-    let mut mac = Hmac::<Sha1>::new_from_slice(secret.expose().as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret.expose().as_bytes())
+        .expect("HMAC takes keys of any length");
     mac.update(username.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
@@ -57,7 +58,10 @@ mod tests {
     #[test]
     fn credential_matches_coturn_rest_formula() {
         // echo -n "1700000000:s1" | openssl dgst -sha1 -hmac north-secret -binary | base64
-        assert_eq!(credential(&Secret::new("north-secret"), "1700000000:s1"), "d5Wyl3W6CgDC6XwutAECJOoHAjw=");
+        assert_eq!(
+            credential(&Secret::new("north-secret"), "1700000000:s1"),
+            "d5Wyl3W6CgDC6XwutAECJOoHAjw="
+        );
     }
 
     #[test]
@@ -69,7 +73,13 @@ mod tests {
         });
         let server = rest.ice_server("s1", UNIX_EPOCH + Duration::from_secs(1_699_999_400));
         assert_eq!(server.username.as_deref(), Some("1700000000:s1"));
-        assert_eq!(server.credential.as_deref(), Some("d5Wyl3W6CgDC6XwutAECJOoHAjw="));
-        assert_eq!(server.urls, vec!["turn:127.0.0.1:3478?transport=tcp".to_owned()]);
+        assert_eq!(
+            server.credential.as_deref(),
+            Some("d5Wyl3W6CgDC6XwutAECJOoHAjw=")
+        );
+        assert_eq!(
+            server.urls,
+            vec!["turn:127.0.0.1:3478?transport=tcp".to_owned()]
+        );
     }
 }

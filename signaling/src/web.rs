@@ -32,7 +32,11 @@ struct WebClient;
 /// The whole router.
 pub fn router(state: Arc<AppState>) -> Router {
     let router = Router::new().route("/ws", get(ws));
-    let router = if state.settings.separate_metrics { router } else { router.route("/metrics", get(metrics)) };
+    let router = if state.settings.separate_metrics {
+        router
+    } else {
+        router.route("/metrics", get(metrics))
+    };
     router
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -43,7 +47,9 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 /// `/metrics` alone, for a separate listener (`--metrics-addr`).
 pub fn metrics_router(state: Arc<AppState>) -> Router {
-    Router::new().route("/metrics", get(metrics)).with_state(state)
+    Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state)
 }
 
 async fn ws(
@@ -70,13 +76,19 @@ async fn ws(
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::SocketAddr);
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>> for ClientAddr {
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for ClientAddr
+{
     fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
         ClientAddr(*stream.remote_addr())
     }
 }
 
-impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>> for ClientAddr {
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
+    for ClientAddr
+{
     fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
         ClientAddr(*stream.remote_addr())
     }
@@ -84,14 +96,20 @@ impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crat
 
 /// The client's address: the connection's, or behind a proxy the last `X-Forwarded-For`
 /// entry (the one our proxy added; earlier entries come from the client and prove nothing).
-fn client_ip(peer: std::net::IpAddr, headers: &axum::http::HeaderMap, behind_proxy: bool) -> Option<std::net::IpAddr> {
+fn client_ip(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    behind_proxy: bool,
+) -> Option<std::net::IpAddr> {
     if !behind_proxy {
         return Some(peer);
     }
     // The last header line, its last entry: what our proxy appended. Anything unreadable
     // there counts as the proxy's own address.
     let last = headers.get_all("x-forwarded-for").iter().next_back();
-    let entry = last.and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next());
+    let entry = last
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next());
     Some(entry.and_then(|a| a.trim().parse().ok()).unwrap_or(peer))
 }
 
@@ -100,7 +118,9 @@ fn client_ip(peer: std::net::IpAddr, headers: &axum::http::HeaderMap, behind_pro
 /// with a visitor's browser. Clients that are not browsers send no `Origin` and are let in
 /// (they hold a token like everyone else).
 fn same_origin(headers: &axum::http::HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
     let host = headers
         .get("x-forwarded-host")
         .or_else(|| headers.get(header::HOST))
@@ -124,7 +144,8 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket, client: Option<st
                 _ => None,
             })
         });
-    let outgoing = sink.with(|s: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(s.into()))));
+    let outgoing =
+        sink.with(|s: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(s.into()))));
     session::run(state, client, Box::pin(incoming), Box::pin(outgoing)).await;
 }
 
@@ -146,7 +167,14 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let families = state.registry.gather();
     match prometheus::TextEncoder::new().encode_to_string(&families) {
-        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!("metrics encoding failed: {e}");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -158,19 +186,27 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 /// script, no eval), connections only back to it, media from the page's own streams; inline
 /// style attributes are allowed (the views and SVG charts set them), style sheets only from
 /// here. No framing, no plugins, no `<base>` tricks.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; connect-src 'self'; \
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; script-src 'self'; connect-src 'self'; \
 img-src 'self' data: blob:; media-src 'self' blob: mediastream:; style-src 'self' 'unsafe-inline'; \
 font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 async fn static_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() || path == "join" { "index.html" } else { path };
+    let path = if path.is_empty() || path == "join" {
+        "index.html"
+    } else {
+        path
+    };
     match WebClient::get(path) {
         Some(file) => (
             [
                 (header::CONTENT_TYPE, file.metadata.mimetype().to_owned()),
                 (header::CACHE_CONTROL, "no-cache".to_owned()),
-                (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY.to_owned()),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    CONTENT_SECURITY_POLICY.to_owned(),
+                ),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
                 (header::REFERRER_POLICY, "no-referrer".to_owned()),
             ],
@@ -189,11 +225,26 @@ mod client_ip_tests {
     fn behind_a_proxy_the_client_is_the_entry_the_proxy_appended() {
         let peer: std::net::IpAddr = "10.0.0.9".parse().unwrap();
         let mut h = axum::http::HeaderMap::new();
-        assert_eq!(client_ip(peer, &h, true), Some(peer), "no header: the proxy itself");
+        assert_eq!(
+            client_ip(peer, &h, true),
+            Some(peer),
+            "no header: the proxy itself"
+        );
         h.append("x-forwarded-for", "1.2.3.4, 203.0.113.7".parse().unwrap());
-        assert_eq!(client_ip(peer, &h, true), Some("203.0.113.7".parse().unwrap()));
-        assert_eq!(client_ip(peer, &h, false), Some(peer), "not behind a proxy: the header is ignored");
+        assert_eq!(
+            client_ip(peer, &h, true),
+            Some("203.0.113.7".parse().unwrap())
+        );
+        assert_eq!(
+            client_ip(peer, &h, false),
+            Some(peer),
+            "not behind a proxy: the header is ignored"
+        );
         h.append("x-forwarded-for", "junk".parse().unwrap());
-        assert_eq!(client_ip(peer, &h, true), Some(peer), "an unreadable last entry is not trusted");
+        assert_eq!(
+            client_ip(peer, &h, true),
+            Some(peer),
+            "an unreadable last entry is not trusted"
+        );
     }
 }

@@ -13,7 +13,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        let dir = std::env::temp_dir().join(format!("diemcau-config-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("diemcau-config-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Dir(dir)
@@ -35,7 +36,10 @@ impl Drop for Dir {
 fn layers(file: Option<&Path>, env: &[(&str, &str)], flags: &[(&str, &str, &str)]) -> Layers {
     let mut l = Layers {
         file: file.map(Path::to_owned),
-        env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         flags: Vec::new(),
     };
     for (key, value, flag) in flags {
@@ -74,8 +78,17 @@ fn the_documented_example_loads_and_states_the_defaults() {
     assert_eq!(example.drain, defaults.drain);
     assert_eq!(example.drain, Duration::from_secs(30));
     assert_eq!(example.turn, None);
-    let values = |c: &Config| c.summary().lines().map(|l| l.split("   [").next().unwrap().to_owned()).collect::<Vec<_>>();
-    assert_eq!(values(&example), values(&defaults), "the example's values are the defaults");
+    let values = |c: &Config| {
+        c.summary()
+            .lines()
+            .map(|l| l.split("   [").next().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        values(&example),
+        values(&defaults),
+        "the example's values are the defaults"
+    );
 }
 
 #[test]
@@ -89,15 +102,25 @@ fn the_example_documents_every_key() {
             section = line.trim_matches(['[', ']']);
         } else if let Some((k, _)) = line.split_once(" = ") {
             if !k.contains(' ') {
-                seen.insert(if section.is_empty() { k.to_owned() } else { format!("{section}.{k}") });
+                seen.insert(if section.is_empty() {
+                    k.to_owned()
+                } else {
+                    format!("{section}.{k}")
+                });
             }
         }
     }
     for key in signaling::config::key_paths() {
         let secret = ["admin_key", "token_secret", "turn.secret"].contains(&key);
-        assert!(secret || seen.contains(key), "{key} is not documented in deploy/diemcau.example.toml");
+        assert!(
+            secret || seen.contains(key),
+            "{key} is not documented in deploy/diemcau.example.toml"
+        );
         if secret {
-            assert!(text.contains(&signaling::config::env_name(key)), "{key}: its environment variable is not documented");
+            assert!(
+                text.contains(&signaling::config::env_name(key)),
+                "{key}: its environment variable is not documented"
+            );
         }
     }
 }
@@ -114,9 +137,21 @@ fn no_configuration_at_all_is_a_loopback_development_setup() {
 #[test]
 fn flags_beat_environment_which_beats_the_file() {
     let dir = Dir::new("precedence");
-    let path = dir.file("d.toml", "http = \"127.0.0.1:1001\"\nudp = \"127.0.0.1:2001\"\ndata_dir = \"/file\"\n");
-    let env = [("DIEMCAU_HTTP", "127.0.0.1:1002"), ("DIEMCAU_UDP", "127.0.0.1:2002"), ("DIEMCAU_BIN", "ignored")];
-    let c = Config::load(&layers(Some(&path), &env, &[("http", "127.0.0.1:1003", "--http")])).unwrap();
+    let path = dir.file(
+        "d.toml",
+        "http = \"127.0.0.1:1001\"\nudp = \"127.0.0.1:2001\"\ndata_dir = \"/file\"\n",
+    );
+    let env = [
+        ("DIEMCAU_HTTP", "127.0.0.1:1002"),
+        ("DIEMCAU_UDP", "127.0.0.1:2002"),
+        ("DIEMCAU_BIN", "ignored"),
+    ];
+    let c = Config::load(&layers(
+        Some(&path),
+        &env,
+        &[("http", "127.0.0.1:1003", "--http")],
+    ))
+    .unwrap();
     assert_eq!(c.http.port(), 1003);
     assert_eq!(c.udp.port(), 2002);
     assert_eq!(c.data_dir, PathBuf::from("/file"));
@@ -148,19 +183,36 @@ fn a_bad_announce_ip_names_its_key() {
 
 #[test]
 fn listeners_sharing_a_port_clash() {
-    let e = refused("clash", "http = \"127.0.0.1:9000\"\nmetrics_addr = \"0.0.0.0:9000\"\n", &[]);
+    let e = refused(
+        "clash",
+        "http = \"127.0.0.1:9000\"\nmetrics_addr = \"0.0.0.0:9000\"\n",
+        &[],
+    );
     assert!(matches!(e, ConfigError::Clash { .. }), "{e}");
     assert_eq!(e.key(), "metrics_addr");
     assert!(e.to_string().contains("http"), "{e}");
-    load("no-clash", "http = \"127.0.0.1:9000\"\nmetrics_addr = \"127.0.0.1:9100\"\n", &[]).unwrap();
+    load(
+        "no-clash",
+        "http = \"127.0.0.1:9000\"\nmetrics_addr = \"127.0.0.1:9100\"\n",
+        &[],
+    )
+    .unwrap();
 }
 
 #[test]
 fn ice_tcp_is_off_by_default_and_may_not_share_the_http_port() {
     assert_eq!(Config::load(&Layers::default()).unwrap().ice_tcp, None);
     let c = load("ice-tcp", "ice_tcp = \"0.0.0.0:40000\"\n", &[]).unwrap();
-    assert_eq!(c.ice_tcp.unwrap().port(), 40000, "the same number as the UDP port is fine: another protocol");
-    let e = refused("ice-tcp-clash", "http = \"127.0.0.1:9000\"\nice_tcp = \"0.0.0.0:9000\"\n", &[]);
+    assert_eq!(
+        c.ice_tcp.unwrap().port(),
+        40000,
+        "the same number as the UDP port is fine: another protocol"
+    );
+    let e = refused(
+        "ice-tcp-clash",
+        "http = \"127.0.0.1:9000\"\nice_tcp = \"0.0.0.0:9000\"\n",
+        &[],
+    );
     assert!(matches!(e, ConfigError::Clash { .. }), "{e}");
     assert_eq!(e.key(), "ice_tcp");
     let e = refused("ice-tcp-bad", "ice_tcp = \"port 443\"\n", &[]);
@@ -173,14 +225,26 @@ fn limits_have_defaults_overrides_and_precise_errors() {
     assert_eq!(d, signaling::limits::Limits::default());
     let example = Config::load(&layers(Some(&example_path()), &[], &[])).unwrap();
     assert_eq!(example.limits, d, "the example states the defaults");
-    let c = load("limits", "[limits]\nsites_per_node = 400\n", &[("DIEMCAU_LIMITS_TRACKS_PER_SITE", "2")]).unwrap();
+    let c = load(
+        "limits",
+        "[limits]\nsites_per_node = 400\n",
+        &[("DIEMCAU_LIMITS_TRACKS_PER_SITE", "2")],
+    )
+    .unwrap();
     assert_eq!(c.limits.sites_per_node, 400);
     assert_eq!(c.limits.tracks_per_site, 2);
-    assert_eq!(c.source("limits.tracks_per_site"), Source::Env("DIEMCAU_LIMITS_TRACKS_PER_SITE".into()));
+    assert_eq!(
+        c.source("limits.tracks_per_site"),
+        Source::Env("DIEMCAU_LIMITS_TRACKS_PER_SITE".into())
+    );
     let e = refused("limits-zero", "[limits]\nsites_per_node = 0\n", &[]);
     assert_eq!(e.key(), "limits.sites_per_node");
     assert!(e.to_string().contains("0 is outside 1..="), "{e}");
-    let e = refused("limits-sdp", "[limits]\nmessage_bytes = 4096\nsdp_bytes = 8192\n", &[]);
+    let e = refused(
+        "limits-sdp",
+        "[limits]\nmessage_bytes = 4096\nsdp_bytes = 8192\n",
+        &[],
+    );
     assert_eq!(e.key(), "limits.sdp_bytes");
     let e = refused("limits-unknown", "[limits]\nsites = 4\n", &[]);
     assert!(e.to_string().contains("sites"), "{e}");
@@ -216,7 +280,11 @@ fn a_toml_syntax_error_says_where() {
 
 #[test]
 fn secrets_are_refused_in_the_file_itself() {
-    let e = refused("secret-in-file", &format!("admin_key = \"{SECRET_40}\"\n"), &[]);
+    let e = refused(
+        "secret-in-file",
+        &format!("admin_key = \"{SECRET_40}\"\n"),
+        &[],
+    );
     assert_eq!(e.key(), "admin_key");
     assert!(e.to_string().contains("admin_key_file"), "{e}");
     assert!(!e.to_string().contains(SECRET_40), "{e}");
@@ -226,19 +294,30 @@ fn secrets_are_refused_in_the_file_itself() {
 
 #[test]
 fn production_requires_the_admin_key() {
-    let e = refused("prod-admin", "mode = \"production\"\n", &[("DIEMCAU_TOKEN_SECRET", SECRET_40)]);
+    let e = refused(
+        "prod-admin",
+        "mode = \"production\"\n",
+        &[("DIEMCAU_TOKEN_SECRET", SECRET_40)],
+    );
     assert!(matches!(e, ConfigError::Missing { .. }), "{e}");
     assert_eq!(e.key(), "admin_key");
 }
 
 #[test]
 fn production_requires_a_long_token_secret() {
-    let e = refused("prod-token", "mode = \"production\"\n", &[("DIEMCAU_ADMIN_KEY", SECRET_40)]);
+    let e = refused(
+        "prod-token",
+        "mode = \"production\"\n",
+        &[("DIEMCAU_ADMIN_KEY", SECRET_40)],
+    );
     assert_eq!(e.key(), "token_secret");
     let e = refused(
         "prod-short",
         "mode = \"production\"\n",
-        &[("DIEMCAU_ADMIN_KEY", SECRET_40), ("DIEMCAU_TOKEN_SECRET", "short")],
+        &[
+            ("DIEMCAU_ADMIN_KEY", SECRET_40),
+            ("DIEMCAU_TOKEN_SECRET", "short"),
+        ],
     );
     assert_eq!(e.key(), "token_secret");
     assert!(e.to_string().contains("at least 32"), "{e}");
@@ -246,21 +325,32 @@ fn production_requires_a_long_token_secret() {
 
 #[test]
 fn production_requires_the_public_url() {
-    let env = [("DIEMCAU_ADMIN_KEY", SECRET_40), ("DIEMCAU_TOKEN_SECRET", SECRET_40)];
+    let env = [
+        ("DIEMCAU_ADMIN_KEY", SECRET_40),
+        ("DIEMCAU_TOKEN_SECRET", SECRET_40),
+    ];
     let e = refused("prod-url", "mode = \"production\"\n", &env);
     assert_eq!(e.key(), "public_url");
 }
 
 #[test]
 fn production_refuses_plain_http_off_loopback_unless_behind_a_proxy() {
-    let env = [("DIEMCAU_ADMIN_KEY", SECRET_40), ("DIEMCAU_TOKEN_SECRET", SECRET_40)];
+    let env = [
+        ("DIEMCAU_ADMIN_KEY", SECRET_40),
+        ("DIEMCAU_TOKEN_SECRET", SECRET_40),
+    ];
     let base = "mode = \"production\"\npublic_url = \"https://hop.example.gov.vn\"\nhttp = \"0.0.0.0:8080\"\n";
     let e = refused("prod-plain", base, &env);
     assert_eq!(e.key(), "http");
     assert!(e.to_string().contains("behind_proxy"), "{e}");
     let c = load("prod-proxy", &format!("{base}behind_proxy = true\n"), &env).unwrap();
     assert!(c.behind_proxy);
-    load("prod-loopback", "mode = \"production\"\npublic_url = \"https://hop.example.gov.vn\"\n", &env).unwrap();
+    load(
+        "prod-loopback",
+        "mode = \"production\"\npublic_url = \"https://hop.example.gov.vn\"\n",
+        &env,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -279,20 +369,36 @@ fn secrets_come_from_their_files_and_never_show() {
     let path = dir.file("d.toml", &toml);
     let c = Config::load(&layers(Some(&path), &[], &[])).unwrap();
     assert_eq!(c.admin_key.as_ref().unwrap().expose(), SECRET_40);
-    assert_eq!(c.token_secret.as_ref().unwrap().expose(), format!("{SECRET_40}x"));
-    assert_eq!(c.turn.as_ref().unwrap().secret.expose(), "coturn-shared-secret");
+    assert_eq!(
+        c.token_secret.as_ref().unwrap().expose(),
+        format!("{SECRET_40}x")
+    );
+    assert_eq!(
+        c.turn.as_ref().unwrap().secret.expose(),
+        "coturn-shared-secret"
+    );
     for shown in [format!("{c:?}"), c.summary()] {
-        assert!(!shown.contains(SECRET_40) && !shown.contains("coturn-shared-secret"), "{shown}");
+        assert!(
+            !shown.contains(SECRET_40) && !shown.contains("coturn-shared-secret"),
+            "{shown}"
+        );
     }
 }
 
 #[test]
 fn a_missing_secret_file_names_its_key() {
-    let e = refused("no-secret-file", "admin_key_file = \"/nonexistent/diemcau/admin\"\n", &[]);
+    let e = refused(
+        "no-secret-file",
+        "admin_key_file = \"/nonexistent/diemcau/admin\"\n",
+        &[],
+    );
     assert_eq!(e.key(), "admin_key_file");
     let e = Config::load(&layers(
         None,
-        &[("DIEMCAU_ADMIN_KEY", SECRET_40), ("DIEMCAU_ADMIN_KEY_FILE", "/x")],
+        &[
+            ("DIEMCAU_ADMIN_KEY", SECRET_40),
+            ("DIEMCAU_ADMIN_KEY_FILE", "/x"),
+        ],
         &[],
     ))
     .unwrap_err();
@@ -302,11 +408,19 @@ fn a_missing_secret_file_names_its_key() {
 
 #[test]
 fn turn_needs_urls_and_a_secret_together() {
-    let e = refused("turn-no-secret", "[turn]\nurls = [\"turn:127.0.0.1:3478\"]\n", &[]);
+    let e = refused(
+        "turn-no-secret",
+        "[turn]\nurls = [\"turn:127.0.0.1:3478\"]\n",
+        &[],
+    );
     assert_eq!(e.key(), "turn.secret");
     let e = refused("turn-no-urls", "", &[("DIEMCAU_TURN_SECRET", "s")]);
     assert_eq!(e.key(), "turn.urls");
-    let e = refused("turn-bad-url", "[turn]\nurls = [\"http://127.0.0.1:3478\"]\n", &[("DIEMCAU_TURN_SECRET", "s")]);
+    let e = refused(
+        "turn-bad-url",
+        "[turn]\nurls = [\"http://127.0.0.1:3478\"]\n",
+        &[("DIEMCAU_TURN_SECRET", "s")],
+    );
     assert_eq!(e.key(), "turn.urls");
     let e = refused("turn-ttl", "[turn]\nttl_seconds = 5\n", &[]);
     assert_eq!(e.key(), "turn.ttl_seconds");
@@ -314,7 +428,10 @@ fn turn_needs_urls_and_a_secret_together() {
         "turn-env-list",
         "",
         &[
-            ("DIEMCAU_TURN_URLS", "turn:127.0.0.1:3478?transport=udp, turn:127.0.0.1:3478?transport=tcp"),
+            (
+                "DIEMCAU_TURN_URLS",
+                "turn:127.0.0.1:3478?transport=udp, turn:127.0.0.1:3478?transport=tcp",
+            ),
             ("DIEMCAU_TURN_SECRET", "s"),
         ],
     )
@@ -326,26 +443,54 @@ fn turn_needs_urls_and_a_secret_together() {
 fn a_wildcard_media_bind_needs_the_announced_address() {
     let e = refused("wildcard-udp", "udp = \"0.0.0.0:40000\"\n", &[]);
     assert_eq!(e.key(), "announce_ip");
-    load("wildcard-announced", "udp = \"0.0.0.0:40000\"\nannounce_ip = \"203.0.113.10\"\n", &[]).unwrap();
+    load(
+        "wildcard-announced",
+        "udp = \"0.0.0.0:40000\"\nannounce_ip = \"203.0.113.10\"\n",
+        &[],
+    )
+    .unwrap();
 }
 
 #[test]
 fn an_overlong_drain_and_a_bad_public_url_are_refused() {
-    assert_eq!(refused("drain", "drain_seconds = 7200\n", &[]).key(), "drain_seconds");
-    assert_eq!(refused("public-url", "public_url = \"hop.example.gov.vn\"\n", &[]).key(), "public_url");
+    assert_eq!(
+        refused("drain", "drain_seconds = 7200\n", &[]).key(),
+        "drain_seconds"
+    );
+    assert_eq!(
+        refused("public-url", "public_url = \"hop.example.gov.vn\"\n", &[]).key(),
+        "public_url"
+    );
 }
 
 fn self_signed(dir: &Dir, name: &str) -> (PathBuf, PathBuf) {
-    let (cert, key) = (dir.0.join(format!("{name}.crt")), dir.0.join(format!("{name}.key")));
+    let (cert, key) = (
+        dir.0.join(format!("{name}.crt")),
+        dir.0.join(format!("{name}.key")),
+    );
     let ok = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
         .args(["-subj", "/CN=localhost", "-keyout"])
         .arg(&key)
         .arg("-out")
         .arg(&cert)
         .output()
         .expect("openssl runs");
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     (cert, key)
 }
 
@@ -354,12 +499,32 @@ fn tls_files_are_checked_at_start() {
     let dir = Dir::new("tls");
     let (cert, key) = self_signed(&dir, "a");
     let (_, other_key) = self_signed(&dir, "b");
-    let toml = |c: &Path, k: &Path| format!("tls_cert = \"{}\"\ntls_key = \"{}\"\n", c.display(), k.display());
+    let toml = |c: &Path, k: &Path| {
+        format!(
+            "tls_cert = \"{}\"\ntls_key = \"{}\"\n",
+            c.display(),
+            k.display()
+        )
+    };
     let c = load("tls-ok", &toml(&cert, &key), &[]).unwrap();
     assert_eq!(c.tls.unwrap().cert, cert);
-    assert_eq!(refused("tls-half", &format!("tls_cert = \"{}\"\n", cert.display()), &[]).key(), "tls_key");
-    assert_eq!(refused("tls-gone", &toml(Path::new("/nonexistent.pem"), &key), &[]).key(), "tls_cert");
-    assert_eq!(refused("tls-swapped", &toml(&key, &cert), &[]).key(), "tls_cert");
+    assert_eq!(
+        refused(
+            "tls-half",
+            &format!("tls_cert = \"{}\"\n", cert.display()),
+            &[]
+        )
+        .key(),
+        "tls_key"
+    );
+    assert_eq!(
+        refused("tls-gone", &toml(Path::new("/nonexistent.pem"), &key), &[]).key(),
+        "tls_cert"
+    );
+    assert_eq!(
+        refused("tls-swapped", &toml(&key, &cert), &[]).key(),
+        "tls_cert"
+    );
     let e = refused("tls-mismatch", &toml(&cert, &other_key), &[]);
     assert_eq!(e.key(), "tls_key");
     assert!(e.to_string().contains("does not belong"), "{e}");
@@ -375,10 +540,20 @@ fn the_binary_checks_its_configuration_and_exits_accordingly() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&ok.stdout);
-    assert!(ok.status.success(), "{out}{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(out.contains("configuration OK") && out.contains("env DIEMCAU_ADMIN_KEY"), "{out}");
+    assert!(
+        ok.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        out.contains("configuration OK") && out.contains("env DIEMCAU_ADMIN_KEY"),
+        "{out}"
+    );
     assert!(!out.contains(SECRET_40), "{out}");
-    let bad = Command::new(bin).args(["--check-config", "--http", "nope"]).output().unwrap();
+    let bad = Command::new(bin)
+        .args(["--check-config", "--http", "nope"])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("http (flag --http)"), "{err}");

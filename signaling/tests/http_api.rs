@@ -45,7 +45,12 @@ async fn admin_creates_a_meeting_from_json_and_every_link_joins_its_own_site() {
         .json()
         .await
         .unwrap();
-    let states: Vec<&str> = view["roster"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = view["roster"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["waiting", "waiting", "joined", "waiting"]);
     assert_eq!(view["connected"], 1);
 }
@@ -54,7 +59,10 @@ async fn admin_creates_a_meeting_from_json_and_every_link_joins_its_own_site() {
 async fn csv_import_creates_one_link_per_line() {
     let srv = server().await;
     let res = client()
-        .post(format!("http://{}/api/v1/meetings?title=H%E1%BB%8Dp", srv.http))
+        .post(format!(
+            "http://{}/api/v1/meetings?title=H%E1%BB%8Dp",
+            srv.http
+        ))
         .bearer_auth(ADMIN)
         .header("content-type", "text/csv")
         .body("name\nUBND xã Tả Van\nUBND xã Bản Hồ\nUBND xã Lao Chải\n")
@@ -63,8 +71,16 @@ async fn csv_import_creates_one_link_per_line() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
     let body: Value = res.json().await.unwrap();
-    let names: Vec<&str> = body["sites"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["UBND xã Tả Van", "UBND xã Bản Hồ", "UBND xã Lao Chải"]);
+    let names: Vec<&str> = body["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["UBND xã Tả Van", "UBND xã Bản Hồ", "UBND xã Lao Chải"]
+    );
     assert_eq!(body["title"], "Họp");
 }
 
@@ -85,15 +101,45 @@ async fn invalid_meetings_get_a_clear_error() {
     let srv = server().await;
     let url = format!("http://{}/api/v1/meetings", srv.http);
     let cases = [
-        (json!({"title": "", "sites": [{"name": "A"}]}), StatusCode::UNPROCESSABLE_ENTITY, "title"),
-        (json!({"title": "T", "sites": []}), StatusCode::UNPROCESSABLE_ENTITY, "sites"),
-        (json!({"title": "T", "sites": [{"name": "A"}, {"name": "a"}]}), StatusCode::UNPROCESSABLE_ENTITY, "twice"),
-        (json!({"title": "T", "sites": [{"name": "A"}], "valid_hours": 0}), StatusCode::UNPROCESSABLE_ENTITY, "valid_hours"),
-        (json!({"title": "T", "sites": [{"nom": "A"}]}), StatusCode::BAD_REQUEST, "nom"),
-        (json!({"title": 5, "sites": [{"name": "A"}]}), StatusCode::BAD_REQUEST, "title"),
+        (
+            json!({"title": "", "sites": [{"name": "A"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title",
+        ),
+        (
+            json!({"title": "T", "sites": []}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sites",
+        ),
+        (
+            json!({"title": "T", "sites": [{"name": "A"}, {"name": "a"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "twice",
+        ),
+        (
+            json!({"title": "T", "sites": [{"name": "A"}], "valid_hours": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "valid_hours",
+        ),
+        (
+            json!({"title": "T", "sites": [{"nom": "A"}]}),
+            StatusCode::BAD_REQUEST,
+            "nom",
+        ),
+        (
+            json!({"title": 5, "sites": [{"name": "A"}]}),
+            StatusCode::BAD_REQUEST,
+            "title",
+        ),
     ];
     for (body, status, mentions) in cases {
-        let res = client().post(&url).bearer_auth(ADMIN).json(&body).send().await.unwrap();
+        let res = client()
+            .post(&url)
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), status, "{body}");
         let err: Value = res.json().await.unwrap();
         let msg = err["error"]["message"].as_str().unwrap();
@@ -114,17 +160,26 @@ async fn a_malformed_query_gets_the_documented_json_error() {
     // `application/json` error body.
     let srv = server().await;
     let res = client()
-        .post(format!("http://{}/api/v1/meetings?valid_hours=AAA", srv.http))
+        .post(format!(
+            "http://{}/api/v1/meetings?valid_hours=AAA",
+            srv.http
+        ))
         .bearer_auth(ADMIN)
         .json(&json!({"title": "T", "sites": [{"name": "A"}]}))
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["error"]["code"], "bad_request");
-    assert!(err["error"]["message"].as_str().unwrap().contains("valid_hours"));
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("valid_hours"));
 }
 
 #[tokio::test]
@@ -149,8 +204,15 @@ async fn metrics_are_valid_prometheus_text_with_sites_and_meetings() {
     let m = meeting(&srv.state, &["Xã A", "Xã B"]);
     let (_a, _) = join(srv.http, &m.sites[0].link).await;
     let (_b, _) = join(srv.http, &m.sites[1].link).await;
-    let res = client().get(format!("http://{}/metrics", srv.http)).send().await.unwrap();
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let res = client()
+        .get(format!("http://{}/metrics", srv.http))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = res.text().await.unwrap();
     let lines = text.lines().map(|l| Ok(l.to_owned()));
     let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
@@ -160,7 +222,9 @@ async fn metrics_are_valid_prometheus_text_with_sites_and_meetings() {
             .iter()
             .find(|s| s.metric == name)
             .map(|s| match s.value {
-                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Untyped(v) => v,
                 _ => f64::NAN,
             })
             .unwrap_or_else(|| panic!("{name} missing"))
@@ -184,15 +248,33 @@ async fn metrics_are_valid_prometheus_text_with_sites_and_meetings() {
 async fn web_client_is_served_at_root_and_join() {
     let srv = server().await;
     for path in ["/", "/join"] {
-        let res = client().get(format!("http://{}{path}", srv.http)).send().await.unwrap();
+        let res = client()
+            .get(format!("http://{}{path}", srv.http))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         assert!(res.text().await.unwrap().contains("<script"));
     }
-    let js = client().get(format!("http://{}/js/app.js", srv.http)).send().await.unwrap();
+    let js = client()
+        .get(format!("http://{}/js/app.js", srv.http))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(js.status(), StatusCode::OK);
-    assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
-    let missing = client().get(format!("http://{}/nope.txt", srv.http)).send().await.unwrap();
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    let missing = client()
+        .get(format!("http://{}/nope.txt", srv.http))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
@@ -200,17 +282,38 @@ async fn web_client_is_served_at_root_and_join() {
 async fn the_web_client_is_served_with_a_strict_content_security_policy() {
     let srv = server().await;
     for path in ["/", "/join", "/js/app.js"] {
-        let res = reqwest::get(format!("http://{}{path}", srv.http)).await.unwrap();
+        let res = reqwest::get(format!("http://{}{path}", srv.http))
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200, "{path}");
-        let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(csp.contains("script-src 'self';"), "{path}: {csp}");
-        assert!(!csp.contains("'unsafe-eval'") && !csp.split("style-src").next().unwrap().contains("unsafe-inline"), "{path}: {csp}");
+        assert!(
+            !csp.contains("'unsafe-eval'")
+                && !csp
+                    .split("style-src")
+                    .next()
+                    .unwrap()
+                    .contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     }
     // And the page itself carries no inline script for the policy to forbid.
-    let page = reqwest::get(format!("http://{}/", srv.http)).await.unwrap().text().await.unwrap();
+    let page = reqwest::get(format!("http://{}/", srv.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for tag in page.split("<script").skip(1) {
-        assert!(tag.contains("src="), "inline script in index.html: <script{tag}");
+        assert!(
+            tag.contains("src="),
+            "inline script in index.html: <script{tag}"
+        );
     }
 }

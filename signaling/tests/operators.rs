@@ -13,7 +13,12 @@ fn slot_sources(slots: &serde_json::Value, kind: &str) -> Vec<(String, String)> 
         .unwrap()
         .iter()
         .filter(|s| s["kind"] == kind)
-        .filter_map(|s| Some((s["site_id"].as_str()?.to_owned(), s["track"].as_str()?.to_owned())))
+        .filter_map(|s| {
+            Some((
+                s["site_id"].as_str()?.to_owned(),
+                s["track"].as_str()?.to_owned(),
+            ))
+        })
         .collect()
 }
 
@@ -30,27 +35,54 @@ async fn the_line_check_loops_a_sites_own_media_back_in_the_lobby_only() {
     assert_eq!(error_code(&mut b).await, "no_offer");
 
     send_json(&mut a, json!({"type": "check", "on": true})).await;
-    let slots = wait_for(&mut a, |m| (m["type"] == "slots" && !routed(m, "video").is_empty()).then(|| m.clone())).await;
-    assert_eq!(slot_sources(&slots, "video"), [("s1".to_owned(), "camera".to_owned())]);
-    assert_eq!(slot_sources(&slots, "audio"), [("s1".to_owned(), "audio".to_owned())]);
-    wait_for(&mut a, |m| (m["type"] == "check" && m["on"] == true).then_some(())).await;
+    let slots = wait_for(&mut a, |m| {
+        (m["type"] == "slots" && !routed(m, "video").is_empty()).then(|| m.clone())
+    })
+    .await;
+    assert_eq!(
+        slot_sources(&slots, "video"),
+        [("s1".to_owned(), "camera".to_owned())]
+    );
+    assert_eq!(
+        slot_sources(&slots, "audio"),
+        [("s1".to_owned(), "audio".to_owned())]
+    );
+    wait_for(&mut a, |m| {
+        (m["type"] == "check" && m["on"] == true).then_some(())
+    })
+    .await;
 
     send_json(&mut a, json!({"type": "check", "on": false})).await;
     wait_slots(&mut a, |v, au| v.is_empty() && au.is_empty()).await;
-    wait_for(&mut a, |m| (m["type"] == "check" && m["on"] == false).then_some(())).await;
+    wait_for(&mut a, |m| {
+        (m["type"] == "check" && m["on"] == false).then_some(())
+    })
+    .await;
 
     // Opening the meeting ends a running check and brings the program.
     send_json(&mut a, json!({"type": "check", "on": true})).await;
-    wait_for(&mut a, |m| (m["type"] == "check" && m["on"] == true).then_some(())).await;
+    wait_for(&mut a, |m| {
+        (m["type"] == "check" && m["on"] == true).then_some(())
+    })
+    .await;
     send_json(&mut chair, json!({"type": "open_meeting"})).await;
-    wait_for(&mut a, |m| (m["type"] == "check" && m["on"] == false).then_some(())).await;
-    wait_slots(&mut a, |v, _| v.first().map(String::as_str) == Some("chair")).await;
+    wait_for(&mut a, |m| {
+        (m["type"] == "check" && m["on"] == false).then_some(())
+    })
+    .await;
+    wait_slots(&mut a, |v, _| {
+        v.first().map(String::as_str) == Some("chair")
+    })
+    .await;
 
     send_json(&mut a, json!({"type": "check", "on": true})).await;
     assert_eq!(error_code(&mut a).await, "conflict");
     // The refusal changed nothing: the chair still hears and sees the meeting go on.
     send_json(&mut chair, json!({"type": "grant_floor", "site_id": "s1"})).await;
-    wait_slots(&mut chair, |v, au| v.contains(&"s1".to_owned()) && au.contains(&"s1".to_owned())).await;
+    wait_slots(&mut chair, |v, au| {
+        v.contains(&"s1".to_owned()) && au.contains(&"s1".to_owned())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -71,19 +103,42 @@ async fn check_results_reach_the_site_the_chair_and_operators_even_those_joining
     }
     // An operator arriving afterwards is given the latest result with its join.
     let mut op = connect(srv.http).await;
-    send(&mut op, format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(&m.operator.link))).await;
-    let got = wait_for(&mut op, |m| (m["type"] == "check_result").then(|| m.clone())).await;
-    assert_eq!((got["site_id"].as_str(), got["verdict"].as_str()), (Some("s1"), Some("audio_only")));
+    send(
+        &mut op,
+        format!(
+            r#"{{"type":"join","v":1,"token":"{}"}}"#,
+            token_of(&m.operator.link)
+        ),
+    )
+    .await;
+    let got = wait_for(&mut op, |m| {
+        (m["type"] == "check_result").then(|| m.clone())
+    })
+    .await;
+    assert_eq!(
+        (got["site_id"].as_str(), got["verdict"].as_str()),
+        (Some("s1"), Some("audio_only"))
+    );
 
     // Untrusted figures are refused with a precise error; a site never sees another's result.
-    send_json(&mut b, json!({"type": "check_result", "verdict": "video", "camera": true, "mic": true,
-        "rtt_ms": 1e300, "loss_pct": 0, "send_kbps": 1, "recv_kbps": 1})).await;
+    send_json(
+        &mut b,
+        json!({"type": "check_result", "verdict": "video", "camera": true, "mic": true,
+        "rtt_ms": 1e300, "loss_pct": 0, "send_kbps": 1, "recv_kbps": 1}),
+    )
+    .await;
     let err = wait_for(&mut b, |m| (m["type"] == "error").then(|| m.clone())).await;
     assert_eq!(err["code"], "bad_message");
     assert!(err["message"].as_str().unwrap().contains("rtt_ms"), "{err}");
     send_json(&mut b, json!({"type": "ping", "id": 9})).await;
-    let next = wait_for(&mut b, |m| (m["type"] == "pong" || m["type"] == "check_result").then(|| m.clone())).await;
-    assert_eq!(next["type"], "pong", "B got someone else's check result: {next}");
+    let next = wait_for(&mut b, |m| {
+        (m["type"] == "pong" || m["type"] == "check_result").then(|| m.clone())
+    })
+    .await;
+    assert_eq!(
+        next["type"], "pong",
+        "B got someone else's check result: {next}"
+    );
 }
 
 #[tokio::test]
@@ -110,30 +165,66 @@ async fn operator_actions_are_for_operators_and_reach_the_site() {
         let mut absent = msg.clone();
         absent["site_id"] = json!("s2");
         send_json(&mut op, absent).await;
-        assert_eq!(error_code(&mut op).await, "conflict", "{msg} to a site not connected");
+        assert_eq!(
+            error_code(&mut op).await,
+            "conflict",
+            "{msg} to a site not connected"
+        );
     }
 
-    send_json(&mut op, json!({"type": "notice", "site_id": "s1", "text": "Xin bật micro\u{7}"})).await;
+    send_json(
+        &mut op,
+        json!({"type": "notice", "site_id": "s1", "text": "Xin bật micro\u{7}"}),
+    )
+    .await;
     let n = wait_for(&mut a, |m| (m["type"] == "notice").then(|| m.clone())).await;
-    assert_eq!((n["from"].as_str(), n["text"].as_str()), (Some("operator"), Some("Xin bật micro")));
+    assert_eq!(
+        (n["from"].as_str(), n["text"].as_str()),
+        (Some("operator"), Some("Xin bật micro"))
+    );
 
     send_json(&mut op, json!({"type": "reconnect", "site_id": "s1"})).await;
     wait_for(&mut a, |m| (m["type"] == "reconnect").then_some(())).await;
 
     // Forced audio only: enforced by routing, seen by the chair and the site.
     send_json(&mut chair, json!({"type": "open_meeting"})).await;
-    wait_slots(&mut a, |v, au| v.first().map(String::as_str) == Some("chair") && au.contains(&"chair".to_owned())).await;
-    send_json(&mut op, json!({"type": "force_audio_only", "site_id": "s1", "on": true})).await;
+    wait_slots(&mut a, |v, au| {
+        v.first().map(String::as_str) == Some("chair") && au.contains(&"chair".to_owned())
+    })
+    .await;
+    send_json(
+        &mut op,
+        json!({"type": "force_audio_only", "site_id": "s1", "on": true}),
+    )
+    .await;
     // The mark comes first, then the new slots.
     for ws in [&mut chair, &mut a] {
-        wait_for(ws, |m| (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["audio_only_forced"] == true).then_some(())).await;
+        wait_for(ws, |m| {
+            (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["audio_only_forced"] == true)
+                .then_some(())
+        })
+        .await;
     }
-    wait_slots(&mut a, |v, au| v.is_empty() && au.contains(&"chair".to_owned())).await;
-    send_json(&mut op, json!({"type": "force_audio_only", "site_id": "s1", "on": false})).await;
-    wait_slots(&mut a, |v, _| v.first().map(String::as_str) == Some("chair")).await;
+    wait_slots(&mut a, |v, au| {
+        v.is_empty() && au.contains(&"chair".to_owned())
+    })
+    .await;
+    send_json(
+        &mut op,
+        json!({"type": "force_audio_only", "site_id": "s1", "on": false}),
+    )
+    .await;
+    wait_slots(&mut a, |v, _| {
+        v.first().map(String::as_str) == Some("chair")
+    })
+    .await;
     // Too long a notice is refused precisely.
     let long = "x".repeat(501);
-    send_json(&mut op, json!({"type": "notice", "site_id": "s1", "text": long})).await;
+    send_json(
+        &mut op,
+        json!({"type": "notice", "site_id": "s1", "text": long}),
+    )
+    .await;
     assert_eq!(error_code(&mut op).await, "too_large");
 }
 
@@ -147,23 +238,39 @@ async fn operators_get_live_stats_of_every_connected_site_and_nobody_else_does()
     send_json(&mut op, json!({"type": "client_info", "browser": "Chromium 156", "candidate": "relay", "transport": "udp"})).await;
     let stats = wait_for(&mut op, |m| (m["type"] == "stats").then(|| m.clone())).await;
     assert_eq!(stats["totals"]["expected"], 4, "chair, two sites, operator");
-    let sites: Vec<&str> = stats["sites"].as_array().unwrap().iter().map(|s| s["site_id"].as_str().unwrap()).collect();
+    let sites: Vec<&str> = stats["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["site_id"].as_str().unwrap())
+        .collect();
     assert_eq!(sites, ["s1"], "only participants whose media is negotiated");
     assert_eq!(stats["totals"]["joined"], 1);
     // The chair is not sent the stream: within two ticks it only gets a pong back.
     tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
     send_json(&mut chair, json!({"type": "ping", "id": 1})).await;
-    let first = wait_for(&mut chair, |m| (m["type"] == "pong" || m["type"] == "stats").then(|| m.clone())).await;
+    let first = wait_for(&mut chair, |m| {
+        (m["type"] == "pong" || m["type"] == "stats").then(|| m.clone())
+    })
+    .await;
     assert_eq!(first["type"], "pong");
     // The operator's own transport is counted (relay via its TURN candidate).
-    let text = reqwest::get(format!("http://{}/metrics", srv.http)).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(format!("http://{}/metrics", srv.http))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
     let relay = scrape.samples.iter().find(|s| {
         s.metric == "diemcau_signaling_sites_connected"
             && s.labels.get("role") == Some("operator")
             && s.labels.get("transport") == Some("relay")
     });
-    assert!(matches!(relay.map(|s| &s.value), Some(prometheus_parse::Value::Gauge(v)) if *v == 1.0), "{relay:?}");
+    assert!(
+        matches!(relay.map(|s| &s.value), Some(prometheus_parse::Value::Gauge(v)) if *v == 1.0),
+        "{relay:?}"
+    );
 }
 
 #[tokio::test]
@@ -175,7 +282,13 @@ async fn a_sites_series_leave_the_metrics_with_it() {
     let meeting = srv.state.meetings.get(&m.id).unwrap();
     // What the SFU's event task does with a link report of each site.
     for site in ["s1", "s2"] {
-        let peer = srv.state.peers.iter().find(|e| e.value().1 == site).map(|e| *e.key()).unwrap();
+        let peer = srv
+            .state
+            .peers
+            .iter()
+            .find(|e| e.value().1 == site)
+            .map(|e| *e.key())
+            .unwrap();
         let report = sfu::link::PeerReport {
             peer,
             rtt_ms: Some(30.0),
@@ -200,11 +313,17 @@ async fn a_sites_series_leave_the_metrics_with_it() {
             policed_packets: 0,
             malformed_packets: 0,
         };
-        let (transport, browser) = meeting.link_report(site, peer, report.clone()).expect("still its connection");
-        srv.state.metrics.sites.update(&m.id, site, "site", &report, transport, &browser);
+        let (transport, browser) = meeting
+            .link_report(site, peer, report.clone())
+            .expect("still its connection");
+        srv.state
+            .metrics
+            .sites
+            .update(&m.id, site, "site", &report, transport, &browser);
     }
     let sites_in = |text: &str| -> Vec<String> {
-        let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+        let scrape =
+            prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
         let mut v: Vec<String> = scrape
             .samples
             .iter()
@@ -216,7 +335,10 @@ async fn a_sites_series_leave_the_metrics_with_it() {
         v
     };
     let url = format!("http://{}/metrics", srv.http);
-    assert_eq!(sites_in(&reqwest::get(&url).await.unwrap().text().await.unwrap()), ["s1", "s2"]);
+    assert_eq!(
+        sites_in(&reqwest::get(&url).await.unwrap().text().await.unwrap()),
+        ["s1", "s2"]
+    );
     send(&mut a, r#"{"type":"leave"}"#).await;
     for _ in 0..50 {
         if sites_in(&reqwest::get(&url).await.unwrap().text().await.unwrap()) == ["s2"] {

@@ -46,7 +46,11 @@ async fn bad_inputs_get_their_specific_error_and_another_site_keeps_working() {
     expect_error(&mut a, ErrorCode::UnknownType).await;
     send(&mut a, r#"{"type":"join","v":"1","token":7}"#).await;
     expect_error(&mut a, ErrorCode::BadMessage).await;
-    send(&mut a, format!(r#"{{"type":"offer","sdp":"{}"}}"#, "x".repeat(300 * 1024))).await;
+    send(
+        &mut a,
+        format!(r#"{{"type":"offer","sdp":"{}"}}"#, "x".repeat(300 * 1024)),
+    )
+    .await;
     expect_error(&mut a, ErrorCode::TooLarge).await;
     send(&mut a, r#"{"type":"offer","sdp":"v=0"}"#).await;
     expect_error(&mut a, ErrorCode::NotJoined).await;
@@ -59,7 +63,11 @@ async fn bad_inputs_get_their_specific_error_and_another_site_keeps_working() {
     let parts: Vec<&str> = site_token.split('.').collect();
     let chair_parts: Vec<&str> = chair_token.split('.').collect();
     let tampered = format!("{}.{}.{}", parts[0], chair_parts[1], parts[2]);
-    send(&mut a, format!(r#"{{"type":"join","v":1,"token":"{tampered}"}}"#)).await;
+    send(
+        &mut a,
+        format!(r#"{{"type":"join","v":1,"token":"{tampered}"}}"#),
+    )
+    .await;
     expect_error(&mut a, ErrorCode::InvalidToken).await;
 
     // Expired, and unknown meeting: properly signed with the server's secret.
@@ -73,20 +81,40 @@ async fn bad_inputs_get_their_specific_error_and_another_site_keeps_working() {
         jti: "t".into(),
     };
     let expired = keys.sign(&claims(&m.id, unix_now() - 5));
-    send(&mut a, format!(r#"{{"type":"join","v":1,"token":"{expired}"}}"#)).await;
+    send(
+        &mut a,
+        format!(r#"{{"type":"join","v":1,"token":"{expired}"}}"#),
+    )
+    .await;
     expect_error(&mut a, ErrorCode::TokenExpired).await;
     let elsewhere = keys.sign(&claims("m-doesnotexist", unix_now() + 60));
-    send(&mut a, format!(r#"{{"type":"join","v":1,"token":"{elsewhere}"}}"#)).await;
+    send(
+        &mut a,
+        format!(r#"{{"type":"join","v":1,"token":"{elsewhere}"}}"#),
+    )
+    .await;
     expect_error(&mut a, ErrorCode::UnknownMeeting).await;
 
     // A site token cannot do chair actions.
-    send(&mut a, format!(r#"{{"type":"join","v":1,"token":"{site_token}"}}"#)).await;
+    send(
+        &mut a,
+        format!(r#"{{"type":"join","v":1,"token":"{site_token}"}}"#),
+    )
+    .await;
     recv_type(&mut a, "joined").await;
     send(&mut a, r#"{"type":"end_meeting"}"#).await;
     expect_error(&mut a, ErrorCode::Forbidden).await;
-    send(&mut a, format!(r#"{{"type":"join","v":1,"token":"{site_token}"}}"#)).await;
+    send(
+        &mut a,
+        format!(r#"{{"type":"join","v":1,"token":"{site_token}"}}"#),
+    )
+    .await;
     expect_error(&mut a, ErrorCode::AlreadyJoined).await;
-    send(&mut a, r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}"#).await;
+    send(
+        &mut a,
+        r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}"#,
+    )
+    .await;
     expect_error(&mut a, ErrorCode::NoOffer).await;
     send(&mut a, r#"{"type":"offer","sdp":"this is not sdp"}"#).await;
     expect_error(&mut a, ErrorCode::BadSdp).await;
@@ -95,7 +123,12 @@ async fn bad_inputs_get_their_specific_error_and_another_site_keeps_working() {
     // B never saw any of it and still works; the meeting was not ended.
     ping(&mut b, 42).await;
     assert!(!srv.state.meetings.get(&m.id).unwrap().is_ended());
-    let errors = srv.state.metrics.errors.with_label_values(&["bad_json"]).get();
+    let errors = srv
+        .state
+        .metrics
+        .errors
+        .with_label_values(&["bad_json"])
+        .get();
     assert_eq!(errors, 1);
 }
 
@@ -104,31 +137,64 @@ async fn chair_sees_sites_arrive_and_leave_and_ending_closes_every_link() {
     let srv = server().await;
     let m = meeting(&srv.state, &["Xã A", "Xã B"]);
     let (mut chair, joined) = join(srv.http, &m.chair.link).await;
-    let ServerMessage::Joined { sites, .. } = joined else { unreachable!() };
+    let ServerMessage::Joined { sites, .. } = joined else {
+        unreachable!()
+    };
     assert_eq!(sites.len(), 4, "chair sees the whole roster");
-    assert!(sites.iter().filter(|s| s.role == Role::Site).all(|s| s.state == Presence::Waiting));
+    assert!(sites
+        .iter()
+        .filter(|s| s.role == Role::Site)
+        .all(|s| s.state == Presence::Waiting));
 
     let (mut a, joined_a) = join(srv.http, &m.sites[0].link).await;
-    let ServerMessage::Joined { sites: seen_by_site, .. } = joined_a else { unreachable!() };
-    assert!(seen_by_site.iter().all(|s| s.id == "s1" || s.role == Role::Chair), "a site sees only itself and the chair");
+    let ServerMessage::Joined {
+        sites: seen_by_site,
+        ..
+    } = joined_a
+    else {
+        unreachable!()
+    };
+    assert!(
+        seen_by_site
+            .iter()
+            .all(|s| s.id == "s1" || s.role == Role::Chair),
+        "a site sees only itself and the chair"
+    );
     // Present once its media is negotiated, not when the link is opened.
     send(&mut a, offer_message()).await;
-    assert!(matches!(recv_type(&mut a, "answer").await, ServerMessage::Answer { .. }));
+    assert!(matches!(
+        recv_type(&mut a, "answer").await,
+        ServerMessage::Answer { .. }
+    ));
     match recv_type(&mut chair, "site_state").await {
-        ServerMessage::SiteState { site, .. } => assert_eq!((site.id.as_str(), site.state), ("s1", Presence::Joined)),
+        ServerMessage::SiteState { site, .. } => {
+            assert_eq!((site.id.as_str(), site.state), ("s1", Presence::Joined))
+        }
         _ => unreachable!(),
     }
     send(&mut a, r#"{"type":"leave"}"#).await;
     match recv_type(&mut chair, "site_state").await {
-        ServerMessage::SiteState { site, .. } => assert_eq!((site.id.as_str(), site.state), ("s1", Presence::Left)),
+        ServerMessage::SiteState { site, .. } => {
+            assert_eq!((site.id.as_str(), site.state), ("s1", Presence::Left))
+        }
         _ => unreachable!(),
     }
 
     let (mut b, _) = join(srv.http, &m.sites[1].link).await;
     send(&mut chair, r#"{"type":"end_meeting"}"#).await;
-    assert!(matches!(recv_type(&mut b, "ended").await, ServerMessage::Ended { .. }));
+    assert!(matches!(
+        recv_type(&mut b, "ended").await,
+        ServerMessage::Ended { .. }
+    ));
     let mut again = connect(srv.http).await;
-    send(&mut again, format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(&m.sites[1].link))).await;
+    send(
+        &mut again,
+        format!(
+            r#"{{"type":"join","v":1,"token":"{}"}}"#,
+            token_of(&m.sites[1].link)
+        ),
+    )
+    .await;
     expect_error(&mut again, ErrorCode::UnknownMeeting).await;
 }
 
@@ -165,7 +231,10 @@ async fn a_flooding_socket_is_rate_limited_and_another_site_is_not() {
         }
     }
     // The join took one token of the burst.
-    assert!(pongs + 1 >= burst && pongs < burst * 2, "{pongs} pongs: the burst is served, the flood is not");
+    assert!(
+        pongs + 1 >= burst && pongs < burst * 2,
+        "{pongs} pongs: the burst is served, the flood is not"
+    );
     assert_eq!(pongs + limited, burst * 3, "every message got an answer");
     // The other site is untouched, and the flooder recovers after a pause.
     ping(&mut b, 7).await;
@@ -177,21 +246,35 @@ async fn a_flooding_socket_is_rate_limited_and_another_site_is_not() {
 async fn a_websocket_from_another_sites_page_is_refused() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let srv = server().await;
-    let mut req = format!("ws://{}/ws", srv.http).into_client_request().unwrap();
-    req.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
-    let err = tokio_tungstenite::connect_async(req).await.expect_err("cross-origin upgrade refused");
+    let mut req = format!("ws://{}/ws", srv.http)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req)
+        .await
+        .expect_err("cross-origin upgrade refused");
     assert!(err.to_string().contains("403"), "{err}");
     // The page the server itself served connects.
-    let mut req = format!("ws://{}/ws", srv.http).into_client_request().unwrap();
-    req.headers_mut().insert("origin", format!("http://{}", srv.http).parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("same-origin upgrade accepted");
+    let mut req = format!("ws://{}/ws", srv.http)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", format!("http://{}", srv.http).parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("same-origin upgrade accepted");
     ping(&mut ws, 1).await;
 }
 
 /// Joins without waiting for `joined`: the first message the server answers with.
 async fn try_join(http: std::net::SocketAddr, link: &str) -> (Ws, serde_json::Value) {
     let mut ws = connect(http).await;
-    send(&mut ws, format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link))).await;
+    send(
+        &mut ws,
+        format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
+    )
+    .await;
     let first = serde_json::to_value(recv(&mut ws).await).unwrap();
     (ws, first)
 }
@@ -209,7 +292,13 @@ async fn a_full_node_refuses_the_next_join_with_node_full_and_keeps_the_others()
     let (_c, refused) = try_join(srv.http, &m.sites[2].link).await;
     assert_eq!(refused["type"], "error");
     assert_eq!(refused["code"], "node_full");
-    assert!(refused["message"].as_str().unwrap().contains("limit of 2 connected sites"), "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit of 2 connected sites"),
+        "{refused}"
+    );
     ping(&mut a, 1).await;
 }
 
@@ -227,7 +316,13 @@ async fn joins_beyond_the_rate_of_one_address_are_refused_and_others_go_on() {
     // ... the third join from this address in the same second is not.
     let (_c, refused) = try_join(srv.http, &m.sites[2].link).await;
     assert_eq!(refused["code"], "rate_limited", "{refused}");
-    assert!(refused["message"].as_str().unwrap().contains("joins per second from 127.0.0.1"), "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("joins per second from 127.0.0.1"),
+        "{refused}"
+    );
     ping(&mut a, 1).await;
     // A second later the site gets in.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -247,16 +342,28 @@ async fn an_oversized_offer_or_one_with_too_many_tracks_is_bad_sdp_with_the_figu
     let (mut a, _) = join(srv.http, &m.sites[0].link).await;
     send(&mut a, offer_message()).await;
     let msg = expect_error(&mut a, ErrorCode::BadSdp).await;
-    assert!(msg.contains(&format!("offer is {} bytes, at most 4096", CHROMIUM_OFFER.len())), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "offer is {} bytes, at most 4096",
+            CHROMIUM_OFFER.len()
+        )),
+        "{msg}"
+    );
     let small = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n";
     send_json(&mut a, serde_json::json!({"type": "offer", "sdp": small})).await;
     let msg = expect_error(&mut a, ErrorCode::BadSdp).await;
     assert!(msg.contains("publishes 2 tracks, at most 1"), "{msg}");
     // More media sections than a site's layout: refused before the SFU parses it.
-    let many = format!("v=0\r\n{}", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\n".repeat(40));
+    let many = format!(
+        "v=0\r\n{}",
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\n".repeat(40)
+    );
     send_json(&mut a, serde_json::json!({"type": "offer", "sdp": many})).await;
     let msg = expect_error(&mut a, ErrorCode::BadSdp).await;
-    assert!(msg.contains("offer has 40 media sections; this site's layout has 11"), "{msg}");
+    assert!(
+        msg.contains("offer has 40 media sections; this site's layout has 11"),
+        "{msg}"
+    );
     ping(&mut a, 2).await;
 }
 
@@ -274,7 +381,10 @@ async fn a_message_over_the_configured_size_is_too_large_with_the_figures() {
     let len = big.len();
     send(&mut a, big).await;
     let msg = expect_error(&mut a, ErrorCode::TooLarge).await;
-    assert!(msg.contains(&format!("message is {len} bytes, at most 2048")), "{msg}");
+    assert!(
+        msg.contains(&format!("message is {len} bytes, at most 2048")),
+        "{msg}"
+    );
     ping(&mut a, 3).await;
 }
 
@@ -292,5 +402,8 @@ async fn a_meeting_over_the_configured_size_is_refused_at_creation() {
     }))
     .unwrap();
     let err = signaling::api::create(&srv.state, req).unwrap_err();
-    assert!(format!("{err:?}").contains("1 to 2 sites (limits.sites_per_meeting), got 3"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("1 to 2 sites (limits.sites_per_meeting), got 3"),
+        "{err:?}"
+    );
 }

@@ -88,10 +88,19 @@ pub struct Handle {
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result<Value> {
-    let resp = client.post(url).json(body).send().await.with_context(|| format!("POST {url}"))?;
+    let resp = client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .with_context(|| format!("POST {url}"))?;
     let v: Value = resp.json().await.context("reading Janus's reply")?;
     if v["janus"] == "error" {
-        bail!("janus error {}: {}", v["error"]["code"], v["error"]["reason"]);
+        bail!(
+            "janus error {}: {}",
+            v["error"]["code"],
+            v["error"]["reason"]
+        );
     }
     Ok(v)
 }
@@ -121,12 +130,22 @@ async fn long_poll(client: reqwest::Client, url: String, routes: Arc<Routes>) {
 impl Session {
     /// Creates a session on the Janus at `api` (`http://host:port/janus`).
     pub async fn create(client: reqwest::Client, api: &str) -> anyhow::Result<Session> {
-        let v = post(&client, api, &json!({"janus": "create", "transaction": transaction()})).await?;
+        let v = post(
+            &client,
+            api,
+            &json!({"janus": "create", "transaction": transaction()}),
+        )
+        .await?;
         let id = v["data"]["id"].as_u64().context("no session id")?;
         let url = format!("{api}/{id}");
         let routes = Arc::new(Routes::default());
         let poll = tokio::spawn(long_poll(client.clone(), url.clone(), routes.clone()));
-        Ok(Session { client, url, routes, poll })
+        Ok(Session {
+            client,
+            url,
+            routes,
+            poll,
+        })
     }
 
     /// Attaches a VideoRoom handle.
@@ -134,16 +153,29 @@ impl Session {
         let v = post(&self.client, &self.url, &json!({"janus": "attach", "plugin": "janus.plugin.videoroom", "transaction": transaction()})).await?;
         let id = v["data"]["id"].as_u64().context("no handle id")?;
         let (tx, events) = mpsc::unbounded_channel();
-        self.routes.handles.lock().expect("not poisoned").insert(id, tx);
+        self.routes
+            .handles
+            .lock()
+            .expect("not poisoned")
+            .insert(id, tx);
         Ok(Handle { id, events })
     }
 
     /// Sends `body` (and `jsep`) to the plugin on `handle` and returns its answer, waiting for
     /// the asynchronous event when Janus only acknowledges. A VideoRoom `error` is an error.
-    pub async fn message(&self, handle: u64, body: Value, jsep: Option<Value>) -> anyhow::Result<Reply> {
+    pub async fn message(
+        &self,
+        handle: u64,
+        body: Value,
+        jsep: Option<Value>,
+    ) -> anyhow::Result<Reply> {
         let t = transaction();
         let (tx, rx) = oneshot::channel();
-        self.routes.pending.lock().expect("not poisoned").insert(t.clone(), tx);
+        self.routes
+            .pending
+            .lock()
+            .expect("not poisoned")
+            .insert(t.clone(), tx);
         let mut msg = json!({"janus": "message", "transaction": t, "body": body});
         if let Some(j) = jsep {
             msg["jsep"] = j;
@@ -166,14 +198,26 @@ impl Session {
         };
         let data = v["plugindata"]["data"].clone();
         if let Some(e) = data.get("error") {
-            bail!("videoroom {} refused: {} {e}", msg["body"]["request"], data["error_code"]);
+            bail!(
+                "videoroom {} refused: {} {e}",
+                msg["body"]["request"],
+                data["error_code"]
+            );
         }
-        Ok(Reply { data, jsep: v.get("jsep").cloned() })
+        Ok(Reply {
+            data,
+            jsep: v.get("jsep").cloned(),
+        })
     }
 
     /// Ends the session (every handle and peer connection in it).
     pub async fn destroy(&self) {
-        let _ = post(&self.client, &self.url, &json!({"janus": "destroy", "transaction": transaction()})).await;
+        let _ = post(
+            &self.client,
+            &self.url,
+            &json!({"janus": "destroy", "transaction": transaction()}),
+        )
+        .await;
     }
 }
 
@@ -196,7 +240,10 @@ mod tests {
         routes.handles.lock().unwrap().insert(7, htx);
         routes.deliver(json!({"janus": "webrtcup", "sender": 7}));
         routes.deliver(json!({"janus": "event", "sender": 7, "transaction": "t1", "plugindata": {"data": {"started": "ok"}}}));
-        assert_eq!(rx.try_recv().unwrap()["plugindata"]["data"]["started"], "ok");
+        assert_eq!(
+            rx.try_recv().unwrap()["plugindata"]["data"]["started"],
+            "ok"
+        );
         assert_eq!(hrx.try_recv().unwrap()["janus"], "webrtcup");
         assert!(hrx.try_recv().is_err());
     }

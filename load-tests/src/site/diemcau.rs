@@ -26,13 +26,15 @@ use crate::payload::Layer;
 use crate::peer::{Layout, Peer, PeerEvent};
 use signaling::protocol::Role;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How long a site waits for `joined` and for `answer`.
 const SIGNALING_TIMEOUT: Duration = Duration::from_secs(20);
 
 async fn send(ws: &mut Ws, msg: &ClientMessage) -> anyhow::Result<()> {
-    ws.send(Message::Text(serde_json::to_string(msg)?.into())).await?;
+    ws.send(Message::Text(serde_json::to_string(msg)?.into()))
+        .await?;
     Ok(())
 }
 
@@ -40,7 +42,11 @@ async fn send(ws: &mut Ws, msg: &ClientMessage) -> anyhow::Result<()> {
 async fn recv(ws: &mut Ws) -> anyhow::Result<Option<ServerMessage>> {
     while let Some(frame) = ws.next().await {
         match frame? {
-            Message::Text(t) => return Ok(Some(serde_json::from_str(&t).with_context(|| format!("bad server message {t}"))?)),
+            Message::Text(t) => {
+                return Ok(Some(
+                    serde_json::from_str(&t).with_context(|| format!("bad server message {t}"))?,
+                ))
+            }
             Message::Close(_) => return Ok(None),
             _ => {}
         }
@@ -49,7 +55,12 @@ async fn recv(ws: &mut Ws) -> anyhow::Result<Option<ServerMessage>> {
 }
 
 /// Runs one site on the diemcau server at `http` until it is told to leave.
-pub async fn run(http: SocketAddr, spec: SiteSpec, ctx: Arc<SiteContext>, commands: mpsc::UnboundedReceiver<Command>) -> SiteReport {
+pub async fn run(
+    http: SocketAddr,
+    spec: SiteSpec,
+    ctx: Arc<SiteContext>,
+    commands: mpsc::UnboundedReceiver<Command>,
+) -> SiteReport {
     let mut report = SiteReport::new(&spec);
     let t0 = clock::micros();
     let mut receivers = JoinSet::new();
@@ -89,19 +100,49 @@ async fn session(
     receivers: &mut JoinSet<Received>,
 ) -> anyhow::Result<()> {
     let since = |t0: u64| clock::micros().saturating_sub(t0) as f64 / 1000.0;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws")).await.context("WebSocket connect")?;
-    send(&mut ws, &ClientMessage::Join { v: PROTOCOL_VERSION, token: spec.invite.token.clone(), resume: None }).await?;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+        .await
+        .context("WebSocket connect")?;
+    send(
+        &mut ws,
+        &ClientMessage::Join {
+            v: PROTOCOL_VERSION,
+            token: spec.invite.token.clone(),
+            resume: None,
+        },
+    )
+    .await?;
     let receive = loop {
-        match tokio::time::timeout(SIGNALING_TIMEOUT, recv(&mut ws)).await.context("no `joined` in time")?? {
+        match tokio::time::timeout(SIGNALING_TIMEOUT, recv(&mut ws))
+            .await
+            .context("no `joined` in time")??
+        {
             Some(ServerMessage::Joined { receive, .. }) => break receive,
-            Some(ServerMessage::Error { code, message }) => bail!("join refused: {}: {message}", code.as_str()),
+            Some(ServerMessage::Error { code, message }) => {
+                bail!("join refused: {}: {message}", code.as_str())
+            }
             Some(_) => continue,
             None => bail!("socket closed before `joined`"),
         }
     };
-    let layout = Layout { recv_video: receive.video, recv_audio: receive.audio };
+    let layout = Layout {
+        recv_video: receive.video,
+        recv_audio: receive.audio,
+    };
     let (peer, mut events) = Peer::build(ctx.ip, layout, u32::from(spec.index)).await?;
-    let result = negotiate_and_serve(&mut ws, &peer, &mut events, spec, ctx, &mut commands, report, t0, receivers, since).await;
+    let result = negotiate_and_serve(
+        &mut ws,
+        &peer,
+        &mut events,
+        spec,
+        ctx,
+        &mut commands,
+        report,
+        t0,
+        receivers,
+        since,
+    )
+    .await;
     let _ = send(&mut ws, &ClientMessage::Leave).await;
     let _ = ws.close(None).await;
     peer.close().await;
@@ -121,7 +162,13 @@ async fn negotiate_and_serve(
     receivers: &mut JoinSet<Received>,
     since: impl Fn(u64) -> f64,
 ) -> anyhow::Result<()> {
-    send(ws, &ClientMessage::Offer { sdp: peer.offer().await? }).await?;
+    send(
+        ws,
+        &ClientMessage::Offer {
+            sdp: peer.offer().await?,
+        },
+    )
+    .await?;
     let mic = spec.invite.role == Role::Chair || ctx.site_mic;
     let mut publisher: Option<Arc<Publisher>> = None;
     let mut wanted: Option<Option<Layer>> = None;

@@ -36,13 +36,28 @@ const PUBLISHED_MIDS: [&str; 2] = ["0", "1"];
 const FEED_WAIT: Duration = Duration::from_secs(15);
 
 /// Runs one site in `room` until it is told to leave.
-pub async fn run(room: Arc<Room>, spec: SiteSpec, ctx: Arc<SiteContext>, commands: mpsc::UnboundedReceiver<Command>) -> SiteReport {
+pub async fn run(
+    room: Arc<Room>,
+    spec: SiteSpec,
+    ctx: Arc<SiteContext>,
+    commands: mpsc::UnboundedReceiver<Command>,
+) -> SiteReport {
     let mut report = SiteReport::new(&spec);
     let t0 = clock::micros();
     let (tracks_tx, mut tracks) = mpsc::unbounded_channel();
     let result = match Session::create(room.client.clone(), &room.api).await {
         Ok(janus) => {
-            let r = participate(&janus, &room, &spec, &ctx, commands, &mut report, t0, tracks_tx).await;
+            let r = participate(
+                &janus,
+                &room,
+                &spec,
+                &ctx,
+                commands,
+                &mut report,
+                t0,
+                tracks_tx,
+            )
+            .await;
             janus.destroy().await;
             r
         }
@@ -102,11 +117,29 @@ async fn publish(
     let feed = Room::feed_of(spec.index);
     let mut handle = janus.attach().await?;
     let join = json!({"request": "join", "ptype": "publisher", "room": room.id, "id": feed, "display": spec.invite.site_id});
-    janus.message(handle.id, join, None).await.context("publisher join")?;
-    let (peer, mut events) = Peer::build(ctx.ip, Layout { recv_video: 0, recv_audio: 0 }, u32::from(spec.index)).await?;
+    janus
+        .message(handle.id, join, None)
+        .await
+        .context("publisher join")?;
+    let (peer, mut events) = Peer::build(
+        ctx.ip,
+        Layout {
+            recv_video: 0,
+            recv_audio: 0,
+        },
+        u32::from(spec.index),
+    )
+    .await?;
     peer.offer().await?;
     let offer = json!({"type": "offer", "sdp": peer::local_sdp_with_candidates(peer.pc.as_ref()).await?, "trickle": false});
-    let reply = janus.message(handle.id, json!({"request": "configure"}), Some(offer.clone())).await.context("publishing")?;
+    let reply = janus
+        .message(
+            handle.id,
+            json!({"request": "configure"}),
+            Some(offer.clone()),
+        )
+        .await
+        .context("publishing")?;
     tracing::debug!(site = %spec.invite.site_id, offer = %offer["sdp"], answer = ?reply.jsep, "publisher negotiated");
     peer.answer(reply.sdp()?).await?;
     report.answer_ms = Some(since());
@@ -179,9 +212,16 @@ impl Subscription {
         tracks: &mpsc::UnboundedSender<JoinHandle<Received>>,
     ) -> anyhow::Result<Subscription> {
         let handle = janus.attach().await?;
-        let streams: Vec<_> = PUBLISHED_MIDS.iter().map(|m| json!({"feed": feed, "mid": m})).collect();
-        let join = json!({"request": "join", "ptype": "subscriber", "room": room.id, "streams": streams});
-        let reply = janus.message(handle.id, join, None).await.with_context(|| format!("subscribing to feed {feed}"))?;
+        let streams: Vec<_> = PUBLISHED_MIDS
+            .iter()
+            .map(|m| json!({"feed": feed, "mid": m}))
+            .collect();
+        let join =
+            json!({"request": "join", "ptype": "subscriber", "room": room.id, "streams": streams});
+        let reply = janus
+            .message(handle.id, join, None)
+            .await
+            .with_context(|| format!("subscribing to feed {feed}"))?;
         let mid = |kind: &str| {
             reply.data["streams"]
                 .as_array()
@@ -192,7 +232,8 @@ impl Subscription {
         };
         let mids = (mid("audio")?, mid("video")?);
         let (pc, mut events) = peer::connection(ctx.ip).await?;
-        pc.set_remote_description(RTCSessionDescription::offer(reply.sdp()?)?).await?;
+        pc.set_remote_description(RTCSessionDescription::offer(reply.sdp()?)?)
+            .await?;
         let answer = pc.create_answer(None).await?;
         pc.set_local_description(answer).await?;
         let sdp = peer::local_sdp_with_candidates(pc.as_ref()).await?;
@@ -205,9 +246,20 @@ impl Subscription {
                 }
             }
         });
-        let mut sub = Subscription { handle: handle.id, feed, pc, mids, substream, sending: true, pump };
+        let mut sub = Subscription {
+            handle: handle.id,
+            feed,
+            pc,
+            mids,
+            substream,
+            sending: true,
+            pump,
+        };
         let answer = json!({"type": "answer", "sdp": sdp, "trickle": false});
-        janus.message(sub.handle, json!({"request": "start"}), Some(answer)).await.context("start")?;
+        janus
+            .message(sub.handle, json!({"request": "start"}), Some(answer))
+            .await
+            .context("start")?;
         sub.configure(janus, true).await?;
         Ok(sub)
     }
@@ -218,7 +270,14 @@ impl Subscription {
             {"mid": self.mids.0, "send": send},
             {"mid": self.mids.1, "send": send, "substream": self.substream},
         ]);
-        janus.message(self.handle, json!({"request": "configure", "streams": streams}), None).await.context("configure")?;
+        janus
+            .message(
+                self.handle,
+                json!({"request": "configure", "streams": streams}),
+                None,
+            )
+            .await
+            .context("configure")?;
         self.sending = send;
         Ok(())
     }
@@ -230,7 +289,14 @@ impl Subscription {
             .zip([&self.mids.0, &self.mids.1])
             .map(|(m, sub)| json!({"feed": feed, "mid": m, "sub_mid": sub}))
             .collect();
-        janus.message(self.handle, json!({"request": "switch", "streams": streams}), None).await.context("switch")?;
+        janus
+            .message(
+                self.handle,
+                json!({"request": "switch", "streams": streams}),
+                None,
+            )
+            .await
+            .context("switch")?;
         self.feed = feed;
         self.configure(janus, true).await
     }
@@ -242,7 +308,11 @@ impl Subscription {
 }
 
 /// Waits until `feed` publishes; `false` if the site is leaving or it took too long.
-async fn wait_ready(ready: &mut watch::Receiver<Vec<u64>>, feed: u64, leave: &mut watch::Receiver<bool>) -> bool {
+async fn wait_ready(
+    ready: &mut watch::Receiver<Vec<u64>>,
+    feed: u64,
+    leave: &mut watch::Receiver<bool>,
+) -> bool {
     tokio::select! {
         r = tokio::time::timeout(FEED_WAIT, ready.wait_for(|v| v.contains(&feed))) => matches!(r, Ok(Ok(_))),
         _ = leave.wait_for(|l| *l) => false,
@@ -264,7 +334,12 @@ async fn subscribe_all(
         if spec.invite.role == Role::Chair {
             // The grid: the first sites that publish, at the lowest layer.
             loop {
-                let feeds: Vec<u64> = ready.borrow_and_update().iter().copied().filter(|f| *f != me).collect();
+                let feeds: Vec<u64> = ready
+                    .borrow_and_update()
+                    .iter()
+                    .copied()
+                    .filter(|f| *f != me)
+                    .collect();
                 for f in feeds {
                     if subs.len() >= GRID {
                         break;
@@ -302,7 +377,12 @@ async fn subscribe_all(
                 (Some(h), sub) => {
                     if wait_ready(&mut ready, h, &mut leave).await {
                         match sub {
-                            None => floor_sub = Some(Subscription::open(janus, room, h, HIGHEST, ctx, &tracks).await?),
+                            None => {
+                                floor_sub = Some(
+                                    Subscription::open(janus, room, h, HIGHEST, ctx, &tracks)
+                                        .await?,
+                                )
+                            }
                             Some(s) if s.feed != h => s.switch(janus, h).await?,
                             Some(s) if !s.sending => s.configure(janus, true).await?,
                             Some(_) => {}

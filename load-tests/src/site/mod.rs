@@ -170,7 +170,12 @@ impl SiteReport {
     }
 
     /// Adds what one receive task measured; `t0_us` is when `join` was sent.
-    pub fn add_streams(&mut self, t0_us: u64, meters: Vec<(u32, StreamMeter)>, reception: Reception) {
+    pub fn add_streams(
+        &mut self,
+        t0_us: u64,
+        meters: Vec<(u32, StreamMeter)>,
+        reception: Reception,
+    ) {
         let ms = |t: u64| t.saturating_sub(t0_us) as f64 / 1000.0;
         for (ssrc, m) in meters {
             if let Some(t) = m.first_at_us.map(ms) {
@@ -181,8 +186,14 @@ impl SiteReport {
             }
             self.streams.push(StreamSummary::of(ssrc, &m));
         }
-        self.reception.audio_latency.add(&reception.audio_latency).expect("same bounds");
-        self.reception.video_latency.add(&reception.video_latency).expect("same bounds");
+        self.reception
+            .audio_latency
+            .add(&reception.audio_latency)
+            .expect("same bounds");
+        self.reception
+            .video_latency
+            .add(&reception.video_latency)
+            .expect("same bounds");
         for (src, (a, v)) in reception.by_source {
             let e = self.reception.by_source.entry(src).or_default();
             e.0 += a;
@@ -196,7 +207,11 @@ pub type Received = (Vec<(u32, StreamMeter)>, Reception);
 
 /// Adds what the receive tasks measured to `report`, waiting up to 5 s for their tracks to
 /// end (the connections are closed by then) and abandoning the rest.
-pub async fn collect(receivers: Vec<tokio::task::JoinHandle<Received>>, t0_us: u64, report: &mut SiteReport) {
+pub async fn collect(
+    receivers: Vec<tokio::task::JoinHandle<Received>>,
+    t0_us: u64,
+    report: &mut SiteReport,
+) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     for task in receivers {
         let abort = task.abort_handle();
@@ -216,7 +231,9 @@ pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Rece
     let mut meters: Vec<(u32, StreamMeter)> = Vec::new();
     let mut reception = Reception::default();
     while let Some(ev) = track.poll().await {
-        let TrackRemoteEvent::OnRtpPacket(p) = ev else { continue };
+        let TrackRemoteEvent::OnRtpPacket(p) = ev else {
+            continue;
+        };
         let now = clock::micros();
         let ssrc = p.header.ssrc;
         let i = match meters.iter().position(|(s, _)| *s == ssrc) {
@@ -226,7 +243,12 @@ pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Rece
                 meters.len() - 1
             }
         };
-        if let Some(m) = meters[i].1.push(p.header.sequence_number, p.header.timestamp, &p.payload, now) {
+        if let Some(m) = meters[i].1.push(
+            p.header.sequence_number,
+            p.header.timestamp,
+            &p.payload,
+            now,
+        ) {
             ctx.progress.rx_distinct.fetch_add(1, Ordering::Relaxed);
             let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
             if window != 0 && now >= window {
@@ -242,7 +264,12 @@ pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Rece
 
 /// Starts publishing `peer`'s synthetic microphone and camera through the pacer, answering
 /// keyframe requests. Call once the connection is up (the tracks are bound then).
-pub async fn publish(peer: &Peer, spec: &SiteSpec, ctx: &SiteContext, mic: bool) -> anyhow::Result<Arc<Publisher>> {
+pub async fn publish(
+    peer: &Peer,
+    spec: &SiteSpec,
+    ctx: &SiteContext,
+    mic: bool,
+) -> anyhow::Result<Arc<Publisher>> {
     let (mic_ids, camera_ids) = peer.stream_ids().await?;
     let control = Publisher::new(mic);
     let [q, h, f] = camera_ids;
@@ -260,10 +287,13 @@ pub async fn publish(peer: &Peer, spec: &SiteSpec, ctx: &SiteContext, mic: bool)
     });
     let layers = peer.camera_ssrcs;
     let c = control.clone();
-    tokio::spawn(crate::peer::keyframe_requests(peer.camera.clone(), move |ssrc| {
-        if let Some(layer) = Layer::ALL.into_iter().find(|l| layers[l.index()] == ssrc) {
-            c.request_keyframe(layer);
-        }
-    }));
+    tokio::spawn(crate::peer::keyframe_requests(
+        peer.camera.clone(),
+        move |ssrc| {
+            if let Some(layer) = Layer::ALL.into_iter().find(|l| layers[l.index()] == ssrc) {
+                c.request_keyframe(layer);
+            }
+        },
+    ));
     Ok(control)
 }

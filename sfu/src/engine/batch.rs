@@ -75,7 +75,10 @@ impl SendBatch {
                 hdr.msg_namelen = addr.len();
                 hdr.msg_iov = iov as *mut libc::iovec;
                 hdr.msg_iovlen = 1;
-                libc::mmsghdr { msg_hdr: hdr, msg_len: 0 }
+                libc::mmsghdr {
+                    msg_hdr: hdr,
+                    msg_len: 0,
+                }
             })
             .collect();
         let fd = socket.as_raw_fd();
@@ -125,7 +128,13 @@ mod tests {
             assert!(!batch.push(to.local_addr().unwrap(), vec![i; 100 + usize::from(i)]));
         }
         assert_eq!(batch.len(), 10);
-        assert_eq!(batch.flush(&tx), Flushed { sent: 10, failed: 0 });
+        assert_eq!(
+            batch.flush(&tx),
+            Flushed {
+                sent: 10,
+                failed: 0
+            }
+        );
         assert!(batch.is_empty());
         let mut buf = [0u8; 512];
         for (sock, first) in [(&a, 0u8), (&b, 1u8)] {

@@ -31,13 +31,13 @@ use tracing::{debug, info, warn};
 
 use crate::codec::VideoCodec;
 use crate::forward::PacketMeta;
-use crate::select::Choice;
-use crate::{Layer, MAX_TEMPORAL};
 use crate::metrics::{SfuMetrics, Tally};
+use crate::select::Choice;
 use crate::tcp::TcpMedia;
-use batch::SendBatch;
 use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuConfig, SfuEvent, StartError};
+use crate::{Layer, MAX_TEMPORAL};
 use crate::{Subscription, TrackKind};
+use batch::SendBatch;
 use peer::{Peer, SlotRef};
 
 /// Longest the loop waits for a datagram before it looks at commands again (timers wake it
@@ -82,7 +82,12 @@ pub(crate) enum Command {
     Shutdown,
 }
 
-type Spawned = (mpsc::Sender<Command>, SocketAddr, Option<SocketAddr>, JoinHandle<()>);
+type Spawned = (
+    mpsc::Sender<Command>,
+    SocketAddr,
+    Option<SocketAddr>,
+    JoinHandle<()>,
+);
 
 /// Binds the socket and starts the media thread.
 pub(crate) fn spawn(
@@ -105,7 +110,10 @@ pub(crate) fn spawn(
     // here, which stretched the pacer's probe clusters and starved the bandwidth estimate.
     socket.set_nonblocking(true).map_err(StartError::Thread)?;
     size_buffers(&socket);
-    let announce = SocketAddr::new(config.announce_ip.unwrap_or(local_addr.ip()), local_addr.port());
+    let announce = SocketAddr::new(
+        config.announce_ip.unwrap_or(local_addr.ip()),
+        local_addr.port(),
+    );
     if announce.ip().is_unspecified() {
         return Err(StartError::NoAnnounceAddress { bind: local_addr });
     }
@@ -117,7 +125,8 @@ pub(crate) fn spawn(
     let tcp = match config.tcp_bind {
         None => None,
         Some(bind) => {
-            let tcp = TcpMedia::bind(bind).map_err(|source| StartError::Bind { addr: bind, source })?;
+            let tcp =
+                TcpMedia::bind(bind).map_err(|source| StartError::Bind { addr: bind, source })?;
             let tcp_announce = SocketAddr::new(announce.ip(), tcp.local_addr().port());
             let c = Candidate::builder()
                 .tcp()
@@ -174,7 +183,14 @@ fn wait(fds: &mut [libc::pollfd], timeout: Duration) {
         tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
     // SAFETY: `fds` is a valid slice of pollfds, `ts` a valid timespec, no signal mask.
-    let n = unsafe { libc::ppoll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, &ts, std::ptr::null()) };
+    let n = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            &ts,
+            std::ptr::null(),
+        )
+    };
     if n < 0 {
         // EINTR or an error: nothing is known to be ready; the loop goes round again.
         for f in fds.iter_mut() {
@@ -362,10 +378,14 @@ impl Engine {
         let (idx, created) = match self.by_id.get(&id) {
             Some(&idx) => (idx, false),
             None => {
-                let idx = self.peers.iter().position(Option::is_none).unwrap_or_else(|| {
-                    self.peers.push(None);
-                    self.peers.len() - 1
-                });
+                let idx = self
+                    .peers
+                    .iter()
+                    .position(Option::is_none)
+                    .unwrap_or_else(|| {
+                        self.peers.push(None);
+                        self.peers.len() - 1
+                    });
                 self.peers[idx] = Some(Peer::new(id, now));
                 self.by_id.insert(id, idx);
                 self.metrics.peers.inc();
@@ -376,7 +396,9 @@ impl Engine {
         // str0m 0.25 asserts on some payload type layouts a hostile offer can carry ("Pt
         // locked multiple times", found by fuzz/ sdp_offer); unwound here, that costs the
         // offering peer its connection instead of every meeting its media thread.
-        let accepted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| peer.accept_offer(sdp, &self.candidates)));
+        let accepted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            peer.accept_offer(sdp, &self.candidates)
+        }));
         let answer = match accepted {
             Ok(Ok(a)) => a,
             Ok(Err(e)) => {
@@ -388,7 +410,9 @@ impl Engine {
             Err(_) => {
                 warn!(peer = %id, "offer made the WebRTC stack panic; peer removed");
                 self.remove(idx, !created);
-                return Err(OfferError::Refused("the offer's payload types cannot be negotiated".into()));
+                return Err(OfferError::Refused(
+                    "the offer's payload types cannot be negotiated".into(),
+                ));
             }
         };
         let layout = PeerLayout {
@@ -405,7 +429,8 @@ impl Engine {
     fn candidate(&mut self, id: PeerId, line: &str) -> Result<(), CandidateError> {
         let line = line.trim();
         let line = line.strip_prefix("a=").unwrap_or(line);
-        let c = Candidate::from_sdp_string(line).map_err(|e| CandidateError::Parse(e.to_string()))?;
+        let c =
+            Candidate::from_sdp_string(line).map_err(|e| CandidateError::Parse(e.to_string()))?;
         if let Some(p) = self.by_id.get(&id).and_then(|&i| self.peers[i].as_mut()) {
             p.add_candidate(c);
         }
@@ -415,7 +440,9 @@ impl Engine {
     /// Control plane: re-points slots. Detaches each slot from its old track, attaches it
     /// to the new one, maps payload types and asks the new source for a keyframe.
     fn subscribe(&mut self, subscriber: PeerId, subs: Vec<Subscription>) {
-        let Some(&sidx) = self.by_id.get(&subscriber) else { return };
+        let Some(&sidx) = self.by_id.get(&subscriber) else {
+            return;
+        };
         let now = Instant::now();
         for sub in subs {
             let Some(slot) = self.peers[sidx]
@@ -427,7 +454,11 @@ impl Engine {
             };
             let new_source = sub.source.and_then(|src| {
                 let pidx = *self.by_id.get(&src.peer)?;
-                let tidx = self.peers[pidx].as_ref()?.tracks.iter().position(|t| t.kind == src.track)?;
+                let tidx = self.peers[pidx]
+                    .as_ref()?
+                    .tracks
+                    .iter()
+                    .position(|t| t.kind == src.track)?;
                 Some((pidx, tidx, src.layer))
             });
             let slot_ref = SlotRef { peer: sidx, slot };
@@ -447,9 +478,16 @@ impl Engine {
             match new_source {
                 Some((pidx, tidx, layer)) => {
                     let (pt_map, kind_ok) = {
-                        let (Some(s), Some(p)) = (self.peers[sidx].as_ref(), self.peers[pidx].as_ref()) else { continue };
+                        let (Some(s), Some(p)) =
+                            (self.peers[sidx].as_ref(), self.peers[pidx].as_ref())
+                        else {
+                            continue;
+                        };
                         let slot_is_audio = s.slots[slot].kind == MediaKind::Audio;
-                        (s.pt_map_for(slot, p), slot_is_audio == p.tracks[tidx].kind.is_audio())
+                        (
+                            s.pt_map_for(slot, p),
+                            slot_is_audio == p.tracks[tidx].kind.is_audio(),
+                        )
                     };
                     let s = self.peers[sidx].as_mut().expect("checked above");
                     if !kind_ok {
@@ -487,8 +525,12 @@ impl Engine {
     }
 
     fn keyframe(&mut self, pidx: usize, tidx: usize, layer: Option<crate::Layer>, now: Instant) {
-        let Some(p) = self.peers[pidx].as_mut() else { return };
-        if p.tracks[tidx].throttle.allow(layer.map_or(0, |l| l.index()), now)
+        let Some(p) = self.peers[pidx].as_mut() else {
+            return;
+        };
+        if p.tracks[tidx]
+            .throttle
+            .allow(layer.map_or(0, |l| l.index()), now)
             && p.request_keyframe(tidx, layer)
         {
             debug!(publisher = %p.id, track = ?p.tracks[tidx].kind, ?layer, "keyframe requested");
@@ -511,7 +553,11 @@ impl Engine {
             Receive {
                 proto: if tcp { Protocol::Tcp } else { Protocol::Udp },
                 source,
-                destination: if tcp { self.tcp_announce.unwrap_or(self.announce) } else { self.announce },
+                destination: if tcp {
+                    self.tcp_announce.unwrap_or(self.announce)
+                } else {
+                    self.announce
+                },
                 contents,
             },
         );
@@ -532,7 +578,9 @@ impl Engine {
             self.tally.unmatched += 1;
             return;
         };
-        let Some(peer) = self.peers[idx].as_mut() else { return };
+        let Some(peer) = self.peers[idx].as_mut() else {
+            return;
+        };
         peer.last_rx = now;
         if let Err(e) = peer.rtc.handle_input(input) {
             self.tally.refused += 1;
@@ -569,7 +617,7 @@ impl Engine {
         for idx in 0..self.peers.len() {
             let due = match self.peers[idx].as_mut() {
                 Some(p) if p.next_timeout <= now => {
-                                if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
+                    if let Err(e) = p.rtc.handle_input(Input::Timeout(now)) {
                         debug!(peer = %p.id, "timeout input refused: {e}");
                     }
                     true
@@ -589,7 +637,9 @@ impl Engine {
     /// Drains a peer's output: sends datagrams, handles events, records its next timeout.
     fn poll(&mut self, idx: usize) {
         loop {
-            let Some(peer) = self.peers[idx].as_mut() else { return };
+            let Some(peer) = self.peers[idx].as_mut() else {
+                return;
+            };
             peer.dirty = false;
             if !peer.rtc.is_alive() {
                 self.remove(idx, true);
@@ -600,7 +650,10 @@ impl Engine {
                     self.tally.tx_packets += 1;
                     self.tally.tx_bytes += t.contents.len() as u64;
                     if t.proto == Protocol::Tcp {
-                        let sent = self.tcp.as_mut().is_some_and(|tcp| tcp.send(t.destination, &t.contents));
+                        let sent = self
+                            .tcp
+                            .as_mut()
+                            .is_some_and(|tcp| tcp.send(t.destination, &t.contents));
                         if !sent {
                             self.tally.send_errors += 1;
                         }
@@ -634,8 +687,11 @@ impl Engine {
                 }
             }
             Event::PeerStats(stats) => {
-                let Some(p) = self.peers[idx].as_mut() else { return };
-                p.downlink.on_loss(stats.egress_loss_fraction.map(f64::from));
+                let Some(p) = self.peers[idx].as_mut() else {
+                    return;
+                };
+                p.downlink
+                    .on_loss(stats.egress_loss_fraction.map(f64::from));
                 p.downlink.on_rtt(stats.rtt, Instant::now());
                 debug!(
                     peer = %p.id,
@@ -650,14 +706,26 @@ impl Engine {
                 let _ = self.events.send(SfuEvent::Stats(report));
             }
             Event::MediaIngressStats(stats) => {
-                let Some(p) = self.peers[idx].as_mut() else { return };
-                let audio = p.tracks.iter().any(|t| t.mid == stats.mid && t.kind.is_audio());
-                p.link.on_ingress(&stats, if audio { 48_000 } else { 90_000 });
+                let Some(p) = self.peers[idx].as_mut() else {
+                    return;
+                };
+                let audio = p
+                    .tracks
+                    .iter()
+                    .any(|t| t.mid == stats.mid && t.kind.is_audio());
+                p.link
+                    .on_ingress(&stats, if audio { 48_000 } else { 90_000 });
             }
             Event::MediaEgressStats(stats) => {
-                let Some(p) = self.peers[idx].as_mut() else { return };
-                let audio = p.slots.iter().any(|s| s.mid == stats.mid && s.kind == MediaKind::Audio);
-                p.link.on_egress(&stats, if audio { 48_000 } else { 90_000 });
+                let Some(p) = self.peers[idx].as_mut() else {
+                    return;
+                };
+                let audio = p
+                    .slots
+                    .iter()
+                    .any(|s| s.mid == stats.mid && s.kind == MediaKind::Audio);
+                p.link
+                    .on_egress(&stats, if audio { 48_000 } else { 90_000 });
             }
             Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { estimate, .. }) => {
                 if let Some(p) = self.peers[idx].as_mut() {
@@ -666,9 +734,15 @@ impl Engine {
             }
             Event::KeyframeRequest(req) => {
                 let now = Instant::now();
-                let Some(p) = self.peers[idx].as_ref() else { return };
-                let Some(slot) = p.slots.iter().find(|s| s.mid == req.mid) else { return };
-                let Some((pidx, tidx)) = slot.source else { return };
+                let Some(p) = self.peers[idx].as_ref() else {
+                    return;
+                };
+                let Some(slot) = p.slots.iter().find(|s| s.mid == req.mid) else {
+                    return;
+                };
+                let Some((pidx, tidx)) = slot.source else {
+                    return;
+                };
                 let layer = slot.down.current_layer().flatten();
                 self.keyframe(pidx, tidx, layer, now);
             }
@@ -680,7 +754,9 @@ impl Engine {
     /// encrypted), so each video slot restarts at a fresh keyframe now.
     fn on_connected(&mut self, idx: usize) {
         let now = Instant::now();
-        let Some(p) = self.peers[idx].as_mut() else { return };
+        let Some(p) = self.peers[idx].as_mut() else {
+            return;
+        };
         if p.connected {
             return;
         }
@@ -699,7 +775,9 @@ impl Engine {
             }
         }
         for (pidx, tidx, target) in wanted {
-            let layer = self.peers[pidx].as_ref().and_then(|p| p.tracks[tidx].active(now).best_for(target));
+            let layer = self.peers[pidx]
+                .as_ref()
+                .and_then(|p| p.tracks[tidx].active(now).best_for(target));
             self.keyframe(pidx, tidx, layer, now);
         }
     }
@@ -707,21 +785,33 @@ impl Engine {
     /// The packet path: classify, then decide and write for every slot the track feeds.
     fn forward(&mut self, pidx: usize, pkt: RtpPacket) {
         let now = Instant::now();
-        let Some(publisher) = self.peers[pidx].as_mut() else { return };
-        let Some(inc) = publisher.classify(pkt.header.ssrc) else { return };
+        let Some(publisher) = self.peers[pidx].as_mut() else {
+            return;
+        };
+        let Some(inc) = publisher.classify(pkt.header.ssrc) else {
+            return;
+        };
         let info = publisher.pt_info(pkt.header.payload_type);
         let track = &mut publisher.tracks[inc.track];
         if pkt.payload.is_empty() {
             return; // padding (the publisher probing its uplink): nothing to forward
         }
-        let is_vp8 = matches!(info.and_then(|i| i.video), Some(VideoCodec::Vp8)) && !track.kind.is_audio();
-        let vp8 = if is_vp8 { crate::vp8::parse(&pkt.payload) } else { None };
+        let is_vp8 =
+            matches!(info.and_then(|i| i.video), Some(VideoCodec::Vp8)) && !track.kind.is_audio();
+        let vp8 = if is_vp8 {
+            crate::vp8::parse(&pkt.payload)
+        } else {
+            None
+        };
         if is_vp8 && vp8.is_none() {
             self.tally.malformed += 1;
             publisher.link.malformed += 1;
             return;
         }
-        if !track.police.admit(inc.layer, pkt.payload.len() + pkt.header.header_len, now) {
+        if !track
+            .police
+            .admit(inc.layer, pkt.payload.len() + pkt.header.header_len, now)
+        {
             self.tally.over_budget += 1;
             publisher.link.policed += 1;
             if publisher.link.policed.is_power_of_two() {
@@ -754,14 +844,18 @@ impl Engine {
         let active = track.active(now);
         let inc_is_audio = track.kind.is_audio();
         if inc_is_audio {
-            publisher.link.on_audio_packet(pkt.header.ext_vals.audio_level);
+            publisher
+                .link
+                .on_audio_packet(pkt.header.ext_vals.audio_level);
         }
         self.scratch.clear();
         self.scratch.extend_from_slice(&track.subscribers);
         let mut keyframe_for: Option<Option<crate::Layer>> = None;
         for i in 0..self.scratch.len() {
             let r = self.scratch[i];
-            let Some(sub) = self.peers[r.peer].as_mut().filter(|p| p.connected) else { continue };
+            let Some(sub) = self.peers[r.peer].as_mut().filter(|p| p.connected) else {
+                continue;
+            };
             let verdict = sub.slots[r.slot].down.decide(&meta, active, now);
             if let Some(out) = verdict.out {
                 if meta.switch_point && !inc_is_audio {
@@ -804,24 +898,30 @@ impl Engine {
             // One demand per slot, so the selector's memory stays attached to its slot;
             // audio and idle slots have no usable layer.
             let demands: Vec<crate::select::Demand> = {
-                let Some(sub) = self.peers[sidx].as_ref().filter(|p| p.connected) else { continue };
+                let Some(sub) = self.peers[sidx].as_ref().filter(|p| p.connected) else {
+                    continue;
+                };
                 sub.slots
                     .iter()
                     .map(|s| {
-                        let track = s
-                            .source
-                            .filter(|_| s.kind == MediaKind::Video)
-                            .and_then(|(pidx, tidx)| self.peers[pidx].as_ref().map(|p| &p.tracks[tidx]));
+                        let track = s.source.filter(|_| s.kind == MediaKind::Video).and_then(
+                            |(pidx, tidx)| self.peers[pidx].as_ref().map(|p| &p.tracks[tidx]),
+                        );
                         track.map_or(peer::IDLE, |t| peer::demand(s, t))
                     })
                     .collect()
             };
-            let Some(sub) = self.peers[sidx].as_mut() else { continue };
+            let Some(sub) = self.peers[sidx].as_mut() else {
+                continue;
+            };
             let update = sub.downlink.update(&demands, now);
             let reception = update.reception;
             if sub.reception != Some(reception) {
                 sub.reception = Some(reception);
-                let _ = self.events.send(SfuEvent::Reception { peer: sub.id, reception });
+                let _ = self.events.send(SfuEvent::Reception {
+                    peer: sub.id,
+                    reception,
+                });
             }
             for (slot, choice) in update.choices.into_iter().enumerate() {
                 if sub.slots[slot].kind != MediaKind::Video || sub.slots[slot].source.is_none() {
@@ -877,7 +977,9 @@ impl Engine {
     /// poll removes them and tells signaling.
     fn drop_silent(&mut self, now: Instant) {
         for idx in 0..self.peers.len() {
-            let Some(p) = self.peers[idx].as_mut() else { continue };
+            let Some(p) = self.peers[idx].as_mut() else {
+                continue;
+            };
             if p.connected && now.saturating_duration_since(p.last_rx) >= SILENCE_TIMEOUT {
                 info!(peer = %p.id, "nothing received for {} s: peer gone", SILENCE_TIMEOUT.as_secs());
                 p.rtc.disconnect();
@@ -891,7 +993,9 @@ impl Engine {
     fn report_wanted_layers(&mut self) {
         let mut changes = Vec::new();
         for (pidx, p) in self.peers.iter().enumerate() {
-            let Some(p) = p.as_ref().filter(|p| p.connected) else { continue };
+            let Some(p) = p.as_ref().filter(|p| p.connected) else {
+                continue;
+            };
             for (tidx, track) in p.tracks.iter().enumerate() {
                 if track.kind != crate::TrackKind::Camera {
                     continue;
@@ -899,7 +1003,12 @@ impl Engine {
                 let max = track
                     .subscribers
                     .iter()
-                    .filter_map(|r| self.peers[r.peer].as_ref().filter(|s| s.connected).map(|s| s.slots[r.slot].max))
+                    .filter_map(|r| {
+                        self.peers[r.peer]
+                            .as_ref()
+                            .filter(|s| s.connected)
+                            .map(|s| s.slots[r.slot].max)
+                    })
                     .max();
                 if track.wanted_reported != Some(max) {
                     changes.push((pidx, tidx, p.id, max));
@@ -916,7 +1025,9 @@ impl Engine {
 
     /// Drops a peer: detaches its slots from their sources and idles the slots it fed.
     fn remove(&mut self, idx: usize, notify: bool) {
-        let Some(peer) = self.peers[idx].take() else { return };
+        let Some(peer) = self.peers[idx].take() else {
+            return;
+        };
         self.by_id.remove(&peer.id);
         self.by_addr.retain(|_, i| *i != idx);
         self.metrics.peers.dec();
@@ -926,7 +1037,9 @@ impl Engine {
         for (s, slot) in peer.slots.iter().enumerate() {
             if let Some((pidx, tidx)) = slot.source {
                 if let Some(p) = self.peers[pidx].as_mut() {
-                    p.tracks[tidx].subscribers.retain(|r| *r != SlotRef { peer: idx, slot: s });
+                    p.tracks[tidx]
+                        .subscribers
+                        .retain(|r| *r != SlotRef { peer: idx, slot: s });
                 }
             }
         }

@@ -79,7 +79,13 @@ impl UpTrack {
         let active = self.active(now);
         for layer in Layer::ALL {
             let i = layer.index();
-            let sent = if self.layered { active.contains(layer) } else { i == 0 && self.seen[0].is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR) };
+            let sent = if self.layered {
+                active.contains(layer)
+            } else {
+                i == 0
+                    && self.seen[0]
+                        .is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR)
+            };
             let measured = self.meters[i].rates(now);
             self.rates[i] = sent.then(|| measured.unwrap_or(LayerRates::full(NOMINAL_BPS[i])));
         }
@@ -193,7 +199,10 @@ impl Peer {
     /// Best video layer this peer receives now: `None` without any video source, `Some(None)`
     /// when every video it should receive is paused.
     pub fn video_layer(&self) -> Option<Option<crate::Layer>> {
-        let video = self.slots.iter().filter(|s| s.kind == MediaKind::Video && s.source.is_some());
+        let video = self
+            .slots
+            .iter()
+            .filter(|s| s.kind == MediaKind::Video && s.source.is_some());
         let mut any_paused = false;
         let mut best: Option<crate::Layer> = None;
         for s in video {
@@ -239,8 +248,11 @@ impl Peer {
     }
 
     fn learn_media(&mut self, mid: Mid) {
-        let known = self.tracks.iter().any(|t| t.mid == mid) || self.slots.iter().any(|s| s.mid == mid);
-        let Some(media) = self.rtc.media(mid) else { return };
+        let known =
+            self.tracks.iter().any(|t| t.mid == mid) || self.slots.iter().any(|s| s.mid == mid);
+        let Some(media) = self.rtc.media(mid) else {
+            return;
+        };
         if known {
             return;
         }
@@ -348,9 +360,19 @@ impl Peer {
     /// Writes one forwarded packet into a slot, with its VP8 PictureID and TL0PICIDX
     /// rewritten when `vp8` (str0m's parse of the payload) is given. Returns false when it
     /// could not be sent (no codec in common, slot not negotiated yet).
-    pub fn write(&mut self, slot: usize, pkt: &RtpPacket, out: Rewritten, vp8: Option<&Vp8Descriptor>) -> bool {
+    pub fn write(
+        &mut self,
+        slot: usize,
+        pkt: &RtpPacket,
+        out: Rewritten,
+        vp8: Option<&Vp8Descriptor>,
+    ) -> bool {
         let s = &self.slots[slot];
-        let Some(&(_, pt)) = s.pt_map.iter().find(|(src, _)| *src == pkt.header.payload_type) else {
+        let Some(&(_, pt)) = s
+            .pt_map
+            .iter()
+            .find(|(src, _)| *src == pkt.header.payload_type)
+        else {
             return false;
         };
         let is_video = s.kind == MediaKind::Video;
@@ -366,10 +388,16 @@ impl Peer {
         let Some(tx) = api.stream_tx_by_mid(mid, None) else {
             return false;
         };
-        let mut write = RtpWrite::new(pt, out.seq.into(), out.ts, pkt.timestamp, pkt.payload.clone())
-            .marker(pkt.header.marker)
-            .nackable(is_video)
-            .ext_vals(ext);
+        let mut write = RtpWrite::new(
+            pt,
+            out.seq.into(),
+            out.ts,
+            pkt.timestamp,
+            pkt.payload.clone(),
+        )
+        .marker(pkt.header.marker)
+        .nackable(is_video)
+        .ext_vals(ext);
         // The payload stays shared across the fan-out: str0m patches the descriptor bytes as
         // it serializes this slot's copy (resends included).
         if let Some(patch) = vp8.and_then(|d| vp8_patch(d, &out)) {
@@ -423,7 +451,11 @@ pub(crate) const IDLE: Demand = Demand {
 /// What a video slot could receive, from its publisher's current layer rates.
 pub(crate) fn demand(slot: &Slot, track: &UpTrack) -> Demand {
     // An unlayered source (screen, or a browser without simulcast) has one "layer": index 0.
-    let max = if track.layered() { slot.max } else { Layer::Low };
+    let max = if track.layered() {
+        slot.max
+    } else {
+        Layer::Low
+    };
     Demand {
         priority: slot.priority,
         max,

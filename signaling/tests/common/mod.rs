@@ -42,7 +42,11 @@ pub async fn server_with(limits: signaling::limits::Limits) -> Server {
         admin_key: ADMIN.into(),
         token_secret: SECRET.to_vec(),
         ice_servers: Vec::new(),
-        data_dir: Some(std::env::temp_dir().join(format!("diemcau-test-{}-{}", std::process::id(), http.port()))),
+        data_dir: Some(std::env::temp_dir().join(format!(
+            "diemcau-test-{}-{}",
+            std::process::id(),
+            http.port()
+        ))),
         separate_metrics: false,
         turn: None,
         drain_timeout: std::time::Duration::ZERO,
@@ -72,7 +76,10 @@ pub fn meeting(state: &AppState, sites: &[&str]) -> MeetingCreated {
         CreateMeeting {
             title: "Giao ban".into(),
             chair_name: None,
-            sites: sites.iter().map(|n| SiteInput { name: (*n).into() }).collect(),
+            sites: sites
+                .iter()
+                .map(|n| SiteInput { name: (*n).into() })
+                .collect(),
             valid_hours: Some(1),
             floor_limit: None,
             grid_page_size: None,
@@ -88,7 +95,9 @@ pub fn token_of(link: &str) -> String {
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub async fn connect(http: SocketAddr) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws")).await.unwrap();
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+        .await
+        .unwrap();
     ws
 }
 
@@ -105,7 +114,8 @@ pub async fn recv(ws: &mut Ws) -> ServerMessage {
             .expect("socket open")
             .expect("frame ok");
         if let Message::Text(t) = frame {
-            return serde_json::from_str(&t).unwrap_or_else(|e| panic!("bad server message {t}: {e}"));
+            return serde_json::from_str(&t)
+                .unwrap_or_else(|e| panic!("bad server message {t}: {e}"));
         }
     }
 }
@@ -123,7 +133,11 @@ pub async fn recv_type(ws: &mut Ws, ty: &str) -> ServerMessage {
 
 pub async fn join(http: SocketAddr, link: &str) -> (Ws, ServerMessage) {
     let mut ws = connect(http).await;
-    send(&mut ws, format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link))).await;
+    send(
+        &mut ws,
+        format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
+    )
+    .await;
     let joined = recv_type(&mut ws, "joined").await;
     (ws, joined)
 }
@@ -168,7 +182,10 @@ pub fn routed(slots: &serde_json::Value, kind: &str) -> Vec<String> {
 }
 
 /// Waits for the next `slots` message whose routed sites satisfy `ok`.
-pub async fn wait_slots(ws: &mut Ws, ok: impl Fn(&[String], &[String]) -> bool) -> serde_json::Value {
+pub async fn wait_slots(
+    ws: &mut Ws,
+    ok: impl Fn(&[String], &[String]) -> bool,
+) -> serde_json::Value {
     wait_for(ws, |m| {
         (m["type"] == "slots" && ok(&routed(m, "video"), &routed(m, "audio"))).then(|| m.clone())
     })
@@ -182,5 +199,8 @@ pub async fn send_json(ws: &mut Ws, v: serde_json::Value) {
 
 /// Waits for an `error` and returns its code.
 pub async fn error_code(ws: &mut Ws) -> String {
-    wait_for(ws, |m| (m["type"] == "error").then(|| m["code"].as_str().unwrap().to_owned())).await
+    wait_for(ws, |m| {
+        (m["type"] == "error").then(|| m["code"].as_str().unwrap().to_owned())
+    })
+    .await
 }
