@@ -44,6 +44,13 @@ command -v kubernetes-validate >/dev/null 2>&1 ||
 step "npm packages (web-client)"
 (cd web-client && npm ci --no-audit --no-fund --loglevel=error)
 
+step "rust: formatting and lints (first, so they fail fast)"
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 step "rust: unit and integration tests"
 cargo test --workspace --all-targets
 

@@ -36,7 +36,7 @@ fn hall(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             // An estimate that moves, so both the down and the up paths run.
-            let est = if (i / 50) % 2 == 0 {
+            let est = if (i / 50).is_multiple_of(2) {
                 6_000_000
             } else {
                 2_500_000

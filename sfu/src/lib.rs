@@ -104,6 +104,9 @@ pub struct Subscription {
 }
 
 /// Things the media plane tells signaling.
+// `Stats` is much larger than the other variants; boxing it would cost an allocation per
+// report for no gain: events are a few per peer per second, never per packet.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SfuEvent {
     /// ICE and DTLS are up: media flows.

@@ -111,8 +111,7 @@ async fn offer_with_too_many_media_lines_is_refused() {
     let (head, body) = CHROMIUM_OFFER.split_at(header_end);
     let recv_audio = body
         .split("m=")
-        .filter(|s| s.starts_with("audio") && s.contains("a=recvonly"))
-        .next()
+        .find(|s| s.starts_with("audio") && s.contains("a=recvonly"))
         .unwrap();
     let mut big = head.to_owned();
     for i in 0..200 {

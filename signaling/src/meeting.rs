@@ -668,7 +668,7 @@ impl Meeting {
     /// rejoins by itself when its own pings go unanswered and the link is back.
     pub fn media_lost(&self, site_id: &str, peer: PeerId, sfu: &Sfu) {
         let mut st = self.lock();
-        if !st.members.get(site_id).is_some_and(|m| m.peer == peer) {
+        if st.members.get(site_id).is_none_or(|m| m.peer != peer) {
             return;
         }
         if let Some(m) = st.members.remove(site_id) {
@@ -789,11 +789,7 @@ impl Meeting {
         report: CheckReport,
     ) -> Result<(), Refusal> {
         let mut st = self.lock();
-        if !st
-            .members
-            .get(site_id)
-            .is_some_and(|m| m.session == session)
-        {
+        if st.members.get(site_id).is_none_or(|m| m.session != session) {
             return Err(Refusal::new(
                 ErrorCode::NotJoined,
                 "this connection no longer holds the site",

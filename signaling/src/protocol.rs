@@ -867,7 +867,7 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, Refusal> {
                 ("recv_kbps", r.recv_kbps),
             ];
             for (name, v) in figures {
-                if v.is_some_and(|v| !v.is_finite() || v < 0.0 || v > 1e9) {
+                if v.is_some_and(|v| !v.is_finite() || !(0.0..=1e9).contains(&v)) {
                     return Err(Refusal::new(ErrorCode::BadMessage, format!("bad \"check_result\" message: field {name}: must be a number from 0 to 1e9")));
                 }
             }

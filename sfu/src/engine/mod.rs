@@ -96,7 +96,7 @@ pub(crate) fn spawn(
     events: UnboundedSender<SfuEvent>,
 ) -> Result<Spawned, StartError> {
     // Ignore the error: another Sfu in this process (tests) installed it already.
-    let _ = str0m::crypto::from_feature_flags().install_process_default();
+    str0m::crypto::from_feature_flags().install_process_default();
     let socket = UdpSocket::bind(config.bind).map_err(|source| StartError::Bind {
         addr: config.bind,
         source,

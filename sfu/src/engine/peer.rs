@@ -351,7 +351,7 @@ impl Peer {
             .params()
             .iter()
             .filter_map(|p| {
-                let mine = self.rtc.codec_config().match_params(p.clone())?;
+                let mine = self.rtc.codec_config().match_params(*p)?;
                 usable.contains(&mine.pt()).then_some((p.pt(), mine.pt()))
             })
             .collect()
