@@ -96,6 +96,15 @@ impl ApiError {
         }
     }
 
+    /// The data directory refused a write: nothing was changed.
+    fn storage() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "the change could not be stored on this server's disk, so it was not made; try again or ask the operator",
+        )
+    }
+
     fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_meeting", message)
     }
@@ -511,16 +520,23 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
         floor_limit,
         grid_slots,
     };
-    let meeting = state.meetings.insert(Meeting::new(
+    let meeting = Meeting::new(
         id.clone(),
         title.to_owned(),
         expires_at,
         sites,
         options,
         store,
-    ));
+    );
+    let created = invites(state, &meeting);
+    // `201` means durable: the meeting and the links just signed survive a crash.
+    if let Err(e) = meeting.save_now() {
+        tracing::error!(meeting = %id, "cannot store the new meeting: {e}");
+        return Err(ApiError::storage());
+    }
+    state.meetings.insert(meeting);
     state.metrics.meetings.set(state.meetings.active() as i64);
-    Ok(invites(state, &meeting))
+    Ok(created)
 }
 
 /// Signs a fresh link for every expected site of a meeting.

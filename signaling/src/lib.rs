@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod config;
+pub mod durable;
 pub mod limits;
 pub mod meeting;
 pub mod metrics;
@@ -41,6 +42,7 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
     let (sfu, mut events) = Sfu::start(sfu_config, &registry)?;
     let state = Arc::new(AppState::new(settings, Arc::new(sfu), registry)?);
     restore_meetings(&state);
+    keep_last_seen(&state);
     let weak = Arc::downgrade(&state);
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
@@ -113,20 +115,46 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
     Ok(state)
 }
 
+/// Writes `last_seen` every [`store::LAST_SEEN_INTERVAL`] while the state lives, so a
+/// restart after a crash knows when the sites present were last seen (see [`store`]).
+fn keep_last_seen(state: &Arc<AppState>) {
+    let Some(dir) = state.settings.data_dir.clone() else {
+        return;
+    };
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(store::LAST_SEEN_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while weak.strong_count() > 0 {
+            tick.tick().await;
+            let dir = dir.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                store::write_last_seen(&dir, token::unix_now_ms())
+            })
+            .await;
+            if let Ok(Err(e)) = written {
+                tracing::error!("cannot write last_seen in the data directory: {e}");
+            }
+        }
+    });
+}
+
 /// Rebuilds the meetings kept in the data directory (see [`store`]).
 fn restore_meetings(state: &AppState) {
     let Some(dir) = &state.settings.data_dir else {
         return;
     };
     let now_ms = token::unix_now_ms();
+    let last_seen = store::read_last_seen(dir);
     for snapshot in store::load_all(dir, now_ms / 1000) {
         let id = snapshot.id.clone();
+        let left_ms = store::crash_leave_ms(last_seen, snapshot.saved_ms, now_ms);
         let store = store::MeetingStore::open(dir, &id);
         let meeting =
             state
                 .meetings
-                .insert(meeting::Meeting::restore(snapshot, now_ms, Some(store)));
-        // The sites present at the restart are recorded as left: keep that on disk too.
+                .insert(meeting::Meeting::restore(snapshot, left_ms, Some(store)));
+        // The sites present at the crash are recorded as left: keep that on disk too.
         let _ = meeting.save_now();
         info!(meeting = %id, "meeting restored from the data directory");
     }

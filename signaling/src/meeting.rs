@@ -140,6 +140,10 @@ struct State {
     checks: HashMap<String, (u64, CheckReport)>,
     /// Sites the operators switched to audio only.
     audio_only: HashSet<String>,
+    /// The one valid link of each site, by token id (see [`Meeting::link_is_current`]).
+    links: std::collections::BTreeMap<String, String>,
+    /// When it was ended, Unix milliseconds (the retention period counts from here).
+    ended_ms: Option<u64>,
 }
 
 /// One meeting.
@@ -249,14 +253,17 @@ impl Meeting {
                 checking: HashSet::new(),
                 checks: HashMap::new(),
                 audio_only: HashSet::new(),
+                links: Default::default(),
+                ended_ms: None,
             }),
             store,
         }
     }
 
     /// Rebuilds a meeting from its snapshot after a restart (see [`crate::store`]). Sites
-    /// that were present when the server went away left at `now_ms`; nobody is connected.
-    pub fn restore(snapshot: Snapshot, now_ms: u64, store: Option<MeetingStore>) -> Self {
+    /// that were present when the server went away left at `left_ms` (when it was last seen
+    /// alive, [`crate::store::crash_leave_ms`]); nobody is connected.
+    pub fn restore(snapshot: Snapshot, left_ms: u64, store: Option<MeetingStore>) -> Self {
         let options = MeetingOptions {
             floor_limit: snapshot.floor_limit,
             grid_slots: snapshot.grid_slots,
@@ -277,9 +284,11 @@ impl Meeting {
         st.grid_page = snapshot.grid_page;
         st.grid_page_size = snapshot.grid_page_size.clamp(1, MAX_GRID_PAGE);
         st.audio_only = snapshot.audio_only.into_iter().collect();
+        st.links = snapshot.links;
+        st.ended_ms = snapshot.ended_ms;
         for site in &m.sites {
             if st.rollcall.is_present(&site.id) {
-                st.rollcall.left(&site.id, now_ms);
+                st.rollcall.left(&site.id, left_ms);
             }
             if st.rollcall.ever_joined(&site.id) {
                 st.presence.insert(site.id.clone(), Presence::Left);
@@ -304,16 +313,23 @@ impl Meeting {
             grid_page_size: st.grid_page_size,
             audio_only: st.audio_only.iter().cloned().collect(),
             saved_ms: unix_now_ms(),
+            links: st.links.clone(),
+            ended_ms: st.ended_ms,
         }
     }
 
-    /// Writes the meeting's files now, at shutdown.
+    /// Writes the meeting's files durably before returning: for what is acknowledged (its
+    /// creation, a reissued link, its end) and at shutdown.
     pub fn save_now(&self) -> std::io::Result<()> {
+        let st = self.lock();
+        self.save_locked(&st)
+    }
+
+    fn save_locked(&self, st: &State) -> std::io::Result<()> {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let st = self.lock();
-        store.save_now(&self.snapshot(&st), &self.report(&st))
+        store.save_now(self.snapshot(st), self.report(st))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

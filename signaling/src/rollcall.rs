@@ -373,17 +373,13 @@ mod tests {
     async fn writer_keeps_the_newest_record_on_disk() {
         let dir = std::env::temp_dir().join(format!("diemcau-rc-{}", std::process::id()));
         let path = file_for(&dir, "m1");
-        let tx = crate::store::spawn_writer::<Attendance>(path.clone(), "roll call");
+        let file = crate::store::DurableFile::<Attendance>::open(path.clone(), "roll call");
         let mut rc = RollCall::new();
         rc.joined("s1", 0);
-        tx.send_replace(Some(std::sync::Arc::new(rc.report(
-            info(),
-            &expected(Presence::Joined, Presence::Waiting),
-            1,
-        ))));
+        file.queue(rc.report(info(), &expected(Presence::Joined, Presence::Waiting), 1));
         rc.left("s1", 5_000);
         let last = rc.report(info(), &expected(Presence::Left, Presence::Waiting), 6_000);
-        tx.send_replace(Some(std::sync::Arc::new(last.clone())));
+        file.queue(last.clone());
         for _ in 0..100 {
             if load(&path).as_ref() == Some(&last) {
                 break;

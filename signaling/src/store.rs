@@ -3,23 +3,32 @@
 //! Every meeting keeps two files in the data directory: `meetings/<id>.json`, the
 //! [`Snapshot`] the meeting is rebuilt from (its expected sites, settings, the chair's rules
 //! and the raw roll call), and `attendance/<id>.json`, the exported roll call
-//! ([`crate::rollcall`]). Both are written by a background task after each change (bursts
-//! coalesce into one write; a temporary file renamed over the old one, so a crash never
-//! leaves half a file), and once more, synchronously, when the server stops.
+//! ([`crate::rollcall`]). Both are [`DurableFile`]s: written by a background task after each
+//! change of the chair's rules or the roll call, and before the answer for what the admin API
+//! acknowledges (a created meeting, a reissued link, an ended meeting), and once more when the
+//! server stops. A `201` therefore means the meeting and its links survive a crash.
+//!
+//! While it runs, the server writes `last_seen` every [`LAST_SEEN_INTERVAL`]: the last
+//! moment it was known alive (one small file for the whole node, so the write rate is bounded
+//! whatever the number of meetings).
 //!
 //! At start, [`load_all`] reads every snapshot back. Sites that were present when the server
-//! went away are recorded as having left at the restart; when their pages reconnect (they do
-//! so by themselves) the roll call counts a reconnect, not a new site. A screen being
-//! presented is not restored: the presenter's page shares it again.
+//! went away are recorded as having left at the last moment they were seen: the last
+//! `last_seen` before a crash (see [`crash_leave_ms`]), so downtime never counts as presence;
+//! when their pages reconnect (they do so by themselves) the roll call counts a reconnect,
+//! not a new site. A screen being presented is not restored: the presenter's page shares it
+//! again.
 //!
 //! Without a configured token secret, the one generated at first start is kept in
 //! `token_secret` (mode 0600), so invitation links stay valid across restarts.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::time::Duration;
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use tokio::sync::watch;
+use serde::{Deserialize, Serialize};
+
+pub use crate::durable::{read, write_atomic, DurableFile};
 
 use crate::meeting::ExpectedSite;
 use crate::moderation::Moderation;
@@ -57,6 +66,43 @@ pub struct Snapshot {
     pub audio_only: Vec<String>,
     /// When this snapshot was taken, Unix milliseconds.
     pub saved_ms: u64,
+    /// The one valid link of each site, by token id (`jti`); a site missing here (a meeting
+    /// saved before links were tracked) accepts any link signed for it.
+    #[serde(default)]
+    pub links: BTreeMap<String, String>,
+    /// When the meeting was ended, Unix milliseconds (for the retention period).
+    #[serde(default)]
+    pub ended_ms: Option<u64>,
+}
+
+/// How often the running server writes `last_seen`: after a crash, a site's leave is
+/// recorded at most this long after the moment it was last seen.
+pub const LAST_SEEN_INTERVAL: Duration = Duration::from_secs(2);
+
+#[derive(Serialize, Deserialize)]
+struct LastSeen {
+    alive_ms: u64,
+}
+
+fn last_seen_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("last_seen.json")
+}
+
+/// Records that the server is alive at `now_ms`.
+pub fn write_last_seen(data_dir: &Path, now_ms: u64) -> std::io::Result<()> {
+    write_atomic(&last_seen_file(data_dir), &LastSeen { alive_ms: now_ms })
+}
+
+/// The last moment the previous run of the server was known alive.
+pub fn read_last_seen(data_dir: &Path) -> Option<u64> {
+    read::<LastSeen>(&last_seen_file(data_dir)).map(|l| l.alive_ms)
+}
+
+/// When sites present in a snapshot left, restarting at `now_ms`: the last moment the server
+/// was seen alive (`last_seen`, or the snapshot itself if it is newer), never later than now.
+/// Without a `last_seen` (a data directory of an older version) it is not known: now.
+pub fn crash_leave_ms(last_seen: Option<u64>, saved_ms: u64, now_ms: u64) -> u64 {
+    last_seen.map_or(now_ms, |seen| seen.max(saved_ms).min(now_ms))
 }
 
 /// Where a meeting's snapshot is kept.
@@ -67,35 +113,30 @@ pub fn snapshot_file(data_dir: &Path, meeting_id: &str) -> PathBuf {
 /// The files one meeting keeps up to date.
 #[derive(Debug)]
 pub struct MeetingStore {
-    snapshot_path: PathBuf,
-    attendance_path: PathBuf,
-    snapshot: watch::Sender<Option<Arc<Snapshot>>>,
-    attendance: watch::Sender<Option<Arc<Attendance>>>,
+    snapshot: DurableFile<Snapshot>,
+    attendance: DurableFile<Attendance>,
 }
 
 impl MeetingStore {
     /// Starts the writers of meeting `id` under `data_dir`. Needs a Tokio runtime.
     pub fn open(data_dir: &Path, id: &str) -> Self {
-        let snapshot_path = snapshot_file(data_dir, id);
-        let attendance_path = crate::rollcall::file_for(data_dir, id);
         MeetingStore {
-            snapshot: spawn_writer(snapshot_path.clone(), "meeting snapshot"),
-            attendance: spawn_writer(attendance_path.clone(), "roll call"),
-            snapshot_path,
-            attendance_path,
+            snapshot: DurableFile::open(snapshot_file(data_dir, id), "meeting snapshot"),
+            attendance: DurableFile::open(crate::rollcall::file_for(data_dir, id), "roll call"),
         }
     }
 
     /// Queues both records for writing.
     pub fn save(&self, snapshot: Snapshot, attendance: Attendance) {
-        self.snapshot.send_replace(Some(Arc::new(snapshot)));
-        self.attendance.send_replace(Some(Arc::new(attendance)));
+        self.snapshot.queue(snapshot);
+        self.attendance.queue(attendance);
     }
 
-    /// Writes both records now (at shutdown, when the writer tasks may not run again).
-    pub fn save_now(&self, snapshot: &Snapshot, attendance: &Attendance) -> std::io::Result<()> {
-        write_atomic(&self.snapshot_path, snapshot)?;
-        write_atomic(&self.attendance_path, attendance)
+    /// Writes both records durably before returning: for changes acknowledged to someone,
+    /// and at shutdown, when the writer tasks may not run again.
+    pub fn save_now(&self, snapshot: Snapshot, attendance: Attendance) -> std::io::Result<()> {
+        self.snapshot.write_now(snapshot)?;
+        self.attendance.write_now(attendance)
     }
 }
 
@@ -174,46 +215,6 @@ pub fn token_secret(data_dir: &Path) -> std::io::Result<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
-/// Starts a task that writes the newest value sent on the returned channel to `path`.
-/// Bursts of changes coalesce into one write. The task ends when the sender is dropped.
-pub fn spawn_writer<T>(path: PathBuf, what: &'static str) -> watch::Sender<Option<Arc<T>>>
-where
-    T: Serialize + Send + Sync + 'static,
-{
-    let (tx, mut rx) = watch::channel::<Option<Arc<T>>>(None);
-    tokio::spawn(async move {
-        while rx.changed().await.is_ok() {
-            let Some(value) = rx.borrow_and_update().clone() else {
-                continue;
-            };
-            let target = path.clone();
-            let written = tokio::task::spawn_blocking(move || write_atomic(&target, &*value)).await;
-            if let Ok(Err(e)) = written {
-                tracing::error!("cannot write {what} to {}: {e}", path.display());
-            }
-        }
-    });
-    tx
-}
-
-/// Writes `value` as JSON to a temporary file and renames it over `path`.
-pub fn write_atomic<T: Serialize + ?Sized>(path: &Path, value: &T) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(tmp, path)
-}
-
-/// Reads a JSON file written by [`write_atomic`].
-pub fn read<T: DeserializeOwned>(path: &Path) -> Option<T> {
-    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +239,21 @@ mod tests {
             grid_page_size: 16,
             audio_only: Vec::new(),
             saved_ms: 1,
+            links: BTreeMap::new(),
+            ended_ms: None,
         }
+    }
+
+    #[test]
+    fn after_a_crash_sites_leave_when_the_server_was_last_seen_not_at_the_restart() {
+        assert_eq!(crash_leave_ms(Some(10_000), 4_000, 30_000), 10_000);
+        assert_eq!(crash_leave_ms(Some(10_000), 12_000, 30_000), 12_000);
+        assert_eq!(
+            crash_leave_ms(Some(40_000), 4_000, 30_000),
+            30_000,
+            "a clock step back"
+        );
+        assert_eq!(crash_leave_ms(None, 4_000, 30_000), 30_000);
     }
 
     fn temp_dir(name: &str) -> PathBuf {

@@ -1,0 +1,191 @@
+//! Nothing acknowledged is lost: the real `diemcau` binary is killed with SIGKILL (nothing is
+//! flushed at exit) and started again on the same data directory.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const KEY: &str = "durability-admin-key-0123456789abcdef";
+
+/// A `diemcau` process on loopback ports chosen by the OS.
+struct Process {
+    child: Child,
+    http: SocketAddr,
+}
+
+impl Process {
+    fn start(data_dir: &Path) -> Process {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_diemcau"))
+            .args([
+                "--http",
+                "127.0.0.1:0",
+                "--udp",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .env("DIEMCAU_ADMIN_KEY", KEY)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = listening_addr(&line) {
+                    let _ = tx.send(addr);
+                }
+            }
+        });
+        let http = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server says where it listens within 30 s");
+        Process { child, http }
+    }
+
+    /// SIGKILL: no drain, no save at exit.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The address in the log line `signaling listening addr=127.0.0.1:PORT` (colours removed).
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let plain: String = {
+        let mut out = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let rest = plain.split("signaling listening").nth(1)?;
+    rest.split("addr=")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("diemcau-durable-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn create(http: SocketAddr) -> serde_json::Value {
+    let res = reqwest::Client::new()
+        .post(format!("http://{http}/api/v1/meetings"))
+        .bearer_auth(KEY)
+        .json(&serde_json::json!({"title": "Giao ban", "sites": [{"name": "Xã A"}, {"name": "Xã B"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+async fn get(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .get(format!("http://{http}/api/v1{path}"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_created_meeting_and_its_links_survive_a_kill_9_before_anyone_joins() {
+    let dir = data_dir("created");
+    let first = Process::start(&dir);
+    let m = create(first.http).await;
+    // Killed right after the 201: nobody joined, nothing else changed.
+    first.kill_9();
+
+    let second = Process::start(&dir);
+    let id = m["id"].as_str().unwrap();
+    let (status, view) = get(second.http, &format!("/meetings/{id}")).await;
+    assert_eq!(status, 200, "the acknowledged meeting is back: {view}");
+    assert_eq!(view["title"], "Giao ban");
+    for link in [&m["chair"]["link"], &m["sites"][1]["link"]] {
+        let (_, joined) = join(second.http, link.as_str().unwrap()).await;
+        let joined = serde_json::to_value(joined).unwrap();
+        assert_eq!(
+            joined["meeting"]["id"], id,
+            "the link sent before the crash works"
+        );
+    }
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn after_a_kill_9_a_present_site_leaves_when_last_seen_not_at_the_restart() {
+    let interval = signaling::store::LAST_SEEN_INTERVAL.as_millis() as u64;
+    let dir = data_dir("rollcall");
+    let first = Process::start(&dir);
+    let m = create(first.http).await;
+    let _site = join_with_media(first.http, m["sites"][0]["link"].as_str().unwrap()).await;
+    // Present for a while, long enough for `last_seen` to be written after the join.
+    tokio::time::sleep(Duration::from_millis(interval + 500)).await;
+    let killed_ms = signaling::token::unix_now_ms();
+    first.kill_9();
+    // Down for longer than the interval: that time must not count as presence.
+    tokio::time::sleep(Duration::from_millis(2 * interval + 2_000)).await;
+
+    let second = Process::start(&dir);
+    let restarted_ms = signaling::token::unix_now_ms();
+    let id = m["id"].as_str().unwrap();
+    let (status, rc) = get(second.http, &format!("/meetings/{id}/attendance")).await;
+    assert_eq!(status, 200, "{rc}");
+    let s1 = rc["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["site_id"] == "s1")
+        .unwrap();
+    let stay = &s1["sessions"][0];
+    let (joined, left) = (
+        stay["joined_ms"].as_u64().unwrap(),
+        stay["left_ms"].as_u64().expect("the stay is closed"),
+    );
+    assert!(
+        left <= killed_ms + interval,
+        "left {} ms after the kill (restart was {} ms after it): {s1}",
+        left as i64 - killed_ms as i64,
+        restarted_ms - killed_ms
+    );
+    assert!(
+        left >= joined && left + interval >= killed_ms,
+        "left at most one interval before the kill: {s1}"
+    );
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
