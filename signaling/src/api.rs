@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -88,7 +88,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -97,7 +97,7 @@ impl ApiError {
     }
 
     /// The data directory refused a write: nothing was changed.
-    fn storage() -> Self {
+    pub(crate) fn storage() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
@@ -257,7 +257,10 @@ pub struct MeetingView {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "diemcau API", description = "Meetings and invite links of the diemcau video-conferencing relay."),
-    paths(create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv),
+    paths(
+        create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv,
+        crate::api_admin::reissue_link, crate::api_admin::end_meeting, crate::api_admin::delete_meeting
+    ),
     components(schemas(
         CreateMeeting, SiteInput, MeetingCreated, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
         Attendance, rollcall::SiteAttendance, rollcall::Stay
@@ -301,13 +304,21 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/meetings", get(list_meetings).post(create_meeting))
-        .route("/meetings/{id}", get(get_meeting))
+        .route(
+            "/meetings/{id}",
+            get(get_meeting).delete(crate::api_admin::delete_meeting),
+        )
+        .route("/meetings/{id}/end", post(crate::api_admin::end_meeting))
+        .route(
+            "/meetings/{id}/sites/{site_id}/link",
+            post(crate::api_admin::reissue_link),
+        )
         .route("/meetings/{id}/attendance", get(get_attendance))
         .route("/meetings/{id}/attendance.csv", get(get_attendance_csv))
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -539,25 +550,42 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
     Ok(created)
 }
 
-/// Signs a fresh link for every expected site of a meeting.
-pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
-    let now = unix_now();
+/// Signs the link of `site` with token id `jti`.
+pub(crate) fn invite(
+    state: &AppState,
+    meeting: &Meeting,
+    site: &ExpectedSite,
+    jti: String,
+) -> Invite {
+    let token = state.keys.sign(&Claims {
+        mid: meeting.id.clone(),
+        sid: site.id.clone(),
+        role: site.role,
+        exp: meeting.expires_at,
+        iat: unix_now(),
+        jti,
+    });
     let base = state.settings.public_url.trim_end_matches('/');
+    Invite {
+        site_id: site.id.clone(),
+        name: site.name.clone(),
+        role: site.role.as_str().into(),
+        link: format!("{base}/join#t={token}"),
+    }
+}
+
+/// A new token id: what a revocation names.
+pub(crate) fn new_jti() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Signs a fresh link for every expected site of a meeting and makes each the site's one
+/// valid link (earlier ones stop working).
+pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
     let invite = |s: &ExpectedSite| {
-        let token = state.keys.sign(&Claims {
-            mid: meeting.id.clone(),
-            sid: s.id.clone(),
-            role: s.role,
-            exp: meeting.expires_at,
-            iat: now,
-            jti: uuid::Uuid::new_v4().simple().to_string(),
-        });
-        Invite {
-            site_id: s.id.clone(),
-            name: s.name.clone(),
-            role: s.role.as_str().into(),
-            link: format!("{base}/join#t={token}"),
-        }
+        let jti = new_jti();
+        meeting.set_link(&s.id, &jti);
+        invite(state, meeting, s, jti)
     };
     let pick = |r: Role| {
         meeting
@@ -582,7 +610,7 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
     }
 }
 
-fn view(m: &Meeting) -> MeetingView {
+pub(crate) fn view(m: &Meeting) -> MeetingView {
     MeetingView {
         id: m.id.clone(),
         title: m.title.clone(),
@@ -602,22 +630,65 @@ fn view(m: &Meeting) -> MeetingView {
     }
 }
 
-/// List meetings.
+/// Most meetings on one page of the list.
+pub const MAX_PAGE: usize = 500;
+/// Meetings on a page when `limit` is not given.
+pub const DEFAULT_PAGE: usize = 100;
+
+/// Which page of the meeting list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Most meetings on this page (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<usize>,
+    /// Cursor: the id of the last meeting of the previous page; this page starts after it.
+    pub after: Option<String>,
+}
+
+/// The page of meetings after `after` (by id), at most `limit` of them.
+fn page(mut all: Vec<Arc<Meeting>>, after: Option<&str>, limit: usize) -> Vec<Arc<Meeting>> {
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    all.into_iter()
+        .filter(|m| after.is_none_or(|a| m.id.as_str() > a))
+        .take(limit)
+        .collect()
+}
+
+/// List meetings, a page at a time.
+///
+/// Meetings come in the order of their ids. A page holds at most `limit`; for the next page,
+/// send the id of this page's last meeting as `after`. A page with fewer than `limit`
+/// meetings is the last.
 #[utoipa::path(
     get,
     path = "/api/v1/meetings",
+    params(ListParams),
     responses(
-        (status = 200, description = "Every meeting held", body = [MeetingView]),
+        (status = 200, description = "One page of the meetings held", body = [MeetingView]),
+        (status = 400, description = "limit is not 1 to 500", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody)
     ),
     security(("admin" = []))
 )]
 async fn list_meetings(
     State(state): State<Arc<AppState>>,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<MeetingView>>, ApiError> {
     authorize(&state, &headers)?;
-    Ok(Json(state.meetings.all().iter().map(|m| view(m)).collect()))
+    let Query(params) =
+        params.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let limit = params.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let meetings = page(state.meetings.all(), params.after.as_deref(), limit);
+    Ok(Json(meetings.iter().map(|m| view(m)).collect()))
 }
 
 /// One meeting with its roster.
@@ -670,7 +741,11 @@ fn authorize_attendance(
         )
     };
     let claims = state.keys.verify(token).map_err(|_| unauthorized())?;
-    if claims.mid != meeting_id {
+    let revoked = state
+        .meetings
+        .get(meeting_id)
+        .is_some_and(|m| !m.link_is_current(&claims.sid, &claims.jti));
+    if claims.mid != meeting_id || revoked {
         return Err(unauthorized());
     }
     let allowed = match claims.role {

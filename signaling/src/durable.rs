@@ -42,8 +42,9 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Option<T> {
 pub struct DurableFile<T> {
     path: PathBuf,
     latest: watch::Sender<Option<Arc<T>>>,
-    /// Held while the file is written, by the background task and by `write_now`.
-    writing: Arc<Mutex<()>>,
+    /// Held while the file is written, by the background task and by `write_now`; true once
+    /// the file was removed, after which nothing writes it again.
+    writing: Arc<Mutex<bool>>,
 }
 
 impl<T: Serialize + Send + Sync + 'static> DurableFile<T> {
@@ -51,14 +52,17 @@ impl<T: Serialize + Send + Sync + 'static> DurableFile<T> {
     /// runtime. The task ends when this value is dropped.
     pub fn open(path: PathBuf, what: &'static str) -> Self {
         let (latest, mut rx) = watch::channel::<Option<Arc<T>>>(None);
-        let writing = Arc::new(Mutex::new(()));
+        let writing = Arc::new(Mutex::new(false));
         let (target, lock) = (path.clone(), writing.clone());
         tokio::spawn(async move {
             while rx.changed().await.is_ok() {
                 rx.borrow_and_update();
                 let (file, lock, newest) = (target.clone(), lock.clone(), rx.clone());
                 let written = tokio::task::spawn_blocking(move || {
-                    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let removed = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    if *removed {
+                        return Ok(());
+                    }
                     // Whatever is newest now: `write_now` may have replaced the queued value.
                     let value = newest.borrow().clone();
                     value.map_or(Ok(()), |v| write_atomic(&file, &*v))
@@ -84,11 +88,27 @@ impl<T: Serialize + Send + Sync + 'static> DurableFile<T> {
     /// Writes `value` durably before returning.
     pub fn write_now(&self, value: T) -> std::io::Result<()> {
         let value = Arc::new(value);
-        let _held = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let removed = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        if *removed {
+            return Ok(());
+        }
         // Replaced while the lock is held, so a background write that follows writes this
         // value or a newer one, never the one it had queued before.
         self.latest.send_replace(Some(value.clone()));
         write_atomic(&self.path, &*value)
+    }
+
+    /// Deletes the file for good: no queued or later write puts it back.
+    pub fn remove(&self) -> std::io::Result<()> {
+        let mut removed = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        *removed = true;
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => match self.path.parent() {
+                Some(dir) => std::fs::File::open(dir)?.sync_all(),
+                None => Ok(()),
+            },
+        }
     }
 }
 

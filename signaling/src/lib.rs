@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod api_admin;
 pub mod config;
 pub mod durable;
 pub mod limits;

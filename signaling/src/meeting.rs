@@ -186,6 +186,21 @@ pub enum Departure {
     Gone,
 }
 
+/// Whether the link with token id `jti` is `site`'s current one. A site without a recorded
+/// link (a meeting stored before links were tracked) accepts every link signed for it.
+fn link_is_current(st: &State, site: &str, jti: &str) -> bool {
+    st.links
+        .get(site)
+        .is_none_or(|current| same_secret(current, jti))
+}
+
+fn revoked() -> Refusal {
+    Refusal::new(
+        ErrorCode::LinkRevoked,
+        "this invitation link was revoked and replaced; ask the organiser for the new link",
+    )
+}
+
 /// Compares two secrets in time independent of where they differ.
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -421,9 +436,12 @@ impl Meeting {
     /// current connection (its socket dropped, or is dying), the new socket takes that
     /// connection over: same peer, layout and routing, nothing in the roll call. Otherwise
     /// `peer` is its new connection and an older one is told `replaced` and closed.
+    /// `link` is the token id (`jti`) of the link it joined with: a revoked link is refused.
+    #[allow(clippy::too_many_arguments)]
     pub fn join(
         &self,
         site_id: &str,
+        link: &str,
         session: u64,
         peer: PeerId,
         tx: Outbox,
@@ -440,6 +458,9 @@ impl Meeting {
             })?
             .clone();
         let mut st = self.lock();
+        if !link_is_current(&st, &site.id, link) {
+            return Err(revoked());
+        }
         st.rules.admit(
             &site.id,
             &View {
@@ -536,6 +557,45 @@ impl Meeting {
             peer,
             resumed,
         })
+    }
+
+    /// Records `jti` as the one valid link of `site_id` (a link signed for it at creation).
+    pub fn set_link(&self, site_id: &str, jti: &str) {
+        self.lock().links.insert(site_id.to_owned(), jti.to_owned());
+    }
+
+    /// Whether a link with token id `jti` still admits `site_id`.
+    pub fn link_is_current(&self, site_id: &str, jti: &str) -> bool {
+        link_is_current(&self.lock(), site_id, jti)
+    }
+
+    /// Revokes every earlier link of `site_id` and makes `jti` its one valid link; a session
+    /// joined with an earlier link is ended with `link_revoked`. Durable before it returns
+    /// (the caller acknowledges it); the revocation holds in memory even if the write fails.
+    pub fn reissue(&self, site_id: &str, jti: &str, sfu: &Sfu) -> std::io::Result<()> {
+        let mut st = self.lock();
+        st.links.insert(site_id.to_owned(), jti.to_owned());
+        if let Some(m) = st.members.remove(site_id) {
+            let _ = m.tx.send(Outbound::Close(revoked().to_message()));
+            sfu.remove_peer(m.peer);
+            self.mark_left(&mut st, site_id);
+            self.reroute(&mut st, sfu);
+        }
+        self.save_locked(&st)
+    }
+
+    /// When it was ended (Unix ms), if it was.
+    pub fn ended_ms(&self) -> Option<u64> {
+        self.lock().ended_ms
+    }
+
+    /// Ends it (if not yet) and deletes its snapshot, so a restart does not bring it back;
+    /// its roll call stays on disk.
+    pub fn retire(&self, sfu: &Sfu) -> std::io::Result<()> {
+        self.end(sfu);
+        self.store
+            .as_ref()
+            .map_or(Ok(()), MeetingStore::remove_snapshot)
     }
 
     /// Sends `site_id` its current slots again (after a resumed join, once `joined` went out).
@@ -1096,6 +1156,7 @@ impl Meeting {
 
     fn end_locked(&self, st: &mut State, sfu: &Sfu) {
         let now = unix_now_ms();
+        st.ended_ms.get_or_insert(now);
         let members: Vec<(String, Member)> = st.members.drain().collect();
         for (id, m) in members {
             let _ = m.tx.send(Outbound::Close(ServerMessage::Ended {
@@ -1318,6 +1379,11 @@ impl Meetings {
     /// Every meeting.
     pub fn all(&self) -> Vec<Arc<Meeting>> {
         self.map.iter().map(|m| m.clone()).collect()
+    }
+
+    /// Takes the meeting with this id out of the registry.
+    pub fn remove(&self, id: &str) -> Option<Arc<Meeting>> {
+        self.map.remove(id).map(|(_, m)| m)
     }
 
     /// Meetings not ended.

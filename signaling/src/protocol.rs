@@ -749,6 +749,9 @@ pub enum ErrorCode {
     RateLimited,
     /// The server carries its limit of connected sites (`limits.sites_per_node`).
     NodeFull,
+    /// The invitation link was revoked and a new one issued for the site; a session joined
+    /// with it is ended with this code.
+    LinkRevoked,
 }
 
 impl ErrorCode {
@@ -778,6 +781,7 @@ impl ErrorCode {
             ErrorCode::Draining => "draining",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeFull => "node_full",
+            ErrorCode::LinkRevoked => "link_revoked",
         }
     }
 }
@@ -1018,6 +1022,7 @@ mod tests {
             ErrorCode::Draining,
             ErrorCode::RateLimited,
             ErrorCode::NodeFull,
+            ErrorCode::LinkRevoked,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

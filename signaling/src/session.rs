@@ -469,6 +469,7 @@ impl Session {
         let peer = PeerId(self.state.next_id());
         let joined = meeting.join(
             &site.id,
+            &claims.jti,
             self.id,
             peer,
             self.tx.clone(),

@@ -132,6 +132,11 @@ impl MeetingStore {
         self.attendance.queue(attendance);
     }
 
+    /// Deletes the snapshot for good (the meeting is not restored again); the roll call stays.
+    pub fn remove_snapshot(&self) -> std::io::Result<()> {
+        self.snapshot.remove()
+    }
+
     /// Writes both records durably before returning: for changes acknowledged to someone,
     /// and at shutdown, when the writer tasks may not run again.
     pub fn save_now(&self, snapshot: Snapshot, attendance: Attendance) -> std::io::Result<()> {

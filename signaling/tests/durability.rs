@@ -189,3 +189,37 @@ async fn after_a_kill_9_a_present_site_leaves_when_last_seen_not_at_the_restart(
     drop(second);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn a_revoked_link_stays_revoked_after_a_kill_9() {
+    let dir = data_dir("revoked");
+    let first = Process::start(&dir);
+    let m = create(first.http).await;
+    let id = m["id"].as_str().unwrap();
+    let res = reqwest::Client::new()
+        .post(format!(
+            "http://{}/api/v1/meetings/{id}/sites/s1/link",
+            first.http
+        ))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let new: serde_json::Value = res.json().await.unwrap();
+    first.kill_9();
+
+    let second = Process::start(&dir);
+    let mut old = connect(second.http).await;
+    let token = token_of(m["sites"][0]["link"].as_str().unwrap());
+    send(
+        &mut old,
+        format!(r#"{{"type":"join","v":1,"token":"{token}"}}"#),
+    )
+    .await;
+    assert_eq!(error_code(&mut old).await, "link_revoked");
+    let (_, joined) = join(second.http, new["link"].as_str().unwrap()).await;
+    assert_eq!(serde_json::to_value(joined).unwrap()["you"]["id"], "s1");
+    drop(second);
+    let _ = std::fs::remove_dir_all(dir);
+}
