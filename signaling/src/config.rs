@@ -181,6 +181,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("limits.sdp_bytes", Kind::Integer),
     ("limits.tracks_per_site", Kind::Integer),
     ("limits.resume_seconds", Kind::Integer),
+    ("limits.retention_seconds", Kind::Integer),
 ];
 
 /// Secrets and the file key that may hold each instead.
@@ -346,6 +347,7 @@ struct RawLimits {
     sdp_bytes: u64,
     tracks_per_site: u64,
     resume_seconds: u64,
+    retention_seconds: u64,
 }
 
 impl Default for RawLimits {
@@ -361,6 +363,7 @@ impl Default for RawLimits {
             sdp_bytes: d.sdp_bytes as u64,
             tracks_per_site: d.tracks_per_site as u64,
             resume_seconds: d.resume.as_secs(),
+            retention_seconds: d.retention.as_secs(),
         }
     }
 }
@@ -376,6 +379,7 @@ const LIMIT_RANGES: &[(&str, u64, u64)] = &[
     ("sdp_bytes", 1024, 16777216),
     ("tracks_per_site", 1, 16),
     ("resume_seconds", 0, 600),
+    ("retention_seconds", 0, 31_536_000),
 ];
 
 fn validate_limits(
@@ -392,6 +396,7 @@ fn validate_limits(
         raw.sdp_bytes,
         raw.tracks_per_site,
         raw.resume_seconds,
+        raw.retention_seconds,
     ];
     for (&(key, lo, hi), value) in LIMIT_RANGES.iter().zip(values) {
         if !(lo..=hi).contains(&value) {
@@ -436,6 +441,7 @@ fn validate_limits(
         sdp_bytes: raw.sdp_bytes as usize,
         tracks_per_site: raw.tracks_per_site as usize,
         resume: std::time::Duration::from_secs(raw.resume_seconds),
+        retention: std::time::Duration::from_secs(raw.retention_seconds),
     })
 }
 
@@ -614,6 +620,10 @@ impl Config {
             ("limits.sdp_bytes", l.sdp_bytes.to_string()),
             ("limits.tracks_per_site", l.tracks_per_site.to_string()),
             ("limits.resume_seconds", l.resume.as_secs().to_string()),
+            (
+                "limits.retention_seconds",
+                l.retention.as_secs().to_string(),
+            ),
         ]);
         let mut out = String::new();
         for (key, value) in lines {

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod moderation;
 pub mod outbox;
 pub mod protocol;
+pub mod retention;
 pub mod rollcall;
 pub mod route;
 pub mod session;
@@ -44,6 +45,7 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
     let state = Arc::new(AppState::new(settings, Arc::new(sfu), registry)?);
     restore_meetings(&state);
     keep_last_seen(&state);
+    retention::spawn_sweep(&state);
     let weak = Arc::downgrade(&state);
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {

@@ -43,6 +43,10 @@ pub struct Limits {
     /// How long a site whose socket dropped keeps its connection for `join.resume`
     /// (`resume_seconds`; 0: a dropped socket leaves at once).
     pub resume: std::time::Duration,
+    /// How long an ended or expired meeting stays in memory (listed, its roll call served
+    /// from memory) before it is dropped with its snapshot; its roll call stays on disk
+    /// (`retention_seconds`, see [`crate::retention`]).
+    pub retention: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -57,6 +61,7 @@ impl Default for Limits {
             sdp_bytes: 128 * 1024,
             tracks_per_site: 3,
             resume: crate::protocol::RESUME_GRACE,
+            retention: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }

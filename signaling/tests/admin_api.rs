@@ -178,3 +178,38 @@ async fn the_meeting_list_comes_in_pages_after_a_cursor() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_ended_meeting_leaves_memory_after_the_retention_period_and_its_roll_call_stays() {
+    let srv = server_with(signaling::limits::Limits {
+        retention: std::time::Duration::from_secs(1),
+        ..Default::default()
+    })
+    .await;
+    let ended = meeting(&srv.state, &["Xã A"]);
+    let running = meeting(&srv.state, &["Xã B"]);
+    let (status, _) = post(srv.http, &format!("/meetings/{}/end", ended.id)).await;
+    assert_eq!(status, 200);
+    let dir = srv.state.settings.data_dir.clone().unwrap();
+    let mut gone = false;
+    for _ in 0..100 {
+        if get(srv.http, &format!("/meetings/{}", ended.id)).await.0 == 404 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the ended meeting left memory within 10 s");
+    assert!(!signaling::store::snapshot_file(&dir, &ended.id).exists());
+    assert_eq!(
+        get(srv.http, &format!("/meetings/{}/attendance", ended.id))
+            .await
+            .0,
+        200,
+        "its roll call is still served from disk"
+    );
+    assert_eq!(
+        get(srv.http, &format!("/meetings/{}", running.id)).await.0,
+        200
+    );
+}
