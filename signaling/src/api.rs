@@ -105,7 +105,7 @@ impl ApiError {
         )
     }
 
-    fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_meeting", message)
     }
 }
@@ -259,10 +259,11 @@ pub struct MeetingView {
     info(title = "diemcau API", description = "Meetings and invite links of the diemcau video-conferencing relay."),
     paths(
         create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv,
-        crate::api_admin::reissue_link, crate::api_admin::end_meeting, crate::api_admin::delete_meeting
+        crate::api_admin::reissue_link, crate::api_admin::end_meeting, crate::api_admin::delete_meeting,
+        crate::api_admin::edit_meeting
     ),
     components(schemas(
-        CreateMeeting, SiteInput, MeetingCreated, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
+        CreateMeeting, SiteInput, MeetingCreated, crate::api_admin::EditMeeting, crate::api_admin::MeetingEdited, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
         Attendance, rollcall::SiteAttendance, rollcall::Stay
     )),
     modifiers(&BearerAuth)
@@ -306,7 +307,9 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/meetings", get(list_meetings).post(create_meeting))
         .route(
             "/meetings/{id}",
-            get(get_meeting).delete(crate::api_admin::delete_meeting),
+            get(get_meeting)
+                .delete(crate::api_admin::delete_meeting)
+                .patch(crate::api_admin::edit_meeting),
         )
         .route("/meetings/{id}/end", post(crate::api_admin::end_meeting))
         .route(
@@ -440,7 +443,7 @@ fn parse_csv_sites(body: &[u8]) -> Result<Vec<SiteInput>, ApiError> {
         .collect())
 }
 
-fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
+pub(crate) fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
     let name = raw.trim();
     if name.is_empty() {
         return Err(ApiError::invalid(format!("{what} must not be empty")));
@@ -589,7 +592,7 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
     };
     let pick = |r: Role| {
         meeting
-            .sites
+            .sites()
             .iter()
             .find(|s| s.role == r)
             .map(invite)
@@ -597,12 +600,12 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
     };
     MeetingCreated {
         id: meeting.id.clone(),
-        title: meeting.title.clone(),
+        title: meeting.title(),
         expires_at: meeting.expires_at,
         chair: pick(Role::Chair),
         operator: pick(Role::Operator),
         sites: meeting
-            .sites
+            .sites()
             .iter()
             .filter(|s| s.role == Role::Site)
             .map(invite)
@@ -613,7 +616,7 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
 pub(crate) fn view(m: &Meeting) -> MeetingView {
     MeetingView {
         id: m.id.clone(),
-        title: m.title.clone(),
+        title: m.title(),
         expires_at: m.expires_at,
         ended: m.is_ended(),
         connected: m.connected(),

@@ -49,7 +49,7 @@ pub async fn reissue_link(
 ) -> Result<Json<Invite>, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    let site = m.site(&site_id).cloned().ok_or_else(|| {
+    let site = m.site(&site_id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -138,4 +138,155 @@ pub async fn delete_meeting(
     state.meetings.remove(&id);
     state.metrics.meetings.set(state.meetings.active() as i64);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes to a meeting (JSON body); every field is optional.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditMeeting {
+    /// New title: 1 to 200 characters once trimmed.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Sites to add (after the existing ones), each with a new link in the answer.
+    #[serde(default)]
+    pub add_sites: Vec<crate::api::SiteInput>,
+    /// Ids of sites (`site` role) to remove: their link is refused (`site_removed`) and a
+    /// session is closed. One that ever joined stays in the roster and roll call, marked
+    /// removed; one that never joined leaves the roster.
+    #[serde(default)]
+    pub remove_sites: Vec<String>,
+}
+
+/// An edited meeting with the links of the sites added.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct MeetingEdited {
+    /// The meeting after the edit.
+    pub meeting: MeetingView,
+    /// One link per site added, in the given order.
+    pub added: Vec<Invite>,
+}
+
+/// Edit a meeting: title, sites added, sites removed.
+///
+/// Pages already open see the new title and roster when they next join.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/meetings/{id}",
+    params(("id" = String, Path, description = "Meeting id")),
+    request_body(content = EditMeeting, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The edited meeting and the new sites' links", body = MeetingEdited),
+        (status = 400, description = "Body does not parse", body = ErrorBody),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "No such meeting", body = ErrorBody),
+        (status = 409, description = "The meeting has ended", body = ErrorBody),
+        (status = 422, description = "The edit is not valid", body = ErrorBody),
+        (status = 503, description = "The change could not be stored", body = ErrorBody)
+    ),
+    security(("admin" = []))
+)]
+pub async fn edit_meeting(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<MeetingEdited>, ApiError> {
+    authorize(&state, &headers)?;
+    let m = meeting(&state, &id)?;
+    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let edit: EditMeeting = serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("body is not a valid edit: at {at}: {}", e.into_inner()),
+        )
+    })?;
+    if m.is_ended() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "ended",
+            "the meeting has ended and can no longer be edited",
+        ));
+    }
+    let (title, added) = check_edit(&state, &m, &edit)?;
+    // The new sites' links are recorded before the sites exist: no moment accepts another.
+    let jtis: Vec<String> = added.iter().map(|_| new_jti()).collect();
+    for (site, jti) in added.iter().zip(&jtis) {
+        m.set_link(&site.id, jti);
+    }
+    if let Err(e) = m.edit(title, added.clone(), &edit.remove_sites, &state.sfu) {
+        tracing::error!(meeting = %id, "cannot store an edited meeting: {e}");
+        return Err(ApiError::storage());
+    }
+    let invites = added
+        .iter()
+        .zip(jtis)
+        .map(|(site, jti)| invite(&state, &m, site, jti))
+        .collect();
+    Ok(Json(MeetingEdited {
+        meeting: view(&m),
+        added: invites,
+    }))
+}
+
+/// Checks an edit against the meeting; returns the clean title and the sites to add.
+fn check_edit(
+    state: &AppState,
+    m: &Meeting,
+    edit: &EditMeeting,
+) -> Result<(Option<String>, Vec<crate::meeting::ExpectedSite>), ApiError> {
+    use crate::api::{clean_name, MAX_TITLE};
+    use crate::protocol::Role;
+    let title = match &edit.title {
+        Some(t) => {
+            let t = t.trim();
+            if t.is_empty() || t.chars().count() > MAX_TITLE || t.chars().any(char::is_control) {
+                return Err(ApiError::invalid(format!(
+                    "title must be 1 to {MAX_TITLE} characters without control characters"
+                )));
+            }
+            Some(t.to_owned())
+        }
+        None => None,
+    };
+    let sites = m.sites();
+    for id in &edit.remove_sites {
+        if !sites.iter().any(|s| &s.id == id && s.role == Role::Site) {
+            return Err(ApiError::invalid(format!(
+                "remove_sites: \"{}\" is not a site of this meeting (only sites, not the chair or the operator, are removed)",
+                id.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    let count = sites.iter().filter(|s| s.role == Role::Site).count();
+    let max_sites = state.settings.limits.sites_per_meeting;
+    if count + edit.add_sites.len() > max_sites {
+        return Err(ApiError::invalid(format!(
+            "a meeting has at most {max_sites} sites (limits.sites_per_meeting)"
+        )));
+    }
+    let mut seen: std::collections::HashSet<String> =
+        sites.iter().map(|s| s.name.to_lowercase()).collect();
+    let mut next = sites
+        .iter()
+        .filter_map(|s| s.id.strip_prefix('s')?.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    let mut added = Vec::new();
+    for (i, s) in edit.add_sites.iter().enumerate() {
+        let name = clean_name(&s.name, &format!("add_sites {}", i + 1))?;
+        if !seen.insert(name.to_lowercase()) {
+            return Err(ApiError::invalid(format!(
+                "site name \"{name}\" is already in the meeting"
+            )));
+        }
+        next += 1;
+        added.push(crate::meeting::ExpectedSite {
+            id: format!("s{next}"),
+            name,
+            role: Role::Site,
+        });
+    }
+    Ok((title, added))
 }

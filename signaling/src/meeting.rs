@@ -11,7 +11,7 @@
 //! lock, so a `std::sync::Mutex` is the right, cheaper choice.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::outbox::Outbox;
 use dashmap::DashMap;
@@ -151,12 +151,14 @@ struct State {
 pub struct Meeting {
     /// Meeting id.
     pub id: String,
-    /// Title.
-    pub title: String,
+    /// Title (the admin may edit it: [`Meeting::edit`]).
+    title: RwLock<String>,
     /// Token expiry, Unix seconds.
     pub expires_at: u64,
-    /// Expected sites in roster order: chair, sites, operator.
-    pub sites: Vec<ExpectedSite>,
+    /// Expected sites in roster order: chair, sites, operator. Replaced whole by
+    /// [`Meeting::edit`]; readers take the `Arc` and let go of the lock at once, so the lock
+    /// is never held while the state's is taken.
+    sites: RwLock<Arc<Vec<ExpectedSite>>>,
     /// Settings fixed at creation.
     pub options: MeetingOptions,
     state: Mutex<State>,
@@ -252,9 +254,9 @@ impl Meeting {
         };
         Meeting {
             id,
-            title,
+            title: RwLock::new(title),
             expires_at,
-            sites,
+            sites: RwLock::new(Arc::new(sites)),
             options,
             state: Mutex::new(State {
                 rules: Moderation::new(options.floor_limit),
@@ -301,7 +303,7 @@ impl Meeting {
         st.audio_only = snapshot.audio_only.into_iter().collect();
         st.links = snapshot.links;
         st.ended_ms = snapshot.ended_ms;
-        for site in &m.sites {
+        for site in m.sites.get_mut().unwrap_or_else(|e| e.into_inner()).iter() {
             if st.rollcall.is_present(&site.id) {
                 st.rollcall.left(&site.id, left_ms);
             }
@@ -317,11 +319,11 @@ impl Meeting {
         Snapshot {
             version: crate::store::SNAPSHOT_VERSION,
             id: self.id.clone(),
-            title: self.title.clone(),
+            title: self.title(),
             expires_at: self.expires_at,
             floor_limit: self.options.floor_limit,
             grid_slots: self.options.grid_slots,
-            sites: self.sites.clone(),
+            sites: self.sites().to_vec(),
             rules: st.rules.clone(),
             rollcall: st.rollcall.clone(),
             grid_page: st.grid_page,
@@ -354,8 +356,18 @@ impl Meeting {
     }
 
     /// The expected site with this id.
-    pub fn site(&self, id: &str) -> Option<&ExpectedSite> {
-        self.sites.iter().find(|s| s.id == id)
+    pub fn site(&self, id: &str) -> Option<ExpectedSite> {
+        self.sites().iter().find(|s| s.id == id).cloned()
+    }
+
+    /// Expected sites in roster order.
+    pub fn sites(&self) -> Arc<Vec<ExpectedSite>> {
+        self.sites.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The title.
+    pub fn title(&self) -> String {
+        self.title.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Whether the chair ended it.
@@ -371,7 +383,7 @@ impl Meeting {
     /// Roster with presence, for the API.
     pub fn roster(&self) -> Vec<SiteStatus> {
         let st = self.lock();
-        self.sites.iter().map(|s| status(s, &st)).collect()
+        self.sites().iter().map(|s| status(s, &st)).collect()
     }
 
     /// Whether `site_id` has a connection now.
@@ -393,13 +405,13 @@ impl Meeting {
     fn info(&self) -> MeetingInfo {
         MeetingInfo {
             id: self.id.clone(),
-            title: self.title.clone(),
+            title: self.title(),
         }
     }
 
     fn report(&self, st: &State) -> Attendance {
-        let expected: Vec<Expected<'_>> = self
-            .sites
+        let sites = self.sites();
+        let expected: Vec<Expected<'_>> = sites
             .iter()
             .map(|s| Expected {
                 id: &s.id,
@@ -535,7 +547,7 @@ impl Meeting {
         let mut messages = vec![joined, meeting_state(&st.rules), floor(&st.rules)];
         // The chair's marks (mute, removal...) on every site this participant may see.
         let watcher = self.is_watcher(&site.id, &st);
-        for s in &self.sites {
+        for s in self.sites().iter() {
             if (watcher || s.id == site.id) && self.has_marks(&s.id, &st) {
                 messages.push(self.site_state(s, &st));
             }
@@ -584,6 +596,49 @@ impl Meeting {
         self.save_locked(&st)
     }
 
+    /// The admin's edit: a new title, sites added (before the operator, in roster order) and
+    /// sites removed (ids of `site` role, checked by the caller). A removed site that ever
+    /// joined stays in the roster and the roll call, marked removed as by the chair's
+    /// `remove_site`; one that never joined leaves the roster. A removed site's session is
+    /// closed with `site_removed` and its link refused. Durable before it returns.
+    pub fn edit(
+        &self,
+        title: Option<String>,
+        added: Vec<ExpectedSite>,
+        removed: &[String],
+        sfu: &Sfu,
+    ) -> std::io::Result<()> {
+        // As the chair's `remove_site`: off the floor, hands and spotlight, disconnected.
+        let chair = self.sites().iter().find(|s| s.role == Role::Chair).cloned();
+        if let Some(chair) = chair {
+            for id in removed {
+                // Refused only as `conflict` for a site removed already: nothing to do.
+                let _ = self.act(&chair.id, Action::Remove(id.clone()), sfu);
+            }
+        }
+        let mut st = self.lock();
+        if let Some(t) = title {
+            *self.title.write().unwrap_or_else(|e| e.into_inner()) = t;
+        }
+        let mut sites = self.sites().to_vec();
+        for id in removed {
+            if st.rollcall.ever_joined(id) {
+                continue;
+            }
+            sites.retain(|s| &s.id != id);
+            st.links.remove(id);
+            st.rules.removed.remove(id);
+        }
+        let operator_at = sites
+            .iter()
+            .position(|s| s.role == Role::Operator)
+            .unwrap_or(sites.len());
+        sites.splice(operator_at..operator_at, added);
+        *self.sites.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(sites);
+        self.reroute(&mut st, sfu);
+        self.save_locked(&st)
+    }
+
     /// When it was ended (Unix ms), if it was.
     pub fn ended_ms(&self) -> Option<u64> {
         self.lock().ended_ms
@@ -629,7 +684,7 @@ impl Meeting {
         if st.presence.insert(site_id.to_owned(), Presence::Joined) != Some(Presence::Joined) {
             st.rollcall.joined(site_id, unix_now_ms());
             if let Some(site) = self.site(site_id) {
-                self.broadcast_state(&st, site);
+                self.broadcast_state(&st, &site);
             }
             self.persist(&st);
         }
@@ -646,7 +701,7 @@ impl Meeting {
         m.mic = Some(mic);
         m.camera = Some(camera);
         if let Some(site) = self.site(site_id) {
-            self.broadcast_state(&st, site);
+            self.broadcast_state(&st, &site);
         }
     }
 
@@ -670,7 +725,7 @@ impl Meeting {
         }
         m.reception = Some(reception);
         if let Some(site) = self.site(site_id) {
-            self.broadcast_state(&st, site);
+            self.broadcast_state(&st, &site);
         }
     }
 
@@ -731,7 +786,7 @@ impl Meeting {
             st.presence.insert(site_id.to_owned(), Presence::Left);
             st.rollcall.left(site_id, unix_now_ms());
             if let Some(site) = self.site(site_id) {
-                self.broadcast_state(st, site);
+                self.broadcast_state(st, &site);
             }
             self.persist(st);
         }
@@ -802,7 +857,7 @@ impl Meeting {
         }
         for id in &changed.sites {
             if let Some(site) = self.site(id) {
-                self.broadcast_state(&st, site);
+                self.broadcast_state(&st, &site);
             }
         }
         if let Some(removed) = &changed.removed {
@@ -971,7 +1026,7 @@ impl Meeting {
         };
         if changed {
             if let Some(site) = self.site(target) {
-                self.broadcast_state(&st, site);
+                self.broadcast_state(&st, &site);
             }
             self.reroute(&mut st, sfu);
             self.persist(&st);
@@ -1013,7 +1068,7 @@ impl Meeting {
         }
         let kbps = |bps: u64| (bps as f64 / 100.0).round() / 10.0;
         let mut sites = Vec::new();
-        for s in &self.sites {
+        for s in self.sites().iter() {
             let Some(m) = st.members.get(&s.id).filter(|m| m.layout.is_some()) else {
                 continue;
             };
@@ -1043,7 +1098,7 @@ impl Meeting {
             });
         }
         let totals = StatsTotals {
-            expected: self.sites.len() as u32,
+            expected: self.sites().len() as u32,
             joined: sites.len() as u32,
             up_kbps: (sites.iter().map(|s| s.up_kbps).sum::<f64>() * 10.0).round() / 10.0,
             down_kbps: (sites.iter().map(|s| s.down_kbps).sum::<f64>() * 10.0).round() / 10.0,
@@ -1173,7 +1228,7 @@ impl Meeting {
     }
 
     fn visible_roster(&self, me: &ExpectedSite, st: &State) -> Vec<SiteStatus> {
-        self.sites
+        self.sites()
             .iter()
             .filter(|s| me.role != Role::Site || s.id == me.id || s.role == Role::Chair)
             .map(|s| status(s, st))
@@ -1233,8 +1288,8 @@ impl Meeting {
 
     /// Recomputes every negotiated member's slots; sends changes to the SFU and the member.
     fn reroute(&self, st: &mut State, sfu: &Sfu) {
-        let participants: Vec<Participant<'_>> = self
-            .sites
+        let sites = self.sites();
+        let participants: Vec<Participant<'_>> = sites
             .iter()
             .filter_map(|s| {
                 let m = st.members.get(&s.id)?;

@@ -213,3 +213,89 @@ async fn an_ended_meeting_leaves_memory_after_the_retention_period_and_its_roll_
         200
     );
 }
+
+async fn patch(http: SocketAddr, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .patch(format!("http://{http}/api/v1{path}"))
+        .bearer_auth(ADMIN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn an_edit_changes_the_title_adds_sites_with_links_and_removes_sites() {
+    let srv = server().await;
+    let m = meeting(&srv.state, &["Xã A", "Xã B", "Xã C"]);
+    // s1 is in the meeting; s2 never came.
+    let mut present = join_with_media(srv.http, &m.sites[0].link).await;
+    let (status, edited) = patch(
+        srv.http,
+        &format!("/meetings/{}", m.id),
+        serde_json::json!({
+            "title": "  Giao ban (sửa)  ",
+            "add_sites": [{"name": "Xã D"}],
+            "remove_sites": ["s1", "s2"]
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["meeting"]["title"], "Giao ban (sửa)");
+    let roster: Vec<(String, String)> = edited["meeting"]["roster"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["site_id"].as_str().unwrap().into(),
+                s["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let ids: Vec<&str> = roster.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["chair", "s1", "s3", "s4", "operator"],
+        "s1 had joined: it stays in the roll call; s2 never came: gone; s4 added before the operator"
+    );
+    assert_eq!(edited["added"][0]["site_id"], "s4");
+    assert_eq!(edited["added"][0]["name"], "Xã D");
+
+    let ended = wait_for(&mut present, |v| (v["type"] == "ended").then(|| v.clone())).await;
+    assert_eq!(
+        ended["reason"], "removed_by_chair",
+        "the removed site's session ends as by remove_site"
+    );
+    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "site_removed");
+    assert_eq!(join_error(srv.http, &m.sites[1].link).await, "site_removed");
+    let (_, joined) = join(srv.http, edited["added"][0]["link"].as_str().unwrap()).await;
+    let joined = serde_json::to_value(joined).unwrap();
+    assert_eq!(
+        (
+            joined["you"]["id"].as_str(),
+            joined["meeting"]["title"].as_str()
+        ),
+        (Some("s4"), Some("Giao ban (sửa)"))
+    );
+    let (_, third) = join(srv.http, &m.sites[2].link).await;
+    assert_eq!(
+        serde_json::to_value(third).unwrap()["you"]["id"],
+        "s3",
+        "untouched sites go on"
+    );
+
+    for (body, code) in [
+        (serde_json::json!({"remove_sites": ["chair"]}), 422),
+        (serde_json::json!({"remove_sites": ["s99"]}), 422),
+        (serde_json::json!({"add_sites": [{"name": "xã c"}]}), 422),
+        (serde_json::json!({"title": "\u{1}"}), 422),
+        (serde_json::json!({"colour": "red"}), 400),
+    ] {
+        let (status, err) = patch(srv.http, &format!("/meetings/{}", m.id), body.clone()).await;
+        assert_eq!(status, code, "{body}: {err}");
+        assert!(err["error"]["message"].is_string(), "{err}");
+    }
+}
