@@ -283,6 +283,7 @@ impl utoipa::Modify for BearerAuth {
         // The derive takes only literal patterns; these are kept next to the rules.
         for (schema, field, pattern) in [
             ("CreateMeeting", "title", TITLE_PATTERN),
+            ("EditMeeting", "title", TITLE_PATTERN),
             ("CreateMeeting", "chair_name", NAME_PATTERN),
             ("SiteInput", "name", NAME_PATTERN),
         ] {

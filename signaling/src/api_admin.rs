@@ -8,7 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use crate::api::{authorize, invite, new_jti, view, ApiError, ErrorBody, Invite, MeetingView};
-use crate::meeting::Meeting;
+use crate::meeting::{ExpectedSite, Meeting};
+use crate::protocol::{ErrorCode, Refusal, Role};
 use crate::state::AppState;
 
 fn meeting(state: &AppState, id: &str) -> Result<Arc<Meeting>, ApiError> {
@@ -70,6 +71,41 @@ pub async fn reissue_link(
     }
     tracing::info!(meeting = %id, site = %site.id, "link revoked and reissued");
     Ok(Json(invite(&state, &m, &site, jti)))
+}
+
+/// The chair's `reissue_link` over the WebSocket: revokes `target`'s link and returns its
+/// new one. Only the chair, and only for sites (not itself, co-chairs' chair or operators).
+pub fn reissue_by_chair(
+    state: &AppState,
+    m: &Meeting,
+    actor: &ExpectedSite,
+    target: &str,
+) -> Result<String, Refusal> {
+    if actor.role != Role::Chair {
+        return Err(Refusal::new(
+            ErrorCode::Forbidden,
+            "only the chair reissues links",
+        ));
+    }
+    let site = m
+        .site(target)
+        .filter(|s| s.role == Role::Site)
+        .ok_or_else(|| {
+            Refusal::new(
+                ErrorCode::UnknownSite,
+                "the meeting has no site with this id",
+            )
+        })?;
+    let jti = new_jti();
+    if let Err(e) = m.reissue(&site.id, &jti, &state.sfu) {
+        tracing::error!(meeting = %m.id, "cannot store a reissued link: {e}");
+        return Err(Refusal::new(
+            ErrorCode::Internal,
+            "the new link could not be stored; the old one is revoked, try again",
+        ));
+    }
+    tracing::info!(meeting = %m.id, site = %site.id, "link revoked and reissued by the chair");
+    Ok(invite(state, m, &site, jti).link)
 }
 
 /// End a meeting for everyone.
@@ -144,7 +180,7 @@ pub async fn delete_meeting(
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditMeeting {
-    /// New title: 1 to 200 characters once trimmed.
+    /// New title: 1 to 200 characters once trimmed (as at creation).
     #[serde(default)]
     pub title: Option<String>,
     /// Sites to add (after the existing ones), each with a new link in the answer.
@@ -179,8 +215,8 @@ pub struct MeetingEdited {
         (status = 400, description = "Body does not parse", body = ErrorBody),
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
         (status = 404, description = "No such meeting", body = ErrorBody),
-        (status = 409, description = "The meeting has ended", body = ErrorBody),
-        (status = 422, description = "The edit is not valid", body = ErrorBody),
+        (status = 409, description = "The meeting has ended, or the edit does not fit it (a site id it does not have, a name it has already, over limits.sites_per_meeting)", body = ErrorBody),
+        (status = 422, description = "A title or site name breaks the rules of creation", body = ErrorBody),
         (status = 503, description = "The change could not be stored", body = ErrorBody)
     ),
     security(("admin" = []))
@@ -230,6 +266,11 @@ pub async fn edit_meeting(
     }))
 }
 
+/// An edit that does not fit the meeting as it is now (the document cannot express it).
+fn conflict(message: String) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "conflict", message)
+}
+
 /// Checks an edit against the meeting; returns the clean title and the sites to add.
 fn check_edit(
     state: &AppState,
@@ -237,13 +278,13 @@ fn check_edit(
     edit: &EditMeeting,
 ) -> Result<(Option<String>, Vec<crate::meeting::ExpectedSite>), ApiError> {
     use crate::api::{clean_name, MAX_TITLE};
-    use crate::protocol::Role;
     let title = match &edit.title {
         Some(t) => {
             let t = t.trim();
-            if t.is_empty() || t.chars().count() > MAX_TITLE || t.chars().any(char::is_control) {
+            // The rule of `create` (and its OpenAPI pattern), so both agree.
+            if t.is_empty() || t.chars().count() > MAX_TITLE {
                 return Err(ApiError::invalid(format!(
-                    "title must be 1 to {MAX_TITLE} characters without control characters"
+                    "title must be 1 to {MAX_TITLE} characters"
                 )));
             }
             Some(t.to_owned())
@@ -253,7 +294,7 @@ fn check_edit(
     let sites = m.sites();
     for id in &edit.remove_sites {
         if !sites.iter().any(|s| &s.id == id && s.role == Role::Site) {
-            return Err(ApiError::invalid(format!(
+            return Err(conflict(format!(
                 "remove_sites: \"{}\" is not a site of this meeting (only sites, not the chair or the operator, are removed)",
                 id.chars().take(40).collect::<String>()
             )));
@@ -262,7 +303,7 @@ fn check_edit(
     let count = sites.iter().filter(|s| s.role == Role::Site).count();
     let max_sites = state.settings.limits.sites_per_meeting;
     if count + edit.add_sites.len() > max_sites {
-        return Err(ApiError::invalid(format!(
+        return Err(conflict(format!(
             "a meeting has at most {max_sites} sites (limits.sites_per_meeting)"
         )));
     }
@@ -277,7 +318,7 @@ fn check_edit(
     for (i, s) in edit.add_sites.iter().enumerate() {
         let name = clean_name(&s.name, &format!("add_sites {}", i + 1))?;
         if !seen.insert(name.to_lowercase()) {
-            return Err(ApiError::invalid(format!(
+            return Err(conflict(format!(
                 "site name \"{name}\" is already in the meeting"
             )));
         }

@@ -44,6 +44,7 @@ pub const CLIENT_TYPES: &[&str] = &[
     "notice",
     "reconnect",
     "force_audio_only",
+    "reissue_link",
 ];
 
 /// Longest operator notice, in characters.
@@ -244,6 +245,11 @@ pub enum ClientMessage {
         /// The site.
         site_id: String,
     },
+    /// Chair: revoke a site's link (it leaked) and get a new one for it (`link`).
+    ReissueLink {
+        /// The site (role `site`).
+        site_id: String,
+    },
     /// Operator: stop (or resume) sending any video to a site.
     ForceAudioOnly {
         /// The site.
@@ -383,6 +389,7 @@ impl ClientMessage {
             ClientMessage::Notice { .. } => "notice",
             ClientMessage::Reconnect { .. } => "reconnect",
             ClientMessage::ForceAudioOnly { .. } => "force_audio_only",
+            ClientMessage::ReissueLink { .. } => "reissue_link",
         }
     }
 }
@@ -685,6 +692,13 @@ pub enum ServerMessage {
     },
     /// The operators ask this site to drop its connection and join again at once.
     Reconnect,
+    /// To the chair, after `reissue_link`: the site's new link (the old one is revoked).
+    Link {
+        /// The site.
+        site_id: String,
+        /// Its new invite link.
+        link: String,
+    },
     /// The meeting is over.
     Ended {
         /// Why (`ended_by_chair`).

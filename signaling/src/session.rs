@@ -307,6 +307,12 @@ impl Session {
                     .meetings
                     .set(self.state.meetings.active() as i64);
             }
+            ClientMessage::ReissueLink { site_id } => {
+                let j = self.joined()?;
+                let link =
+                    crate::api_admin::reissue_by_chair(&self.state, &j.meeting, &j.site, &site_id)?;
+                self.send(ServerMessage::Link { site_id, link });
+            }
             ClientMessage::Chat { to, text } => {
                 let j = self.joined()?;
                 j.meeting.chat(&j.site.id, &to, &text)?;

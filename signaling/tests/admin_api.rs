@@ -288,14 +288,49 @@ async fn an_edit_changes_the_title_adds_sites_with_links_and_removes_sites() {
     );
 
     for (body, code) in [
-        (serde_json::json!({"remove_sites": ["chair"]}), 422),
-        (serde_json::json!({"remove_sites": ["s99"]}), 422),
-        (serde_json::json!({"add_sites": [{"name": "xã c"}]}), 422),
-        (serde_json::json!({"title": "\u{1}"}), 422),
+        (serde_json::json!({"remove_sites": ["chair"]}), 409),
+        (serde_json::json!({"remove_sites": ["s99"]}), 409),
+        (serde_json::json!({"add_sites": [{"name": "xã c"}]}), 409),
+        (serde_json::json!({"title": " \t "}), 422),
         (serde_json::json!({"colour": "red"}), 400),
     ] {
         let (status, err) = patch(srv.http, &format!("/meetings/{}", m.id), body.clone()).await;
         assert_eq!(status, code, "{body}: {err}");
         assert!(err["error"]["message"].is_string(), "{err}");
     }
+}
+
+#[tokio::test]
+async fn the_chair_reissues_a_leaked_link_over_the_websocket() {
+    let srv = server().await;
+    let m = meeting(&srv.state, &["Xã A", "Xã B"]);
+    let (mut chair, _) = join(srv.http, &m.chair.link).await;
+    let mut leaked = join_with_media(srv.http, &m.sites[0].link).await;
+    send_json(
+        &mut chair,
+        serde_json::json!({"type": "reissue_link", "site_id": "s1"}),
+    )
+    .await;
+    let link = wait_for(&mut chair, |v| (v["type"] == "link").then(|| v.clone())).await;
+    assert_eq!(link["site_id"], "s1");
+    let new_link = link["link"].as_str().unwrap();
+    assert_ne!(new_link, m.sites[0].link);
+    assert_eq!(error_code(&mut leaked).await, "link_revoked");
+    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "link_revoked");
+    let (_, joined) = join(srv.http, new_link).await;
+    assert_eq!(serde_json::to_value(joined).unwrap()["you"]["id"], "s1");
+
+    send_json(
+        &mut chair,
+        serde_json::json!({"type": "reissue_link", "site_id": "operator"}),
+    )
+    .await;
+    assert_eq!(error_code(&mut chair).await, "unknown_site");
+    let (mut site, _) = join(srv.http, &m.sites[1].link).await;
+    send_json(
+        &mut site,
+        serde_json::json!({"type": "reissue_link", "site_id": "s1"}),
+    )
+    .await;
+    assert_eq!(error_code(&mut site).await, "forbidden");
 }

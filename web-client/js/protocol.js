@@ -251,10 +251,11 @@ export const MAX_INFO_CHARS = 64;
  */
 export const JOIN_ERROR_CODES = /** @type {const} */ ([
   'invalid_token', 'token_expired', 'unknown_meeting', 'site_removed', 'unsupported_version', 'locked',
+  'link_revoked',
 ]);
 
 /** Error codes after which the server closes this session (PROTOCOL.md "Errors", fatal). */
-export const FATAL_ERROR_CODES = /** @type {const} */ (['replaced']);
+export const FATAL_ERROR_CODES = /** @type {const} */ (['replaced', 'link_revoked']);
 
 // ---------------------------------------------------------------------------------------
 // Validation helpers

@@ -302,6 +302,8 @@ const en = {
   'failed.token_expired.body': 'This invitation link is past its validity. Ask the chair site for a new link.',
   'failed.unknown_meeting.title': 'Meeting not found',
   'failed.unknown_meeting.body': 'This meeting is not on the server or has already ended. Check the link, or contact the chair site.',
+  'failed.link_revoked.title': 'This link was replaced',
+  'failed.link_revoked.body': 'The organiser revoked this invitation link and issued a new one for your site. Open the new link sent to you, or contact the chair site’s technical staff.',
   'failed.site_removed.title': 'Your site is no longer in the meeting',
   'failed.site_removed.body': 'The chair site removed your site from the meeting, or from its list. Once the chair site lets you back in, press Try again.',
   'failed.unsupported_version.title': 'Please reload the page',

@@ -305,6 +305,8 @@ const vi = {
   'failed.token_expired.body': 'Đường liên kết mời này đã quá thời hạn sử dụng. Hãy xin đường liên kết mới từ điểm cầu chủ trì.',
   'failed.unknown_meeting.title': 'Không tìm thấy phiên họp',
   'failed.unknown_meeting.body': 'Phiên họp này không có trên máy chủ hoặc đã kết thúc. Hãy kiểm tra lại đường liên kết, hoặc liên hệ điểm cầu chủ trì.',
+  'failed.link_revoked.title': 'Đường liên kết đã được thay',
+  'failed.link_revoked.body': 'Ban tổ chức đã thu hồi đường liên kết mời này và cấp đường liên kết mới cho điểm cầu của bạn. Hãy mở đường liên kết mới đã được gửi cho bạn, hoặc liên hệ cán bộ kỹ thuật của điểm cầu chủ trì.',
   'failed.site_removed.title': 'Điểm cầu không còn trong phiên họp',
   'failed.site_removed.body': 'Điểm cầu chủ trì đã mời điểm cầu của bạn ra khỏi phiên họp, hoặc bỏ điểm cầu khỏi danh sách. Khi điểm cầu chủ trì cho vào lại, bấm Thử lại.',
   'failed.unsupported_version.title': 'Cần tải lại trang',

@@ -118,6 +118,19 @@ test('replaced is fatal even after joining', () => {
   assert.equal(session.failure, 'replaced');
 });
 
+test('a revoked link ends a joined session for good, without a retry', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { session, socket } = newSession();
+  socket.open();
+  socket.receive(JOINED);
+  socket.receive({ type: 'error', code: 'link_revoked', message: 'this invitation link was revoked' });
+  assert.equal(session.screen, 'failed');
+  assert.equal(session.failure, 'link_revoked');
+  socket.close();
+  t.mock.timers.tick(60_000);
+  assert.equal(FakeSocket.all.length, 1, 'the revoked link is not tried again');
+});
+
 test('site_state keeps the roster current', () => {
   const { session, socket } = newSession();
   socket.open();
