@@ -866,6 +866,17 @@ mod tests {
         assert!(paths.contains_key("/api/v1/meetings"));
         assert!(paths.contains_key("/api/v1/meetings/{id}"));
         assert!(doc["paths"]["/api/v1/meetings"]["post"]["requestBody"].is_object());
+        let one = &doc["paths"]["/api/v1/meetings/{id}"];
+        assert!(one["patch"]["requestBody"].is_object() && one["delete"].is_object());
+        assert!(paths.contains_key("/api/v1/meetings/{id}/end"));
+        assert!(paths.contains_key("/api/v1/meetings/{id}/sites/{site_id}/link"));
+        let list: Vec<(&str, &str)> = doc["paths"]["/api/v1/meetings"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), p["in"].as_str().unwrap()))
+            .collect();
+        assert_eq!(list, [("limit", "query"), ("after", "query")]);
     }
 
     #[test]

@@ -837,6 +837,10 @@ impl Meeting {
         st.rules = rules;
         if ending {
             self.end_locked(&mut st, sfu);
+            // The chair is told `ended`: on disk before, as every acknowledged change.
+            if let Err(e) = self.save_locked(&st) {
+                tracing::error!(meeting = %self.id, "cannot store the end of the meeting: {e}");
+            }
             return Ok(());
         }
         if changed.meeting {
