@@ -165,6 +165,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("token_secret", Kind::Text),
     ("token_secret_file", Kind::Text),
     ("behind_proxy", Kind::Bool),
+    ("trusted_proxies", Kind::List),
     ("tls_cert", Kind::Text),
     ("tls_key", Kind::Text),
     ("drain_seconds", Kind::Integer),
@@ -181,6 +182,11 @@ const KEYS: &[(&str, Kind)] = &[
     ("limits.sdp_bytes", Kind::Integer),
     ("limits.tracks_per_site", Kind::Integer),
     ("limits.resume_seconds", Kind::Integer),
+    ("limits.join_timeout_seconds", Kind::Integer),
+    ("limits.unjoined_per_ip", Kind::Integer),
+    ("limits.unjoined_per_node", Kind::Integer),
+    ("limits.connections_per_ip", Kind::Integer),
+    ("limits.http_idle_seconds", Kind::Integer),
 ];
 
 /// Secrets and the file key that may hold each instead.
@@ -274,6 +280,8 @@ pub struct Config {
     pub token_secret: Option<Secret>,
     /// Plain HTTP is served to a TLS-terminating reverse proxy.
     pub behind_proxy: bool,
+    /// Peers whose `X-Forwarded-For` is believed when `behind_proxy` (default: loopback).
+    pub trusted_proxies: Vec<crate::proxy::Net>,
     /// Serve HTTPS/WSS directly.
     pub tls: Option<TlsFiles>,
     /// How long a shutdown waits for meetings to finish before closing every session.
@@ -302,6 +310,7 @@ struct Raw {
     token_secret: Option<String>,
     token_secret_file: Option<PathBuf>,
     behind_proxy: bool,
+    trusted_proxies: Option<Vec<String>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     drain_seconds: u64,
@@ -325,6 +334,7 @@ impl Default for Raw {
             token_secret: None,
             token_secret_file: None,
             behind_proxy: false,
+            trusted_proxies: None,
             tls_cert: None,
             tls_key: None,
             drain_seconds: 30,
@@ -346,6 +356,11 @@ struct RawLimits {
     sdp_bytes: u64,
     tracks_per_site: u64,
     resume_seconds: u64,
+    join_timeout_seconds: u64,
+    unjoined_per_ip: u64,
+    unjoined_per_node: u64,
+    connections_per_ip: u64,
+    http_idle_seconds: u64,
 }
 
 impl Default for RawLimits {
@@ -361,6 +376,11 @@ impl Default for RawLimits {
             sdp_bytes: d.sdp_bytes as u64,
             tracks_per_site: d.tracks_per_site as u64,
             resume_seconds: d.resume.as_secs(),
+            join_timeout_seconds: d.join_timeout.as_secs(),
+            unjoined_per_ip: d.unjoined_per_ip as u64,
+            unjoined_per_node: d.unjoined_per_node as u64,
+            connections_per_ip: d.connections_per_ip as u64,
+            http_idle_seconds: d.http_idle.as_secs(),
         }
     }
 }
@@ -376,6 +396,11 @@ const LIMIT_RANGES: &[(&str, u64, u64)] = &[
     ("sdp_bytes", 1024, 16777216),
     ("tracks_per_site", 1, 16),
     ("resume_seconds", 0, 600),
+    ("join_timeout_seconds", 1, 600),
+    ("unjoined_per_ip", 1, 100000),
+    ("unjoined_per_node", 1, 1000000),
+    ("connections_per_ip", 1, 1000000),
+    ("http_idle_seconds", 1, 3600),
 ];
 
 fn validate_limits(
@@ -392,6 +417,11 @@ fn validate_limits(
         raw.sdp_bytes,
         raw.tracks_per_site,
         raw.resume_seconds,
+        raw.join_timeout_seconds,
+        raw.unjoined_per_ip,
+        raw.unjoined_per_node,
+        raw.connections_per_ip,
+        raw.http_idle_seconds,
     ];
     for (&(key, lo, hi), value) in LIMIT_RANGES.iter().zip(values) {
         if !(lo..=hi).contains(&value) {
@@ -436,6 +466,11 @@ fn validate_limits(
         sdp_bytes: raw.sdp_bytes as usize,
         tracks_per_site: raw.tracks_per_site as usize,
         resume: std::time::Duration::from_secs(raw.resume_seconds),
+        join_timeout: std::time::Duration::from_secs(raw.join_timeout_seconds),
+        unjoined_per_ip: raw.unjoined_per_ip as usize,
+        unjoined_per_node: raw.unjoined_per_node as usize,
+        connections_per_ip: raw.connections_per_ip as usize,
+        http_idle: std::time::Duration::from_secs(raw.http_idle_seconds),
     })
 }
 
@@ -577,6 +612,14 @@ impl Config {
             ),
             ("behind_proxy", self.behind_proxy.to_string()),
             (
+                "trusted_proxies",
+                self.trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            (
                 "tls_cert",
                 opt(self.tls.as_ref().map(|t| t.cert.display().to_string())),
             ),
@@ -614,6 +657,20 @@ impl Config {
             ("limits.sdp_bytes", l.sdp_bytes.to_string()),
             ("limits.tracks_per_site", l.tracks_per_site.to_string()),
             ("limits.resume_seconds", l.resume.as_secs().to_string()),
+            (
+                "limits.join_timeout_seconds",
+                l.join_timeout.as_secs().to_string(),
+            ),
+            ("limits.unjoined_per_ip", l.unjoined_per_ip.to_string()),
+            ("limits.unjoined_per_node", l.unjoined_per_node.to_string()),
+            (
+                "limits.connections_per_ip",
+                l.connections_per_ip.to_string(),
+            ),
+            (
+                "limits.http_idle_seconds",
+                l.http_idle.as_secs().to_string(),
+            ),
         ]);
         let mut out = String::new();
         for (key, value) in lines {
@@ -903,6 +960,14 @@ fn validate(raw: Raw, sources: BTreeMap<String, Source>) -> Result<Config, Confi
     }
     let turn = validate_turn(raw.turn.urls, turn_secret, raw.turn.ttl_seconds, &sources)?;
     let limits = validate_limits(&raw.limits, &sources)?;
+    let trusted_proxies = match &raw.trusted_proxies {
+        None => crate::proxy::loopback(),
+        Some(list) => list
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_, crate::proxy::BadNet>>()
+            .map_err(|e| invalid("trusted_proxies", src("trusted_proxies"), e.to_string()))?,
+    };
 
     if production {
         let why = |what: &str| format!("mode = \"production\" needs {what}");
@@ -960,6 +1025,7 @@ fn validate(raw: Raw, sources: BTreeMap<String, Source>) -> Result<Config, Confi
         admin_key,
         token_secret,
         behind_proxy: raw.behind_proxy,
+        trusted_proxies,
         tls,
         drain: Duration::from_secs(raw.drain_seconds),
         turn,

@@ -239,6 +239,7 @@ async fn serve(args: &Args, config: Config) -> anyhow::Result<()> {
         drain_timeout: config.drain,
         limits: config.limits,
         behind_proxy: config.behind_proxy,
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let sfu_config = sfu::SfuConfig {
         bind: config.udp,

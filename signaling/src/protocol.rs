@@ -749,6 +749,8 @@ pub enum ErrorCode {
     RateLimited,
     /// The server carries its limit of connected sites (`limits.sites_per_node`).
     NodeFull,
+    /// The socket sent no `join` within `limits.join_timeout_seconds` of opening; it closes.
+    JoinTimeout,
 }
 
 impl ErrorCode {
@@ -778,6 +780,7 @@ impl ErrorCode {
             ErrorCode::Draining => "draining",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeFull => "node_full",
+            ErrorCode::JoinTimeout => "join_timeout",
         }
     }
 }
@@ -1018,6 +1021,7 @@ mod tests {
             ErrorCode::Draining,
             ErrorCode::RateLimited,
             ErrorCode::NodeFull,
+            ErrorCode::JoinTimeout,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -35,6 +35,14 @@ pub async fn server() -> Server {
 
 /// A server with these limits.
 pub async fn server_with(limits: signaling::limits::Limits) -> Server {
+    server_configured(limits, |_| {}).await
+}
+
+/// A server with these limits and any other settings changed by `adjust`.
+pub async fn server_configured(
+    limits: signaling::limits::Limits,
+    adjust: impl FnOnce(&mut Settings),
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let settings = Settings {
@@ -52,7 +60,10 @@ pub async fn server_with(limits: signaling::limits::Limits) -> Server {
         drain_timeout: std::time::Duration::ZERO,
         limits,
         behind_proxy: false,
+        trusted_proxies: Vec::new(),
     };
+    let mut settings = settings;
+    adjust(&mut settings);
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
