@@ -25,6 +25,7 @@ pub mod serve;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod text;
 pub mod tls;
 pub mod token;
 pub mod turn;
