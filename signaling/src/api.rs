@@ -502,7 +502,7 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
         let name = clean_name(&s.name, &what)?;
         if let Some(first) = seen.insert(crate::text::skeleton(&name), what.clone()) {
             return Err(ApiError::invalid(format!(
-                "{what} name \"{name}\" looks the same as {first}'s; give them names that differ"
+                "{what} name \"{name}\" appears twice: it looks the same as {first}'s name; give them names that differ"
             )));
         }
         sites.push(ExpectedSite {
