@@ -280,3 +280,107 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_join_
     assert_eq!(codes[..2], ["joined", "joined"], "{codes:?}");
     assert_eq!(codes[2], "rate_limited", "{codes:?}");
 }
+
+/// A self-signed certificate for `localhost` in a fresh folder: (folder, cert, key).
+fn self_signed() -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "diemcau-door-tls-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, cert, key)
+}
+
+type Tls = tokio_rustls::client::TlsStream<TcpStream>;
+
+async fn tls_connect(server: SocketAddr, cert: &std::path::Path) -> Tls {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_file(cert).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = TcpStream::connect(server).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await.unwrap()
+}
+
+/// Reads from a TLS stream until the server closes it, at most `bound`.
+async fn tls_read_until_closed(stream: &mut Tls, bound: Duration) -> Option<String> {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(bound, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|()| String::from_utf8_lossy(&got).into_owned())
+}
+
+#[tokio::test]
+async fn the_tls_listener_has_the_same_header_timeout_and_connection_cap() {
+    let (dir, cert, key) = self_signed();
+    let srv = server_tls(
+        Limits {
+            http_idle: Duration::from_secs(1),
+            connections_per_ip: 2,
+            ..Limits::default()
+        },
+        (&cert, &key),
+    )
+    .await;
+    let mut slow = tls_connect(srv.http, &cert).await;
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut held = tls_connect(srv.http, &cert).await;
+    held.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    poll_until(|| srv.state.connections.total() == 2).await;
+    let mut third = tls_connect(srv.http, &cert).await;
+    let answer = tls_read_until_closed(&mut third, Duration::from_secs(3))
+        .await
+        .expect("the connection over the cap is closed");
+    assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
+    let opened = Instant::now();
+    assert!(
+        tls_read_until_closed(&mut slow, Duration::from_secs(3))
+            .await
+            .is_some(),
+        "a partial header over TLS holds the connection"
+    );
+    assert!(opened.elapsed() < Duration::from_secs(3));
+    let _ = std::fs::remove_dir_all(dir);
+}

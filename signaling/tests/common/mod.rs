@@ -43,6 +43,22 @@ pub async fn server_configured(
     limits: signaling::limits::Limits,
     adjust: impl FnOnce(&mut Settings),
 ) -> Server {
+    server_on(limits, adjust, None).await
+}
+
+/// A server serving HTTPS with the PEM files `tls` (certificate, key).
+pub async fn server_tls(
+    limits: signaling::limits::Limits,
+    tls: (&std::path::Path, &std::path::Path),
+) -> Server {
+    server_on(limits, |_| {}, Some(tls)).await
+}
+
+async fn server_on(
+    limits: signaling::limits::Limits,
+    adjust: impl FnOnce(&mut Settings),
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let settings = Settings {
@@ -71,9 +87,19 @@ pub async fn server_configured(
     };
     let state = signaling::start(settings, sfu).unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(signaling::run(listener, state.clone(), async move {
+    let stop_rx = async move {
         let _ = rx.await;
-    }));
+    };
+    match tls {
+        Some((cert, key)) => {
+            let store = signaling::tls::CertStore::load(cert, key).unwrap();
+            let listener = signaling::tls::TlsListener::new(listener, &store).unwrap();
+            tokio::spawn(signaling::run(listener, state.clone(), stop_rx));
+        }
+        None => {
+            tokio::spawn(signaling::run(listener, state.clone(), stop_rx));
+        }
+    }
     Server {
         http,
         state,
