@@ -110,28 +110,10 @@ async fn ws(
         .on_upgrade(move |socket| serve_socket(state, socket, client, unjoined))
 }
 
-/// The remote address of a connection, for handlers (`ConnectInfo<ClientAddr>`), from both
-/// listeners [`crate::run`] serves: plain TCP and TLS.
+/// The remote address of a connection, for handlers (`ConnectInfo<ClientAddr>`); the accept
+/// loop ([`crate::serve`]) puts it in every request, from both listeners (plain TCP and TLS).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::SocketAddr);
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
-    for ClientAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
-    for ClientAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
 
 /// The address this request counts under (see [`crate::proxy::client_address`]).
 fn client_ip(
