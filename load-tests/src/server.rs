@@ -99,6 +99,10 @@ pub async fn spawn(
         ))
         .arg("--data-dir")
         .arg(data_dir)
+        // Every simulated site connects from 127.0.0.1: the per-address caps a real
+        // deployment keeps would refuse a 100-site scenario as one client.
+        .env("DIEMCAU_LIMITS_CONNECTIONS_PER_IP", "1000000")
+        .env("DIEMCAU_LIMITS_UNJOINED_PER_IP", "100000")
         .env(
             "RUST_LOG",
             std::env::var("DIEMCAU_LOG").unwrap_or_else(|_| "warn,str0m=error".into()),

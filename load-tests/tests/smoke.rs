@@ -25,6 +25,7 @@ async fn five_sites_receive_the_chair_and_the_floor_without_loss() {
         drain_timeout: std::time::Duration::ZERO,
         limits: signaling::limits::Limits::default(),
         behind_proxy: false,
+        trusted_proxies: Vec::new(),
     };
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),

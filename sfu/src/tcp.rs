@@ -9,8 +9,11 @@
 //! which the engine matches to a peer exactly as it does a UDP source (the ICE ufrag of the
 //! first STUN request).
 //!
-//! Limits: at most [`MAX_CONNECTIONS`] connections; a connection that sends nothing for
-//! [`IDLE`] is closed (browsers send a consent check every few seconds); at most
+//! Limits: at most [`MAX_CONNECTIONS`] connections, and [`MAX_PER_ADDRESS`] from one remote
+//! address, so one host cannot take every slot; a connection that sends nothing the engine
+//! accepts for [`IDLE`] is closed (browsers send a consent check every few seconds). Only
+//! frames a peer accepted count ([`TcpMedia::mark_active`]): bytes alone, such as a 2-byte
+//! frame every few seconds from a stranger, do not hold a slot; at most
 //! [`MAX_PENDING`] bytes wait to be written per connection, beyond which datagrams are dropped
 //! as a full UDP buffer would drop them, so one stalled site cannot hold the media thread.
 
@@ -24,7 +27,10 @@ use tracing::debug;
 
 /// Most TCP media connections open at once; further ones are closed on accept.
 pub const MAX_CONNECTIONS: usize = 1024;
-/// A connection silent this long is closed.
+/// Most TCP media connections from one remote address: a browser opens one per ICE-TCP
+/// candidate pair, a few browsers may share an office's address, a stranger gets no more.
+pub const MAX_PER_ADDRESS: usize = 16;
+/// A connection that sends nothing a peer accepts for this long is closed.
 pub const IDLE: Duration = Duration::from_secs(30);
 /// Most bytes waiting to be written on one connection.
 pub const MAX_PENDING: usize = 1 << 20;
@@ -114,6 +120,15 @@ impl TcpMedia {
         self.conns.len()
     }
 
+    /// A frame from `addr` was accepted by a peer (STUN, DTLS or media): the connection is
+    /// in use. Until then (and [`IDLE`] after the last one) it is closed however much it
+    /// sends.
+    pub fn mark_active(&mut self, addr: SocketAddr, now: Instant) {
+        if let Some(c) = self.conns.get_mut(&addr) {
+            c.last_rx = now;
+        }
+    }
+
     /// Appends the listener and every connection to `fds` for `ppoll` (write interest only
     /// where bytes are pending).
     pub fn poll_fds(&mut self, fds: &mut Vec<libc::pollfd>) {
@@ -157,7 +172,7 @@ impl TcpMedia {
                 continue;
             };
             if f.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-                read_frames(c, *addr, now, frames);
+                read_frames(c, *addr, frames);
             }
             if f.revents & libc::POLLOUT != 0 {
                 flush(c);
@@ -197,6 +212,11 @@ impl TcpMedia {
                         debug!(%addr, "ice-tcp connection refused: too many");
                         continue;
                     }
+                    let from_address = self.conns.keys().filter(|a| a.ip() == addr.ip()).count();
+                    if from_address >= MAX_PER_ADDRESS {
+                        debug!(%addr, "ice-tcp connection refused: too many from this address");
+                        continue;
+                    }
                     if stream.set_nonblocking(true).is_err() {
                         continue;
                     }
@@ -223,12 +243,7 @@ impl TcpMedia {
     }
 }
 
-fn read_frames(
-    c: &mut Conn,
-    addr: SocketAddr,
-    now: Instant,
-    frames: &mut Vec<(SocketAddr, Vec<u8>)>,
-) {
+fn read_frames(c: &mut Conn, addr: SocketAddr, frames: &mut Vec<(SocketAddr, Vec<u8>)>) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         match c.stream.read(&mut buf) {
@@ -237,7 +252,6 @@ fn read_frames(
                 break;
             }
             Ok(n) => {
-                c.last_rx = now;
                 c.frames.push(&buf[..n]);
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
@@ -345,5 +359,95 @@ mod tests {
             "no such connection"
         );
         assert_eq!(tcp.dropped, 1);
+    }
+}
+
+#[cfg(test)]
+mod door_tests {
+    use super::*;
+
+    /// Polls `tcp` once (100 ms at most) and services it at `now`.
+    fn turn(tcp: &mut TcpMedia, now: Instant) -> Vec<(SocketAddr, Vec<u8>)> {
+        let mut fds = Vec::new();
+        tcp.poll_fds(&mut fds);
+        // SAFETY: valid pollfds, no timeout struct.
+        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 100) };
+        let mut frames = Vec::new();
+        tcp.service(&fds, now, &mut frames);
+        frames
+    }
+
+    fn connect_from(ip: &str, to: SocketAddr) -> TcpStream {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        let from: SocketAddr = format!("{ip}:0").parse().unwrap();
+        socket.bind(&from.into()).expect("bind");
+        socket.connect(&to.into()).expect("connect");
+        socket.into()
+    }
+
+    #[test]
+    fn one_address_cannot_take_every_ice_tcp_slot() {
+        let mut tcp = TcpMedia::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let t0 = Instant::now();
+        let mut held = Vec::new();
+        for _ in 0..MAX_PER_ADDRESS + 3 {
+            held.push(connect_from("127.0.0.1", tcp.local_addr()));
+        }
+        let until = Instant::now() + Duration::from_secs(5);
+        while tcp.connections() < MAX_PER_ADDRESS && Instant::now() < until {
+            turn(&mut tcp, t0);
+        }
+        // The extra ones were accepted and closed: nothing more arrives.
+        for _ in 0..3 {
+            turn(&mut tcp, t0);
+        }
+        assert_eq!(tcp.connections(), MAX_PER_ADDRESS);
+        let _other = connect_from("127.0.0.2", tcp.local_addr());
+        let until = Instant::now() + Duration::from_secs(5);
+        while tcp.connections() == MAX_PER_ADDRESS && Instant::now() < until {
+            turn(&mut tcp, t0);
+        }
+        assert_eq!(
+            tcp.connections(),
+            MAX_PER_ADDRESS + 1,
+            "another address still gets a slot"
+        );
+    }
+
+    #[test]
+    fn frames_no_peer_accepts_do_not_keep_a_connection_open() {
+        let mut tcp = TcpMedia::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let t0 = Instant::now();
+        let mut stranger = TcpStream::connect(tcp.local_addr()).unwrap();
+        let mut site = TcpStream::connect(tcp.local_addr()).unwrap();
+        let until = Instant::now() + Duration::from_secs(5);
+        while tcp.connections() < 2 && Instant::now() < until {
+            turn(&mut tcp, t0);
+        }
+        assert_eq!(tcp.connections(), 2);
+        let site_addr = site.local_addr().unwrap();
+        // Both send a frame every 10 s (virtual); only the site's is accepted by a peer.
+        for step in 1..=4u64 {
+            let now = t0 + Duration::from_secs(10 * step);
+            // Once closed, the stranger's writes fail: that is the point.
+            let _ = stranger.write_all(&[0, 2, 0xde, 0xad]);
+            site.write_all(&[0, 2, 0xbe, 0xef]).unwrap();
+            let mut got = Vec::new();
+            let until = Instant::now() + Duration::from_secs(5);
+            while !got.iter().any(|(from, _)| *from == site_addr) && Instant::now() < until {
+                got.extend(turn(&mut tcp, now));
+            }
+            for (from, _) in &got {
+                if *from == site_addr {
+                    tcp.mark_active(*from, now);
+                }
+            }
+        }
+        // 40 s after accept: the stranger's frames held nothing, the site's connection lives.
+        turn(&mut tcp, t0 + Duration::from_secs(40));
+        assert_eq!(tcp.connections(), 1);
+        assert!(tcp.send(site_addr, b"still here"));
+        assert!(!tcp.send(stranger.local_addr().unwrap(), b"gone"));
     }
 }

@@ -43,37 +43,58 @@ macro_rules! cc {
         r"\u0000-\u001f\u007f-\u009f"
     };
 }
+/// Format characters (Unicode Cf: zero-width, bidirectional; see [`crate::text`]).
+macro_rules! cf {
+    () => {
+        r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    };
+}
 /// What [`create`] accepts as a title, for the OpenAPI document (set by [`BearerAuth`]):
-/// 1 to [`MAX_TITLE`] characters between optional white space.
+/// 1 to [`MAX_TITLE`] characters without control or format characters between optional
+/// white space.
 const TITLE_PATTERN: &str = concat!(
     "^[",
     ws!(),
     "]*(?:[^",
     ws!(),
+    cc!(),
+    cf!(),
     "]|[^",
     ws!(),
-    r"][\s\S]{0,198}[^",
+    cc!(),
+    cf!(),
+    "][^",
+    cc!(),
+    cf!(),
+    "]{0,198}[^",
     ws!(),
+    cc!(),
+    cf!(),
     "])[",
     ws!(),
     "]*$"
 );
 /// What `clean_name` accepts, for the OpenAPI document (set by [`BearerAuth`]): 1 to
-/// [`MAX_NAME`] characters without control characters between optional white space.
+/// [`MAX_NAME`] characters without control or format characters between optional white
+/// space.
 const NAME_PATTERN: &str = concat!(
     "^[",
     ws!(),
     "]*(?:[^",
     ws!(),
     cc!(),
+    cf!(),
     "]|[^",
     ws!(),
     cc!(),
+    cf!(),
     "][^",
     cc!(),
+    cf!(),
     "]{0,118}[^",
     ws!(),
     cc!(),
+    cf!(),
     "])[",
     ws!(),
     "]*$"
@@ -454,22 +475,31 @@ pub(crate) fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
             "{what} is longer than {MAX_NAME} characters"
         )));
     }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::invalid(format!(
-            "{what} contains control characters"
-        )));
+    if let Some(why) = crate::text::refusal(name) {
+        return Err(ApiError::invalid(format!("{what} {why}")));
     }
     Ok(name.to_owned())
 }
 
-/// Validates a request and creates the meeting. Used by the API and the demo.
-pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, ApiError> {
-    let title = req.title.trim();
+/// The rule for a meeting title, at creation and at an edit (and its OpenAPI pattern):
+/// 1 to [`MAX_TITLE`] characters once trimmed, no control or invisible characters.
+pub(crate) fn check_title(raw: &str) -> Result<String, ApiError> {
+    let title = raw.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE {
         return Err(ApiError::invalid(format!(
             "title must be 1 to {MAX_TITLE} characters"
         )));
     }
+    if let Some(why) = crate::text::refusal(title) {
+        return Err(ApiError::invalid(format!("title {why}")));
+    }
+    Ok(title.to_owned())
+}
+
+/// Validates a request and creates the meeting. Used by the API and the demo.
+pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, ApiError> {
+    let title = check_title(&req.title)?;
+    let title = title.as_str();
     let max_sites = state.settings.limits.sites_per_meeting;
     if req.sites.is_empty() || req.sites.len() > max_sites {
         return Err(ApiError::invalid(format!(
@@ -492,12 +522,19 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
         name: chair_name,
         role: Role::Chair,
     }];
-    let mut seen = std::collections::HashSet::new();
+    // Names the chair could not tell apart (see `text::skeleton`) are refused here, so
+    // no meeting ever shows two of them.
+    let mut seen = std::collections::HashMap::new();
+    seen.insert(
+        crate::text::skeleton(&sites[0].name),
+        "chair_name".to_owned(),
+    );
     for (i, s) in req.sites.iter().enumerate() {
-        let name = clean_name(&s.name, &format!("site {}", i + 1))?;
-        if !seen.insert(name.to_lowercase()) {
+        let what = format!("site {}", i + 1);
+        let name = clean_name(&s.name, &what)?;
+        if let Some(first) = seen.insert(crate::text::skeleton(&name), what.clone()) {
             return Err(ApiError::invalid(format!(
-                "site name \"{name}\" appears twice"
+                "{what} name \"{name}\" appears twice: it looks the same as {first}'s name; give them names that differ"
             )));
         }
         sites.push(ExpectedSite {
@@ -927,8 +964,12 @@ mod tests {
         for ok in ["a", " UBND xã Tả Van\t", "\u{3000}x\n"] {
             assert!(clean_name(ok, "n").is_ok(), "{ok:?}");
         }
-        for bad in ["", " \t", "a\u{1}b", "a\tb"] {
+        for bad in ["", " \t", "a\u{1}b", "a\tb", "a\u{202e}b", "\u{200b}a"] {
             assert!(clean_name(bad, "n").is_err(), "{bad:?}");
         }
+        assert!(
+            NAME_PATTERN.contains(&crate::text::format_class()),
+            "the document names the same format characters as the check"
+        );
     }
 }

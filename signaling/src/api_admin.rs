@@ -277,20 +277,9 @@ fn check_edit(
     m: &Meeting,
     edit: &EditMeeting,
 ) -> Result<(Option<String>, Vec<crate::meeting::ExpectedSite>), ApiError> {
-    use crate::api::{clean_name, MAX_TITLE};
-    let title = match &edit.title {
-        Some(t) => {
-            let t = t.trim();
-            // The rule of `create` (and its OpenAPI pattern), so both agree.
-            if t.is_empty() || t.chars().count() > MAX_TITLE {
-                return Err(ApiError::invalid(format!(
-                    "title must be 1 to {MAX_TITLE} characters"
-                )));
-            }
-            Some(t.to_owned())
-        }
-        None => None,
-    };
+    use crate::api::{check_title, clean_name};
+    // The rules of `create` (and its OpenAPI pattern), so both agree.
+    let title = edit.title.as_deref().map(check_title).transpose()?;
     let sites = m.sites();
     for id in &edit.remove_sites {
         if !sites.iter().any(|s| &s.id == id && s.role == Role::Site) {
@@ -307,8 +296,11 @@ fn check_edit(
             "a meeting has at most {max_sites} sites (limits.sites_per_meeting)"
         )));
     }
-    let mut seen: std::collections::HashSet<String> =
-        sites.iter().map(|s| s.name.to_lowercase()).collect();
+    // Look-alike names are refused as at creation (`text::skeleton`).
+    let mut seen: std::collections::HashSet<String> = sites
+        .iter()
+        .map(|s| crate::text::skeleton(&s.name))
+        .collect();
     let mut next = sites
         .iter()
         .filter_map(|s| s.id.strip_prefix('s')?.parse::<u64>().ok())
@@ -317,7 +309,7 @@ fn check_edit(
     let mut added = Vec::new();
     for (i, s) in edit.add_sites.iter().enumerate() {
         let name = clean_name(&s.name, &format!("add_sites {}", i + 1))?;
-        if !seen.insert(name.to_lowercase()) {
+        if !seen.insert(crate::text::skeleton(&name)) {
             return Err(conflict(format!(
                 "site name \"{name}\" is already in the meeting"
             )));

@@ -165,6 +165,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("token_secret", Kind::Text),
     ("token_secret_file", Kind::Text),
     ("behind_proxy", Kind::Bool),
+    ("trusted_proxies", Kind::List),
     ("tls_cert", Kind::Text),
     ("tls_key", Kind::Text),
     ("drain_seconds", Kind::Integer),
@@ -182,6 +183,11 @@ const KEYS: &[(&str, Kind)] = &[
     ("limits.tracks_per_site", Kind::Integer),
     ("limits.resume_seconds", Kind::Integer),
     ("limits.retention_seconds", Kind::Integer),
+    ("limits.join_timeout_seconds", Kind::Integer),
+    ("limits.unjoined_per_ip", Kind::Integer),
+    ("limits.unjoined_per_node", Kind::Integer),
+    ("limits.connections_per_ip", Kind::Integer),
+    ("limits.http_idle_seconds", Kind::Integer),
 ];
 
 /// Secrets and the file key that may hold each instead.
@@ -275,6 +281,8 @@ pub struct Config {
     pub token_secret: Option<Secret>,
     /// Plain HTTP is served to a TLS-terminating reverse proxy.
     pub behind_proxy: bool,
+    /// Peers whose `X-Forwarded-For` is believed when `behind_proxy` (default: loopback).
+    pub trusted_proxies: Vec<crate::proxy::Net>,
     /// Serve HTTPS/WSS directly.
     pub tls: Option<TlsFiles>,
     /// How long a shutdown waits for meetings to finish before closing every session.
@@ -303,6 +311,7 @@ struct Raw {
     token_secret: Option<String>,
     token_secret_file: Option<PathBuf>,
     behind_proxy: bool,
+    trusted_proxies: Option<Vec<String>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     drain_seconds: u64,
@@ -326,6 +335,7 @@ impl Default for Raw {
             token_secret: None,
             token_secret_file: None,
             behind_proxy: false,
+            trusted_proxies: None,
             tls_cert: None,
             tls_key: None,
             drain_seconds: 30,
@@ -348,6 +358,11 @@ struct RawLimits {
     tracks_per_site: u64,
     resume_seconds: u64,
     retention_seconds: u64,
+    join_timeout_seconds: u64,
+    unjoined_per_ip: u64,
+    unjoined_per_node: u64,
+    connections_per_ip: u64,
+    http_idle_seconds: u64,
 }
 
 impl Default for RawLimits {
@@ -364,6 +379,11 @@ impl Default for RawLimits {
             tracks_per_site: d.tracks_per_site as u64,
             resume_seconds: d.resume.as_secs(),
             retention_seconds: d.retention.as_secs(),
+            join_timeout_seconds: d.join_timeout.as_secs(),
+            unjoined_per_ip: d.unjoined_per_ip as u64,
+            unjoined_per_node: d.unjoined_per_node as u64,
+            connections_per_ip: d.connections_per_ip as u64,
+            http_idle_seconds: d.http_idle.as_secs(),
         }
     }
 }
@@ -380,6 +400,11 @@ const LIMIT_RANGES: &[(&str, u64, u64)] = &[
     ("tracks_per_site", 1, 16),
     ("resume_seconds", 0, 600),
     ("retention_seconds", 0, 31_536_000),
+    ("join_timeout_seconds", 1, 600),
+    ("unjoined_per_ip", 1, 100000),
+    ("unjoined_per_node", 1, 1000000),
+    ("connections_per_ip", 1, 1000000),
+    ("http_idle_seconds", 1, 3600),
 ];
 
 fn validate_limits(
@@ -397,6 +422,11 @@ fn validate_limits(
         raw.tracks_per_site,
         raw.resume_seconds,
         raw.retention_seconds,
+        raw.join_timeout_seconds,
+        raw.unjoined_per_ip,
+        raw.unjoined_per_node,
+        raw.connections_per_ip,
+        raw.http_idle_seconds,
     ];
     for (&(key, lo, hi), value) in LIMIT_RANGES.iter().zip(values) {
         if !(lo..=hi).contains(&value) {
@@ -442,6 +472,11 @@ fn validate_limits(
         tracks_per_site: raw.tracks_per_site as usize,
         resume: std::time::Duration::from_secs(raw.resume_seconds),
         retention: std::time::Duration::from_secs(raw.retention_seconds),
+        join_timeout: std::time::Duration::from_secs(raw.join_timeout_seconds),
+        unjoined_per_ip: raw.unjoined_per_ip as usize,
+        unjoined_per_node: raw.unjoined_per_node as usize,
+        connections_per_ip: raw.connections_per_ip as usize,
+        http_idle: std::time::Duration::from_secs(raw.http_idle_seconds),
     })
 }
 
@@ -583,6 +618,14 @@ impl Config {
             ),
             ("behind_proxy", self.behind_proxy.to_string()),
             (
+                "trusted_proxies",
+                self.trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            (
                 "tls_cert",
                 opt(self.tls.as_ref().map(|t| t.cert.display().to_string())),
             ),
@@ -623,6 +666,20 @@ impl Config {
             (
                 "limits.retention_seconds",
                 l.retention.as_secs().to_string(),
+            ),
+            (
+                "limits.join_timeout_seconds",
+                l.join_timeout.as_secs().to_string(),
+            ),
+            ("limits.unjoined_per_ip", l.unjoined_per_ip.to_string()),
+            ("limits.unjoined_per_node", l.unjoined_per_node.to_string()),
+            (
+                "limits.connections_per_ip",
+                l.connections_per_ip.to_string(),
+            ),
+            (
+                "limits.http_idle_seconds",
+                l.http_idle.as_secs().to_string(),
             ),
         ]);
         let mut out = String::new();
@@ -913,6 +970,14 @@ fn validate(raw: Raw, sources: BTreeMap<String, Source>) -> Result<Config, Confi
     }
     let turn = validate_turn(raw.turn.urls, turn_secret, raw.turn.ttl_seconds, &sources)?;
     let limits = validate_limits(&raw.limits, &sources)?;
+    let trusted_proxies = match &raw.trusted_proxies {
+        None => crate::proxy::loopback(),
+        Some(list) => list
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<_, crate::proxy::BadNet>>()
+            .map_err(|e| invalid("trusted_proxies", src("trusted_proxies"), e.to_string()))?,
+    };
 
     if production {
         let why = |what: &str| format!("mode = \"production\" needs {what}");
@@ -970,6 +1035,7 @@ fn validate(raw: Raw, sources: BTreeMap<String, Source>) -> Result<Config, Confi
         admin_key,
         token_secret,
         behind_proxy: raw.behind_proxy,
+        trusted_proxies,
         tls,
         drain: Duration::from_secs(raw.drain_seconds),
         turn,

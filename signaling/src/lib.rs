@@ -12,6 +12,7 @@
 pub mod api;
 pub mod api_admin;
 pub mod config;
+pub mod door;
 pub mod durable;
 pub mod limits;
 pub mod meeting;
@@ -19,12 +20,15 @@ pub mod metrics;
 pub mod moderation;
 pub mod outbox;
 pub mod protocol;
+pub mod proxy;
 pub mod retention;
 pub mod rollcall;
 pub mod route;
+pub mod serve;
 pub mod session;
 pub mod state;
 pub mod store;
+pub mod text;
 pub mod tls;
 pub mod token;
 pub mod turn;
@@ -174,8 +178,6 @@ pub async fn run<L>(
 ) -> std::io::Result<()>
 where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
-    for<'a> web::ClientAddr:
-        axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
     info!(addr = %listener.local_addr()?, "signaling listening");
     let app = web::router(state.clone());
@@ -184,12 +186,7 @@ where
         shutdown.await;
         draining.drain().await;
     };
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<web::ClientAddr>(),
-    )
-    .with_graceful_shutdown(stop)
-    .await?;
+    serve::serve(listener, app, state.clone(), stop).await;
     // The sessions were told to close; give them a moment to record their leaves.
     for _ in 0..40 {
         if state.metrics.sessions.get() == 0 {

@@ -11,6 +11,10 @@
 //! | `messages_per_second`, `message_burst` | `rate_limited` |
 //! | `sdp_bytes`, `tracks_per_site` | `bad_sdp` on `offer` |
 //! | `resume_seconds` | not a refusal: how long a dropped socket's site may resume |
+//! | `join_timeout_seconds` | `join_timeout`, then close: a socket that has not joined in time |
+//! | `unjoined_per_ip`, `unjoined_per_node` | HTTP `429` / `503` on the WebSocket upgrade |
+//! | `connections_per_ip` | HTTP `429`, then close, at accept (plain and TLS listeners) |
+//! | `http_idle_seconds` | not a refusal: a connection that sends no complete request head for this long (slow headers, or idle keep-alive) is closed |
 //!
 //! An offer with more media sections than the site's layout (3 to send plus the receive
 //! slots its role gets in `joined`) is `bad_sdp` too, before the SFU parses it; the SFU
@@ -47,6 +51,19 @@ pub struct Limits {
     /// from memory) before it is dropped with its snapshot; its roll call stays on disk
     /// (`retention_seconds`, see [`crate::retention`]).
     pub retention: std::time::Duration,
+    /// How long a WebSocket may stay open without joining (`join_timeout_seconds`); `ping`
+    /// does not extend it, so a stranger cannot hold a socket with pings alone.
+    pub join_timeout: std::time::Duration,
+    /// WebSockets not joined yet from one client address (`unjoined_per_ip`).
+    pub unjoined_per_ip: usize,
+    /// WebSockets not joined yet on this node (`unjoined_per_node`).
+    pub unjoined_per_node: usize,
+    /// Open HTTP/WebSocket connections from one address (`connections_per_ip`): one
+    /// address cannot take the process's file descriptors from everyone else.
+    pub connections_per_ip: usize,
+    /// How long a connection may take to send a request head, and may sit idle between
+    /// requests (`http_idle_seconds`): slowloris holds nothing for longer.
+    pub http_idle: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -62,6 +79,11 @@ impl Default for Limits {
             tracks_per_site: 3,
             resume: crate::protocol::RESUME_GRACE,
             retention: std::time::Duration::from_secs(24 * 3600),
+            join_timeout: std::time::Duration::from_secs(10),
+            unjoined_per_ip: 20,
+            unjoined_per_node: 1000,
+            connections_per_ip: 100,
+            http_idle: std::time::Duration::from_secs(10),
         }
     }
 }

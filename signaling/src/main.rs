@@ -239,6 +239,7 @@ async fn serve(args: &Args, config: Config) -> anyhow::Result<()> {
         drain_timeout: config.drain,
         limits: config.limits,
         behind_proxy: config.behind_proxy,
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     let sfu_config = sfu::SfuConfig {
         bind: config.udp,
@@ -259,11 +260,14 @@ async fn serve(args: &Args, config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {addr} for metrics"))?;
         tracing::info!(%addr, "metrics listening");
         let app = signaling::web::metrics_router(state.clone());
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(metrics, app).await {
-                tracing::error!("metrics listener failed: {e}");
-            }
-        });
+        // The same accept loop as the main port: header timeout and per-address cap.
+        let served = state.clone();
+        tokio::spawn(signaling::serve::serve(
+            metrics,
+            app,
+            served,
+            std::future::pending(),
+        ));
     }
 
     let certs = match &config.tls {

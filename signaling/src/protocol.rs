@@ -766,6 +766,8 @@ pub enum ErrorCode {
     /// The invitation link was revoked and a new one issued for the site; a session joined
     /// with it is ended with this code.
     LinkRevoked,
+    /// The socket sent no `join` within `limits.join_timeout_seconds` of opening; it closes.
+    JoinTimeout,
 }
 
 impl ErrorCode {
@@ -796,6 +798,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::NodeFull => "node_full",
             ErrorCode::LinkRevoked => "link_revoked",
+            ErrorCode::JoinTimeout => "join_timeout",
         }
     }
 }
@@ -1037,6 +1040,7 @@ mod tests {
             ErrorCode::RateLimited,
             ErrorCode::NodeFull,
             ErrorCode::LinkRevoked,
+            ErrorCode::JoinTimeout,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

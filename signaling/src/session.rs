@@ -66,12 +66,20 @@ struct Session {
     client: Option<IpAddr>,
     /// The socket dropped (no `leave`, no close by us): the site may resume.
     dropped: bool,
+    /// This socket's place among those not joined yet (`limits.unjoined_*`), given back
+    /// once it joins.
+    unjoined: Option<crate::door::Pass>,
 }
 
 /// Runs one session until the socket closes or the session ends it.
+///
+/// `unjoined` is the socket's place among those not joined yet; it is released at `join`.
+/// Until then the socket must join within `limits.join_timeout` (a `ping` does not extend
+/// that) or it gets `join_timeout` and is closed.
 pub async fn run<I, O>(
     state: Arc<AppState>,
     client: Option<IpAddr>,
+    unjoined: Option<crate::door::Pass>,
     mut incoming: I,
     mut outgoing: O,
 ) where
@@ -94,7 +102,10 @@ pub async fn run<I, O>(
         ),
         client,
         dropped: false,
+        unjoined,
     };
+    let join_deadline = tokio::time::sleep(state.settings.limits.join_timeout);
+    tokio::pin!(join_deadline);
     state.metrics.sessions.inc();
     let span = tracing::info_span!("session", id);
     // A shutdown (state.rs `Phase`) reaches every session: `draining` first, then the close.
@@ -110,6 +121,18 @@ pub async fn run<I, O>(
                         debug!("closed by shutdown");
                         break;
                     }
+                },
+                () = &mut join_deadline, if session.joined.is_none() => {
+                    let seconds = state.settings.limits.join_timeout.as_secs_f64();
+                    session.refuse(Refusal::new(
+                        ErrorCode::JoinTimeout,
+                        format!("no join within {seconds} s of opening the socket; it is closed"),
+                    ));
+                    while let Some(out) = rx.try_recv() {
+                        let (Outbound::Message(m) | Outbound::Close(m)) = out;
+                        let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await;
+                    }
+                    break;
                 },
                 frame = tokio::time::timeout(IDLE_TIMEOUT, incoming.next()) => match frame {
                     Ok(Some(frame)) => {
@@ -513,6 +536,8 @@ impl Session {
             .with_label_values(&[site.role.as_str(), self.transport])
             .inc();
         info!(meeting = %meeting.id, site = %site.id, role = ?site.role, %peer, resumed, "site joined");
+        // Joined: no longer one of the sockets that prove nothing yet.
+        self.unjoined = None;
         self.joined = Some(JoinedSite {
             meeting,
             site,

@@ -44,6 +44,8 @@ pub struct Settings {
     /// A TLS reverse proxy forwards to us: a client's address is the last entry of the
     /// `X-Forwarded-For` it adds, not the proxy's own.
     pub behind_proxy: bool,
+    /// Peers whose `X-Forwarded-For` is believed when `behind_proxy` (see [`crate::proxy`]).
+    pub trusted_proxies: Vec<crate::proxy::Net>,
 }
 
 impl fmt::Debug for Settings {
@@ -62,6 +64,7 @@ impl fmt::Debug for Settings {
             .field("drain_timeout", &self.drain_timeout)
             .field("limits", &self.limits)
             .field("behind_proxy", &self.behind_proxy)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -103,6 +106,10 @@ pub struct AppState {
     pub join_rate: crate::limits::JoinRate,
     /// The service's phase; sessions watch it to learn of a shutdown.
     pub phase: tokio::sync::watch::Sender<Phase>,
+    /// WebSockets that have not joined yet, per address and in total (`limits.unjoined_*`).
+    pub unjoined: crate::door::Door,
+    /// Open HTTP connections per address (`limits.connections_per_ip`).
+    pub connections: crate::door::Door,
     ids: AtomicU64,
 }
 
@@ -125,6 +132,8 @@ impl AppState {
             joins: DashMap::new(),
             join_rate: crate::limits::JoinRate::default(),
             phase: tokio::sync::watch::Sender::new(Phase::Serving),
+            unjoined: crate::door::Door::new("WebSockets not joined yet"),
+            connections: crate::door::Door::new("open connections"),
             ids: AtomicU64::new(1),
         })
     }
@@ -192,6 +201,7 @@ mod tests {
             drain_timeout: Duration::from_secs(30),
             limits: crate::limits::Limits::default(),
             behind_proxy: false,
+            trusted_proxies: Vec::new(),
         };
         let shown = format!("{settings:?}");
         assert!(shown.contains("hop.example.gov.vn"), "{shown}");

@@ -40,9 +40,26 @@ pub fn router(state: Arc<AppState>) -> Router {
     router
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .nest("/api/v1", crate::api::router())
+        .nest("/api/v1", crate::api::router().layer(no_store()))
+        .layer(nosniff())
         .fallback(get(static_file))
         .with_state(state)
+}
+
+/// API answers carry invite tokens and admin data: no cache (browser, proxy) may keep them.
+fn no_store() -> tower_http::set_header::SetResponseHeaderLayer<axum::http::HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    )
+}
+
+/// No answer is ever sniffed into another type (an error text rendered as HTML).
+fn nosniff() -> tower_http::set_header::SetResponseHeaderLayer<axum::http::HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    )
 }
 
 /// `/metrics` alone, for a separate listener (`--metrics-addr`).
@@ -61,56 +78,55 @@ async fn ws(
     if !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "cross-origin WebSocket refused").into_response();
     }
-    let client = client_ip(peer.ip(), &headers, state.settings.behind_proxy);
+    let client = client_ip(peer.ip(), &headers, &state.settings);
+    // A socket without a token yet holds a place among those not joined; over the cap it is
+    // refused before the upgrade, so no socket is ever held.
+    let limits = state.settings.limits;
+    let unjoined =
+        match state
+            .unjoined
+            .admit(client, limits.unjoined_per_ip, limits.unjoined_per_node)
+        {
+            Ok(pass) => pass,
+            Err(refused) => {
+                let status = match refused {
+                    crate::door::Refused::PerAddress { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    crate::door::Refused::PerNode { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                state
+                    .metrics
+                    .errors
+                    .with_label_values(&["unjoined_limit"])
+                    .inc();
+                return (status, refused.to_string()).into_response();
+            }
+        };
     // Frames up to a little over the message limit reach the session, which answers a
     // precise `too_large`; larger ones close the socket.
     let max = WS_MAX_MESSAGE.max(state.settings.limits.message_bytes + 64 * 1024);
     upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| serve_socket(state, socket, client))
+        .on_upgrade(move |socket| serve_socket(state, socket, client, unjoined))
 }
 
-/// The remote address of a connection, for handlers (`ConnectInfo<ClientAddr>`), from both
-/// listeners [`crate::run`] serves: plain TCP and TLS.
+/// The remote address of a connection, for handlers (`ConnectInfo<ClientAddr>`); the accept
+/// loop ([`crate::serve`]) puts it in every request, from both listeners (plain TCP and TLS).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::SocketAddr);
 
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
-    for ClientAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
-
-impl
-    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, crate::tls::TlsListener>>
-    for ClientAddr
-{
-    fn connect_info(stream: axum::serve::IncomingStream<'_, crate::tls::TlsListener>) -> Self {
-        ClientAddr(*stream.remote_addr())
-    }
-}
-
-/// The client's address: the connection's, or behind a proxy the last `X-Forwarded-For`
-/// entry (the one our proxy added; earlier entries come from the client and prove nothing).
+/// The address this request counts under (see [`crate::proxy::client_address`]).
 fn client_ip(
     peer: std::net::IpAddr,
     headers: &axum::http::HeaderMap,
-    behind_proxy: bool,
-) -> Option<std::net::IpAddr> {
-    if !behind_proxy {
-        return Some(peer);
-    }
-    // The last header line, its last entry: what our proxy appended. Anything unreadable
-    // there counts as the proxy's own address.
-    let last = headers.get_all("x-forwarded-for").iter().next_back();
-    let entry = last
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next());
-    Some(entry.and_then(|a| a.trim().parse().ok()).unwrap_or(peer))
+    settings: &crate::state::Settings,
+) -> std::net::IpAddr {
+    let last = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok());
+    crate::proxy::client_address(peer, last, settings.behind_proxy, &settings.trusted_proxies)
 }
 
 /// A browser always sends `Origin`: it must name the host the page came from (this server,
@@ -133,7 +149,12 @@ fn same_origin(headers: &axum::http::HeaderMap) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-async fn serve_socket(state: Arc<AppState>, socket: WebSocket, client: Option<std::net::IpAddr>) {
+async fn serve_socket(
+    state: Arc<AppState>,
+    socket: WebSocket,
+    client: std::net::IpAddr,
+    unjoined: crate::door::Pass,
+) {
     let (sink, stream) = socket.split();
     let incoming = stream
         .take_while(|m| std::future::ready(m.is_ok() && !matches!(m, Ok(Message::Close(_)))))
@@ -146,7 +167,14 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket, client: Option<st
         });
     let outgoing =
         sink.with(|s: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(s.into()))));
-    session::run(state, client, Box::pin(incoming), Box::pin(outgoing)).await;
+    session::run(
+        state,
+        Some(client),
+        Some(unjoined),
+        Box::pin(incoming),
+        Box::pin(outgoing),
+    )
+    .await;
 }
 
 /// How long `/readyz` waits for the media thread to answer.
@@ -214,37 +242,5 @@ async fn static_file(uri: Uri) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
-    }
-}
-
-#[cfg(test)]
-mod client_ip_tests {
-    use super::client_ip;
-
-    #[test]
-    fn behind_a_proxy_the_client_is_the_entry_the_proxy_appended() {
-        let peer: std::net::IpAddr = "10.0.0.9".parse().unwrap();
-        let mut h = axum::http::HeaderMap::new();
-        assert_eq!(
-            client_ip(peer, &h, true),
-            Some(peer),
-            "no header: the proxy itself"
-        );
-        h.append("x-forwarded-for", "1.2.3.4, 203.0.113.7".parse().unwrap());
-        assert_eq!(
-            client_ip(peer, &h, true),
-            Some("203.0.113.7".parse().unwrap())
-        );
-        assert_eq!(
-            client_ip(peer, &h, false),
-            Some(peer),
-            "not behind a proxy: the header is ignored"
-        );
-        h.append("x-forwarded-for", "junk".parse().unwrap());
-        assert_eq!(
-            client_ip(peer, &h, true),
-            Some(peer),
-            "an unreadable last entry is not trusted"
-        );
     }
 }

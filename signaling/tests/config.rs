@@ -558,3 +558,26 @@ fn the_binary_checks_its_configuration_and_exits_accordingly() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("http (flag --http)"), "{err}");
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_networks_and_default_to_loopback() {
+    let c = Config::load(&Layers::default()).unwrap();
+    let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+    assert_eq!(shown, ["127.0.0.0/8", "::1/128"]);
+    let c = load(
+        "trusted",
+        "behind_proxy = true\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert!(c.trusted_proxies[1].contains("192.0.2.7".parse().unwrap()));
+    let e = refused("trusted-bad", "trusted_proxies = [\"proxy.local\"]\n", &[]);
+    assert_eq!(e.key(), "trusted_proxies");
+    assert!(
+        e.to_string()
+            .contains("\"proxy.local\" is not an IP address"),
+        "{e}"
+    );
+    let e = refused("join-timeout", "[limits]\njoin_timeout_seconds = 0\n", &[]);
+    assert_eq!(e.key(), "limits.join_timeout_seconds");
+}

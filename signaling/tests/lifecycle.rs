@@ -43,6 +43,7 @@ async fn start_in(
         drain_timeout: drain,
         limits: signaling::limits::Limits::default(),
         behind_proxy: false,
+        trusted_proxies: Vec::new(),
     };
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),

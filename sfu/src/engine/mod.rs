@@ -290,7 +290,12 @@ impl Engine {
                 let mut frames = std::mem::take(&mut self.tcp_frames);
                 tcp.service(&fds[1..], Instant::now(), &mut frames);
                 for (source, data) in frames.drain(..) {
-                    self.on_datagram(&data, source, true);
+                    // Only what a peer accepts keeps an ICE-TCP connection open.
+                    if self.on_datagram(&data, source, true) {
+                        if let Some(tcp) = self.tcp.as_mut() {
+                            tcp.mark_active(source, Instant::now());
+                        }
+                    }
                     self.poll_dirty();
                 }
                 self.tcp_frames = frames;
@@ -540,12 +545,13 @@ impl Engine {
     }
 
     /// One datagram from `source`, over UDP or (`tcp`) one of the ICE-TCP connections.
-    fn on_datagram(&mut self, data: &[u8], source: SocketAddr, tcp: bool) {
+    /// Hands a datagram to the peer it belongs to; true when that peer accepted it.
+    fn on_datagram(&mut self, data: &[u8], source: SocketAddr, tcp: bool) -> bool {
         self.tally.rx_packets += 1;
         self.tally.rx_bytes += data.len() as u64;
         let Ok(contents) = data.try_into() else {
             self.tally.unmatched += 1;
-            return;
+            return false;
         };
         let now = Instant::now();
         let input = Input::Receive(
@@ -576,17 +582,22 @@ impl Engine {
         };
         let Some(idx) = idx else {
             self.tally.unmatched += 1;
-            return;
+            return false;
         };
         let Some(peer) = self.peers[idx].as_mut() else {
-            return;
+            return false;
         };
         peer.last_rx = now;
-        if let Err(e) = peer.rtc.handle_input(input) {
-            self.tally.refused += 1;
-            debug!(peer = %peer.id, "input refused: {e}");
-        }
+        let accepted = match peer.rtc.handle_input(input) {
+            Ok(()) => true,
+            Err(e) => {
+                self.tally.refused += 1;
+                debug!(peer = %peer.id, "input refused: {e}");
+                false
+            }
+        };
         self.poll(idx);
+        accepted
     }
 
     /// Sends the UDP datagrams gathered so far.

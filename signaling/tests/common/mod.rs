@@ -35,6 +35,30 @@ pub async fn server() -> Server {
 
 /// A server with these limits.
 pub async fn server_with(limits: signaling::limits::Limits) -> Server {
+    server_configured(limits, |_| {}).await
+}
+
+/// A server with these limits and any other settings changed by `adjust`.
+pub async fn server_configured(
+    limits: signaling::limits::Limits,
+    adjust: impl FnOnce(&mut Settings),
+) -> Server {
+    server_on(limits, adjust, None).await
+}
+
+/// A server serving HTTPS with the PEM files `tls` (certificate, key).
+pub async fn server_tls(
+    limits: signaling::limits::Limits,
+    tls: (&std::path::Path, &std::path::Path),
+) -> Server {
+    server_on(limits, |_| {}, Some(tls)).await
+}
+
+async fn server_on(
+    limits: signaling::limits::Limits,
+    adjust: impl FnOnce(&mut Settings),
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let settings = Settings {
@@ -52,7 +76,10 @@ pub async fn server_with(limits: signaling::limits::Limits) -> Server {
         drain_timeout: std::time::Duration::ZERO,
         limits,
         behind_proxy: false,
+        trusted_proxies: Vec::new(),
     };
+    let mut settings = settings;
+    adjust(&mut settings);
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
@@ -60,9 +87,19 @@ pub async fn server_with(limits: signaling::limits::Limits) -> Server {
     };
     let state = signaling::start(settings, sfu).unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(signaling::run(listener, state.clone(), async move {
+    let stop_rx = async move {
         let _ = rx.await;
-    }));
+    };
+    match tls {
+        Some((cert, key)) => {
+            let store = signaling::tls::CertStore::load(cert, key).unwrap();
+            let listener = signaling::tls::TlsListener::new(listener, &store).unwrap();
+            tokio::spawn(signaling::run(listener, state.clone(), stop_rx));
+        }
+        None => {
+            tokio::spawn(signaling::run(listener, state.clone(), stop_rx));
+        }
+    }
     Server {
         http,
         state,

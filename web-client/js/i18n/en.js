@@ -330,6 +330,7 @@ const en = {
   'error.bad_sdp': 'The server does not accept this browser’s picture and sound setup. Use a recent Chrome, Edge or Firefox.',
   'error.draining': 'The server is shutting down for maintenance. This page will try to reconnect by itself.',
   'error.internal': 'The server had a problem. Try again in a few minutes.',
+  'error.join_timeout': 'The connection waited too long before joining. Reload the page to try again.',
   'error.rate_limited': 'Too many actions at once: wait a moment and try again.',
   'error.node_full': 'The server is full right now. This page will try again by itself.',
   'error.generic': 'The server reported an error: {message}',

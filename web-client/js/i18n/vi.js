@@ -333,6 +333,7 @@ const vi = {
   'error.bad_sdp': 'Máy chủ không nhận cấu hình hình và tiếng của trình duyệt này. Hãy dùng Chrome, Edge hoặc Firefox bản mới.',
   'error.draining': 'Máy chủ đang tắt để bảo trì. Trang sẽ tự thử kết nối lại.',
   'error.internal': 'Máy chủ gặp sự cố. Hãy thử lại sau ít phút.',
+  'error.join_timeout': 'Kết nối chờ quá lâu trước khi tham gia. Hãy tải lại trang để thử lại.',
   'error.rate_limited': 'Thao tác quá nhiều cùng lúc: chờ một chút rồi thử lại.',
   'error.node_full': 'Máy chủ đang đầy. Trang sẽ tự thử lại.',
   'error.generic': 'Máy chủ báo lỗi: {message}',
