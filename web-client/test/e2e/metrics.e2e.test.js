@@ -406,12 +406,27 @@ async function freePort() {
 
 /**
  * Starts `/usr/bin/prometheus` on a free loopback port with a temporary TSDB, scraping
- * `target` (host:port) every second and evaluating the project's alert rules.
+ * `target` (host:port) every second and evaluating the project's alert rules. Prometheus
+ * cannot listen on port 0, so the port is found free first and may be taken by another
+ * socket before Prometheus binds it: that start is retried on a new port (up to 5 times).
  * @param {string} target
  */
 async function startPrometheus(target) {
+  for (let attempt = 1; ; attempt++) {
+    const started = await startPrometheusOnce(target, await freePort());
+    if (started.ok) return started.prometheus;
+    if (!started.portTaken || attempt === 5) assert.fail(started.error);
+  }
+}
+
+/**
+ * One start of Prometheus on `port`: ready, or why not (and whether the port was taken).
+ * @param {string} target
+ * @param {number} port
+ * @returns {Promise<{ok: true, prometheus: {url: string, stop: () => Promise<void>, log: string[]}} | {ok: false, portTaken: boolean, error: string}>}
+ */
+async function startPrometheusOnce(target, port) {
   const dir = mkdtempSync(join(tmpdir(), 'diemcau-prometheus-'));
-  const port = await freePort();
   const config = join(dir, 'prometheus.yml');
   writeFileSync(config, [
     'global:',
@@ -451,17 +466,18 @@ async function startPrometheus(target) {
   for (;;) {
     if (proc.exitCode !== null) {
       await stop();
-      assert.fail(`prometheus exited with ${proc.exitCode}:\n${log.join('')}`);
+      const text = log.join('');
+      return { ok: false, portTaken: /address already in use/i.test(text), error: `prometheus exited with ${proc.exitCode}:\n${text}` };
     }
     const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
     if (ready) break;
     if (Date.now() > until) {
       await stop();
-      assert.fail(`prometheus not ready in 30 s:\n${log.join('')}`);
+      return { ok: false, portTaken: false, error: `prometheus not ready in 30 s:\n${log.join('')}` };
     }
     await sleep(250);
   }
-  return { url, stop, log };
+  return { ok: true, prometheus: { url, stop, log } };
 }
 
 /**
