@@ -144,7 +144,7 @@ fn offer_with_one_payload_type_in_two_sections() -> String {
         &format!("a=fingerprint:sha-256 {fingerprint}"),
         "a=setup:actpass",
         "a=mid:0",
-        "a=recvonly",
+        "a=sendonly",
         "a=rtcp-mux",
         "a=rtpmap:111 opus/48000/2",
         "a=rtpmap:108 H264/90000",
