@@ -76,6 +76,18 @@ pub enum OfferProblem {
         /// The section's mid.
         mid: String,
     },
+    /// A section without the `sdes:mid` header extension.
+    #[error("media section mid {mid:?} does not offer the RTP header extension `urn:ietf:params:rtp-hdrext:sdes:mid`")]
+    NoMidExtension {
+        /// The section's mid.
+        mid: String,
+    },
+    /// The camera section without its three simulcast encodings.
+    #[error("the camera section (mid {mid:?}, the first sending video) must send simulcast rids q, h and f (`a=simulcast:send q;h;f` with `a=rid:<id> send`) and offer `urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id`")]
+    NoSimulcast {
+        /// The section's mid.
+        mid: String,
+    },
     /// The first section is not the sending audio section.
     #[error(
         "the first media section must be the microphone: `audio`, `sendonly` (even with no track)"
@@ -101,7 +113,13 @@ struct Section {
     pwd: bool,
     fingerprint: bool,
     codecs: Vec<String>,
+    extensions: Vec<String>,
+    rids: Vec<String>,
+    simulcast: Option<String>,
 }
+
+const MID_EXT: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+const RID_EXT: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 
 /// Checks an offer's structure; `Ok` means the WebRTC stack may parse it.
 pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
@@ -155,6 +173,18 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
                     target.codecs.push(codec.to_ascii_lowercase());
                 }
             }
+            "extmap" => {
+                if let Some(uri) = arg.split_whitespace().nth(1) {
+                    target.extensions.push(uri.to_owned());
+                }
+            }
+            "rid" => {
+                let mut it = arg.split_whitespace();
+                if let (Some(id), Some("send")) = (it.next(), it.next()) {
+                    target.rids.push(id.to_owned());
+                }
+            }
+            "simulcast" => target.simulcast = Some(arg.trim().to_owned()),
             "group" => {
                 if let Some(mids) = arg.strip_prefix("BUNDLE") {
                     bundle = Some(mids.split_whitespace().map(str::to_owned).collect());
@@ -185,6 +215,7 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
         }
     }
     let mut receiving = false;
+    let mut camera_seen = false;
     for (n, s) in sections.iter().enumerate() {
         if s.kind != "audio" && s.kind != "video" {
             return Err(OfferProblem::Kind {
@@ -211,6 +242,15 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
         if s.kind == "video" && !has("vp8/") && !has("h264/") {
             return Err(OfferProblem::NoVideoCodec { mid });
         }
+        if !s.extensions.iter().any(|e| e == MID_EXT) {
+            return Err(OfferProblem::NoMidExtension { mid });
+        }
+        if s.kind == "video" && sends(s) && !camera_seen {
+            camera_seen = true;
+            if !simulcast_qhf(s) {
+                return Err(OfferProblem::NoSimulcast { mid });
+            }
+        }
         if sends(s) {
             if receiving {
                 return Err(OfferProblem::SendAfterReceive { mid });
@@ -220,6 +260,22 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
         }
     }
     Ok(())
+}
+
+/// Whether a section sends the camera's three layers: rids q, h and f, each declared
+/// `a=rid:<id> send` and listed in `a=simulcast:send` (any order), with the rid extension.
+fn simulcast_qhf(s: &Section) -> bool {
+    let Some(list) = s.simulcast.as_deref().and_then(|v| v.strip_prefix("send ")) else {
+        return false;
+    };
+    let listed: Vec<&str> = list
+        .split(|c| c == ';' || c == ',' || c == ' ')
+        .map(|r| r.trim_start_matches('~'))
+        .collect();
+    ["q", "h", "f"]
+        .iter()
+        .all(|r| listed.contains(r) && s.rids.iter().any(|x| x == r))
+        && s.extensions.iter().any(|e| e == RID_EXT)
 }
 
 /// A refusal from the WebRTC stack, fit to send: its own sentences pass ("remote sdp:
@@ -268,6 +324,18 @@ mod tests {
             !debug.contains("0x") && !debug.contains("Pointer"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn a_camera_without_the_three_simulcast_rids_is_refused() {
+        let sdp = CHROMIUM.replace("a=simulcast:send q;h;f", "a=simulcast:send q;h");
+        assert!(
+            matches!(check_offer(&sdp), Err(OfferProblem::NoSimulcast { .. })),
+            "{:?}",
+            check_offer(&sdp)
+        );
+        let sdp = CHROMIUM.replace("a=simulcast:send q;h;f", "a=simulcast:send f;h;q");
+        assert_eq!(check_offer(&sdp), Ok(()));
     }
 
     #[test]

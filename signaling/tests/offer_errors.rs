@@ -101,6 +101,16 @@ fn layout_mistakes() -> Vec<(&'static str, String, &'static str)> {
         ),
         ("no media", c[..head].to_owned(), "no media"),
         (
+            "camera without simulcast",
+            c.replace("a=simulcast:send q;h;f\r\n", ""),
+            "simulcast",
+        ),
+        (
+            "no mid extension",
+            c.replace("urn:ietf:params:rtp-hdrext:sdes:mid", "urn:x:none"),
+            "sdes:mid",
+        ),
+        (
             "bad m line",
             c.replacen("m=audio 58247", "m=audio x", 1),
             "m=",
