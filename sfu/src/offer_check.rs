@@ -269,7 +269,7 @@ fn simulcast_qhf(s: &Section) -> bool {
         return false;
     };
     let listed: Vec<&str> = list
-        .split(|c| c == ';' || c == ',' || c == ' ')
+        .split([';', ',', ' '])
         .map(|r| r.trim_start_matches('~'))
         .collect();
     ["q", "h", "f"]
