@@ -121,7 +121,14 @@ async fn session(
             Some(ServerMessage::Error { code, message }) => {
                 bail!("join refused: {}: {message}", code.as_str())
             }
-            Some(_) => continue,
+            // PROTOCOL.md: after `join`, `joined` (or an `error`) is the first message.
+            Some(other) => bail!(
+                "`{}` came before `joined`",
+                serde_json::to_value(&other)
+                    .ok()
+                    .and_then(|v| v["type"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            ),
             None => bail!("socket closed before `joined`"),
         }
     };
