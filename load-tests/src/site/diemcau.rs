@@ -112,25 +112,23 @@ async fn session(
         },
     )
     .await?;
-    let receive = loop {
-        match tokio::time::timeout(SIGNALING_TIMEOUT, recv(&mut ws))
-            .await
-            .context("no `joined` in time")??
-        {
-            Some(ServerMessage::Joined { receive, .. }) => break receive,
-            Some(ServerMessage::Error { code, message }) => {
-                bail!("join refused: {}: {message}", code.as_str())
-            }
-            // PROTOCOL.md: after `join`, `joined` (or an `error`) is the first message.
-            Some(other) => bail!(
-                "`{}` came before `joined`",
-                serde_json::to_value(&other)
-                    .ok()
-                    .and_then(|v| v["type"].as_str().map(str::to_owned))
-                    .unwrap_or_default()
-            ),
-            None => bail!("socket closed before `joined`"),
+    // PROTOCOL.md: after `join`, `joined` (or an `error`) is the first message.
+    let receive = match tokio::time::timeout(SIGNALING_TIMEOUT, recv(&mut ws))
+        .await
+        .context("no `joined` in time")??
+    {
+        Some(ServerMessage::Joined { receive, .. }) => receive,
+        Some(ServerMessage::Error { code, message }) => {
+            bail!("join refused: {}: {message}", code.as_str())
         }
+        Some(other) => bail!(
+            "`{}` came before `joined`",
+            serde_json::to_value(&other)
+                .ok()
+                .and_then(|v| v["type"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ),
+        None => bail!("socket closed before `joined`"),
     };
     let layout = Layout {
         recv_video: receive.video,
