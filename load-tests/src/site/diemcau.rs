@@ -100,7 +100,13 @@ async fn session(
     receivers: &mut JoinSet<Received>,
 ) -> anyhow::Result<()> {
     let since = |t0: u64| clock::micros().saturating_sub(t0) as f64 / 1000.0;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+    // PROTOCOL.md "Connecting": the socket named by the invite link.
+    let url = spec
+        .invite
+        .ws_url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{http}/ws"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .context("WebSocket connect")?;
     send(
