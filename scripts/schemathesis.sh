@@ -65,8 +65,15 @@ checks.positive_data_acceptance.enabled = false
 checks.negative_data_rejection.enabled = false
 EOF
 
-echo "schemathesis $version against $base ($([[ -n "${DIEMCAU_ST_NETNS:-}" ]] && echo "own network namespace" || echo "host loopback"))"
+# Schemathesis drops a documented path parameter that its path template lacks without a
+# word: that is how the CSV form's optional query fields, once documented as required path
+# parameters, passed every run (the one check that would have noticed, valid data refused,
+# is off for this operation, see above). The lint checks the document's parameters against
+# the route templates first.
 status=0
+python3 scripts/openapi_lint.py "$base/api/v1/openapi.json" || status=1
+
+echo "schemathesis $version against $base ($([[ -n "${DIEMCAU_ST_NETNS:-}" ]] && echo "own network namespace" || echo "host loopback"))"
 # From the scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
 (cd "$work" && schemathesis --config-file "$work/schemathesis.toml" run "$base/api/v1/openapi.json" \
   --url "$base" \

@@ -161,6 +161,7 @@ impl Target for Janus {
             },
             role: if i == 0 { Role::Chair } else { Role::Site },
             token: String::new(),
+            ws_url: None,
         };
         let meeting = Meeting {
             id: id.to_string(),

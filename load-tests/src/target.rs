@@ -25,6 +25,8 @@ pub struct Invite {
     pub role: Role,
     /// Join credential (diemcau: the invite token).
     pub token: String,
+    /// diemcau: the WebSocket URL, derived from the invite link as PROTOCOL.md says.
+    pub ws_url: Option<String>,
 }
 
 /// A meeting created for a scenario.
@@ -84,17 +86,13 @@ struct Created {
 
 impl CreatedInvite {
     fn into_invite(self, role: Role) -> anyhow::Result<Invite> {
-        let token = self
-            .link
-            .split("#t=")
-            .nth(1)
-            .context("invite link without a token")?
-            .to_owned();
+        let (ws_url, token) = crate::site::invite::endpoint(&self.link)?;
         Ok(Invite {
             site_id: self.site_id,
             name: self.name,
             role,
             token,
+            ws_url: Some(ws_url),
         })
     }
 }

@@ -18,6 +18,7 @@
 
 #![warn(missing_docs)]
 
+pub mod answer;
 pub mod codec;
 pub mod downlink;
 mod engine;
@@ -26,6 +27,7 @@ pub mod id;
 pub mod keyframe;
 pub mod link;
 mod metrics;
+pub mod offer_check;
 pub mod police;
 pub mod rate;
 pub mod rewrite;

@@ -197,10 +197,13 @@ pub struct SiteInput {
     pub name: String,
 }
 
-/// Query parameters of a CSV import (`Content-Type: text/csv`).
+/// Query parameters of a CSV import (`Content-Type: text/csv`). Query parameters, all
+/// optional in the document (a JSON body carries these fields itself and leaves them unread):
+/// without `parameter_in` utoipa documents them as required path parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CsvParams {
-    /// Title shown to every site.
+    /// Title shown to every site. Required with a `text/csv` body; unread with JSON.
     pub title: Option<String>,
     /// Name of the chairing site.
     pub chair_name: Option<String>,

@@ -538,7 +538,7 @@ impl Meeting {
                 name: site.name.clone(),
                 role: site.role,
             },
-            sites: self.visible_roster(&site, &st),
+            sites: own_entry_joined(self.visible_roster(&site, &st), &site.id),
             receive: self.receive_slots(site.role),
             ice_servers: Vec::new(),
             resume: secret,
@@ -561,9 +561,7 @@ impl Meeting {
                 }
             }
         }
-        if !resumed {
-            self.reroute(&mut st, sfu);
-        }
+        // Routing (and the chair's `grid`) waits for `route_joined`: `joined` goes out first.
         Ok(Joined {
             messages,
             peer,
@@ -651,6 +649,13 @@ impl Meeting {
         self.store
             .as_ref()
             .map_or(Ok(()), MeetingStore::remove_snapshot)
+    }
+
+    /// Routes the meeting after a new member's `joined` went out, so that whatever routing
+    /// sends it (the chair's `grid`, `slots`) comes after `joined`, as the protocol says.
+    pub fn route_joined(&self, sfu: &Sfu) {
+        let mut st = self.lock();
+        self.reroute(&mut st, sfu);
     }
 
     /// Sends `site_id` its current slots again (after a resumed join, once `joined` went out).
@@ -1404,6 +1409,15 @@ fn floor(rules: &Moderation) -> ServerMessage {
         spotlight: rules.spotlight.clone(),
         presenter: rules.presenter.clone(),
     }
+}
+
+/// A participant's own roster entry in its `joined`: it is connected, even though the roll
+/// call counts it present only from its first answered offer.
+fn own_entry_joined(mut sites: Vec<SiteStatus>, own: &str) -> Vec<SiteStatus> {
+    for s in sites.iter_mut().filter(|s| s.id == own) {
+        s.state = Presence::Joined;
+    }
+    sites
 }
 
 fn status(s: &ExpectedSite, st: &State) -> SiteStatus {

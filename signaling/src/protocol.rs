@@ -997,6 +997,50 @@ mod tests {
         }
     }
 
+    /// PROTOCOL.md's own examples: every ```json block parses as a client or a server
+    /// message, and every type its tables list has its example file (client/ or server/).
+    #[test]
+    fn every_example_in_the_spec_parses_and_every_listed_type_has_an_example() {
+        let spec =
+            std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("PROTOCOL.md"))
+                .unwrap();
+        let blocks: Vec<&str> = spec
+            .split("```json\n")
+            .skip(1)
+            .map(|b| b.split("```").next().unwrap())
+            .collect();
+        assert!(!blocks.is_empty(), "PROTOCOL.md has json examples");
+        for b in &blocks {
+            let client = parse_client_message(b).is_ok();
+            let server = serde_json::from_str::<ServerMessage>(b).is_ok();
+            assert!(client || server, "PROTOCOL.md example does not parse: {b}");
+        }
+        // Table rows: "| `type` | ..." under "## Client → server" and "## Server → client".
+        let section = |title: &str| {
+            let start = spec.find(title).unwrap();
+            let rest = &spec[start + title.len()..];
+            rest[..rest.find("\n## ").unwrap_or(rest.len())].to_owned()
+        };
+        for (title, dir) in [
+            ("## Client → server", "client"),
+            ("## Server → client", "server"),
+        ] {
+            let names: Vec<String> = fixtures(dir).into_iter().map(|(n, _)| n).collect();
+            let types: Vec<String> = section(title)
+                .lines()
+                .filter_map(|l| l.strip_prefix("| `"))
+                .filter_map(|l| l.split_once('`').map(|(t, _)| t.to_owned()))
+                .collect();
+            assert!(types.len() > 10, "{title}: {types:?}");
+            for t in types {
+                assert!(
+                    names.contains(&format!("{t}.json")),
+                    "{title}: `{t}` has no example {dir}/{t}.json"
+                );
+            }
+        }
+    }
+
     #[test]
     fn every_invalid_fixture_gets_its_documented_error_code() {
         let all = fixtures("invalid");

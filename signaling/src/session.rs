@@ -523,6 +523,9 @@ impl Session {
             }
             self.send(message);
         }
+        if !resumed {
+            meeting.route_joined(&self.state.sfu);
+        }
         if resumed {
             // Same peer connection: its offer stands, and it receives what it received.
             self.offered = true;

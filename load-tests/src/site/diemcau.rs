@@ -100,7 +100,13 @@ async fn session(
     receivers: &mut JoinSet<Received>,
 ) -> anyhow::Result<()> {
     let since = |t0: u64| clock::micros().saturating_sub(t0) as f64 / 1000.0;
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+    // PROTOCOL.md "Connecting": the socket named by the invite link.
+    let url = spec
+        .invite
+        .ws_url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{http}/ws"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .context("WebSocket connect")?;
     send(
@@ -112,18 +118,23 @@ async fn session(
         },
     )
     .await?;
-    let receive = loop {
-        match tokio::time::timeout(SIGNALING_TIMEOUT, recv(&mut ws))
-            .await
-            .context("no `joined` in time")??
-        {
-            Some(ServerMessage::Joined { receive, .. }) => break receive,
-            Some(ServerMessage::Error { code, message }) => {
-                bail!("join refused: {}: {message}", code.as_str())
-            }
-            Some(_) => continue,
-            None => bail!("socket closed before `joined`"),
+    // PROTOCOL.md: after `join`, `joined` (or an `error`) is the first message.
+    let receive = match tokio::time::timeout(SIGNALING_TIMEOUT, recv(&mut ws))
+        .await
+        .context("no `joined` in time")??
+    {
+        Some(ServerMessage::Joined { receive, .. }) => receive,
+        Some(ServerMessage::Error { code, message }) => {
+            bail!("join refused: {}: {message}", code.as_str())
         }
+        Some(other) => bail!(
+            "`{}` came before `joined`",
+            serde_json::to_value(&other)
+                .ok()
+                .and_then(|v| v["type"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ),
+        None => bail!("socket closed before `joined`"),
     };
     let layout = Layout {
         recv_video: receive.video,

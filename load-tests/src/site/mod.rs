@@ -8,6 +8,7 @@
 //! its [`SiteReport`].
 
 pub mod diemcau;
+pub mod invite;
 pub mod janus;
 
 use std::net::IpAddr;

@@ -221,7 +221,19 @@ impl Peer {
 
     /// Accepts an offer and records the tracks and slots it adds. Returns the answer SDP.
     pub fn accept_offer(&mut self, sdp: &str, local: &[Candidate]) -> Result<String, OfferError> {
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| OfferError::Parse(e.to_string()))?;
+        let m_lines = sdp.lines().filter(|l| l.starts_with("m=")).count();
+        if m_lines > MAX_MEDIA_LINES {
+            return Err(OfferError::Refused(format!(
+                "offer has {m_lines} media lines, at most {MAX_MEDIA_LINES} allowed"
+            )));
+        }
+        crate::offer_check::check_offer(sdp).map_err(|p| OfferError::Parse(p.to_string()))?;
+        // str0m's parse error text is parser internals (it carries a process address): it is
+        // logged, never sent; the structural check above names what most offers get wrong.
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| {
+            tracing::debug!(error = %e, "offer passed the structural check but str0m refused it");
+            OfferError::Parse("a line's value does not parse (attribute syntax)".into())
+        })?;
         let lines: Vec<Mid> = offer.media_lines.iter().map(|m| m.mid()).collect();
         if lines.is_empty() {
             return Err(OfferError::Refused("offer has no media".into()));
@@ -235,16 +247,17 @@ impl Peer {
         for c in local {
             self.rtc.add_local_candidate(c.clone());
         }
-        let answer = self
-            .rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .map_err(|e| OfferError::Refused(e.to_string()))?;
+        let answer =
+            self.rtc.sdp_api().accept_offer(offer).map_err(|e| {
+                OfferError::Refused(crate::offer_check::stack_refusal(&e.to_string()))
+            })?;
         for mid in lines {
             self.learn_media(mid);
         }
         self.pts.clear();
-        Ok(answer.to_sdp_string())
+        Ok(crate::answer::candidates_in_every_section(
+            &answer.to_sdp_string(),
+        ))
     }
 
     fn learn_media(&mut self, mid: Mid) {
