@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Builds the fuzz targets in fuzz/ (cargo-fuzz, libFuzzer) and runs each for a short while on
-# its committed seed corpus: the signaling message parser, SDP offers through the media plane,
-# and the RTP payload parsing and forwarding decisions. Fails on any crash, panic or failed
-# property; the input that found it is kept in fuzz/artifacts/<target>/ (reproduce with
-# `cd fuzz && cargo fuzz run -s none <target> artifacts/<target>/<file>`).
+# Explores with the fuzz targets (cargo-fuzz, libFuzzer) for a time budget each, starting from
+# the committed seed corpus: the signaling message parser, SDP offers through the media plane,
+# and the RTP payload parsing and forwarding decisions. Random, so not part of the test
+# command (that replays the committed corpora: `cargo test --test replay`, fuzz/README.md).
+# Fails on any crash, panic or failed property; the input that found it is kept in
+# fuzz/artifacts/<target>/ (reproduce with
+# `cd fuzz && cargo fuzz run -s none <target> artifacts/<target>/<file>`); once fixed, copy it
+# into fuzz/corpus/<target>/ so the replay keeps it fixed.
 #
 # Works on stable Rust: no sanitizer (`-s none`), so no nightly flag is needed. Needs a C++
 # compiler for libFuzzer (g++). Builds go to fuzz/target (not the workspace's target/), at

@@ -97,8 +97,10 @@ pub struct Rewritten {
 /// The offsets in force before a run of skipped packets, for packets that arrive late.
 #[derive(Debug, Clone, Copy, Default)]
 struct Shift {
-    /// First incoming sequence number after the run.
-    from: u64,
+    /// Last incoming sequence number of the run. Inclusive: one past it does not exist at the
+    /// top of the 64-bit range, which str0m's extension reaches on hostile input; a saturated
+    /// end once made the late copy of a packet skipped there look forwarded.
+    last: u64,
     seq_offset: u64,
     picture_offset: u16,
 }
@@ -224,16 +226,16 @@ impl Rewriter {
             if pkt.seq < h.floor {
                 return None;
             }
-            match h.shifts[..h.len].iter().position(|s| s.from > pkt.seq) {
+            match h.shifts[..h.len].iter().position(|s| s.last >= pkt.seq) {
                 Some(i) => {
                     let s = h.shifts[i];
-                    // The run before `s.from` is as long as the offset moved over it.
+                    // The run ending at `s.last` is as long as the offset moved over it.
                     let after = if i + 1 < h.len {
                         h.shifts[i + 1].seq_offset
                     } else {
                         self.seq_offset
                     };
-                    if pkt.seq >= s.from - s.seq_offset.wrapping_sub(after) {
+                    if s.last - pkt.seq < s.seq_offset.wrapping_sub(after) {
                         // A copy of a packet left out: its number went to the packet after it.
                         return None;
                     }
@@ -253,19 +255,19 @@ impl Rewriter {
             return;
         }
         let h = &mut *self.history;
-        // (`saturating_add`: a number at the very top of the 64-bit range, which only hostile
-        // input reaches, must not panic the media thread.)
-        if h.len > 0 && h.shifts[h.len - 1].from == pkt.seq {
+        // (`pkt.seq - 1`: above `max_in_seq`, so at least 1.)
+        if h.len > 0 && h.shifts[h.len - 1].last == pkt.seq - 1 {
             // The run goes on.
-            h.shifts[h.len - 1].from = pkt.seq.saturating_add(1);
+            h.shifts[h.len - 1].last = pkt.seq;
         } else {
             if h.len == SHIFTS {
-                h.floor = h.shifts[0].from;
+                // Never saturates: a newer run (this one) lies above the forgotten one.
+                h.floor = h.shifts[0].last.saturating_add(1);
                 h.shifts.copy_within(1.., 0);
                 h.len -= 1;
             }
             h.shifts[h.len] = Shift {
-                from: pkt.seq.saturating_add(1),
+                last: pkt.seq,
                 seq_offset: self.seq_offset,
                 picture_offset: self.picture_offset,
             };
@@ -459,6 +461,28 @@ mod tests {
         // Packets forwarded before keep their numbers.
         assert_eq!(r.rewrite(&vp8(13, 102, 7), t0).unwrap().seq, b.seq);
         assert_eq!(r.rewrite(&vp8(10, 100, 7), t0).unwrap().seq, a.seq);
+    }
+
+    #[test]
+    fn a_late_copy_of_a_packet_skipped_at_the_top_of_the_sequence_space_is_refused() {
+        // Found by fuzz/ rtp_forward (corpus duplicate-seq-19f6a913): a segment that began at
+        // a number str0m extended to near 2^64 skipped its packet at 2^64 - 1; the run's end
+        // (one past it) saturated onto that packet, so its late copy looked forwarded and
+        // went out under the number of the packet before it.
+        let t0 = Instant::now();
+        let mut r = Rewriter::new();
+        let top = u64::MAX;
+        let a = r.start(&n(top - 2, 0), 90_000, t0);
+        let b = r.rewrite(&n(top - 1, 0), t0).unwrap();
+        assert_eq!(b.seq, a.seq + 1);
+        r.skip(&n(top, 3000));
+        assert_eq!(
+            r.rewrite(&n(top, 3000), t0),
+            None,
+            "copy of skipped 2^64 - 1"
+        );
+        // Forwarded packets keep their numbers.
+        assert_eq!(r.rewrite(&n(top - 1, 0), t0), Some(b));
     }
 
     #[test]
