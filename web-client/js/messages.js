@@ -165,6 +165,15 @@ export function removeSiteMessage(siteId) {
 }
 
 /**
+ * The chair revokes a site's leaked link; the answer is a `link` with the new one.
+ * @param {string} siteId
+ * @returns {import('./protocol.js').ReissueLinkMessage}
+ */
+export function reissueLinkMessage(siteId) {
+  return { type: 'reissue_link', site_id: siteId };
+}
+
+/**
  * @param {string} siteId
  * @returns {ReadmitSiteMessage}
  */

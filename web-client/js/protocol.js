@@ -80,6 +80,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 /** @typedef {{type: 'listen', site_id: string, on: boolean}} ListenMessage */
 /** @typedef {{type: 'remove_site', site_id: string}} RemoveSiteMessage */
 /** @typedef {{type: 'readmit_site', site_id: string}} ReadmitSiteMessage */
+/** @typedef {{type: 'reissue_link', site_id: string}} ReissueLinkMessage chair: revoke a leaked link, get a new one */
 /** @typedef {{type: 'lock', locked: boolean}} LockMessage */
 /** @typedef {{type: 'open_meeting'}} OpenMeetingMessage */
 /** @typedef {{type: 'cochair', site_id: string, on: boolean}} CochairMessage */
@@ -112,7 +113,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @typedef {JoinMessage | OfferMessage | CandidateMessage | MediaStateMessage | PingMessage
  *   | EndMeetingMessage | LeaveMessage | RaiseHandMessage | LowerHandMessage | GrantFloorMessage
  *   | RevokeFloorMessage | MuteMessage | StopVideoMessage | SpotlightMessage | ListenMessage
- *   | RemoveSiteMessage | ReadmitSiteMessage | LockMessage | OpenMeetingMessage | CochairMessage
+ *   | RemoveSiteMessage | ReadmitSiteMessage | ReissueLinkMessage | LockMessage | OpenMeetingMessage | CochairMessage
  *   | PresentMessage | ChatSendMessage | GridRequestMessage | NoticeSendMessage | ReconnectRequestMessage
  *   | ForceAudioOnlyMessage | ClientInfoMessage | CheckMessage | CheckResultMessage} ClientMessage
  */
@@ -205,6 +206,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  */
 /** @typedef {{type: 'notice', from: string, text: string}} NoticeMessage from the operators: plain text */
 /** @typedef {{type: 'reconnect'}} ReconnectMessage drop the connection and join again at once */
+/** @typedef {{type: 'link', site_id: string, link: string}} LinkMessage to the chair after `reissue_link`: the site's new invite link */
 /** @typedef {{type: 'draining', seconds: number}} DrainingMessage the server shuts down: no new join, this socket closes within `seconds` */
 /** @typedef {{type: 'check', on: boolean}} CheckAckMessage the loopback is routed (`on`), or the check ended */
 /**
@@ -216,7 +218,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @typedef {JoinedMessage | AnswerMessage | SlotsMessage | SiteStateMessage | PongMessage
  *   | ErrorMessage | EndedMessage | MeetingStateMessage | FloorMessage | ChatMessage
  *   | GridMessage | LayersMessage | StatsMessage | NoticeMessage | ReconnectMessage | CheckAckMessage
- *   | CheckReportMessage | DrainingMessage} ServerMessage
+ *   | CheckReportMessage | DrainingMessage | LinkMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -225,7 +227,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
 export const SERVER_TYPES = /** @type {const} */ ([
   'joined', 'answer', 'slots', 'site_state', 'pong', 'error', 'ended',
   'meeting_state', 'floor', 'chat', 'grid', 'layers',
-  'stats', 'notice', 'reconnect', 'check', 'check_result', 'draining',
+  'stats', 'notice', 'reconnect', 'check', 'check_result', 'draining', 'link',
 ]);
 
 /** Every client message type. */
@@ -233,7 +235,7 @@ export const CLIENT_TYPES = /** @type {const} */ ([
   'join', 'offer', 'candidate', 'media_state', 'ping', 'end_meeting', 'leave',
   'raise_hand', 'lower_hand', 'grant_floor', 'revoke_floor', 'mute', 'stop_video', 'spotlight',
   'listen', 'remove_site', 'readmit_site', 'lock', 'open_meeting', 'cochair', 'present', 'chat', 'grid',
-  'notice', 'reconnect', 'force_audio_only', 'client_info', 'check', 'check_result',
+  'notice', 'reconnect', 'force_audio_only', 'client_info', 'check', 'check_result', 'reissue_link',
 ]);
 
 /** Longest chat text, in characters (Unicode code points, as the server counts). */
@@ -485,6 +487,10 @@ const SERVER_CHECKS = {
     need(m, 'text', isString, 'a string', 'notice');
   },
   reconnect() {},
+  link(m) {
+    need(m, 'site_id', isString, 'a string', 'link');
+    need(m, 'link', isString, 'a string', 'link');
+  },
   check(m) {
     need(m, 'on', isBool, 'a boolean', 'check');
   },
@@ -581,6 +587,7 @@ const CLIENT_CHECKS = {
   listen: siteAction('listen', 'on'),
   remove_site: siteAction('remove_site'),
   readmit_site: siteAction('readmit_site'),
+  reissue_link: siteAction('reissue_link'),
   lock(m) {
     need(m, 'locked', isBool, 'a boolean', 'lock');
   },
