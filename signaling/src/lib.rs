@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod api_admin;
+pub mod clock;
 pub mod config;
 pub mod door;
 pub mod durable;

@@ -455,7 +455,7 @@ impl Session {
             if !self
                 .state
                 .join_rate
-                .allow(ip, &limits, std::time::Instant::now())
+                .allow(ip, &limits, self.state.clock.now())
             {
                 return Err(Refusal::new(
                     ErrorCode::RateLimited,

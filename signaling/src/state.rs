@@ -104,6 +104,8 @@ pub struct AppState {
     pub joins: DashMap<PeerId, std::time::Instant>,
     /// Joins per client address, against `limits.joins_per_second_per_ip`.
     pub join_rate: crate::limits::JoinRate,
+    /// The time `join_rate` reads; tests freeze it so a verdict does not depend on speed.
+    pub clock: crate::clock::Clock,
     /// The service's phase; sessions watch it to learn of a shutdown.
     pub phase: tokio::sync::watch::Sender<Phase>,
     /// WebSockets that have not joined yet, per address and in total (`limits.unjoined_*`).
@@ -131,6 +133,7 @@ impl AppState {
             peers: DashMap::new(),
             joins: DashMap::new(),
             join_rate: crate::limits::JoinRate::default(),
+            clock: crate::clock::Clock::default(),
             phase: tokio::sync::watch::Sender::new(Phase::Serving),
             unjoined: crate::door::Door::new("WebSockets not joined yet"),
             connections: crate::door::Door::new("open connections"),

@@ -309,11 +309,14 @@ async fn joins_beyond_the_rate_of_one_address_are_refused_and_others_go_on() {
         ..Default::default()
     })
     .await;
+    // The limiter's clock stands still, so however slowly this machine runs the joins, no
+    // token is refilled between them.
+    srv.state.clock.freeze();
     let m = meeting(&srv.state, &["Xã A", "Xã B", "Xã C"]);
     // A burst of twice the rate is served...
     let (mut a, _) = join(srv.http, &m.sites[0].link).await;
     let (_b, _) = join(srv.http, &m.sites[1].link).await;
-    // ... the third join from this address in the same second is not.
+    // ... the third join from this address at the same instant is not.
     let (_c, refused) = try_join(srv.http, &m.sites[2].link).await;
     assert_eq!(refused["code"], "rate_limited", "{refused}");
     assert!(
@@ -324,8 +327,8 @@ async fn joins_beyond_the_rate_of_one_address_are_refused_and_others_go_on() {
         "{refused}"
     );
     ping(&mut a, 1).await;
-    // A second later the site gets in.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // A second later (one token refilled at 1 join/s) the site gets in.
+    srv.state.clock.advance(std::time::Duration::from_secs(1));
     let (_c, joined) = try_join(srv.http, &m.sites[2].link).await;
     assert_eq!(joined["type"], "joined", "{joined}");
 }

@@ -51,6 +51,8 @@ export const CHROMIUM_ARGS = [
  * @property {number} [drainSeconds] drain time at stop (default 1: tests do not wait for sites)
  * @property {string} [dataDir] data directory to use and keep (default: a fresh one, deleted at stop)
  * @property {number} [httpPort] HTTP port (default: any free one)
+ * @property {number} [busyPortWaitMs] with `httpPort`: how long to keep starting again while
+ *   another socket holds the port (default 10 000; a restart must come back on the same port)
  */
 
 /**
@@ -60,6 +62,27 @@ export const CHROMIUM_ARGS = [
  * @returns {Promise<Server>}
  */
 export async function startServer(options = {}) {
+  // A fixed port (a restart) can be held for a moment by another socket, e.g. an outgoing
+  // connection given it as its ephemeral port; the server then exits with "address in use".
+  // Start again until it is free, within a bound, rather than fail on a race.
+  const deadline = Date.now() + (options.httpPort ? (options.busyPortWaitMs ?? 10_000) : 0);
+  for (;;) {
+    try {
+      return await launchServer(options);
+    } catch (e) {
+      const busy = /** @type {any} */ (e).portBusy === true;
+      if (!busy || Date.now() >= deadline) throw e;
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+  }
+}
+
+/**
+ * One attempt of `startServer`; an error with `portBusy` set when the HTTP port was taken.
+ * @param {ServerOptions} options
+ * @returns {Promise<Server>}
+ */
+async function launchServer(options) {
   const bind = options.bind ?? '127.0.0.1';
   const keepData = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'diemcau-data-'));
@@ -86,11 +109,21 @@ export async function startServer(options = {}) {
     if (logFile) appendFileSync(logFile, d);
   });
   const lines = createInterface({ input: /** @type {import('node:stream').Readable} */ (proc.stdout) });
+  let started = false;
   const info = await new Promise((ok, fail) => {
     const timer = setTimeout(() => fail(new Error(`diemcau printed no links in 20 s:\n${log.join('')}`)), 20_000);
     proc.once('error', (e) => { clearTimeout(timer); fail(new Error(`cannot start ${DIEMCAU_BIN}: ${e.message}`)); });
-    proc.once('exit', (code) => { clearTimeout(timer); fail(new Error(`diemcau exited with ${code}:\n${log.join('')}`)); });
-    lines.once('line', (line) => { clearTimeout(timer); ok(JSON.parse(line)); });
+    // 'close' (not 'exit'): the whole log is in once the process's stdio has closed.
+    proc.once('close', (code) => {
+      clearTimeout(timer);
+      if (started) return;
+      if (!keepData) rmSync(dataDir, { recursive: true, force: true });
+      const text = log.join('');
+      const error = new Error(`diemcau exited with ${code}:\n${text}`);
+      /** @type {any} */ (error).portBusy = /cannot listen on .*Address (already )?in use/i.test(text);
+      fail(error);
+    });
+    lines.once('line', (line) => { clearTimeout(timer); started = true; ok(JSON.parse(line)); });
   });
   const udpPort = Number(String(info.udp).split(':').pop());
   return {

@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -57,8 +58,13 @@ test('after a restart the pages come back by themselves to the same meeting, ope
   const code = await server.stop();
   assert.equal(code, 0, 'the server stopped cleanly');
   const downAt = Date.now();
-  await sleep(1500);
+  // Another socket takes the freed port for a moment (as an outgoing connection given it as
+  // its ephemeral port could): the restart must wait for it and still come back on this port.
+  const squatter = createServer((socket) => socket.destroy());
+  await new Promise((ok, fail) => { squatter.once('error', fail); squatter.listen(port, '127.0.0.1', () => ok(undefined)); });
+  const released = sleep(1500).then(() => new Promise((ok) => squatter.close(() => ok(undefined))));
   server = await startServer({ dataDir, httpPort: port });
+  await released;
   console.log(`# server back on port ${port} after ${((Date.now() - downAt) / 1000).toFixed(1)} s`);
 
   for (const p of [chair, site]) {

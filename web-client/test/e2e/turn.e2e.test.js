@@ -10,14 +10,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 
 import { inboundBySlot, joinAs, launchBrowser, pollStats, snapshot, startServer, waitConnected } from './harness.js';
 
 const SECRET = 'turn-e2e-static-auth-secret';
-const TURN_PORT = 3478;
-const TURN_TCP_URL = `turn:127.0.0.1:${TURN_PORT}?transport=tcp`;
+/** coturn's port: from the OS, not 3478, which another coturn on this host may hold. */
+let turnPort = 0;
 
 /** @type {import('node:child_process').ChildProcess} */
 let coturn;
@@ -45,18 +45,30 @@ async function waitListening(/** @type {number} */ port, timeoutMs = 10_000) {
 /** coturn's REST credential for a user name. */
 const credentialFor = (/** @type {string} */ username) => createHmac('sha1', SECRET).update(username).digest('base64');
 
+/** A loopback TCP port the OS reports free. */
+async function freePort() {
+  const srv = createServer();
+  await new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(undefined)));
+  const port = /** @type {import('node:net').AddressInfo} */ (srv.address()).port;
+  await new Promise((ok) => srv.close(() => ok(undefined)));
+  return port;
+}
+
 before(async () => {
+  turnPort = await freePort();
   coturn = spawn('turnserver', [
-    '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${TURN_PORT}`,
+    '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${turnPort}`,
     '--min-port=49152', '--max-port=49300', '--realm=diemcau.test', '--use-auth-secret',
     `--static-auth-secret=${SECRET}`, '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers',
     '--log-file=stdout', '--simple-log', '--verbose',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   coturn.stdout?.on('data', (d) => coturnLog.push(String(d)));
   coturn.stderr?.on('data', (d) => coturnLog.push(String(d)));
-  await waitListening(TURN_PORT);
+  await waitListening(turnPort);
+  // What answered must be our coturn, not some other process that took the port.
+  assert.equal(coturn.exitCode, null, `coturn exited:\n${coturnLog.join('')}`);
   server = await startServer({
-    args: ['--turn-urls', TURN_TCP_URL, '--turn-ttl-seconds', '600'],
+    args: ['--turn-urls', `turn:127.0.0.1:${turnPort}?transport=tcp`, '--turn-ttl-seconds', '600'],
     env: { DIEMCAU_TURN_SECRET: SECRET },
   });
   browser = await launchBrowser();
@@ -96,7 +108,7 @@ test('a relay-only site joins through TURN over TCP and decodes the hall\'s vide
 
   // The site's credential in `joined` is `<expiry>:<site id>`, signed with the shared secret.
   const ice = await site.evaluate(() => /** @type {any} */ (window).diemcau.pc.getConfiguration().iceServers);
-  const turn = ice.find((/** @type {any} */ x) => [x.urls].flat().includes(`turn:127.0.0.1:${TURN_PORT}?transport=tcp`));
+  const turn = ice.find((/** @type {any} */ x) => [x.urls].flat().includes(`turn:127.0.0.1:${turnPort}?transport=tcp`));
   const [expiry, siteId] = String(turn.username).split(':');
   assert.equal(siteId, 's1');
   const now = Math.floor(Date.now() / 1000);
@@ -126,7 +138,7 @@ test('coturn refuses an expired credential and accepts a fresh one', async () =>
     await done;
     pc.close();
     return found.filter((c) => c.includes(' typ relay'));
-  }, [TURN_TCP_URL, username, credentialFor(username)]);
+  }, [`turn:127.0.0.1:${turnPort}?transport=tcp`, username, credentialFor(username)]);
 
   assert.deepEqual(await relayCandidates(expired), [], 'no relay candidate with an expired user name');
   assert.ok(
