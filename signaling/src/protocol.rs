@@ -954,10 +954,18 @@ mod tests {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
+    /// The signaling crate's folder. This file is also compiled into `fuzz/targets` (a
+    /// `#[path]` module, whose manifest is elsewhere), so look upwards for it.
+    fn signaling_dir() -> PathBuf {
+        let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        here.ancestors()
+            .flat_map(|a| [a.to_path_buf(), a.join("signaling")])
+            .find(|d| d.join("PROTOCOL.md").is_file())
+            .unwrap_or(here)
+    }
+
     fn fixtures(dir: &str) -> Vec<(String, String)> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures/protocol")
-            .join(dir);
+        let root = signaling_dir().join("fixtures/protocol").join(dir);
         let mut out: Vec<_> = std::fs::read_dir(&root)
             .unwrap()
             .map(|e| e.unwrap().path())
@@ -1001,9 +1009,7 @@ mod tests {
     /// message, and every type its tables list has its example file (client/ or server/).
     #[test]
     fn every_example_in_the_spec_parses_and_every_listed_type_has_an_example() {
-        let spec =
-            std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("PROTOCOL.md"))
-                .unwrap();
+        let spec = std::fs::read_to_string(signaling_dir().join("PROTOCOL.md")).unwrap();
         let blocks: Vec<&str> = spec
             .split("```json\n")
             .skip(1)
