@@ -6,12 +6,13 @@
  * is in the state the button puts it in; its label says what pressing does now.
  *
  * Rights (PROTOCOL.md, client → server table): the chair may do everything; a co-chair may
- * do everything except `listen` and `cochair`. Nobody moderates the chair or an operator.
+ * do everything except `listen`, `cochair` and `reissue_link` (revoking a leaked link and
+ * handing out a new one is the chair's). Nobody moderates the chair or an operator.
  */
 
 import {
   cochairMessage, grantFloorMessage, listenMessage, lowerHandMessage, muteMessage, readmitSiteMessage,
-  removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
+  reissueLinkMessage, removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
 } from './messages.js';
 import { holdsFloor, queuePosition } from './floor.js';
 
@@ -37,7 +38,8 @@ import { holdsFloor, queuePosition } from './floor.js';
  * @property {ClientMessage} message what it sends
  * @property {string} [icon] name in `views/icons.js`
  * @property {boolean} [pressed] a toggle that is on (site muted, video stopped, …)
- * @property {boolean} [confirm] ask first (removing a site)
+ * @property {'remove' | 'reissue'} [confirm] ask first, with this question (removing a site
+ *   cuts it off; reissuing its link cuts off whoever holds the old one)
  * @property {boolean} [danger]
  */
 
@@ -108,7 +110,11 @@ export function siteActions(site, ctx) {
       id: 'cochair', testid: 'tile-cochair', label: cochair ? 'action.cochairOff' : 'action.cochairOn', icon: 'crown', pressed: cochair,
       message: cochairMessage(site.id, !cochair),
     },
-    { id: 'remove', testid: 'tile-remove', label: 'action.remove', icon: 'exit', message: removeSiteMessage(site.id), confirm: true, danger: true },
+    chair && {
+      id: 'reissueLink', testid: 'tile-reissue-link', label: 'action.reissueLink', icon: 'link',
+      message: reissueLinkMessage(site.id), confirm: 'reissue',
+    },
+    { id: 'remove', testid: 'tile-remove', label: 'action.remove', icon: 'exit', message: removeSiteMessage(site.id), confirm: 'remove', danger: true },
   ];
   return all.filter((a) => a !== false);
 }

@@ -141,9 +141,16 @@ export class Session {
   statsHistory = new StatsHistory();
   /** @type {{id: number, text: string}[]} Messages from the operators, shown until dismissed. */
   operatorNotices = [];
+  /**
+   * Chair: the new invite link from the last `link` answer (to `reissue_link`), shown in a
+   * dialog until dismissed; `seq` tells the view a second answer is a new dialog.
+   * @type {{siteId: string, name: string, link: string, seq: number} | null}
+   */
+  issuedLink = null;
 
   /** @type {string | null} */
   #token;
+  #linkSeq = 0;
   #wsUrl;
   /** @type {SocketConstructor | undefined} */
   #SocketImpl;
@@ -405,6 +412,12 @@ export class Session {
 
   dismissNotice() {
     this.meetingState.dismissNotice();
+    this.#changed();
+  }
+
+  /** Chair: the new-link dialog was closed. */
+  dismissLink() {
+    this.issuedLink = null;
     this.#changed();
   }
 
@@ -677,6 +690,12 @@ export class Session {
     sig.on('notice', (m) => {
       this.#noticeSeq += 1;
       this.operatorNotices = [...this.operatorNotices, { id: this.#noticeSeq, text: m.text }].slice(-5);
+      this.#changed();
+    });
+    sig.on('link', (m) => {
+      this.#linkSeq += 1;
+      const name = this.roster.find((s) => s.id === m.site_id)?.name ?? m.site_id;
+      this.issuedLink = { siteId: m.site_id, name, link: m.link, seq: this.#linkSeq };
       this.#changed();
     });
     sig.on('reconnect', () => {

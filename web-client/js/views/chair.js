@@ -4,7 +4,8 @@
  * current grid page (`grid.sites`, pinned sites first: floor holders, then raised hands),
  * each with its marks and moderation controls; the roll call covers this area when opened.
  * Beside it: the chair's own camera (what every site sees), the compact roster counts, the
- * hand queue and the messages. Toolbar: devices, present, open, lock, roll call, end.
+ * hand queue and the messages. Toolbar: devices, present, open, lock, roll call, end. A
+ * reissued site link (`link`) opens its own dialog.
  *
  * Before the first `grid` message (or from a server without grid pages) every expected
  * site gets a tile, in roster order.
@@ -18,6 +19,7 @@ import { createConfirm } from './confirm.js';
 import { h, setText, setVideo, syncChildren, videoElement } from './dom.js';
 import { createGridPager } from './grid-pager.js';
 import { createHandQueue } from './hands.js';
+import { createLinkDialog } from './link-dialog.js';
 import { createMeetingControls } from './meeting-controls.js';
 import { createOperatorNotices } from './operator-notices.js';
 import { createRollCall } from './rollcall.js';
@@ -35,6 +37,7 @@ import { createToolbar } from './toolbar.js';
  */
 export function mountChair(root, session) {
   const confirm = createConfirm({ testid: 'confirm-remove' });
+  const linkDialog = createLinkDialog(session);
   const fromOperators = createOperatorNotices(session);
   const lobbyNote = h('div', { class: 'notice info chair-lobby', testid: 'lobby-notice', attrs: { role: 'status' }, text: t('lobby.chair') });
   const lockedNote = h('div', { class: 'notice locked', testid: 'locked-notice', text: t('meeting.locked') });
@@ -76,6 +79,7 @@ export function mountChair(root, session) {
     ),
     toolbar.element,
     confirm.element,
+    linkDialog.element,
   ));
 
   /** The sites the grid shows now: the server's page, else every expected site. */
@@ -120,6 +124,7 @@ export function mountChair(root, session) {
     rollcall.update();
     controls.update();
     toolbar.update();
+    linkDialog.update();
   }
 
   update();

@@ -2,9 +2,9 @@
  * The moderation controls of one site, on its tile in the chair's grid or on its row in a
  * co-chair's list: one worded quick button (give / take back the floor, or let a removed
  * site back in) and a row of icon buttons, each with its words as tooltip and accessible
- * name (lower hand, mute, stop video, spotlight, listen, co-chair, remove). All of them are
- * on the tile itself, one click away. Which actions exist is `moderation.js`'s decision;
- * this file only draws and runs them. Removing asks first.
+ * name (lower hand, mute, stop video, spotlight, listen, co-chair, reissue link, remove). All
+ * of them are on the tile itself, one click away. Which actions exist is `moderation.js`'s
+ * decision; this file only draws and runs them. Removing and reissuing a link ask first.
  */
 
 import { t } from '../i18n/index.js';
@@ -46,10 +46,11 @@ export function runAction(session, confirm, action, name) {
     session.chairing.act(action.message);
     return;
   }
+  const kind = action.confirm;
   confirm.ask({
-    title: t('confirm.removeTitle', { name }),
-    body: t('confirm.removeBody'),
-    confirm: t('confirm.remove'),
+    title: t(`confirm.${kind}Title`, { name }),
+    body: t(`confirm.${kind}Body`),
+    confirm: t(`confirm.${kind}`),
     onConfirm: () => session.chairing.act(action.message),
   });
 }

@@ -26,7 +26,7 @@ test('the quick action grants the floor, revokes it from a holder, readmits a re
 test('the chair’s tile has every action, each a valid message with an icon', () => {
   const actions = siteActions(SITE, CHAIR);
   assert.deepEqual(actions.map((a) => a.testid), [
-    'lower-hand', 'tile-mute', 'tile-stop-video', 'tile-spotlight', 'tile-listen', 'tile-cochair', 'tile-remove',
+    'lower-hand', 'tile-mute', 'tile-stop-video', 'tile-spotlight', 'tile-listen', 'tile-cochair', 'tile-reissue-link', 'tile-remove',
   ]);
   for (const a of actions) {
     assert.equal(classifyClientFrame(JSON.stringify(a.message)), null, a.id);
@@ -69,4 +69,15 @@ test('a site on a weak link is marked for the chair, only while it is in', () =>
   assert.deepEqual(keys({ ...SITE, reception: 'reduced' }), ['mark.reduced']);
   assert.deepEqual(keys({ ...SITE, reception: 'audio_only' }), ['mark.audioOnly']);
   assert.deepEqual(keys({ ...SITE, state: 'left', reception: 'audio_only' }), []);
+});
+
+test('only the chair may reissue a site’s link, and only after confirming', () => {
+  const reissue = siteActions(SITE, CHAIR).find((a) => a.id === 'reissueLink');
+  assert.deepEqual(reissue?.message, { type: 'reissue_link', site_id: 's2' });
+  assert.equal(reissue?.confirm, 'reissue', 'asks first, with its own question');
+  assert.equal(siteActions(SITE, CHAIR).find((a) => a.id === 'remove')?.confirm, 'remove');
+  assert.ok(!siteActions(SITE, { ...CHAIR, moderator: 'cochair' }).some((a) => a.id === 'reissueLink'), 'not a co-chair');
+  for (const role of /** @type {const} */ (['chair', 'operator'])) {
+    assert.deepEqual(siteActions({ ...SITE, role }, CHAIR), [], `nothing for the ${role}`);
+  }
 });

@@ -324,6 +324,20 @@ test('removing a site is remembered, and undone when the server refuses it', () 
   assert.equal(session.lastError?.code, 'unknown_site');
 });
 
+test('a reissued link is kept for the chair’s dialog, with the site’s name, until dismissed', () => {
+  const { session, socket } = chairSession();
+  /** Read afresh each time (an assertion on the field would narrow its type). */
+  const issued = () => session.issuedLink;
+  assert.equal(issued(), null);
+  socket.receive({ type: 'link', site_id: 's2', link: 'https://hop.example.vn/join#t=new' });
+  assert.deepEqual(issued(), { siteId: 's2', name: 'UBND xã Bản Hồ', link: 'https://hop.example.vn/join#t=new', seq: 1 });
+  socket.receive({ type: 'link', site_id: 's1', link: 'https://hop.example.vn/join#t=other' });
+  assert.equal(issued()?.seq, 2, 'a second answer is a new dialog');
+  assert.equal(issued()?.name, 'UBND xã Tả Van');
+  session.dismissLink();
+  assert.equal(issued(), null);
+});
+
 test('grid rotation asks for the next page on its timer and wraps around', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
   const { session, socket } = chairSession();
