@@ -1,9 +1,11 @@
 //! Touches to the answer str0m writes. Pure: SDP text in, SDP text out.
 
 /// Copies the candidate lines of the first media section into every other media section that
-/// has none. str0m writes the server's candidate only once (valid for a BUNDLE answer), but
-/// clients that look a candidate up per section (or per transceiver) then find none; with
-/// the line in every section every client connects without trickle.
+/// has none, and ends every section with `a=end-of-candidates`. str0m writes the server's
+/// candidate only once (valid for a BUNDLE answer) and never says the list is complete, but
+/// clients that look a candidate up per section (or per transceiver) then find none, and a
+/// client may wait for more; an ICE-lite server has no others. With both lines in every
+/// section every client connects without trickle.
 pub fn candidates_in_every_section(answer: &str) -> String {
     let lines: Vec<&str> = answer.split("\r\n").collect();
     let first_m = lines.iter().position(|l| l.starts_with("m="));
@@ -19,7 +21,7 @@ pub fn candidates_in_every_section(answer: &str) -> String {
     let carried: Vec<&str> = lines[first_m..section_end(first_m)]
         .iter()
         .copied()
-        .filter(|l| l.starts_with("a=candidate:") || *l == "a=end-of-candidates")
+        .filter(|l| l.starts_with("a=candidate:"))
         .collect();
     if carried.is_empty() {
         return answer.to_owned();
@@ -43,6 +45,9 @@ pub fn candidates_in_every_section(answer: &str) -> String {
         if !body.iter().any(|l| l.starts_with("a=candidate:")) {
             out.extend_from_slice(&carried);
         }
+        if !body.contains(&"a=end-of-candidates") {
+            out.push("a=end-of-candidates");
+        }
         if trailing {
             out.push("");
         }
@@ -56,9 +61,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_section_gets_the_first_sections_candidate_once() {
+    fn every_section_gets_the_first_sections_candidate_once_and_an_end_of_candidates() {
+        // As str0m 0.25 writes it: one candidate, in the first section, and no end marker.
         let answer = "v=0\r\na=group:BUNDLE 0 1 2\r\n\
-            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706175 10.0.0.1 5000 typ host\r\na=end-of-candidates\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=candidate:1 1 udp 2130706175 10.0.0.1 5000 typ host\r\n\
             m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\n\
             m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\n";
         let out = candidates_in_every_section(answer);

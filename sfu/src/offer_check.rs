@@ -90,7 +90,7 @@ pub enum OfferProblem {
     },
     /// The first section is not the sending audio section.
     #[error(
-        "the first media section must be the microphone: `audio`, `sendonly` (even with no track)"
+        "the first media section must be the microphone: `audio`, `sendonly` or `sendrecv` (even with no track)"
     )]
     FirstNotMicrophone,
     /// A sending section after a receive slot.

@@ -135,6 +135,11 @@ async fn the_spec_example_offer_is_answered_with_a_candidate_in_every_section() 
             s.contains("a=candidate:"),
             "answer section {i} has no candidate:\nm={s}"
         );
+        // PROTOCOL.md: the candidate list is complete in every section (no trickle).
+        assert!(
+            s.contains("a=end-of-candidates"),
+            "answer section {i} has no end-of-candidates:\nm={s}"
+        );
     }
 }
 
