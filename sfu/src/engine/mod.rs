@@ -925,7 +925,13 @@ impl Engine {
             let Some(sub) = self.peers[sidx].as_mut() else {
                 continue;
             };
+            let (oldest, bytes) = sub.video_backlog(now);
+            sub.downlink.on_backlog(oldest, bytes);
             let update = sub.downlink.update(&demands, now);
+            let backlogged = sub.downlink.backlogged();
+            for s in &mut sub.slots {
+                s.down.set_backlogged(backlogged);
+            }
             let reception = update.reception;
             if sub.reception != Some(reception) {
                 sub.reception = Some(reception);
@@ -948,6 +954,8 @@ impl Engine {
                         subscriber = %sub.id,
                         slot = %s.mid,
                         estimate = sub.downlink.estimate_bps(),
+                        backlog_ms = oldest.as_millis() as u64,
+                        backlog_bytes = bytes,
                         before = ?before.map(|c| c.layer),
                         before_temporal = ?before.map(|c| c.temporal),
                         layer = ?choice.map(|c| c.layer),

@@ -5,7 +5,7 @@
 //! (mids never change meaning); removed when the connection dies or signaling removes it.
 //! Owned by the engine; nothing else holds a reference.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::format::Codec;
@@ -419,6 +419,27 @@ impl Peer {
         tx.write_rtp(write);
         self.dirty = true;
         true
+    }
+
+    /// str0m's pacer queue of this peer's video slots: how long its oldest packet has waited
+    /// (the longest over the slots) and the bytes it holds. Sampled at str0m's last pacer
+    /// update; read a few times a second by the selection tick, never per packet.
+    pub fn video_backlog(&mut self, now: Instant) -> (Duration, usize) {
+        let (mut oldest, mut bytes) = (Duration::ZERO, 0);
+        let mut api = self.rtc.direct_api();
+        for slot in self.slots.iter().filter(|s| s.kind == MediaKind::Video) {
+            let Some(q) = api
+                .stream_tx_by_mid(slot.mid, None)
+                .and_then(|tx| tx.queue_info())
+            else {
+                continue;
+            };
+            bytes += q.byte_size();
+            if let Some(t) = q.first_unsent() {
+                oldest = oldest.max(now.saturating_duration_since(t));
+            }
+        }
+        (oldest, bytes)
     }
 
     /// Sends a PLI for a layer of a published track.
