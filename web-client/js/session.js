@@ -195,6 +195,7 @@ export class Session {
   /** Moderation actions and the grid pages (chair, co-chairs). */
   chairing = new ChairActions({
     send: (msg) => this.#signaling?.send(msg) ?? false,
+    request: (msg) => this.#signaling?.request(msg) ?? null,
     state: () => this.meetingState,
     changed: () => this.#changed(),
   });
@@ -868,7 +869,7 @@ export class Session {
     const joinFailed = !this.#joinedOnSocket && /** @type {readonly string[]} */ (JOIN_ERROR_CODES).includes(m.code);
     const aboutPresent = this.screenShare.onError();
     this.lastError = aboutPresent ? { code: m.code, message: m.message, about: 'present' } : { code: m.code, message: m.message };
-    this.chairing.refused();
+    this.chairing.refused(m);
     this.lineCheck.onError(m.code);
     if (joinFailed || /** @type {readonly string[]} */ (FATAL_ERROR_CODES).includes(m.code)) {
       this.failure = m.code;
