@@ -240,7 +240,7 @@ export class Session {
         if (!this.media) throw new Error('no peer connection');
         await this.media.replaceTrack('screen', track);
       },
-      send: (msg) => this.#signaling?.send(msg),
+      send: (msg) => this.#signaling?.request(msg),
       changed: () => this.#changed(),
     });
   }
@@ -867,7 +867,7 @@ export class Session {
   /** @param {ErrorMessage} m */
   #onError(m) {
     const joinFailed = !this.#joinedOnSocket && /** @type {readonly string[]} */ (JOIN_ERROR_CODES).includes(m.code);
-    const aboutPresent = this.screenShare.onError();
+    const aboutPresent = this.screenShare.onError(m);
     this.lastError = aboutPresent ? { code: m.code, message: m.message, about: 'present' } : { code: m.code, message: m.message };
     this.chairing.refused(m);
     this.lineCheck.onError(m.code);
