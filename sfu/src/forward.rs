@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use crate::id::{Layer, LayerSet, MAX_TEMPORAL};
 use crate::rewrite::{Numbering, Rewriter, Rewritten};
+use crate::select::Choice;
 use crate::vp8;
 
 /// What the decision needs to know about one incoming packet.
@@ -164,6 +165,29 @@ impl DownTrack {
     /// The layer asked for.
     pub fn target(&self) -> Layer {
         self.target
+    }
+
+    /// Carries out the layer selector's choice for this slot (`None`: pause for bandwidth):
+    /// the selector decides, the down-track switches. Returns what the slot was doing before
+    /// when the choice changes it (`Some(None)`: it was paused).
+    pub fn apply_choice(&mut self, choice: Option<Choice>) -> Option<Option<Choice>> {
+        let before = (!self.paused).then_some(Choice {
+            layer: self.target,
+            temporal: self.temporal_target,
+        });
+        match choice {
+            None if !self.paused => self.pause(),
+            None => {}
+            Some(c) => {
+                self.set_temporal_target(c.temporal);
+                if self.paused {
+                    self.set_source(c.layer);
+                } else if c.layer != self.target {
+                    self.set_target(c.layer);
+                }
+            }
+        }
+        (before != choice).then_some(before)
     }
 
     /// Decides what to do with `pkt` from this slot's source, given the layers the source

@@ -21,7 +21,7 @@
 pub mod answer;
 pub mod codec;
 pub mod downlink;
-mod engine;
+pub mod engine;
 pub mod forward;
 pub mod id;
 pub mod keyframe;
