@@ -22,6 +22,7 @@ use super::ingest::SlotRef;
 use super::peer::Peer;
 use super::Command;
 use crate::metrics::{SfuMetrics, Tally};
+use crate::select::Choice;
 use crate::{PeerId, SfuEvent};
 
 /// How often the local tally is added to the shared metrics.
@@ -94,6 +95,7 @@ pub struct Core {
     earliest_timeout: Instant,
     next_flush: Instant,
     next_select: Instant,
+    selections: u64,
     /// The time of the latest input.
     pub(super) now: Instant,
     transmits: VecDeque<Transmit>,
@@ -115,6 +117,7 @@ impl Core {
             earliest_timeout: now,
             next_flush: now + FLUSH_EVERY,
             next_select: now + SELECT_EVERY,
+            selections: 0,
             now,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -181,6 +184,7 @@ impl Core {
         }
         if now >= self.next_select {
             self.select_layers(now);
+            self.selections += 1;
             self.next_select = now + SELECT_EVERY;
         }
     }
@@ -230,6 +234,28 @@ impl Core {
     /// Peers alive now.
     pub fn peer_count(&self) -> usize {
         self.by_id.len()
+    }
+
+    /// Selection ticks run so far (see [`SELECT_EVERY`]).
+    pub fn selections(&self) -> u64 {
+        self.selections
+    }
+
+    /// What `peer`'s slot `mid` carries out now: `None` for no such peer or slot,
+    /// `Some(None)` while it is paused for bandwidth, else the layer and frame rate chosen.
+    pub fn slot_choice(&self, peer: PeerId, mid: &str) -> Option<Option<Choice>> {
+        let p = self.peers[*self.by_id.get(&peer)?].as_ref()?;
+        let down = &p.slots[p.slot_index(mid)?].down;
+        Some((!down.is_paused()).then_some(Choice {
+            layer: down.target(),
+            temporal: down.temporal_target(),
+        }))
+    }
+
+    /// `peer`'s bandwidth estimate as the layer selection uses it, bit/s.
+    pub fn estimate_bps(&self, peer: PeerId) -> Option<u64> {
+        let p = self.peers[*self.by_id.get(&peer)?].as_ref()?;
+        Some(p.downlink.estimate_bps())
     }
 
     pub(super) fn emit(&mut self, event: SfuEvent) {
