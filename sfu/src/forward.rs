@@ -312,6 +312,60 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_choice_switches_at_the_chosen_layers_keyframe_and_reports_what_it_changed() {
+        let now = Instant::now();
+        let all = set(&Layer::ALL);
+        let mut d = DownTrack::new();
+        d.set_source(Layer::Low);
+        d.decide(&video(Layer::Low, 1, true), all, now);
+        let low = Choice::full(Layer::Low);
+        assert_eq!(
+            d.apply_choice(Some(low)),
+            None,
+            "the same choice changes nothing"
+        );
+        let mid = Choice::full(Layer::Mid);
+        assert_eq!(d.apply_choice(Some(mid)), Some(Some(low)));
+        // Low flows until mid's keyframe, then only mid.
+        assert!(d
+            .decide(&video(Layer::Low, 2, false), all, now)
+            .out
+            .is_some());
+        assert!(d
+            .decide(&video(Layer::Mid, 100, true), all, now)
+            .out
+            .is_some());
+        assert!(d
+            .decide(&video(Layer::Low, 3, false), all, now)
+            .out
+            .is_none());
+        // Paused: nothing; resumed on a choice, from that layer's next keyframe.
+        assert_eq!(d.apply_choice(None), Some(Some(mid)));
+        assert!(d.is_paused());
+        assert!(d
+            .decide(&video(Layer::Mid, 101, true), all, now)
+            .out
+            .is_none());
+        assert_eq!(d.apply_choice(None), None);
+        assert_eq!(d.apply_choice(Some(low)), Some(None));
+        assert!(d
+            .decide(&video(Layer::Low, 4, false), all, now)
+            .out
+            .is_none());
+        assert!(d
+            .decide(&video(Layer::Low, 5, true), all, now)
+            .out
+            .is_some());
+        // A lower frame rate is carried out as the temporal target.
+        let half = Choice {
+            layer: Layer::Low,
+            temporal: 1,
+        };
+        assert_eq!(d.apply_choice(Some(half)), Some(Some(low)));
+        assert_eq!(d.temporal_target(), 1);
+    }
+
+    #[test]
     fn other_layers_are_never_forwarded() {
         let now = Instant::now();
         let mut d = DownTrack::new();
