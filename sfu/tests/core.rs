@@ -10,7 +10,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use sfu::engine::{Core, CoreConfig, Output, SILENCE_TIMEOUT};
+use sfu::engine::{Core, CoreConfig, Output, Received, SILENCE_TIMEOUT};
 use sfu::{Layer, PeerId, PeerLayout, SfuEvent, SfuMetrics, Source, Subscription, TrackKind};
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
@@ -442,4 +442,24 @@ fn a_layer_choice_switches_which_simulcast_layer_is_forwarded() {
     let after = &net.clients[subscriber].received[from..];
     assert!(on_mid(&net), "mid is forwarded now: {after:?}");
     assert!(!after.contains(&3), "high is never forwarded: {after:?}");
+}
+
+#[test]
+fn a_datagram_from_no_peer_goes_nowhere() {
+    let mut net = Net::new();
+    net.join(false);
+    net.connect_all();
+    // An RTP-looking datagram from an address no ICE check came from.
+    let stranger = SocketAddr::from((Ipv4Addr::new(10, 9, 9, 9), 4_000));
+    let rtp = [0x80, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xDE, 0xAD];
+    let got = net
+        .core
+        .handle_receive(net.now, Protocol::Udp, stranger, &rtp);
+    let nothing = Received {
+        accepted: false,
+        forwarded: false,
+    };
+    assert_eq!(got, nothing);
+    assert!(matches!(net.core.poll_output(), Output::Timeout(_)));
+    assert_eq!(net.core.peer_count(), 1);
 }

@@ -3,7 +3,8 @@
 //! - [`core`]: every peer and the forwarding between them, driven like str0m's `Rtc` by
 //!   inputs with `now` passed in (datagram, command, timeout) and polled for outputs
 //!   (datagrams, events, next timeout); its facets are `control.rs` (offers, subscriptions,
-//!   removal), `fanout.rs` (the packet path) and `layers.rs` (the selection tick);
+//!   removal), `events.rs` (what each peer's `Rtc` reports), `fanout.rs` (the packet path)
+//!   and `layers.rs` (the selection tick);
 //! - [`ingest`]: a published track reads each of its packets once (Galène's up-track
 //!   reader); each subscriber's [`crate::forward::DownTrack`] then decides on it;
 //! - `peer.rs`: one browser's `Rtc`, its up-tracks and its receive slots (attach/detach);
@@ -16,6 +17,7 @@ mod batch;
 mod control;
 pub mod core;
 mod driver;
+mod events;
 mod fanout;
 pub mod ingest;
 mod layers;
