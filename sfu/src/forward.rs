@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use crate::id::{Layer, LayerSet, MAX_TEMPORAL};
 use crate::rewrite::{Numbering, Rewriter, Rewritten};
+use crate::select::Choice;
 use crate::vp8;
 
 /// What the decision needs to know about one incoming packet.
@@ -181,6 +182,29 @@ impl DownTrack {
         self.target
     }
 
+    /// Carries out the layer selector's choice for this slot (`None`: pause for bandwidth):
+    /// the selector decides, the down-track switches. Returns what the slot was doing before
+    /// when the choice changes it (`Some(None)`: it was paused).
+    pub fn apply_choice(&mut self, choice: Option<Choice>) -> Option<Option<Choice>> {
+        let before = (!self.paused).then_some(Choice {
+            layer: self.target,
+            temporal: self.temporal_target,
+        });
+        match choice {
+            None if !self.paused => self.pause(),
+            None => {}
+            Some(c) => {
+                self.set_temporal_target(c.temporal);
+                if self.paused {
+                    self.set_source(c.layer);
+                } else if c.layer != self.target {
+                    self.set_target(c.layer);
+                }
+            }
+        }
+        (before != choice).then_some(before)
+    }
+
     /// Decides what to do with `pkt` from this slot's source, given the layers the source
     /// is sending now (`active`, including the packet's own).
     pub fn decide(&mut self, pkt: &PacketMeta, active: LayerSet, now: Instant) -> Verdict {
@@ -306,6 +330,60 @@ mod tests {
         let v = d.decide(&video(Layer::Low, 12, false), all, now);
         assert_eq!(v.keyframe, None);
         assert_eq!(v.out.unwrap().seq, start.seq + 1);
+    }
+
+    #[test]
+    fn a_layer_choice_switches_at_the_chosen_layers_keyframe_and_reports_what_it_changed() {
+        let now = Instant::now();
+        let all = set(&Layer::ALL);
+        let mut d = DownTrack::new();
+        d.set_source(Layer::Low);
+        d.decide(&video(Layer::Low, 1, true), all, now);
+        let low = Choice::full(Layer::Low);
+        assert_eq!(
+            d.apply_choice(Some(low)),
+            None,
+            "the same choice changes nothing"
+        );
+        let mid = Choice::full(Layer::Mid);
+        assert_eq!(d.apply_choice(Some(mid)), Some(Some(low)));
+        // Low flows until mid's keyframe, then only mid.
+        assert!(d
+            .decide(&video(Layer::Low, 2, false), all, now)
+            .out
+            .is_some());
+        assert!(d
+            .decide(&video(Layer::Mid, 100, true), all, now)
+            .out
+            .is_some());
+        assert!(d
+            .decide(&video(Layer::Low, 3, false), all, now)
+            .out
+            .is_none());
+        // Paused: nothing; resumed on a choice, from that layer's next keyframe.
+        assert_eq!(d.apply_choice(None), Some(Some(mid)));
+        assert!(d.is_paused());
+        assert!(d
+            .decide(&video(Layer::Mid, 101, true), all, now)
+            .out
+            .is_none());
+        assert_eq!(d.apply_choice(None), None);
+        assert_eq!(d.apply_choice(Some(low)), Some(None));
+        assert!(d
+            .decide(&video(Layer::Low, 4, false), all, now)
+            .out
+            .is_none());
+        assert!(d
+            .decide(&video(Layer::Low, 5, true), all, now)
+            .out
+            .is_some());
+        // A lower frame rate is carried out as the temporal target.
+        let half = Choice {
+            layer: Layer::Low,
+            temporal: 1,
+        };
+        assert_eq!(d.apply_choice(Some(half)), Some(Some(low)));
+        assert_eq!(d.temporal_target(), 1);
     }
 
     #[test]
