@@ -64,7 +64,7 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         drain_timeout: config.drain,
         limits: config.limits,
         behind_proxy: config.behind_proxy,
-        trusted_proxies: config.trusted_proxies.clone(),
+        trusted_proxies: config.trusted_proxies.to_vec(),
     };
     let sfu_config = sfu::SfuConfig {
         bind: config.udp,

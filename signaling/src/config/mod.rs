@@ -23,7 +23,7 @@ pub mod values;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -137,46 +137,34 @@ pub struct TurnConfig {
     pub ttl: Duration,
 }
 
-/// The validated configuration, in the types the service uses (each key's meaning: the
-/// field of the same name in [`keys::Keys`]).
+/// The validated configuration. It dereferences to the merged [`keys::Keys`]
+/// (`config.http`, `config.data_dir`); its own fields are what several keys or the outside
+/// world decide, in the types the service uses.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `development` or `production`.
-    pub mode: Mode,
-    /// HTTP(S) listen address.
-    pub http: SocketAddr,
-    /// The single UDP media port.
-    pub udp: SocketAddr,
-    /// Address announced to browsers for the media port.
-    pub announce_ip: Option<IpAddr>,
-    /// TCP address for ICE-TCP; `None`: off.
-    pub ice_tcp: Option<SocketAddr>,
-    /// Base of invite links (no trailing `/`); `None`: derived from the bound HTTP address.
-    pub public_url: Option<String>,
-    /// Separate listener for `/metrics`.
-    pub metrics_addr: Option<SocketAddr>,
-    /// Roll-call records and snapshots live here.
-    pub data_dir: PathBuf,
-    /// Bearer key of the admin API (from the key or its file); `None`: generated at start.
+    keys: keys::Keys,
+    /// `admin_key`, or the content of `admin_key_file`; `None`: generated at start.
     pub admin_key: Option<Secret>,
-    /// Invite-token signing secret (from the key or its file); `None`: generated.
+    /// `token_secret`, or the content of `token_secret_file`; `None`: generated.
     pub token_secret: Option<Secret>,
-    /// Plain HTTP is served to a TLS-terminating reverse proxy.
-    pub behind_proxy: bool,
-    /// Peers whose `X-Forwarded-For` is believed when `behind_proxy`.
-    pub trusted_proxies: Vec<crate::proxy::Net>,
-    /// Serve HTTPS/WSS directly.
+    /// `tls_cert` and `tls_key`, loaded and found to match.
     pub tls: Option<TlsFiles>,
-    /// How long a shutdown waits for meetings to finish before closing every session.
+    /// `drain_seconds`.
     pub drain: Duration,
-    /// TURN REST credentials for browsers.
+    /// `[turn]` with its URLs and secret checked together; `None`: no relay.
     pub turn: Option<TurnConfig>,
-    /// What connections, addresses, meetings and this node may use (`[limits]`).
+    /// `[limits]`.
     pub limits: crate::limits::Limits,
     /// Where each key's value came from (keys at their default are absent).
     pub sources: BTreeMap<String, Source>,
-    /// The keys as merged (secrets resolved), for the summary.
-    keys: keys::Keys,
+}
+
+impl std::ops::Deref for Config {
+    type Target = keys::Keys;
+
+    fn deref(&self) -> &keys::Keys {
+        &self.keys
+    }
 }
 
 impl Config {
@@ -285,7 +273,7 @@ mod tests {
             .insert("DIEMCAU_ADMIN_KEY".into(), "12345678".into());
         layers.env.insert("DIEMCAU_DATA_DIR".into(), "2024".into());
         let c = Config::load(&layers).unwrap();
-        assert_eq!(c.admin_key.unwrap().expose(), "12345678");
+        assert_eq!(c.admin_key.as_ref().unwrap().expose(), "12345678");
         assert_eq!(c.data_dir, PathBuf::from("2024"));
     }
 }

@@ -92,22 +92,12 @@ pub(super) fn validate(
         production(&keys, &admin_key, &token_secret, tls.is_some(), &sources)?;
     }
 
+    if let Some(url) = &mut keys.public_url {
+        url.truncate(url.trim_end_matches('/').len());
+    }
     Ok(Config {
-        mode: keys.mode,
-        http: keys.http,
-        udp: keys.udp,
-        announce_ip: keys.announce_ip,
-        ice_tcp: keys.ice_tcp,
-        public_url: keys
-            .public_url
-            .as_deref()
-            .map(|u| u.trim_end_matches('/').to_owned()),
-        metrics_addr: keys.metrics_addr,
-        data_dir: keys.data_dir.clone(),
         admin_key,
         token_secret,
-        behind_proxy: keys.behind_proxy,
-        trusted_proxies: keys.trusted_proxies.0.clone(),
         tls,
         drain: Duration::from_secs(keys.drain_seconds.0),
         turn,
