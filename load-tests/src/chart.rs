@@ -4,7 +4,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::result::{RunResult, TimelinePoint};
+use crate::result::RunResult;
+use crate::timeline::TimelinePoint;
 
 type Series<'a> = (&'a str, RGBColor, fn(&TimelinePoint) -> Option<f64>);
 

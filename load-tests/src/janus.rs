@@ -18,86 +18,24 @@
 //! [`Room`] is what the participants share: the floor (set by the chair's task when the runner
 //! grants it) and the feeds whose publisher is up (`webrtcup`), which subscribers wait for.
 
-mod api;
+pub mod api;
 pub mod process;
+pub mod room;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use serde_json::json;
 use signaling::protocol::Role;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 pub use api::{Handle, Reply, Session};
+pub use room::{Room, GRID};
 
+use crate::site::invite::Invite;
 use crate::site::{Command, SiteContext, SiteReport, SiteSpec};
-use crate::target::{Invite, Meeting, Target};
-
-/// Sites on the chair's grid (diemcau's default grid page).
-pub const GRID: usize = signaling::meeting::DEFAULT_GRID_PAGE as usize;
-
-/// One VideoRoom room and what its participants share.
-pub struct Room {
-    /// Room id.
-    pub id: u64,
-    /// Janus HTTP API root.
-    pub api: String,
-    /// HTTP client (one connection pool for every site).
-    pub client: reqwest::Client,
-    /// Feed id by site id.
-    feeds: HashMap<String, u64>,
-    /// Feeds whose publisher connection is up, in that order.
-    ready: watch::Sender<Vec<u64>>,
-    /// The floor holder's feed.
-    floor: watch::Sender<Option<u64>>,
-}
-
-impl Room {
-    /// The feed id of participant `index` (0: the chair).
-    pub fn feed_of(index: u16) -> u64 {
-        1 + u64::from(index)
-    }
-
-    /// Marks `feed` as publishing: subscribers may join it now.
-    pub fn mark_ready(&self, feed: u64) {
-        self.ready.send_modify(|v| {
-            if !v.contains(&feed) {
-                v.push(feed);
-            }
-        });
-    }
-
-    /// Feeds that publish, in the order they came up.
-    pub fn ready(&self) -> watch::Receiver<Vec<u64>> {
-        self.ready.subscribe()
-    }
-
-    /// The floor holder's feed.
-    pub fn floor(&self) -> watch::Receiver<Option<u64>> {
-        self.floor.subscribe()
-    }
-
-    /// The chair gives `site_id` the floor.
-    pub fn grant(&self, site_id: &str) {
-        if let Some(f) = self.feeds.get(site_id) {
-            self.floor.send_replace(Some(*f));
-        }
-    }
-
-    /// The chair takes the floor back from `site_id`.
-    pub fn revoke(&self, site_id: &str) {
-        let f = self.feeds.get(site_id).copied();
-        self.floor.send_if_modified(|h| {
-            let held = f.is_some() && *h == f;
-            if held {
-                *h = None;
-            }
-            held
-        });
-    }
-}
+use crate::target::{Meeting, Target};
 
 /// A Janus VideoRoom server.
 pub struct Janus {
@@ -173,14 +111,7 @@ impl Target for Janus {
             .enumerate()
             .map(|(i, s)| (s.site_id.clone(), Room::feed_of(i as u16)))
             .collect();
-        let room = Room {
-            id,
-            api: self.api.clone(),
-            client: self.client.clone(),
-            feeds,
-            ready: watch::channel(Vec::new()).0,
-            floor: watch::channel(None).0,
-        };
+        let room = Room::new(id, self.api.clone(), self.client.clone(), feeds);
         *self.room.lock().expect("not poisoned") = Some(Arc::new(room));
         Ok(meeting)
     }

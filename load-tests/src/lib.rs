@@ -28,3 +28,4 @@ pub mod site;
 pub mod steady;
 pub mod synth;
 pub mod target;
+pub mod timeline;

@@ -13,6 +13,7 @@ use crate::scenario::Scenario;
 use crate::scrape::{self, Snapshot};
 use crate::server::{self, ProcSample, ThreadCpu};
 use crate::site::SiteReport;
+use crate::timeline::TimelinePoint;
 
 /// One reading of the server and the generator.
 pub struct Observed {
@@ -34,27 +35,6 @@ pub struct Observed {
     pub site_rx_distinct: u64,
     /// CPU seconds the machine spent in irq and softirq context since boot.
     pub softirq_s: Option<f64>,
-}
-
-/// One point of the timeline chart.
-#[derive(Debug, Clone, Serialize)]
-pub struct TimelinePoint {
-    /// Seconds since the ramp started.
-    pub t_s: f64,
-    /// Sites (and chair) with media up.
-    pub sites_connected: usize,
-    /// SFU datagrams sent per second.
-    pub tx_pps: Option<f64>,
-    /// SFU datagrams received per second.
-    pub rx_pps: Option<f64>,
-    /// SFU process CPU, percent of one core.
-    pub sfu_cpu_pct: Option<f64>,
-    /// Load generator CPU, percent of one core.
-    pub generator_cpu_pct: Option<f64>,
-    /// SFU resident memory, MiB.
-    pub sfu_rss_mib: Option<f64>,
-    /// SFU open file descriptors.
-    pub sfu_fds: Option<u64>,
 }
 
 /// The server process over the window.

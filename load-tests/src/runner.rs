@@ -16,13 +16,14 @@ use tokio::sync::mpsc;
 
 use crate::clock;
 use crate::pacer::Pacer;
-use crate::result::{self, Observed, RunResult, TimelinePoint};
+use crate::result::{self, Observed, RunResult};
 use crate::scenario::Scenario;
 use crate::scrape::Snapshot;
 use crate::server::{self, ProcSample};
 use crate::site::{Command, Progress, SiteContext, SiteReport, SiteSpec};
 use crate::synth::FPS;
 use crate::target::Target;
+use crate::timeline::TimelinePoint;
 
 /// A site is granted the floor only this long after it started joining (its media is up).
 const FLOOR_AFTER_JOIN: Duration = Duration::from_secs(3);
@@ -51,7 +52,7 @@ impl Default for RunOptions {
 struct Running {
     site_id: String,
     index: u16,
-    invite: crate::target::Invite,
+    invite: crate::site::invite::Invite,
     spawned: Instant,
     commands: mpsc::UnboundedSender<Command>,
     task: tokio::task::JoinHandle<SiteReport>,
@@ -131,7 +132,7 @@ pub async fn run(
 
     let idle = read(target.as_ref(), options.server_pid, &ctx.progress).await;
     let mut running: Vec<Running> = Vec::new();
-    let spawn = |index: u16, invite: crate::target::Invite, running: &mut Vec<Running>| {
+    let spawn = |index: u16, invite: crate::site::invite::Invite, running: &mut Vec<Running>| {
         let (tx, rx) = mpsc::unbounded_channel();
         let site_id = invite.site_id.clone();
         let task = target.spawn_site(
@@ -180,7 +181,7 @@ pub async fn run(
     let mut next_churn = churn_every.map(|d| t0 + ramp + d);
     let rejoin_after = Duration::from_secs_f64(scenario.rejoin_after_s);
     let mut departed: Vec<Running> = Vec::new();
-    let mut away: Vec<(Instant, u16, crate::target::Invite)> = Vec::new();
+    let mut away: Vec<(Instant, u16, crate::site::invite::Invite)> = Vec::new();
     let mut churn_turn = 0usize;
     let end = window_start + window;
     let mut window_first: Option<Observed> = None;

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::result::TimelinePoint;
+use crate::timeline::TimelinePoint;
 
 /// RSS may grow this share from the first third's high to the last third's.
 pub const RSS_SLACK: f64 = 0.05;

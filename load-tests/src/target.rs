@@ -12,22 +12,8 @@ use signaling::protocol::Role;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::site::invite::Invite;
 use crate::site::{Command, SiteContext, SiteReport, SiteSpec};
-
-/// One participant's way in.
-#[derive(Debug, Clone)]
-pub struct Invite {
-    /// Site id in the meeting (`chair`, `s1`, ...).
-    pub site_id: String,
-    /// Display name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// Join credential (diemcau: the invite token).
-    pub token: String,
-    /// diemcau: the WebSocket URL, derived from the invite link as PROTOCOL.md says.
-    pub ws_url: Option<String>,
-}
 
 /// A meeting created for a scenario.
 #[derive(Debug, Clone)]

@@ -49,56 +49,44 @@ macro_rules! cf {
         r"\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
     };
 }
+/// 1 to `$inner + 2` characters without control or format characters between optional white
+/// space: the rule of [`crate::text`], spelled out as a regular expression for the OpenAPI
+/// document. `$inner` is the length less the first and last characters (`concat!` cannot
+/// subtract).
+macro_rules! text_pattern {
+    ($inner:literal) => {
+        concat!(
+            "^[",
+            ws!(),
+            "]*(?:[^",
+            ws!(),
+            cc!(),
+            cf!(),
+            "]|[^",
+            ws!(),
+            cc!(),
+            cf!(),
+            "][^",
+            cc!(),
+            cf!(),
+            "]{0,",
+            $inner,
+            "}[^",
+            ws!(),
+            cc!(),
+            cf!(),
+            "])[",
+            ws!(),
+            "]*$"
+        )
+    };
+}
 /// What [`create`] accepts as a title, for the OpenAPI document (set by [`BearerAuth`]):
-/// 1 to [`MAX_TITLE`] characters without control or format characters between optional
-/// white space.
-const TITLE_PATTERN: &str = concat!(
-    "^[",
-    ws!(),
-    "]*(?:[^",
-    ws!(),
-    cc!(),
-    cf!(),
-    "]|[^",
-    ws!(),
-    cc!(),
-    cf!(),
-    "][^",
-    cc!(),
-    cf!(),
-    "]{0,198}[^",
-    ws!(),
-    cc!(),
-    cf!(),
-    "])[",
-    ws!(),
-    "]*$"
-);
+/// 1 to [`MAX_TITLE`] characters.
+const TITLE_PATTERN: &str = text_pattern!(198);
 /// What `clean_name` accepts, for the OpenAPI document (set by [`BearerAuth`]): 1 to
-/// [`MAX_NAME`] characters without control or format characters between optional white
-/// space.
-const NAME_PATTERN: &str = concat!(
-    "^[",
-    ws!(),
-    "]*(?:[^",
-    ws!(),
-    cc!(),
-    cf!(),
-    "]|[^",
-    ws!(),
-    cc!(),
-    cf!(),
-    "][^",
-    cc!(),
-    cf!(),
-    "]{0,118}[^",
-    ws!(),
-    cc!(),
-    cf!(),
-    "])[",
-    ws!(),
-    "]*$"
-);
+/// [`MAX_NAME`] characters.
+const NAME_PATTERN: &str = text_pattern!(118);
 
 /// An API error: status, stable code, message. Never carries internals.
 #[derive(Debug)]

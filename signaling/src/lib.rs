@@ -5,7 +5,8 @@
 //! [`run`] serves HTTP (or HTTPS through [`tls::TlsListener`]) on a listener the caller bound
 //! (tests bind `127.0.0.1:0`) until the shutdown future completes, then drains (see
 //! [`state::Phase`]) and stops the SFU. [`config`] turns file, environment and flags into the
-//! settings the binary starts with.
+//! settings the binary starts with; [`node`] runs one node from them (the binary's `main`
+//! only parses flags).
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ pub mod api;
 pub mod api_admin;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod dispatch;
 pub mod door;
 pub mod durable;
@@ -20,6 +22,7 @@ pub mod limits;
 pub mod meeting;
 pub mod metrics;
 pub mod moderation;
+pub mod node;
 pub mod outbox;
 pub mod protocol;
 pub mod proxy;

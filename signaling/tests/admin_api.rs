@@ -7,23 +7,12 @@ use std::net::SocketAddr;
 
 use common::*;
 
-async fn call(method: reqwest::Method, http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    let res = reqwest::Client::new()
-        .request(method, format!("http://{http}/api/v1{path}"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or_default())
-}
-
 async fn post(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    call(reqwest::Method::POST, http, path).await
+    api(reqwest::Method::POST, http, ADMIN, path, None).await
 }
 
 async fn get(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    call(reqwest::Method::GET, http, path).await
+    api(reqwest::Method::GET, http, ADMIN, path, None).await
 }
 
 async fn join_error(http: SocketAddr, link: &str) -> String {
@@ -123,10 +112,12 @@ async fn a_deleted_meeting_is_gone_but_its_roll_call_stays() {
     let snapshot = signaling::store::snapshot_file(&dir, &m.id);
     assert!(snapshot.exists(), "stored at creation");
 
-    let (status, _) = call(
+    let (status, _) = api(
         reqwest::Method::DELETE,
         srv.http,
+        ADMIN,
         &format!("/meetings/{}", m.id),
+        None,
     )
     .await;
     assert_eq!(status, 204);
@@ -140,10 +131,12 @@ async fn a_deleted_meeting_is_gone_but_its_roll_call_stays() {
     let (status, rc) = get(srv.http, &format!("/meetings/{}/attendance", m.id)).await;
     assert_eq!(status, 200, "{rc}");
     assert_eq!(rc["sites"][1]["state"], "left", "{rc}");
-    let (status, _) = call(
+    let (status, _) = api(
         reqwest::Method::DELETE,
         srv.http,
+        ADMIN,
         &format!("/meetings/{}", m.id),
+        None,
     )
     .await;
     assert_eq!(status, 404);
@@ -215,15 +208,7 @@ async fn an_ended_meeting_leaves_memory_after_the_retention_period_and_its_roll_
 }
 
 async fn patch(http: SocketAddr, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-    let res = reqwest::Client::new()
-        .patch(format!("http://{http}/api/v1{path}"))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or_default())
+    api(reqwest::Method::PATCH, http, ADMIN, path, Some(body)).await
 }
 
 #[tokio::test]

@@ -581,3 +581,51 @@ fn trusted_proxies_are_addresses_or_networks_and_default_to_loopback() {
     let e = refused("join-timeout", "[limits]\njoin_timeout_seconds = 0\n", &[]);
     assert_eq!(e.key(), "limits.join_timeout_seconds");
 }
+
+#[test]
+fn every_key_has_a_flag_on_the_binary() {
+    let bin = env!("CARGO_BIN_EXE_diemcau");
+    let help = Command::new(bin).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for key in signaling::config::key_paths() {
+        let flag = format!("--{}", key.replace(['.', '_'], "-"));
+        assert!(
+            help.lines()
+                .any(|l| l.split_whitespace().next() == Some(flag.as_str())),
+            "{key}: no {flag} in --help"
+        );
+    }
+    let ok = Command::new(bin)
+        .args(["--check-config", "--limits-sites-per-node", "400"])
+        .args([
+            "--behind-proxy",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.0.2.7",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let line = |key: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{key} ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line("limits.sites_per_node").contains("= 400   [flag --limits-sites-per-node]"),
+        "{out}"
+    );
+    assert!(
+        line("behind_proxy").contains("= true   [flag --behind-proxy]"),
+        "{out}"
+    );
+    assert!(
+        line("trusted_proxies").contains("= 10.0.0.0/8, 192.0.2.7/32"),
+        "{out}"
+    );
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use futures_util::StreamExt;
 use signaling::limits::Limits;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::{self, Message};
 
@@ -21,9 +21,12 @@ async fn tcp_from(from: &str, server: SocketAddr) -> TcpStream {
     socket.connect(server).await.unwrap()
 }
 
-/// Reads until the server closes the connection, at most `bound`; returns what it sent, or
-/// `None` when the connection was still open at the bound.
-async fn read_until_closed(stream: &mut TcpStream, bound: Duration) -> Option<String> {
+/// Reads until the server closes the connection (plain TCP or TLS), at most `bound`; returns
+/// what it sent, or `None` when the connection was still open at the bound.
+async fn read_until_closed<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    bound: Duration,
+) -> Option<String> {
     let mut got = Vec::new();
     let read = tokio::time::timeout(bound, async {
         let mut buf = [0u8; 4096];
@@ -331,23 +334,6 @@ async fn tls_connect(server: SocketAddr, cert: &std::path::Path) -> Tls {
     connector.connect(name, tcp).await.unwrap()
 }
 
-/// Reads from a TLS stream until the server closes it, at most `bound`.
-async fn tls_read_until_closed(stream: &mut Tls, bound: Duration) -> Option<String> {
-    let mut got = Vec::new();
-    let read = tokio::time::timeout(bound, async {
-        let mut buf = [0u8; 4096];
-        loop {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => got.extend_from_slice(&buf[..n]),
-            }
-        }
-    })
-    .await;
-    read.ok()
-        .map(|()| String::from_utf8_lossy(&got).into_owned())
-}
-
 #[tokio::test]
 async fn the_tls_listener_has_the_same_header_timeout_and_connection_cap() {
     let (dir, cert, key) = self_signed();
@@ -370,13 +356,13 @@ async fn the_tls_listener_has_the_same_header_timeout_and_connection_cap() {
         .unwrap();
     poll_until(|| srv.state.connections.total() == 2).await;
     let mut third = tls_connect(srv.http, &cert).await;
-    let answer = tls_read_until_closed(&mut third, Duration::from_secs(3))
+    let answer = read_until_closed(&mut third, Duration::from_secs(3))
         .await
         .expect("the connection over the cap is closed");
     assert!(answer.starts_with("HTTP/1.1 429"), "{answer}");
     let opened = Instant::now();
     assert!(
-        tls_read_until_closed(&mut slow, Duration::from_secs(3))
+        read_until_closed(&mut slow, Duration::from_secs(3))
             .await
             .is_some(),
         "a partial header over TLS holds the connection"

@@ -99,26 +99,15 @@ fn data_dir(name: &str) -> PathBuf {
 }
 
 async fn create(http: SocketAddr) -> serde_json::Value {
-    let res = reqwest::Client::new()
-        .post(format!("http://{http}/api/v1/meetings"))
-        .bearer_auth(KEY)
-        .json(&serde_json::json!({"title": "Giao ban", "sites": [{"name": "Xã A"}, {"name": "Xã B"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    res.json().await.unwrap()
+    let body =
+        serde_json::json!({"title": "Giao ban", "sites": [{"name": "Xã A"}, {"name": "Xã B"}]});
+    let (status, created) = api(reqwest::Method::POST, http, KEY, "/meetings", Some(body)).await;
+    assert_eq!(status, 201);
+    created
 }
 
 async fn get(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
-    let res = reqwest::Client::new()
-        .get(format!("http://{http}/api/v1{path}"))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or_default())
+    api(reqwest::Method::GET, http, KEY, path, None).await
 }
 
 #[tokio::test]

@@ -1,7 +1,24 @@
-//! The way in, as PROTOCOL.md "Connecting" gives it: an invite link names the WebSocket and
-//! the token. The load generator derives both from the link, as a stranger's client would.
+//! The way in, as PROTOCOL.md "Connecting" gives it: an [`Invite`] per participant, and its
+//! link, from which the load generator derives the WebSocket and the token as a stranger's
+//! client would.
 
 use anyhow::{bail, Context};
+use signaling::protocol::Role;
+
+/// One participant's way in.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    /// Site id in the meeting (`chair`, `s1`, ...).
+    pub site_id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Join credential (diemcau: the invite token).
+    pub token: String,
+    /// diemcau: the WebSocket URL, derived from the invite link as PROTOCOL.md says.
+    pub ws_url: Option<String>,
+}
 
 /// `(WebSocket URL, token)` of an invite link `<public-url>/join#t=<token>`: the socket is
 /// `/ws` on the link's host (`https` → `wss`, `http` → `ws`), the token the fragment's `t`.

@@ -20,7 +20,8 @@ use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState, RTCSession
 
 use super::{Command, Received, SiteContext, SiteReport, SiteSpec};
 use crate::clock;
-use crate::janus::{Room, Session, GRID};
+use crate::janus::api::Session;
+use crate::janus::room::{Room, GRID};
 use crate::pacer::Publisher;
 use crate::payload::Layer;
 use crate::peer::{self, Layout, Peer, PeerEvent};

@@ -32,7 +32,7 @@ pub struct SiteSpec {
     /// Index in the scenario, 0 for the chair; written into every packet it sends.
     pub index: u16,
     /// The way in.
-    pub invite: crate::target::Invite,
+    pub invite: invite::Invite,
 }
 
 /// What every site of a run shares.

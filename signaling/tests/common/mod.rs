@@ -1,6 +1,10 @@
 //! Shared set-up for integration tests: a real server on 127.0.0.1:0 (HTTP and UDP).
 #![allow(dead_code)]
 
+mod http;
+#[allow(unused_imports)] // not every test file calls the API over HTTP
+pub use http::api;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
