@@ -342,7 +342,7 @@ const en = {
   'error.internal': 'The server had a problem. Try again in a few minutes.',
   'error.join_timeout': 'The connection waited too long before joining. Reload the page to try again.',
   'error.rate_limited': 'Too many actions at once: wait a moment and try again.',
-  'error.node_full': 'The server is full right now. This page will try again by itself.',
+  'error.node_full': 'The server already carries as many sites as it can, so this site cannot join yet. This page will try again in a few seconds; if it still fails, tell the technical staff.',
   'error.generic': 'The server reported an error: {message}',
   'check.title': 'Line check before the meeting',
   'check.intro': 'Takes about 10 seconds: your picture and sound go to the server and come back, to measure the line. The sound that comes back is muted, so there is no echo.',

@@ -345,7 +345,7 @@ const vi = {
   'error.internal': 'Máy chủ gặp sự cố. Hãy thử lại sau ít phút.',
   'error.join_timeout': 'Kết nối chờ quá lâu trước khi tham gia. Hãy tải lại trang để thử lại.',
   'error.rate_limited': 'Thao tác quá nhiều cùng lúc: chờ một chút rồi thử lại.',
-  'error.node_full': 'Máy chủ đang đầy. Trang sẽ tự thử lại.',
+  'error.node_full': 'Máy chủ đã phục vụ đủ số điểm cầu tối đa nên chưa nhận thêm điểm cầu này. Trang sẽ tự vào lại sau vài giây; nếu vẫn không được, hãy báo cán bộ kỹ thuật.',
   'error.generic': 'Máy chủ báo lỗi: {message}',
   'check.title': 'Kiểm tra đường truyền trước giờ họp',
   'check.intro': 'Mất khoảng 10 giây: hình và tiếng của bạn được gửi tới máy chủ rồi quay về, để đo đường truyền. Tiếng quay về được tắt để không bị vọng.',
