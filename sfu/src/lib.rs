@@ -34,6 +34,7 @@ pub mod police;
 pub mod rate;
 pub mod rewrite;
 pub mod select;
+pub mod socket_drops;
 pub mod tcp;
 pub mod vp8;
 
@@ -211,6 +212,8 @@ impl Sfu {
         let metrics = SfuMetrics::register(registry)?;
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
         let (commands, local_addr, tcp_addr, thread) = engine::spawn(config, metrics, events_tx)?;
+        // Read from the kernel at scrape time: nothing on the packet path.
+        registry.register(Box::new(socket_drops::SocketDrops::new(local_addr.port())?))?;
         let sfu = Sfu {
             commands,
             local_addr,
@@ -223,6 +226,13 @@ impl Sfu {
     /// The bound UDP address (useful with port 0 in tests).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Datagrams the kernel dropped at the media socket because its receive buffer was full,
+    /// since it was bound (`None` where `/proc/net/udp` does not show it). Reads two small
+    /// files: call it about once a second, not per packet.
+    pub fn socket_drops(&self) -> Option<u64> {
+        socket_drops::read_drops(self.local_addr.port())
     }
 
     /// The bound ICE-TCP address, when ICE-TCP is on.

@@ -23,6 +23,7 @@ pub mod meeting;
 pub mod metrics;
 pub mod moderation;
 pub mod node;
+pub mod node_figures;
 pub mod outbox;
 pub mod protocol;
 pub mod proxy;
@@ -122,6 +123,7 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
                     m.operator_stats();
                 }
             }
+            node_figures::send(&state);
         }
     });
     Ok(state)

@@ -25,12 +25,37 @@ use std::time::Instant;
 
 use dashmap::DashMap;
 
+/// The default of `limits.sites_per_node`: what one node with one media thread was measured
+/// to carry, not a round number. `load-tests/RESULTS.md` (2026-12-07, this 2-core machine,
+/// quiet, `--server-nice -10`): `province-400` joined 401 of 401 (1 hall + 400 sites) with
+/// 0.001% loss, no kernel drop on the SFU socket and the media thread at **85%** of its
+/// core. Linearly that thread is full near 470 connections (401 / 0.85); the cost per
+/// packet grew with peers up to now (1.6× from 100 to 400), so the edge is closer than
+/// that. 420 keeps the measured 401 (the largest province meeting, 390 sites, with its hall
+/// and a few operators) and some room for rejoins (~89% of the thread, linearly), and
+/// refuses the join that would push the thread past its core. A bigger node (more cores,
+/// media plane sharded) measures its own figure and raises the key: `deploy/README.md`.
+pub const SITES_PER_NODE: usize = 420;
+
+/// Why a join is refused for the node's capacity, or `None` when there is room: `connected`
+/// joined connections already on the node against `limits.sites_per_node`. Pure, so the
+/// rule is tested on its own; the session turns the answer into `node_full`.
+pub fn over_capacity(connected: usize, limits: &Limits) -> Option<String> {
+    (connected >= limits.sites_per_node).then(|| {
+        format!(
+            "this server carries its limit of {} connected sites; try again later",
+            limits.sites_per_node
+        )
+    })
+}
+
 /// The limits in force.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// Expected sites in one meeting, at creation.
     pub sites_per_meeting: usize,
-    /// Joined connections on this node (every meeting).
+    /// Joined connections on this node (every meeting); see [`SITES_PER_NODE`] for how the
+    /// default was derived.
     pub sites_per_node: usize,
     /// `join` messages per second from one client address, on average.
     pub joins_per_second_per_ip: f64,
@@ -70,7 +95,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             sites_per_meeting: 2000,
-            sites_per_node: 5000,
+            sites_per_node: SITES_PER_NODE,
             joins_per_second_per_ip: 20.0,
             message_bytes: crate::protocol::MAX_FRAME_BYTES,
             messages_per_second: 20.0,
@@ -210,6 +235,26 @@ mod tests {
         let chromium = include_str!("../fixtures/sdp/chromium-site-offer.sdp");
         // The captured Chromium offer (mic and camera; 8 receive slots).
         assert_eq!(media_sections(chromium), (10, 2));
+    }
+
+    #[test]
+    fn the_join_after_the_last_place_is_refused_for_capacity() {
+        let limits = Limits {
+            sites_per_node: 3,
+            ..Limits::default()
+        };
+        assert_eq!(over_capacity(0, &limits), None);
+        assert_eq!(over_capacity(2, &limits), None, "the third place is free");
+        let why = over_capacity(3, &limits).expect("full at 3");
+        assert!(why.contains("limit of 3 connected sites"), "{why}");
+        assert!(over_capacity(4, &limits).is_some());
+    }
+
+    #[test]
+    fn the_default_capacity_admits_the_measured_province_meeting() {
+        // `province-400` (1 hall + 400 sites) was measured to fit on one media thread.
+        assert!(over_capacity(400, &Limits::default()).is_none());
+        assert!(over_capacity(SITES_PER_NODE, &Limits::default()).is_some());
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub checks: IntCounterVec,
     /// Joins that resumed a dropped socket's connection (`join.resume`).
     pub resumes: prometheus::IntCounter,
+    /// Joins refused by the node's admission, by reason (`capacity`: `limits.sites_per_node`).
+    pub joins_refused: IntCounterVec,
     /// Per-site series.
     pub sites: SiteMetrics,
 }
@@ -69,8 +71,17 @@ impl Metrics {
                 "diemcau_signaling_resumes_total",
                 "Joins that took back the connection of a dropped socket (same peer connection, no leave recorded)",
             )?,
+            joins_refused: IntCounterVec::new(
+                Opts::new(
+                    "diemcau_signaling_joins_refused_total",
+                    "Joins refused by the node's admission, by reason (capacity: limits.sites_per_node reached)",
+                ),
+                &["reason"],
+            )?,
             sites: SiteMetrics::new()?,
         };
+        // Present from the start at 0, so an alert on its rate needs no first refusal.
+        m.joins_refused.with_label_values(&["capacity"]);
         registry.register(Box::new(m.sessions.clone()))?;
         registry.register(Box::new(m.sites_connected.clone()))?;
         registry.register(Box::new(m.meetings.clone()))?;
@@ -79,12 +90,25 @@ impl Metrics {
         registry.register(Box::new(m.join_latency.clone()))?;
         registry.register(Box::new(m.checks.clone()))?;
         registry.register(Box::new(m.resumes.clone()))?;
+        registry.register(Box::new(m.joins_refused.clone()))?;
         m.sites.register(registry)?;
         // Another registry in this process (tests) may hold it already: not an error here.
         let _ = registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ));
         Ok(m)
+    }
+}
+
+impl Metrics {
+    /// Counts a join refused because the node is full (`limits.sites_per_node`).
+    pub fn refused_capacity(&self) {
+        self.joins_refused.with_label_values(&["capacity"]).inc();
+    }
+
+    /// Joins refused for capacity since the start (shown to operators).
+    pub fn refused_capacity_total(&self) -> u64 {
+        self.joins_refused.with_label_values(&["capacity"]).get()
     }
 }
 

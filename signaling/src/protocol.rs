@@ -647,6 +647,23 @@ pub enum ServerMessage {
         /// One entry per participant with media connected.
         sites: Vec<SiteStats>,
     },
+    /// This node's own figures, about once a second (operators): why a site may be refused
+    /// or its media lost although every link looks fine.
+    Node {
+        /// When, Unix milliseconds.
+        at_ms: u64,
+        /// Connected sites on the node, every meeting together.
+        sites: u32,
+        /// `limits.sites_per_node`: the join after this many is refused (`node_full`).
+        sites_per_node: u32,
+        /// Joins refused for capacity since the server started.
+        refused_capacity: u64,
+        /// Datagrams the kernel dropped at the media socket since it was bound (its receive
+        /// buffer was full: the media thread fell behind); absent where the system does not
+        /// tell.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        socket_drops: Option<u64>,
+    },
     /// A message from the operators, shown until dismissed.
     Notice {
         /// `operator`.

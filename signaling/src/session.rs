@@ -471,14 +471,13 @@ impl Session {
                 ));
             }
         }
-        if self.state.peers.len() >= limits.sites_per_node {
-            return Err(Refusal::new(
-                ErrorCode::NodeFull,
-                format!(
-                    "this server carries its limit of {} connected sites; try again later",
-                    limits.sites_per_node
-                ),
-            ));
+        if let Some(why) = crate::limits::over_capacity(self.state.peers.len(), &limits) {
+            self.state.metrics.refused_capacity();
+            warn!(
+                limit = limits.sites_per_node,
+                "join refused: the node carries its limit of connected sites (limits.sites_per_node)"
+            );
+            return Err(Refusal::new(ErrorCode::NodeFull, why));
         }
         let claims = self.state.keys.verify(token).map_err(|e| match e {
             TokenError::Expired => Refusal::new(ErrorCode::TokenExpired, e.to_string()),

@@ -227,11 +227,11 @@ fn limits_have_defaults_overrides_and_precise_errors() {
     assert_eq!(example.limits, d, "the example states the defaults");
     let c = load(
         "limits",
-        "[limits]\nsites_per_node = 400\n",
+        "[limits]\nsites_per_node = 250\n",
         &[("DIEMCAU_LIMITS_TRACKS_PER_SITE", "2")],
     )
     .unwrap();
-    assert_eq!(c.limits.sites_per_node, 400);
+    assert_eq!(c.limits.sites_per_node, 250);
     assert_eq!(c.limits.tracks_per_site, 2);
     assert_eq!(
         c.source("limits.tracks_per_site"),

@@ -348,3 +348,37 @@ async fn a_sites_series_leave_the_metrics_with_it() {
     }
     panic!("s1's series stayed after it left");
 }
+
+#[tokio::test]
+async fn operators_see_the_nodes_capacity_refusals_and_socket_drops() {
+    let srv = server_with(signaling::limits::Limits {
+        sites_per_node: 3,
+        ..Default::default()
+    })
+    .await;
+    let m = meeting(&srv.state, &["Xã A", "Xã B"]);
+    let (mut op, _) = join(srv.http, &m.operator.link).await;
+    let (_chair, _) = join(srv.http, &m.chair.link).await;
+    let (_a, _) = join(srv.http, &m.sites[0].link).await;
+    // The fourth connection on a node of three is refused for capacity.
+    let mut b = connect(srv.http).await;
+    send(
+        &mut b,
+        format!(
+            r#"{{"type":"join","v":1,"token":"{}"}}"#,
+            token_of(&m.sites[1].link)
+        ),
+    )
+    .await;
+    assert_eq!(error_code(&mut b).await, "node_full");
+    let node = wait_for(&mut op, |m| {
+        (m["type"] == "node" && m["refused_capacity"] == 1).then(|| m.clone())
+    })
+    .await;
+    assert_eq!(node["sites"], 3, "{node}");
+    assert_eq!(node["sites_per_node"], 3, "{node}");
+    assert!(
+        node["socket_drops"].is_u64(),
+        "the kernel's count for the media socket: {node}"
+    );
+}

@@ -291,6 +291,7 @@ async fn a_full_node_refuses_the_next_join_with_node_full_and_keeps_the_others()
     let m = meeting(&srv.state, &["Xã A", "Xã B", "Xã C"]);
     let (mut a, _) = join(srv.http, &m.sites[0].link).await;
     let (_b, _) = join(srv.http, &m.sites[1].link).await;
+    assert_eq!(srv.state.metrics.refused_capacity_total(), 0);
     let (_c, refused) = try_join(srv.http, &m.sites[2].link).await;
     assert_eq!(refused["type"], "error");
     assert_eq!(refused["code"], "node_full");
@@ -302,6 +303,9 @@ async fn a_full_node_refuses_the_next_join_with_node_full_and_keeps_the_others()
         "{refused}"
     );
     ping(&mut a, 1).await;
+    // The operators see why: one join refused for capacity, the two joined stay.
+    assert_eq!(srv.state.metrics.refused_capacity_total(), 1);
+    assert_eq!(srv.state.peers.len(), 2, "the two joined sites stay");
 }
 
 #[tokio::test]

@@ -90,7 +90,8 @@
  * switched it to audio only.
  */
 
-import { getLanguage, hasKey, onLanguageChange, setLanguage, t } from './i18n/index.js';
+import { errorMessage } from './error-text.js';
+import { getLanguage, onLanguageChange, setLanguage, t } from './i18n/index.js';
 import { Session } from './session.js';
 import { tokenFromHash } from './token.js';
 import { mountChair } from './views/chair.js';
@@ -186,20 +187,6 @@ function renderShell() {
   errorBanner.hidden = !err || !live;
   setText(errorText, err ? errorMessage(err) : '');
   setText(errorClose, t('banner.close'));
-}
-
-/**
- * Plain words for a server error; the server's own message when we have none.
- * @param {{code: string, message: string, about?: 'present'}} err
- */
-function errorMessage(err) {
-  if (err.code === 'media') return t('banner.mediaFailed');
-  if (err.code === 'screen') return t('present.failed');
-  if (err.about === 'present') {
-    return hasKey(`present.refused.${err.code}`) ? t(`present.refused.${err.code}`) : t('present.refused', { message: err.message });
-  }
-  if (hasKey(`error.${err.code}`)) return t(`error.${err.code}`);
-  return t('error.generic', { message: err.message });
 }
 
 // ---- sound -------------------------------------------------------------------------------

@@ -210,6 +210,16 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  * @property {{expected: number, joined: number, up_kbps: number, down_kbps: number}} totals
  * @property {SiteStats[]} sites
  */
+/**
+ * Operators only, about once a second: this node's own figures (every meeting on it).
+ * @typedef {object} NodeMessage
+ * @property {'node'} type
+ * @property {number} at_ms server clock, Unix ms
+ * @property {number} sites connected on the node
+ * @property {number} sites_per_node the join after this many is refused (`node_full`)
+ * @property {number} refused_capacity joins refused for capacity since the server started
+ * @property {number} [socket_drops] datagrams the kernel dropped at the media socket since it was bound
+ */
 /** @typedef {{type: 'notice', from: string, text: string}} NoticeMessage from the operators: plain text */
 /** @typedef {{type: 'reconnect'}} ReconnectMessage drop the connection and join again at once */
 /** @typedef {{type: 'link', site_id: string, link: string, id?: number}} LinkMessage to the chair after `reissue_link`: the site's new invite link */
@@ -224,7 +234,7 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  * @typedef {JoinedMessage | AnswerMessage | SlotsMessage | SiteStateMessage | PongMessage
  *   | ErrorMessage | EndedMessage | MeetingStateMessage | FloorMessage | ChatMessage
  *   | GridMessage | LayersMessage | StatsMessage | NoticeMessage | ReconnectMessage | CheckAckMessage
- *   | CheckReportMessage | DrainingMessage | LinkMessage} ServerMessage
+ *   | CheckReportMessage | DrainingMessage | LinkMessage | NodeMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -233,7 +243,7 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
 export const SERVER_TYPES = /** @type {const} */ ([
   'joined', 'answer', 'slots', 'site_state', 'pong', 'error', 'ended',
   'meeting_state', 'floor', 'chat', 'grid', 'layers',
-  'stats', 'notice', 'reconnect', 'check', 'check_result', 'draining', 'link',
+  'stats', 'notice', 'reconnect', 'check', 'check_result', 'draining', 'link', 'node',
 ]);
 
 /** Every client message type. */
@@ -492,6 +502,10 @@ const SERVER_CHECKS = {
     for (const f of ['expected', 'joined']) need(m.totals, f, isUint, 'a count', 'stats.totals');
     for (const f of ['up_kbps', 'down_kbps']) need(m.totals, f, isFigure, 'a number', 'stats.totals');
     checkArray(m.sites, 'stats.sites', checkSiteStats);
+  },
+  node(m) {
+    for (const f of ['at_ms', 'sites', 'sites_per_node', 'refused_capacity']) need(m, f, isUint, 'a count', 'node');
+    if (m.socket_drops !== undefined) need(m, 'socket_drops', isUint, 'a count', 'node');
   },
   notice(m) {
     need(m, 'from', isString, 'a string', 'notice');

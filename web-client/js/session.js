@@ -137,6 +137,10 @@ export class Session {
   cameraWanted = true;
   /** @type {import('./protocol.js').StatsMessage | null} Operators: the last `stats`, null while offline. */
   stats = null;
+  /** @type {import('./protocol.js').NodeMessage | null} Operators: the last `node`, null while offline. */
+  node = null;
+  /** @type {import('./protocol.js').NodeMessage | null} Operators: the `node` before it (drops rising?). */
+  nodePrevious = null;
   /** Operators: the last five minutes of `stats` per site, for the charts and alerts. */
   statsHistory = new StatsHistory();
   /** @type {{id: number, text: string}[]} Messages from the operators, shown until dismissed. */
@@ -683,6 +687,11 @@ export class Session {
       this.checks = { ...this.checks, [m.site_id]: m };
       this.#changed();
     });
+    sig.on('node', (m) => {
+      this.nodePrevious = this.node;
+      this.node = m;
+      this.#changed();
+    });
     sig.on('stats', (m) => {
       this.stats = m;
       this.statsHistory.add(m);
@@ -885,6 +894,8 @@ export class Session {
     this.#signaling = null;
     this.#joinedOnSocket = false;
     this.stats = null;
+    this.node = null;
+    this.nodePrevious = null;
     if (TERMINAL_SCREENS.includes(this.screen)) return;
     // With a resume secret the media stays up: the next socket takes the connection back.
     if (!this.#resume) this.#stopMedia();

@@ -17,6 +17,7 @@ import { createChatPanel } from './chat.js';
 import { h, setText, setVideo, videoElement } from './dom.js';
 import { createOpsDetail } from './ops-detail.js';
 import { createOpsTable } from './ops-table.js';
+import { createOpsNode } from './ops-node.js';
 import { createOpsTotals } from './ops-totals.js';
 import { createRollCall } from './rollcall.js';
 import { createToolbar } from './toolbar.js';
@@ -35,6 +36,7 @@ let selected = null;
  */
 export function mountOperator(root, session) {
   const totals = createOpsTotals();
+  const node = createOpsNode();
   const status = h('p', { class: 'ops-status', attrs: { role: 'status' } });
   const table = createOpsTable({
     onSelect: (id) => {
@@ -56,7 +58,7 @@ export function mountOperator(root, session) {
 
   root.append(h('section', { class: 'meeting operator' },
     h('div', { class: 'meeting-main ops-main' },
-      h('div', { class: 'ops-head' }, h('h2', { class: 'visually-hidden', text: t('ops.title') }), totals.element),
+      h('div', { class: 'ops-head' }, h('h2', { class: 'visually-hidden', text: t('ops.title') }), totals.element, node.element),
       status,
       table.element,
     ),
@@ -85,6 +87,7 @@ export function mountOperator(root, session) {
     });
     if (selected && !rows.some((r) => r.id === selected)) selected = null;
     totals.update(totalsOf(rows, stats), stats !== null);
+    node.update(session.node, session.nodePrevious);
     setText(status, stats ? t('ops.hint') : t('ops.noStats'));
     const endMs = stats?.at_ms ?? history.newestAt;
     table.update(rows, { history, endMs, selected, session });
