@@ -6,11 +6,42 @@
 
 use std::collections::HashMap;
 
+use sfu::{PeerId, Subscription};
+
 use crate::outbox::{Outbound, Outbox};
-use crate::state::AppState;
+use crate::protocol::Role;
 use crate::store::MeetingStore;
 
 use super::{Effect, Record};
+
+/// What a meeting's effects act on beyond its members and files: the media plane, the
+/// node's index of connections, metrics. `AppState` is the one node (`crate::state`); a
+/// trait so that the meeting does not import the state that holds it.
+pub trait Node {
+    /// `peer` is `site`'s connection in `meeting`: SFU events about it go there.
+    fn peer_added(&self, meeting: &str, peer: PeerId, site: String);
+    /// Closes `peer` in the SFU and forgets it.
+    fn remove_peer(&self, peer: PeerId);
+    /// What each receive slot of `peer` carries now.
+    fn subscribe(&self, peer: PeerId, subscriptions: Vec<Subscription>);
+    /// Drops the per-site metric series of `site` (role `role`) in `meeting`.
+    fn forget_site_metrics(&self, meeting: &str, site: &str, role: Role);
+}
+
+impl<T: Node + ?Sized> Node for std::sync::Arc<T> {
+    fn peer_added(&self, meeting: &str, peer: PeerId, site: String) {
+        (**self).peer_added(meeting, peer, site)
+    }
+    fn remove_peer(&self, peer: PeerId) {
+        (**self).remove_peer(peer)
+    }
+    fn subscribe(&self, peer: PeerId, subscriptions: Vec<Subscription>) {
+        (**self).subscribe(peer, subscriptions)
+    }
+    fn forget_site_metrics(&self, meeting: &str, site: &str, role: Role) {
+        (**self).forget_site_metrics(meeting, site, role)
+    }
+}
 
 /// What the executor acts on for one meeting.
 pub(super) struct Executor<'a> {
@@ -22,7 +53,7 @@ pub(super) struct Executor<'a> {
     pub outboxes: &'a mut HashMap<u64, Outbox>,
     /// The node: the SFU, the index of connections, metrics. `None` for inputs that only
     /// talk to members and write files.
-    pub node: Option<&'a AppState>,
+    pub node: Option<&'a dyn Node>,
 }
 
 impl Executor<'_> {
@@ -79,25 +110,14 @@ impl Executor<'_> {
                     return Ok(());
                 };
                 match node_effect {
-                    Effect::PeerAdded { peer, site } => {
-                        if let Some(m) = node.meetings.get(self.meeting) {
-                            node.peers.insert(peer, (m, site));
-                            node.joins.insert(peer, std::time::Instant::now());
-                        }
-                    }
-                    Effect::RemovePeer(peer) => {
-                        node.sfu.remove_peer(peer);
-                        node.peers.remove(&peer);
-                        node.joins.remove(&peer);
-                    }
+                    Effect::PeerAdded { peer, site } => node.peer_added(self.meeting, peer, site),
+                    Effect::RemovePeer(peer) => node.remove_peer(peer),
                     Effect::Subscribe {
                         peer,
                         subscriptions,
-                    } => node.sfu.set_subscriptions(peer, subscriptions),
+                    } => node.subscribe(peer, subscriptions),
                     Effect::ForgetSiteMetrics { site, role } => {
-                        node.metrics
-                            .sites
-                            .remove(self.meeting, &site, role.as_str());
+                        node.forget_site_metrics(self.meeting, &site, role)
                     }
                     Effect::Send { .. }
                     | Effect::Close { .. }

@@ -1,4 +1,4 @@
-//! [`Meeting`]: what the server holds of one meeting, and [`Meetings`], the registry.
+//! [`Meeting`]: what the server holds of one meeting.
 //!
 //! Each operation reads the clock (and draws a resume secret for a join), applies one input
 //! to the [`State`] under its lock, and has the [`Executor`] carry out the effects.
@@ -13,23 +13,21 @@
 //!   then `out`; the executor never takes `state`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
-use dashmap::DashMap;
 use sfu::PeerId;
 
 use crate::moderation::Action;
 use crate::outbox::Outbox;
 use crate::protocol::{CheckReport, Phase, ReceiveSlots, Refusal, Role, ServerMessage, SiteStatus};
 use crate::rollcall::Attendance;
-use crate::state::AppState;
 use crate::store::{MeetingStore, Snapshot};
 use crate::token::unix_now_ms;
 
-use super::executor::Executor;
+use super::executor::{Executor, Node};
 use super::{
     chair, chat, linecheck, link, membership, operator, ClientInfo, Departure, ExpectedSite, Input,
-    Joined, MeetingOptions, State, MAX_GRID_PAGE,
+    Joined, MeetingOptions, State,
 };
 
 /// One meeting as the server holds it.
@@ -92,7 +90,7 @@ impl Meeting {
     fn apply<I: Input>(
         &self,
         input: I,
-        node: Option<&AppState>,
+        node: Option<&dyn Node>,
         register: Option<(u64, Outbox)>,
     ) -> Result<(I::Reply, std::io::Result<()>), Refusal> {
         let now_ms = unix_now_ms();
@@ -117,12 +115,12 @@ impl Meeting {
     }
 
     /// [`Meeting::apply`] for inputs whose files may be written later.
-    fn run<I: Input>(&self, input: I, node: Option<&AppState>) -> Result<I::Reply, Refusal> {
+    fn run<I: Input>(&self, input: I, node: Option<&dyn Node>) -> Result<I::Reply, Refusal> {
         self.apply(input, node, None).map(|(reply, _)| reply)
     }
 
     /// [`Meeting::apply`] for inputs that cannot be refused.
-    fn run_sure<I: Input<Reply = R>, R: Default>(&self, input: I, node: Option<&AppState>) -> R {
+    fn run_sure<I: Input<Reply = R>, R: Default>(&self, input: I, node: Option<&dyn Node>) -> R {
         self.run(input, node).unwrap_or_default()
     }
 
@@ -130,7 +128,7 @@ impl Meeting {
     fn run_durable<I: Input<Reply = ()>>(
         &self,
         input: I,
-        node: Option<&AppState>,
+        node: Option<&dyn Node>,
     ) -> std::io::Result<()> {
         match self.apply(input, node, None) {
             Ok(((), written)) => written,
@@ -223,7 +221,7 @@ impl Meeting {
         peer: PeerId,
         tx: Outbox,
         resume: Option<&str>,
-        node: &AppState,
+        node: &impl Node,
     ) -> Result<Joined, Refusal> {
         let join = membership::Join {
             site: site_id.to_owned(),
@@ -233,7 +231,7 @@ impl Meeting {
             resume: resume.map(str::to_owned),
             secret: uuid::Uuid::new_v4().simple().to_string(),
         };
-        self.apply(join, Some(node), Some((session, tx)))
+        self.apply(join, Some(node as &dyn Node), Some((session, tx)))
             .map(|(joined, _)| joined)
     }
 
@@ -248,12 +246,12 @@ impl Meeting {
 
     /// See [`membership::Reissue`]; on disk before it returns (the revocation holds in
     /// memory even if the write fails).
-    pub fn reissue(&self, site_id: &str, jti: &str, node: &AppState) -> std::io::Result<()> {
+    pub fn reissue(&self, site_id: &str, jti: &str, node: &impl Node) -> std::io::Result<()> {
         let reissue = membership::Reissue {
             site: site_id.to_owned(),
             jti: jti.to_owned(),
         };
-        self.run_durable(reissue, Some(node))
+        self.run_durable(reissue, Some(node as &dyn Node))
     }
 
     /// The admin's edit (see [`chair::Edit`]); on disk before it returns.
@@ -262,34 +260,37 @@ impl Meeting {
         title: Option<String>,
         added: Vec<ExpectedSite>,
         removed: &[String],
-        node: &AppState,
+        node: &impl Node,
     ) -> std::io::Result<()> {
         let edit = chair::Edit {
             title,
             added,
             removed: removed.to_vec(),
         };
-        self.run_durable(edit, Some(node))
+        self.run_durable(edit, Some(node as &dyn Node))
     }
 
     /// Ends it (if not yet) and deletes its snapshot (see [`chair::Retire`]).
-    pub fn retire(&self, node: &AppState) -> std::io::Result<()> {
-        self.run_durable(chair::Retire, Some(node))
+    pub fn retire(&self, node: &impl Node) -> std::io::Result<()> {
+        self.run_durable(chair::Retire, Some(node as &dyn Node))
     }
 
     /// Ends the meeting for everyone (the admin's end).
-    pub fn end(&self, node: &AppState) {
-        self.run_sure(chair::End, Some(node))
+    pub fn end(&self, node: &impl Node) {
+        self.run_sure(chair::End, Some(node as &dyn Node))
     }
 
     /// Routes the meeting after a new member's `joined` went out.
-    pub fn route_joined(&self, node: &AppState) {
-        self.run_sure(membership::RouteJoined, Some(node))
+    pub fn route_joined(&self, node: &impl Node) {
+        self.run_sure(membership::RouteJoined, Some(node as &dyn Node))
     }
 
     /// Sends `site_id` its current slots again (after a resumed join).
-    pub fn resend_slots(&self, site_id: &str, node: &AppState) {
-        self.run_sure(membership::ResendSlots(site_id.to_owned()), Some(node))
+    pub fn resend_slots(&self, site_id: &str, node: &impl Node) {
+        self.run_sure(
+            membership::ResendSlots(site_id.to_owned()),
+            Some(node as &dyn Node),
+        )
     }
 
     /// Records the media layout of `site_id`'s accepted offer and re-routes. Returns
@@ -299,14 +300,14 @@ impl Meeting {
         site_id: &str,
         session: u64,
         layout: &sfu::PeerLayout,
-        node: &AppState,
+        node: &impl Node,
     ) -> bool {
         let set = membership::SetLayout {
             site: site_id.to_owned(),
             session,
             layout: layout.into(),
         };
-        self.run_sure(set, Some(node))
+        self.run_sure(set, Some(node as &dyn Node))
     }
 
     /// Records a site's own device state and shows it to the chair and operators.
@@ -347,7 +348,7 @@ impl Meeting {
         session: u64,
         peer: PeerId,
         detach: bool,
-        node: &AppState,
+        node: &impl Node,
     ) -> Departure {
         let depart = membership::Depart {
             site: site_id.to_owned(),
@@ -355,7 +356,9 @@ impl Meeting {
             peer,
             detach,
         };
-        let departure = self.run(depart, Some(node)).unwrap_or(Departure::Gone);
+        let departure = self
+            .run(depart, Some(node as &dyn Node))
+            .unwrap_or(Departure::Gone);
         // Nothing more is sent to a closed socket.
         self.out
             .lock()
@@ -366,32 +369,32 @@ impl Meeting {
 
     /// The resume grace of socket `session` is over (see [`membership::Expire`]). Returns
     /// whether `peer` is no longer in use.
-    pub fn expire(&self, site_id: &str, session: u64, peer: PeerId, node: &AppState) -> bool {
+    pub fn expire(&self, site_id: &str, session: u64, peer: PeerId, node: &impl Node) -> bool {
         let expire = membership::Expire {
             site: site_id.to_owned(),
             session,
             peer,
         };
-        self.run(expire, Some(node)).unwrap_or(true)
+        self.run(expire, Some(node as &dyn Node)).unwrap_or(true)
     }
 
     /// The site's media connection died (see [`membership::MediaLost`]).
-    pub fn media_lost(&self, site_id: &str, peer: PeerId, node: &AppState) {
+    pub fn media_lost(&self, site_id: &str, peer: PeerId, node: &impl Node) {
         let lost = membership::MediaLost {
             site: site_id.to_owned(),
             peer,
         };
-        self.run_sure(lost, Some(node))
+        self.run_sure(lost, Some(node as &dyn Node))
     }
 
     /// A moderation action by `actor_site` (see [`chair::Act`]).
-    pub fn act(&self, actor_site: &str, action: Action, node: &AppState) -> Result<(), Refusal> {
+    pub fn act(&self, actor_site: &str, action: Action, node: &impl Node) -> Result<(), Refusal> {
         let act = chair::Act {
             actor: actor_site.to_owned(),
             action,
         };
         // A failed write of the end is logged by the executor; the meeting has ended.
-        self.run(act, Some(node))
+        self.run(act, Some(node as &dyn Node))
     }
 
     /// Starts or stops `site_id`'s line check (see [`linecheck::Check`]).
@@ -400,14 +403,14 @@ impl Meeting {
         site_id: &str,
         session: u64,
         on: bool,
-        node: &AppState,
+        node: &impl Node,
     ) -> Result<(), Refusal> {
         let check = linecheck::Check {
             site: site_id.to_owned(),
             session,
             on,
         };
-        self.run(check, Some(node))
+        self.run(check, Some(node as &dyn Node))
     }
 
     /// Records and shows `site_id`'s line check result (see [`linecheck::CheckResult`]).
@@ -466,14 +469,14 @@ impl Meeting {
         actor: &str,
         target: &str,
         on: bool,
-        node: &AppState,
+        node: &impl Node,
     ) -> Result<(), Refusal> {
         let forced = operator::AudioOnly {
             actor: actor.to_owned(),
             target: target.to_owned(),
             on,
         };
-        self.run(forced, Some(node))
+        self.run(forced, Some(node as &dyn Node))
     }
 
     /// The SFU's latest link figures of `site_id` (connection `peer`). Returns the site's
@@ -503,14 +506,14 @@ impl Meeting {
         actor_site: &str,
         page: u32,
         page_size: Option<u16>,
-        node: &AppState,
+        node: &impl Node,
     ) -> Result<(), Refusal> {
         let grid = chair::Grid {
             actor: actor_site.to_owned(),
             page,
             page_size,
         };
-        self.run(grid, Some(node))
+        self.run(grid, Some(node as &dyn Node))
     }
 
     /// A text message from `from_site` to `to` (`chair`, `all`, or a site id).
@@ -521,78 +524,5 @@ impl Meeting {
             text: text.to_owned(),
         };
         self.run(chat, None)
-    }
-}
-
-impl State {
-    /// Rebuilds the state from its snapshot (see [`Meeting::restore`]).
-    pub fn restore(snapshot: Snapshot, left_ms: u64, kept: bool) -> Self {
-        let options = MeetingOptions {
-            floor_limit: snapshot.floor_limit,
-            grid_slots: snapshot.grid_slots,
-        };
-        let mut st = State::new(
-            snapshot.id,
-            snapshot.title,
-            snapshot.expires_at,
-            snapshot.sites,
-            options,
-            kept,
-        );
-        st.rules = snapshot.rules;
-        // The shared screen went with the presenter's connection; the page shares it again.
-        st.rules.presenter = None;
-        st.rollcall = snapshot.rollcall;
-        st.grid_page = snapshot.grid_page;
-        st.grid_page_size = snapshot.grid_page_size.clamp(1, MAX_GRID_PAGE);
-        st.audio_only = snapshot.audio_only.into_iter().collect();
-        st.links = snapshot.links;
-        st.ended_ms = snapshot.ended_ms;
-        for site in &st.sites {
-            if st.rollcall.is_present(&site.id) {
-                st.rollcall.left(&site.id, left_ms);
-            }
-            if st.rollcall.ever_joined(&site.id) {
-                st.presence
-                    .insert(site.id.clone(), crate::protocol::Presence::Left);
-            }
-        }
-        st
-    }
-}
-
-/// All meetings this server holds, by id. A control-plane registry: consulted on join and
-/// API calls, never per packet.
-#[derive(Debug, Default)]
-pub struct Meetings {
-    map: DashMap<String, Arc<Meeting>>,
-}
-
-impl Meetings {
-    /// Adds a meeting.
-    pub fn insert(&self, m: Meeting) -> Arc<Meeting> {
-        let m = Arc::new(m);
-        self.map.insert(m.id.clone(), m.clone());
-        m
-    }
-
-    /// The meeting with this id.
-    pub fn get(&self, id: &str) -> Option<Arc<Meeting>> {
-        self.map.get(id).map(|m| m.clone())
-    }
-
-    /// Every meeting.
-    pub fn all(&self) -> Vec<Arc<Meeting>> {
-        self.map.iter().map(|m| m.clone()).collect()
-    }
-
-    /// Takes the meeting with this id out of the registry.
-    pub fn remove(&self, id: &str) -> Option<Arc<Meeting>> {
-        self.map.remove(id).map(|(_, m)| m)
-    }
-
-    /// Meetings not ended.
-    pub fn active(&self) -> usize {
-        self.map.iter().filter(|m| !m.is_ended()).count()
     }
 }

@@ -13,8 +13,9 @@
 //!   and draws no random numbers, so it runs in unit tests without a server. Its facets, one
 //!   file each: [`membership`] (join, resume, leave, expire), [`chair`] (the consequences of
 //!   the chair's actions, the grid, the admin's edit), [`operator`], [`linecheck`], [`chat`],
-//!   [`reroute`] (routing's translation to SFU and wire types) and [`view`] (what members are
-//!   shown, the snapshot).
+//!   [`link`] (what the SFU and the browser say about a member's link), [`reroute`] (routing's
+//!   translation to SFU and wire types), [`view`] (what members are shown) and `record` (the
+//!   snapshot kept on disk, and the state rebuilt from it).
 //! - [`Meeting`] ([`handle`]) is what the server holds: a lock around the state, the clock, the
 //!   sessions' queues, the files; its [`executor`] carries the effects out after the state's
 //!   lock is released.
@@ -35,12 +36,14 @@ use crate::route::{Assignment, GridPage};
 pub mod chair;
 pub mod chat;
 pub mod effect;
-mod executor;
+pub mod executor;
 pub mod handle;
 pub mod linecheck;
 pub mod link;
 pub mod membership;
 pub mod operator;
+mod record;
+mod registry;
 pub mod reroute;
 pub mod view;
 
@@ -50,8 +53,10 @@ mod tests;
 pub use crate::outbox::Outbound;
 pub use crate::site::ExpectedSite;
 pub use effect::{Effect, Record};
-pub use handle::{Meeting, Meetings};
+pub use executor::Node;
+pub use handle::Meeting;
 pub use membership::{Departure, Joined};
+pub use registry::Meetings;
 
 /// Default tiles on the hall's grid page.
 pub const DEFAULT_GRID_PAGE: u16 = 16;

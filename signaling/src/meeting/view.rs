@@ -1,13 +1,12 @@
 //! What members and the admin are shown of a meeting: roster entries, a site's state, the
-//! meeting's phase and floor, the roll call, and the record kept on disk. Pure reads of
-//! [`State`], plus [`State::broadcast_state`], which queues a site's entry for those who see it.
+//! meeting's phase and floor, the roll call. Pure reads of [`State`], plus
+//! [`State::broadcast_state`], which queues a site's entry for those who see it.
 
 use crate::moderation::Moderation;
 use crate::protocol::{MeetingInfo, Presence, Role, ServerMessage, SiteStatus};
 use crate::rollcall::{Attendance, Expected};
-use crate::store::Snapshot;
 
-use super::{ExpectedSite, Record, State};
+use super::{ExpectedSite, State};
 
 impl State {
     /// Roster with presence, for the API.
@@ -28,30 +27,6 @@ impl State {
             })
             .collect();
         self.rollcall.report(self.info(), &expected, now_ms)
-    }
-
-    /// What a restart rebuilds this meeting from, and its roll call, as of `now_ms`.
-    pub fn record(&self, now_ms: u64) -> Record {
-        Record {
-            snapshot: Snapshot {
-                version: crate::store::SNAPSHOT_VERSION,
-                id: self.id.clone(),
-                title: self.title.clone(),
-                expires_at: self.expires_at,
-                floor_limit: self.options.floor_limit,
-                grid_slots: self.options.grid_slots,
-                sites: self.sites.clone(),
-                rules: self.rules.clone(),
-                rollcall: self.rollcall.clone(),
-                grid_page: self.grid_page,
-                grid_page_size: self.grid_page_size,
-                audio_only: self.audio_only.iter().cloned().collect(),
-                saved_ms: now_ms,
-                links: self.links.clone(),
-                ended_ms: self.ended_ms,
-            },
-            attendance: self.attendance(now_ms),
-        }
     }
 
     pub(super) fn info(&self) -> MeetingInfo {
