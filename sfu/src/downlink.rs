@@ -37,6 +37,16 @@ pub const CONGESTION_HOLD: Duration = Duration::from_secs(3);
 pub const OVERFULL_FRESH: Duration = Duration::from_millis(1500);
 /// How long a halving is given to take effect before a new proof halves again.
 pub const CONGESTION_SETTLE: Duration = Duration::from_millis(1500);
+/// A video packet that has waited this long in str0m's pacer queue means the queue stands:
+/// more is chosen for this subscriber than the pacer lets out at its estimate. Below it the
+/// queue is the pacer's ordinary smoothing: a keyframe's burst drains in a few tens of
+/// milliseconds at the estimate (measured on loopback subscribers: at most 16 ms in 216
+/// ticks), and a burst that needs this long is one the link cannot take either.
+pub const BACKLOG_STANDING: Duration = Duration::from_millis(300);
+/// A standing queue is owed out of the budget so that it drains within this long: a layer
+/// that only matches the pacer's rate would keep it standing, and the keyframe of the next
+/// layer down would wait behind it (measured: 1.5 s behind a standing queue at 300 kbit/s).
+pub const BACKLOG_DRAIN: Duration = Duration::from_secs(1);
 /// The link's own round trip is the smallest seen over the last two of these windows.
 const BASE_RTT_WINDOW: Duration = Duration::from_secs(15);
 
@@ -82,6 +92,9 @@ pub struct Downlink {
     congestion_seen: Option<(Instant, bool)>,
     /// Ceiling on the estimate after an overfull link.
     cap: Option<Cap>,
+    /// The pacer's video queue towards the subscriber at the last tick: how long its oldest
+    /// packet has waited, and its size in bytes.
+    backlog: (Duration, usize),
 }
 
 /// A ceiling on the estimate: half of what was being sent when the link proved overfull,
@@ -113,7 +126,20 @@ impl Downlink {
             base_rtt_since: None,
             congestion_seen: None,
             cap: None,
+            backlog: (Duration::ZERO, 0),
         }
+    }
+
+    /// Records the pacer's video queue towards the subscriber: how long its oldest packet
+    /// has waited and how many bytes it holds (str0m's queue snapshot, each tick).
+    pub fn on_backlog(&mut self, oldest: Duration, bytes: usize) {
+        self.backlog = (oldest, bytes);
+    }
+
+    /// Whether the pacer's queue stands ([`BACKLOG_STANDING`]): the slots going down shed
+    /// their old layer rather than queue more of it ahead of the lower layer's keyframe.
+    pub fn backlogged(&self) -> bool {
+        self.backlog.0 >= BACKLOG_STANDING
     }
 
     /// Records a new bandwidth estimate, bit/s.
@@ -229,9 +255,24 @@ impl Downlink {
             .and_then(|c| c.heavy)
             .is_some_and(|t| now.saturating_duration_since(t) < OVERFULL_FRESH);
         self.selector.set_overfull(overfull);
-        let choices =
-            self.selector
-                .select(self.estimate_bps(), self.effective_loss(), demands, now);
+        // A standing queue is owed out of the budget, down to the cheapest choice of every
+        // slot forwarded and no further: a reason to go down at once and to lower the frame
+        // rate until it drains, never by itself a reason to pause a picture (that stays on
+        // loss and the estimate, above). At the lowest layer's full rate the queue stood
+        // (the rate the pacer gave video was just what that layer needs).
+        let backlogged = self.backlogged();
+        self.selector.set_backlogged(backlogged);
+        let mut budget = self.estimate_bps();
+        if backlogged {
+            let owed = (self.backlog.1 as u64 * 8).saturating_mul(1000)
+                / BACKLOG_DRAIN.as_millis().max(1) as u64;
+            let floor =
+                budget.min(self.selector.cheapest_bps(demands) + self.selector.audio_reserve_bps());
+            budget = budget.saturating_sub(owed).max(floor);
+        }
+        let choices = self
+            .selector
+            .select(budget, self.effective_loss(), demands, now);
         let reception = reception(&choices, demands);
         // Pad towards the next step up so the estimate can grow past what is sent now
         // (without it a paused or low subscriber would never find its link recovered).
@@ -585,5 +626,104 @@ mod tests {
         assert_eq!(u.reception, Reception::AudioOnly);
         d.on_estimate(5_000_000);
         assert_eq!(d.estimate_bps(), 5_000_000);
+    }
+
+    #[test]
+    fn a_standing_pacer_queue_takes_the_link_down_at_once_to_a_layer_that_drains_it() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // The estimate fell to 1.2 Mbit/s: high (1.5 Mbit/s) overshoots it, but by less than
+        // twice and without loss reported yet, so on the estimate alone the selector waits.
+        d.on_estimate(1_200_000);
+        assert_eq!(
+            d.update(&[speaker()], at(0)).choices,
+            vec![Some(Choice::full(Layer::High))],
+            "no evidence yet: the short hold rides out a dip"
+        );
+        // The pacer holds 300 ms of video, 100 kB: owed out of the budget, mid (500 kbit/s)
+        // would keep the queue standing; low lets it drain.
+        d.on_backlog(Duration::from_millis(300), 100_000);
+        assert!(d.backlogged());
+        assert_eq!(
+            d.update(&[speaker()], at(250)).choices,
+            vec![Some(Choice::full(Layer::Low))],
+            "down at once, past mid"
+        );
+    }
+
+    #[test]
+    fn a_standing_pacer_queue_never_pauses_video_by_itself_nor_lets_it_climb() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        d.on_estimate(400_000);
+        d.on_loss(Some(0.03));
+        for tick in 0..20 {
+            d.on_backlog(Duration::from_millis(1_500), 200_000);
+            let u = d.update(&[speaker()], at(tick * 250));
+            assert_eq!(
+                u.choices,
+                vec![Some(Choice::full(Layer::Low))],
+                "tick {tick}: the lowest layer at full rate, never paused by the queue"
+            );
+        }
+        // The estimate recovers but the queue still stands: no step up until it drains.
+        d.on_estimate(5_000_000);
+        d.on_loss(Some(0.0));
+        for tick in 20..40 {
+            d.on_backlog(Duration::from_millis(400), 20_000);
+            let u = d.update(&[speaker()], at(tick * 250));
+            assert_eq!(
+                u.choices,
+                vec![Some(Choice::full(Layer::Low))],
+                "tick {tick}"
+            );
+        }
+        // Drained: the usual climb after the hold.
+        let mut choice = None;
+        for tick in 40..80 {
+            d.on_backlog(Duration::ZERO, 0);
+            choice = d.update(&[speaker()], at(tick * 250)).choices[0];
+        }
+        assert!(choice.is_some_and(|c| c.layer > Layer::Low), "{choice:?}");
+    }
+
+    #[test]
+    fn a_queue_standing_at_the_lowest_layer_lowers_its_frame_rate_until_it_drains() {
+        let t0 = Instant::now();
+        let layered = Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: [
+                LayerRates::cumulative(&[60_000, 100_000, 150_000]),
+                LayerRates::cumulative(&[200_000, 350_000, 500_000]),
+                LayerRates::cumulative(&[600_000, 1_000_000, 1_500_000]),
+            ],
+        };
+        let mut d = Downlink::new(250_000, SelectorConfig::default());
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert_eq!(
+            d.update(&[layered], at(0)).choices,
+            vec![Some(Choice::full(Layer::Low))]
+        );
+        // The low layer at full rate (150 kbit/s) fits the estimate (250 kbit/s less audio),
+        // but the pacer's queue stands: 30 kB, owed within a second.
+        d.on_backlog(Duration::from_millis(900), 30_000);
+        let c = d.update(&[layered], at(250)).choices[0].unwrap();
+        assert_eq!(c.layer, Layer::Low);
+        assert!(
+            c.temporal < 2,
+            "a lower frame rate lets the queue drain: {c:?}"
+        );
+        // Never below the cheapest choice, however long the queue.
+        d.on_backlog(Duration::from_secs(3), 1_000_000);
+        assert_eq!(
+            d.update(&[layered], at(500)).choices,
+            vec![Some(Choice {
+                layer: Layer::Low,
+                temporal: 0
+            })]
+        );
     }
 }

@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use crate::id::{Layer, LayerSet, MAX_TEMPORAL};
 use crate::rewrite::{Numbering, Rewriter, Rewritten};
+use crate::select::Choice;
 use crate::vp8;
 
 /// What the decision needs to know about one incoming packet.
@@ -93,6 +94,11 @@ pub struct DownTrack {
     /// Highest temporal layer forwarded now; moves towards the target at frame boundaries
     /// the decoder can follow (see the module doc).
     temporal: u8,
+    /// The pacer's queue towards the subscriber stands ([`DownTrack::set_backlogged`]).
+    backlogged: bool,
+    /// Waiting to go down on a backlogged link, the current layer is shed whole from a frame
+    /// start: nothing more of it queues ahead of the lower layer's keyframe.
+    shedding: bool,
 }
 
 impl DownTrack {
@@ -105,7 +111,17 @@ impl DownTrack {
             paused: false,
             temporal_target: MAX_TEMPORAL,
             temporal: MAX_TEMPORAL,
+            backlogged: false,
+            shedding: false,
         }
+    }
+
+    /// Whether the pacer's queue towards the subscriber stands (see
+    /// [`crate::downlink::BACKLOG_STANDING`]). While it does and a lower layer is awaited,
+    /// the current layer is not forwarded at all (not even its base frame rate): what is
+    /// already queued drains, and the lower layer's keyframe does not wait behind more.
+    pub fn set_backlogged(&mut self, backlogged: bool) {
+        self.backlogged = backlogged;
     }
 
     /// Points the slot at a new source (or the same source again) wanting `target`.
@@ -166,6 +182,29 @@ impl DownTrack {
         self.target
     }
 
+    /// Carries out the layer selector's choice for this slot (`None`: pause for bandwidth):
+    /// the selector decides, the down-track switches. Returns what the slot was doing before
+    /// when the choice changes it (`Some(None)`: it was paused).
+    pub fn apply_choice(&mut self, choice: Option<Choice>) -> Option<Option<Choice>> {
+        let before = (!self.paused).then_some(Choice {
+            layer: self.target,
+            temporal: self.temporal_target,
+        });
+        match choice {
+            None if !self.paused => self.pause(),
+            None => {}
+            Some(c) => {
+                self.set_temporal_target(c.temporal);
+                if self.paused {
+                    self.set_source(c.layer);
+                } else if c.layer != self.target {
+                    self.set_target(c.layer);
+                }
+            }
+        }
+        (before != choice).then_some(before)
+    }
+
     /// Decides what to do with `pkt` from this slot's source, given the layers the source
     /// is sending now (`active`, including the packet's own).
     pub fn decide(&mut self, pkt: &PacketMeta, active: LayerSet, now: Instant) -> Verdict {
@@ -184,8 +223,13 @@ impl DownTrack {
                 // only the base frame rate of this layer goes out, so the wait does not
                 // keep the link overfull.
                 let going_down = matches!((want, cur), (Some(w), Some(c)) if w < c);
+                // Shedding starts and ends at a frame start, so no partial picture goes out.
+                let frame_start = pkt.vp8.is_none_or(|d| d.frame_start);
+                if frame_start {
+                    self.shedding = going_down && self.backlogged;
+                }
                 let cap = if going_down { 0 } else { self.temporal_target };
-                let out = if self.above_temporal(pkt, cap) {
+                let out = if self.shedding || self.above_temporal(pkt, cap) {
                     self.rewriter.skip(&pkt.numbering());
                     None
                 } else {
@@ -196,6 +240,7 @@ impl DownTrack {
             _ if pkt.layer == want || pkt.layer.is_none() => {
                 if pkt.switch_point {
                     self.current = Some(pkt.layer);
+                    self.shedding = false;
                     // A keyframe references nothing before it: every layer can start here.
                     self.temporal = self.temporal_target;
                     let out = self.rewriter.start(&pkt.numbering(), pkt.clock_rate, now);
@@ -285,6 +330,60 @@ mod tests {
         let v = d.decide(&video(Layer::Low, 12, false), all, now);
         assert_eq!(v.keyframe, None);
         assert_eq!(v.out.unwrap().seq, start.seq + 1);
+    }
+
+    #[test]
+    fn a_layer_choice_switches_at_the_chosen_layers_keyframe_and_reports_what_it_changed() {
+        let now = Instant::now();
+        let all = set(&Layer::ALL);
+        let mut d = DownTrack::new();
+        d.set_source(Layer::Low);
+        d.decide(&video(Layer::Low, 1, true), all, now);
+        let low = Choice::full(Layer::Low);
+        assert_eq!(
+            d.apply_choice(Some(low)),
+            None,
+            "the same choice changes nothing"
+        );
+        let mid = Choice::full(Layer::Mid);
+        assert_eq!(d.apply_choice(Some(mid)), Some(Some(low)));
+        // Low flows until mid's keyframe, then only mid.
+        assert!(d
+            .decide(&video(Layer::Low, 2, false), all, now)
+            .out
+            .is_some());
+        assert!(d
+            .decide(&video(Layer::Mid, 100, true), all, now)
+            .out
+            .is_some());
+        assert!(d
+            .decide(&video(Layer::Low, 3, false), all, now)
+            .out
+            .is_none());
+        // Paused: nothing; resumed on a choice, from that layer's next keyframe.
+        assert_eq!(d.apply_choice(None), Some(Some(mid)));
+        assert!(d.is_paused());
+        assert!(d
+            .decide(&video(Layer::Mid, 101, true), all, now)
+            .out
+            .is_none());
+        assert_eq!(d.apply_choice(None), None);
+        assert_eq!(d.apply_choice(Some(low)), Some(None));
+        assert!(d
+            .decide(&video(Layer::Low, 4, false), all, now)
+            .out
+            .is_none());
+        assert!(d
+            .decide(&video(Layer::Low, 5, true), all, now)
+            .out
+            .is_some());
+        // A lower frame rate is carried out as the temporal target.
+        let half = Choice {
+            layer: Layer::Low,
+            temporal: 1,
+        };
+        assert_eq!(d.apply_choice(Some(half)), Some(Some(low)));
+        assert_eq!(d.temporal_target(), 1);
     }
 
     #[test]
@@ -621,6 +720,63 @@ mod tests {
         assert_eq!(switched.len(), 16, "low at the full frame rate asked for");
         sent.extend(switched);
         assert_continuous(&sent);
+    }
+
+    #[test]
+    fn waiting_for_a_lower_layer_on_a_backlogged_link_sheds_the_old_layer_whole() {
+        let now = Instant::now();
+        let all = set(&Layer::ALL);
+        let mut d = DownTrack::new();
+        d.set_source(Layer::Mid);
+        let mut mid = Vp8Source::new(Layer::Mid, 100);
+        let mut sent = run(&mut d, &mut mid, 8);
+        // The pacer's queue stands and the selector wants low; a frame is half sent.
+        let [start, rest] = mid.frame();
+        let tid = start.vp8.unwrap().tid.unwrap();
+        sent.push((tid, d.decide(&start, all, now).out.unwrap()));
+        d.set_target(Layer::Low);
+        d.set_backlogged(true);
+        let finished = d.decide(&rest, all, now).out;
+        assert!(finished.is_some(), "the frame begun is finished");
+        sent.push((tid, finished.unwrap()));
+        let waiting = run(&mut d, &mut mid, 8);
+        assert!(
+            waiting.is_empty(),
+            "nothing more of mid queues: {waiting:?}"
+        );
+        let mut low = Vp8Source::new(Layer::Low, 50_000);
+        let switched = run(&mut d, &mut low, 8);
+        assert_eq!(d.current_layer(), Some(Some(Layer::Low)));
+        assert_eq!(
+            switched.len(),
+            16,
+            "low at its full frame rate from its keyframe"
+        );
+        sent.extend(switched);
+        assert_continuous(&sent);
+    }
+
+    #[test]
+    fn a_backlog_that_clears_before_the_lower_keyframe_resumes_the_base_frame_rate() {
+        let mut d = DownTrack::new();
+        d.set_source(Layer::Mid);
+        let mut mid = Vp8Source::new(Layer::Mid, 100);
+        run(&mut d, &mut mid, 8);
+        d.set_target(Layer::Low);
+        d.set_backlogged(true);
+        assert!(run(&mut d, &mut mid, 4).is_empty());
+        d.set_backlogged(false);
+        let waiting = run(&mut d, &mut mid, 8);
+        assert_eq!(waiting.len(), 4, "two T0 frames of eight: {waiting:?}");
+    }
+
+    #[test]
+    fn a_backlog_sheds_nothing_while_no_lower_layer_is_awaited() {
+        let mut d = DownTrack::new();
+        d.set_source(Layer::Mid);
+        d.set_backlogged(true);
+        let mut mid = Vp8Source::new(Layer::Mid, 100);
+        assert_eq!(run(&mut d, &mut mid, 8).len(), 16);
     }
 
     #[test]

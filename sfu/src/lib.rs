@@ -14,14 +14,16 @@
 //! [`rewrite`] (sequence/timestamp/picture numbering continuity), [`keyframe`] (PLI
 //! throttling), [`codec`] (keyframe detection), [`vp8`] (the VP8 payload descriptor: temporal
 //! layers), [`select`] and [`downlink`] (spatial and temporal layers from the bandwidth
-//! estimate). Only `engine` touches str0m.
+//! estimate). Only `engine` touches str0m: its [`engine::Core`] is clock-free (inputs with
+//! `now` passed in, outputs polled, as str0m's `Rtc`), and a thin driver thread owns the
+//! sockets and the clock.
 
 #![warn(missing_docs)]
 
 pub mod answer;
 pub mod codec;
 pub mod downlink;
-mod engine;
+pub mod engine;
 pub mod forward;
 pub mod id;
 pub mod keyframe;

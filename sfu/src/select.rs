@@ -178,6 +178,9 @@ pub struct Selector {
     /// The link is proven overfull now (loss with a standing queue, see
     /// [`crate::downlink`]): a slot already at its cheapest choice does not fit it.
     overfull: bool,
+    /// The pacer's queue towards the subscriber stands (see [`crate::downlink`]): what is
+    /// chosen now is more than goes out, so no waiting before going down and no step up.
+    backlogged: bool,
 }
 
 impl Selector {
@@ -191,6 +194,7 @@ impl Selector {
             over_since: None,
             down_since: None,
             overfull: false,
+            backlogged: false,
         }
     }
 
@@ -198,6 +202,12 @@ impl Selector {
     /// budget far short of the cheapest choice towards pausing the last picture.
     pub fn set_overfull(&mut self, overfull: bool) {
         self.overfull = overfull;
+    }
+
+    /// Whether the pacer's queue towards the subscriber stands now: evidence, like loss, that
+    /// the current choice does not fit (down at once), and no moment to climb.
+    pub fn set_backlogged(&mut self, backlogged: bool) {
+        self.backlogged = backlogged;
     }
 
     /// Forgets what slot `i` had: its source changed, so it starts again at its lowest layer
@@ -250,7 +260,9 @@ impl Selector {
         if need > budget {
             let since = *self.down_since.get_or_insert(now);
             // Loss or a large overshoot is evidence enough: no waiting then.
-            let evident = need > budget.saturating_mul(2) || loss >= self.config.pause_min_loss;
+            let evident = need > budget.saturating_mul(2)
+                || loss >= self.config.pause_min_loss
+                || self.backlogged;
             if !evident && now.saturating_duration_since(since) < self.config.down_hold {
                 self.up_since = None;
                 return self.current.clone();
@@ -304,6 +316,11 @@ impl Selector {
         }
         self.over_since = None;
         self.down_since = None;
+        if self.backlogged {
+            // What was chosen is still queueing: climbing now would only add to the queue.
+            self.up_since = None;
+            return self.current.clone();
+        }
         let best = fill_up(demands, (budget as f64 / self.config.up_headroom) as u64);
         if cost(&best) <= cost(&self.current) {
             self.up_since = None;
@@ -376,6 +393,17 @@ impl Selector {
             .zip(demands)
             .filter(|(c, _)| c.is_some())
             .map(|(_, d)| d.cost(d.first()))
+            .sum()
+    }
+
+    /// What the slots being forwarded now cost at their cheapest choice (the lowest layer at
+    /// its lowest frame rate), bit/s: the least that keeps every picture.
+    pub fn cheapest_bps(&self, demands: &[Demand]) -> u64 {
+        self.current
+            .iter()
+            .zip(demands)
+            .filter(|(c, _)| c.is_some())
+            .map(|(_, d)| d.cost(d.usable().next()))
             .sum()
     }
 

@@ -13,6 +13,7 @@ pub mod api;
 pub mod api_admin;
 pub mod clock;
 pub mod config;
+pub mod dispatch;
 pub mod door;
 pub mod durable;
 pub mod limits;

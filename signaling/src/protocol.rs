@@ -13,40 +13,6 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest text frame handled; larger ones get [`ErrorCode::TooLarge`].
 pub const MAX_FRAME_BYTES: usize = 256 * 1024;
 
-/// Every client message type, for telling "unknown type" from "malformed known type".
-pub const CLIENT_TYPES: &[&str] = &[
-    "join",
-    "offer",
-    "candidate",
-    "media_state",
-    "ping",
-    "end_meeting",
-    "leave",
-    "raise_hand",
-    "lower_hand",
-    "grant_floor",
-    "revoke_floor",
-    "mute",
-    "stop_video",
-    "spotlight",
-    "listen",
-    "remove_site",
-    "readmit_site",
-    "lock",
-    "open_meeting",
-    "cochair",
-    "present",
-    "chat",
-    "grid",
-    "check",
-    "check_result",
-    "client_info",
-    "notice",
-    "reconnect",
-    "force_audio_only",
-    "reissue_link",
-];
-
 /// Longest operator notice, in characters.
 pub const MAX_NOTICE_CHARS: usize = 500;
 /// Longest `client_info` string, in characters.
@@ -78,12 +44,42 @@ impl Role {
     }
 }
 
-/// Messages from the browser.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientMessage {
+/// Declares [`ClientMessage`] from lines `"wire_name" => Variant { fields }`, so each wire
+/// name is written once: it becomes serde's tag, [`ClientMessage::kind`] and
+/// [`CLIENT_TYPES`] alike (three hand-kept copies drifted before).
+macro_rules! client_messages {
+    ($(
+        $(#[$meta:meta])*
+        $wire:literal => $variant:ident $({ $($fields:tt)* })? $(( $($tuple:tt)* ))?
+    ),* $(,)?) => {
+        /// Messages from the browser.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "type")]
+        pub enum ClientMessage {
+            $(
+                $(#[$meta])*
+                #[serde(rename = $wire)]
+                $variant $({ $($fields)* })? $(( $($tuple)* ))?,
+            )*
+        }
+
+        /// Every client message type, for telling "unknown type" from "malformed known type".
+        pub const CLIENT_TYPES: &[&str] = &[$($wire),*];
+
+        impl ClientMessage {
+            /// The wire `type`, also a metrics label.
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(ClientMessage::$variant { .. } => $wire,)*
+                }
+            }
+        }
+    };
+}
+
+client_messages! {
     /// First message: present the invite token.
-    Join {
+    "join" => Join {
         /// Protocol version the client speaks.
         v: u32,
         /// Invite token from the link.
@@ -95,12 +91,12 @@ pub enum ClientMessage {
         resume: Option<String>,
     },
     /// SDP offer laid out as PROTOCOL.md "Media layout" says.
-    Offer {
+    "offer" => Offer {
         /// The SDP text.
         sdp: String,
     },
     /// A trickled ICE candidate (`""` ends gathering).
-    Candidate {
+    "candidate" => Candidate {
         /// The `candidate:` line.
         candidate: String,
         /// The m-line it belongs to.
@@ -108,105 +104,105 @@ pub enum ClientMessage {
         sdp_mid: Option<String>,
     },
     /// The site's own device state.
-    MediaState {
+    "media_state" => MediaState {
         /// Microphone switched on locally.
         mic: bool,
         /// Camera switched on locally.
         camera: bool,
     },
     /// Keep-alive; answered by `pong`.
-    Ping {
-        /// Echoed back.
+    "ping" => Ping {
+        /// Echoed back; it is also this request's `id` (see [`Request`]).
         #[serde(default)]
         id: u64,
     },
     /// Chair or co-chair: end the meeting for everyone.
-    EndMeeting,
+    "end_meeting" => EndMeeting,
     /// Leave the meeting.
-    Leave,
+    "leave" => Leave,
     /// A site asks for the floor.
-    RaiseHand,
+    "raise_hand" => RaiseHand,
     /// Withdraw a raised hand: one's own, or (chair) any site's.
-    LowerHand {
+    "lower_hand" => LowerHand {
         /// Whose hand; one's own when absent.
         #[serde(default)]
         site_id: Option<String>,
     },
     /// Chair: give a site the floor (it is heard and seen by everyone).
-    GrantFloor {
+    "grant_floor" => GrantFloor {
         /// The site.
         site_id: String,
     },
     /// Chair: take the floor back.
-    RevokeFloor {
+    "revoke_floor" => RevokeFloor {
         /// The site.
         site_id: String,
     },
     /// Chair: mute or allow a site's microphone at the SFU.
-    Mute {
+    "mute" => Mute {
         /// The site.
         site_id: String,
         /// True mutes; false allows the site to be heard again (it still decides its mic).
         muted: bool,
     },
     /// Chair: stop or allow a site's camera at the SFU.
-    StopVideo {
+    "stop_video" => StopVideo {
         /// The site.
         site_id: String,
         /// True stops; false allows.
         stopped: bool,
     },
     /// Chair: put a site's camera on the program without its audio (`null` clears).
-    Spotlight {
+    "spotlight" => Spotlight {
         /// The site, or none.
         site_id: Option<String>,
     },
     /// Chair only: hear a site in the hall or not (affects only what the chair hears).
-    Listen {
+    "listen" => Listen {
         /// The site.
         site_id: String,
         /// Whether the chair hears it.
         on: bool,
     },
     /// Chair: remove a site; its link stops working until readmitted.
-    RemoveSite {
+    "remove_site" => RemoveSite {
         /// The site.
         site_id: String,
     },
     /// Chair: let a removed site back in.
-    ReadmitSite {
+    "readmit_site" => ReadmitSite {
         /// The site.
         site_id: String,
     },
     /// Chair: lock or unlock the meeting (locked: no site that never joined may join).
-    Lock {
+    "lock" => Lock {
         /// Lock state wanted.
         locked: bool,
     },
     /// Chair: open the meeting (the lobby ends, the program starts for all).
-    OpenMeeting,
+    "open_meeting" => OpenMeeting,
     /// Chair only: grant or revoke the co-chair right to a site.
-    Cochair {
+    "cochair" => Cochair {
         /// The site.
         site_id: String,
         /// Grant or revoke.
         on: bool,
     },
     /// Start or stop presenting the shared screen (chair, co-chair or a floor holder).
-    Present {
+    "present" => Present {
         /// Start or stop.
         on: bool,
     },
     /// A text message. Sites write to `chair` (chair, co-chairs and operators read it);
     /// the chair, co-chairs and operators write to `all` or to one site id.
-    Chat {
+    "chat" => Chat {
         /// `chair`, `all`, or a site id.
         to: String,
         /// Plain text, at most [`MAX_CHAT_CHARS`] characters.
         text: String,
     },
     /// Chair: which page of the grid the hall shows, and how many tiles a page has.
-    Grid {
+    "grid" => Grid {
         /// Page index, from 0.
         page: u32,
         /// Tiles per page (at most the chair's video slots less one).
@@ -215,14 +211,14 @@ pub enum ClientMessage {
     },
     /// Start or stop the pre-meeting line check: while on (lobby only), the participant
     /// receives its own camera and microphone back through the SFU.
-    Check {
+    "check" => Check {
         /// Start or stop.
         on: bool,
     },
     /// The outcome of a line check, for the chair and operators.
-    CheckResult(CheckReport),
+    "check_result" => CheckResult(CheckReport),
     /// The browser and the connection it uses, for operators.
-    ClientInfo {
+    "client_info" => ClientInfo {
         /// Browser name and version.
         #[serde(default)]
         browser: Option<String>,
@@ -234,24 +230,24 @@ pub enum ClientMessage {
         transport: Option<String>,
     },
     /// Operator: show a message to one site.
-    Notice {
+    "notice" => Notice {
         /// The site.
         site_id: String,
         /// Plain text, at most [`MAX_NOTICE_CHARS`] characters.
         text: String,
     },
     /// Operator: ask a site to drop its connection and join again.
-    Reconnect {
+    "reconnect" => Reconnect {
         /// The site.
         site_id: String,
     },
     /// Chair: revoke a site's link (it leaked) and get a new one for it (`link`).
-    ReissueLink {
+    "reissue_link" => ReissueLink {
         /// The site (role `site`).
         site_id: String,
     },
     /// Operator: stop (or resume) sending any video to a site.
-    ForceAudioOnly {
+    "force_audio_only" => ForceAudioOnly {
         /// The site.
         site_id: String,
         /// True sends audio only.
@@ -354,44 +350,6 @@ pub struct StatsTotals {
     pub up_kbps: f64,
     /// Sum of the sites' downstream bitrates, kbit/s.
     pub down_kbps: f64,
-}
-
-impl ClientMessage {
-    /// The wire `type`, also a metrics label.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ClientMessage::Join { .. } => "join",
-            ClientMessage::Offer { .. } => "offer",
-            ClientMessage::Candidate { .. } => "candidate",
-            ClientMessage::MediaState { .. } => "media_state",
-            ClientMessage::Ping { .. } => "ping",
-            ClientMessage::EndMeeting => "end_meeting",
-            ClientMessage::Leave => "leave",
-            ClientMessage::RaiseHand => "raise_hand",
-            ClientMessage::LowerHand { .. } => "lower_hand",
-            ClientMessage::GrantFloor { .. } => "grant_floor",
-            ClientMessage::RevokeFloor { .. } => "revoke_floor",
-            ClientMessage::Mute { .. } => "mute",
-            ClientMessage::StopVideo { .. } => "stop_video",
-            ClientMessage::Spotlight { .. } => "spotlight",
-            ClientMessage::Listen { .. } => "listen",
-            ClientMessage::RemoveSite { .. } => "remove_site",
-            ClientMessage::ReadmitSite { .. } => "readmit_site",
-            ClientMessage::Lock { .. } => "lock",
-            ClientMessage::OpenMeeting => "open_meeting",
-            ClientMessage::Cochair { .. } => "cochair",
-            ClientMessage::Present { .. } => "present",
-            ClientMessage::Chat { .. } => "chat",
-            ClientMessage::Grid { .. } => "grid",
-            ClientMessage::Check { .. } => "check",
-            ClientMessage::CheckResult(_) => "check_result",
-            ClientMessage::ClientInfo { .. } => "client_info",
-            ClientMessage::Notice { .. } => "notice",
-            ClientMessage::Reconnect { .. } => "reconnect",
-            ClientMessage::ForceAudioOnly { .. } => "force_audio_only",
-            ClientMessage::ReissueLink { .. } => "reissue_link",
-        }
-    }
 }
 
 /// Meeting identity as shown to participants.
@@ -560,6 +518,9 @@ pub enum ServerMessage {
     Answer {
         /// The SDP text.
         sdp: String,
+        /// The `id` of the `offer` it answers, when that had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
     },
     /// What each receive slot carries.
     Slots {
@@ -658,6 +619,9 @@ pub enum ServerMessage {
         code: ErrorCode,
         /// Human-readable detail (no internals).
         message: String,
+        /// The `id` of the refused request, when it had a valid one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
     },
     /// Whether this participant's line check runs (its first slots carry its own media).
     Check {
@@ -698,6 +662,9 @@ pub enum ServerMessage {
         site_id: String,
         /// Its new invite link.
         link: String,
+        /// The `id` of the `reissue_link` it answers, when that had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
     },
     /// The meeting is over.
     Ended {
@@ -823,27 +790,132 @@ impl Refusal {
 
     /// The `error` message carrying this refusal.
     pub fn to_message(&self) -> ServerMessage {
+        self.answering(None)
+    }
+
+    /// The `error` message refusing the request with this `id`.
+    pub fn answering(&self, id: Option<u64>) -> ServerMessage {
         ServerMessage::Error {
             code: self.code,
             message: self.message.clone(),
+            id,
         }
+    }
+}
+
+/// Largest request `id`: 2^53 - 1, the largest whole number a browser's JavaScript holds
+/// exactly (an id it cannot hold could not be matched to its request).
+pub const MAX_REQUEST_ID: u64 = (1 << 53) - 1;
+
+/// One client message with its optional `id`, which the `error` refusing it (and the
+/// answer `answer`, `link` or `pong`, where there is one) echoes so that the client knows
+/// which of its requests it concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The request's `id`, a whole number from 0 to [`MAX_REQUEST_ID`].
+    pub id: Option<u64>,
+    /// The message.
+    pub message: ClientMessage,
+}
+
+/// A refused frame: the refusal, and the `id` of the request when it carried a valid one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The request's `id`, if readable.
+    pub id: Option<u64>,
+    /// Why.
+    pub refusal: Refusal,
+}
+
+impl Rejected {
+    /// The `error` message for the sender.
+    pub fn to_message(&self) -> ServerMessage {
+        self.refusal.answering(self.id)
+    }
+}
+
+/// Reads a request's `id`: absent is `None`; anything but a whole number from 0 to
+/// [`MAX_REQUEST_ID`] is refused with what is wrong with it.
+fn request_id(obj: &serde_json::Map<String, serde_json::Value>) -> Result<Option<u64>, Refusal> {
+    let Some(v) = obj.get("id") else {
+        return Ok(None);
+    };
+    match v.as_u64() {
+        Some(n) if n <= MAX_REQUEST_ID => Ok(Some(n)),
+        Some(_) => Err(Refusal::new(
+            ErrorCode::BadMessage,
+            format!("field id: at most {MAX_REQUEST_ID} allowed"),
+        )),
+        None if v.is_number() => Err(Refusal::new(
+            ErrorCode::BadMessage,
+            format!("field id: must be a whole number from 0 to {MAX_REQUEST_ID}"),
+        )),
+        None => Err(Refusal::new(
+            ErrorCode::BadMessage,
+            format!(
+                "field id: must be a number (a whole number from 0 to {MAX_REQUEST_ID}), not {}",
+                json_kind(v)
+            ),
+        )),
+    }
+}
+
+/// What a JSON value is, for error messages (never the value itself).
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
 /// Parses one text frame from a browser, with the precise refusal when it is not a valid
 /// client message. Checks size, JSON, shape, type, fields, and the join version.
 pub fn parse_client_message(text: &str) -> Result<ClientMessage, Refusal> {
+    parse_request(text)
+        .map(|r| r.message)
+        .map_err(|r| r.refusal)
+}
+
+/// Parses one text frame from a browser into a [`Request`], or the precise refusal (with
+/// the request's `id` once that is read) when it is not a valid client message. Checks
+/// size, JSON, shape, `id`, type, fields, and the join version.
+pub fn parse_request(text: &str) -> Result<Request, Rejected> {
+    let unnamed = |refusal| Rejected { id: None, refusal };
     if text.len() > MAX_FRAME_BYTES {
-        return Err(Refusal::new(
+        return Err(unnamed(Refusal::new(
             ErrorCode::TooLarge,
             format!(
                 "message is {} bytes, at most {MAX_FRAME_BYTES} allowed",
                 text.len()
             ),
-        ));
+        )));
     }
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| Refusal::new(ErrorCode::BadJson, format!("not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        unnamed(Refusal::new(
+            ErrorCode::BadJson,
+            format!("not valid JSON: {e}"),
+        ))
+    })?;
+    let Some(obj) = value.as_object() else {
+        return Err(unnamed(Refusal::new(
+            ErrorCode::BadMessage,
+            "message must be a JSON object",
+        )));
+    };
+    let id = request_id(obj).map_err(unnamed)?;
+    match message_of(value) {
+        Ok(message) => Ok(Request { id, message }),
+        Err(refusal) => Err(Rejected { id, refusal }),
+    }
+}
+
+/// The client message a JSON value holds: type, fields, the join version and the bounds
+/// serde cannot express.
+fn message_of(value: serde_json::Value) -> Result<ClientMessage, Refusal> {
     let Some(obj) = value.as_object() else {
         return Err(Refusal::new(
             ErrorCode::BadMessage,
@@ -1094,6 +1166,62 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
+    }
+
+    #[test]
+    fn each_wire_name_is_its_serde_tag_its_kind_and_listed_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for t in CLIENT_TYPES {
+            assert!(seen.insert(*t), "{t} listed twice");
+        }
+        for (name, text) in fixtures("client") {
+            let msg = parse_client_message(&text).unwrap();
+            assert_eq!(msg.kind(), name.trim_end_matches(".json"));
+            assert_eq!(serde_json::to_value(&msg).unwrap()["type"], msg.kind());
+        }
+        assert_eq!(seen.len(), fixtures("client").len(), "one fixture per type");
+    }
+
+    #[test]
+    fn a_request_keeps_its_id_and_so_does_its_refusal() {
+        let r = parse_request(r#"{"type":"raise_hand","id":12}"#).unwrap();
+        assert_eq!((r.id, r.message), (Some(12), ClientMessage::RaiseHand));
+        let r = parse_request(r#"{"type":"raise_hand"}"#).unwrap();
+        assert_eq!(r.id, None);
+        let e = parse_request(r#"{"type":"chat","to":"all","text":" ","id":5}"#).unwrap_err();
+        assert_eq!((e.id, e.refusal.code), (Some(5), ErrorCode::BadMessage));
+        let wire = serde_json::to_value(e.to_message()).unwrap();
+        assert_eq!(wire["id"], 5);
+        let e = parse_request(r#"{"type":"join","v":2,"token":"t","id":6}"#).unwrap_err();
+        assert_eq!(
+            (e.id, e.refusal.code),
+            (Some(6), ErrorCode::UnsupportedVersion)
+        );
+        // Without an id the error has no "id" field at all (the fixture's shape).
+        let wire = serde_json::to_value(Refusal::new(ErrorCode::Forbidden, "no").to_message());
+        assert!(wire.unwrap().get("id").is_none());
+    }
+
+    #[test]
+    fn an_id_past_what_javascript_holds_exactly_is_refused_without_echo() {
+        let ok = format!(r#"{{"type":"leave","id":{MAX_REQUEST_ID}}}"#);
+        assert_eq!(parse_request(&ok).unwrap().id, Some(MAX_REQUEST_ID));
+        let big = format!(r#"{{"type":"leave","id":{}}}"#, MAX_REQUEST_ID + 1);
+        let e = parse_request(&big).unwrap_err();
+        assert_eq!((e.id, e.refusal.code), (None, ErrorCode::BadMessage));
+        assert_eq!(
+            e.refusal.message,
+            "field id: at most 9007199254740991 allowed"
+        );
+        let e = parse_request(r#"{"type":"leave","id":"x"}"#).unwrap_err();
+        assert!(
+            e.refusal.message.ends_with("not a string"),
+            "{}",
+            e.refusal.message
+        );
+        // A ping's id is the request id: the same bound applies.
+        let e = parse_request(r#"{"type":"ping","id":1e20}"#).unwrap_err();
+        assert_eq!(e.refusal.code, ErrorCode::BadMessage);
     }
 
     #[test]

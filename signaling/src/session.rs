@@ -17,10 +17,11 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use sfu::PeerId;
 use tracing::{debug, info, warn, Instrument};
 
+use crate::dispatch::{route, Command, Permission};
 use crate::limits::Bucket;
 use crate::meeting::{Departure, ExpectedSite, Meeting};
 use crate::moderation::Action;
-use crate::protocol::{parse_client_message, ClientMessage, ErrorCode, Refusal, ServerMessage};
+use crate::protocol::{parse_request, ErrorCode, Refusal, Request, ServerMessage};
 use crate::state::{AppState, Phase};
 use crate::token::TokenError;
 
@@ -205,13 +206,18 @@ impl Session {
     }
 
     fn refuse(&self, r: Refusal) {
+        self.refuse_request(r, None);
+    }
+
+    /// Refuses the request with `id` (echoed in the `error`).
+    fn refuse_request(&self, r: Refusal, id: Option<u64>) {
         self.state
             .metrics
             .errors
             .with_label_values(&[r.code.as_str()])
             .inc();
         debug!(code = r.code.as_str(), "refused: {}", r.message);
-        self.send(r.to_message());
+        self.send(r.answering(id));
     }
 
     /// Handles one frame; returns false when the session should end.
@@ -257,49 +263,69 @@ impl Session {
             ));
             return true;
         }
-        let msg = match parse_client_message(&text) {
-            Ok(m) => m,
+        let request = match parse_request(&text) {
+            Ok(r) => r,
             Err(r) => {
-                self.refuse(r);
+                self.refuse_request(r.refusal, r.id);
                 return true;
             }
         };
         self.state
             .metrics
             .ws_messages
-            .with_label_values(&[msg.kind()])
+            .with_label_values(&[request.message.kind()])
             .inc();
-        match self.on_message(msg).await {
+        let id = request.id;
+        match self.on_request(request).await {
             Ok(keep) => keep,
             Err(r) => {
-                self.refuse(r);
+                self.refuse_request(r, id);
                 true
             }
         }
     }
 
-    async fn on_message(&mut self, msg: ClientMessage) -> Result<bool, Refusal> {
-        match msg {
-            ClientMessage::Ping { id } => self.send(ServerMessage::Pong { id }),
-            ClientMessage::Join { .. } if self.state.is_draining() => {
-                self.refuse(Refusal::new(
-                    ErrorCode::Draining,
-                    "the server is shutting down and accepts no join now; try again in a moment",
-                ));
+    /// Checks who may send the message (the table in `dispatch.rs`), then carries it out.
+    async fn on_request(&mut self, request: Request) -> Result<bool, Refusal> {
+        let Request { id, message } = request;
+        let kind = message.kind();
+        let (who, command) = route(message);
+        if who != Permission::Anyone {
+            let j = self.joined()?;
+            if !who.allows(j.site.role, || j.meeting.is_cochair(&j.site.id)) {
+                return Err(who.refusal(kind));
+            }
+        }
+        self.apply(command, id).await
+    }
+
+    /// Carries out one command: the one place each calls into the meeting. Returns false
+    /// when the session should end.
+    async fn apply(&mut self, command: Command, id: Option<u64>) -> Result<bool, Refusal> {
+        match command {
+            Command::Ping(n) => self.send(ServerMessage::Pong { id: n }),
+            Command::Join { .. } if self.state.is_draining() => {
+                self.refuse_request(
+                    Refusal::new(
+                        ErrorCode::Draining,
+                        "the server is shutting down and accepts no join now; try again in a moment",
+                    ),
+                    id,
+                );
                 return Ok(false);
             }
-            ClientMessage::Join { token, resume, .. } => match self.join(&token, resume.as_deref())
-            {
+            Command::Join { token, resume } => match self.join(&token, resume.as_deref()) {
                 // A full node or too many joins from this address: the socket closes and
                 // the page tries again by itself a few seconds later, as after `draining`.
                 Err(r) if matches!(r.code, ErrorCode::NodeFull | ErrorCode::RateLimited) => {
-                    self.refuse(r);
+                    self.refuse_request(r, id);
                     return Ok(false);
                 }
                 other => other?,
             },
-            ClientMessage::Offer { sdp } => self.offer(sdp).await?,
-            ClientMessage::Candidate { candidate, .. } => {
+            Command::Leave => return Ok(false),
+            Command::Offer(sdp) => self.offer(sdp, id).await?,
+            Command::Candidate(candidate) => {
                 let j = self.joined()?;
                 if !self.offered {
                     return Err(Refusal::new(
@@ -316,36 +342,38 @@ impl Session {
                         .map_err(|e| Refusal::new(ErrorCode::BadMessage, e.to_string()))?;
                 }
             }
-            ClientMessage::MediaState { mic, camera } => {
+            Command::MediaState { mic, camera } => {
                 let j = self.joined()?;
                 j.meeting.set_media_state(&j.site.id, self.id, mic, camera);
             }
-            ClientMessage::Leave => return Ok(false),
-            ClientMessage::EndMeeting => {
+            Command::Moderate(action) => {
                 let j = self.joined()?;
-                j.meeting.act(&j.site.id, Action::End, &self.state)?;
-                info!(meeting = %j.meeting.id, by = %j.site.id, "meeting ended");
-                self.state
-                    .metrics
-                    .meetings
-                    .set(self.state.meetings.active() as i64);
+                let ends = action == Action::End;
+                j.meeting.act(&j.site.id, action, &self.state)?;
+                if ends {
+                    info!(meeting = %j.meeting.id, by = %j.site.id, "meeting ended");
+                    self.state
+                        .metrics
+                        .meetings
+                        .set(self.state.meetings.active() as i64);
+                }
             }
-            ClientMessage::ReissueLink { site_id } => {
+            Command::ReissueLink(site_id) => {
                 let j = self.joined()?;
                 let link =
                     crate::api_admin::reissue_by_chair(&self.state, &j.meeting, &j.site, &site_id)?;
-                self.send(ServerMessage::Link { site_id, link });
+                self.send(ServerMessage::Link { site_id, link, id });
             }
-            ClientMessage::Chat { to, text } => {
+            Command::Chat { to, text } => {
                 let j = self.joined()?;
                 j.meeting.chat(&j.site.id, &to, &text)?;
             }
-            ClientMessage::Grid { page, page_size } => {
+            Command::Grid { page, page_size } => {
                 let j = self.joined()?;
                 j.meeting
                     .set_grid(&j.site.id, page, page_size, &self.state)?;
             }
-            ClientMessage::Check { on } => {
+            Command::Check(on) => {
                 let j = self.joined()?;
                 if !self.offered {
                     return Err(Refusal::new(
@@ -355,7 +383,7 @@ impl Session {
                 }
                 j.meeting.check(&j.site.id, self.id, on, &self.state)?;
             }
-            ClientMessage::CheckResult(report) => {
+            Command::CheckResult(report) => {
                 let j = self.joined()?;
                 let verdict = report.verdict.as_str();
                 j.meeting.check_result(&j.site.id, self.id, report)?;
@@ -366,7 +394,7 @@ impl Session {
                     .inc();
                 info!(meeting = %j.meeting.id, site = %j.site.id, verdict, "line check result");
             }
-            ClientMessage::ClientInfo {
+            Command::ClientInfo {
                 browser,
                 candidate,
                 transport,
@@ -392,43 +420,20 @@ impl Session {
                     self.transport = after;
                 }
             }
-            ClientMessage::Notice { site_id, text } => {
+            Command::Notice { site_id, text } => {
                 let j = self.joined()?;
                 j.meeting.operator_notice(&j.site.id, &site_id, &text)?;
             }
-            ClientMessage::Reconnect { site_id } => {
+            Command::Reconnect(site_id) => {
                 let j = self.joined()?;
                 j.meeting.operator_reconnect(&j.site.id, &site_id)?;
                 info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, "operator asked a site to reconnect");
             }
-            ClientMessage::ForceAudioOnly { site_id, on } => {
+            Command::ForceAudioOnly { site_id, on } => {
                 let j = self.joined()?;
                 j.meeting
                     .force_audio_only(&j.site.id, &site_id, on, &self.state)?;
                 info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, on, "operator forced audio only");
-            }
-            other => {
-                let action = match other {
-                    ClientMessage::RaiseHand => Action::RaiseHand,
-                    ClientMessage::LowerHand { site_id } => Action::LowerHand(site_id),
-                    ClientMessage::GrantFloor { site_id } => Action::Grant(site_id),
-                    ClientMessage::RevokeFloor { site_id } => Action::Revoke(site_id),
-                    ClientMessage::Mute { site_id, muted } => Action::Mute(site_id, muted),
-                    ClientMessage::StopVideo { site_id, stopped } => {
-                        Action::StopVideo(site_id, stopped)
-                    }
-                    ClientMessage::Spotlight { site_id } => Action::Spotlight(site_id),
-                    ClientMessage::Listen { site_id, on } => Action::Listen(site_id, on),
-                    ClientMessage::RemoveSite { site_id } => Action::Remove(site_id),
-                    ClientMessage::ReadmitSite { site_id } => Action::Readmit(site_id),
-                    ClientMessage::Lock { locked } => Action::Lock(locked),
-                    ClientMessage::OpenMeeting => Action::Open,
-                    ClientMessage::Cochair { site_id, on } => Action::Cochair(site_id, on),
-                    ClientMessage::Present { on } => Action::Present(on),
-                    _ => unreachable!("every other message is handled above"),
-                };
-                let j = self.joined()?;
-                j.meeting.act(&j.site.id, action, &self.state)?;
             }
         }
         Ok(true)
@@ -540,7 +545,7 @@ impl Session {
         Ok(())
     }
 
-    async fn offer(&mut self, sdp: String) -> Result<(), Refusal> {
+    async fn offer(&mut self, sdp: String, id: Option<u64>) -> Result<(), Refusal> {
         let j = self.joined()?;
         let limits = self.state.settings.limits;
         if sdp.len() > limits.sdp_bytes {
@@ -585,6 +590,7 @@ impl Session {
         self.offered = true;
         self.send(ServerMessage::Answer {
             sdp: layout.answer_sdp.clone(),
+            id,
         });
         meeting.set_layout(&site_id, self.id, &layout, &self.state);
         Ok(())

@@ -142,7 +142,7 @@ async fn shutdown_refuses_joins_tells_sites_and_ends_once_they_left() {
     )
     .await;
     match recv_type(&mut b, "error").await {
-        ServerMessage::Error { code, message } => {
+        ServerMessage::Error { code, message, .. } => {
             assert_eq!(code, ErrorCode::Draining);
             assert!(message.contains("shutting down"), "{message}");
         }

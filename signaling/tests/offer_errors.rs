@@ -32,8 +32,8 @@ async fn offer_as_new_site(srv: &Server, link: &str, sdp: &str) -> Result<String
     send_json(&mut ws, serde_json::json!({"type": "offer", "sdp": sdp})).await;
     loop {
         match recv(&mut ws).await {
-            ServerMessage::Answer { sdp } => return Ok(sdp),
-            ServerMessage::Error { code, message } => {
+            ServerMessage::Answer { sdp, .. } => return Ok(sdp),
+            ServerMessage::Error { code, message, .. } => {
                 assert_eq!(code, ErrorCode::BadSdp, "{message}");
                 return Err(message);
             }

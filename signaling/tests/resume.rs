@@ -189,7 +189,7 @@ async fn an_ice_restart_offer_is_answered_on_the_same_connection_with_new_creden
     let m = meeting(&srv.state, &["Xã A"]);
     let (mut a, _) = join(srv.http, &m.sites[0].link).await;
     send(&mut a, offer_message()).await;
-    let ServerMessage::Answer { sdp: first } = recv_type(&mut a, "answer").await else {
+    let ServerMessage::Answer { sdp: first, .. } = recv_type(&mut a, "answer").await else {
         unreachable!()
     };
     let peer = peer_of(&srv, "s1").unwrap();
@@ -207,7 +207,7 @@ async fn an_ice_restart_offer_is_answered_on_the_same_connection_with_new_creden
         serde_json::json!({"type": "offer", "sdp": restarted}),
     )
     .await;
-    let ServerMessage::Answer { sdp: second } = recv_type(&mut a, "answer").await else {
+    let ServerMessage::Answer { sdp: second, .. } = recv_type(&mut a, "answer").await else {
         unreachable!()
     };
     assert_ne!(

@@ -9,7 +9,9 @@ use signaling::token::{unix_now, Claims, TokenKeys};
 
 async fn expect_error(ws: &mut Ws, code: ErrorCode) -> String {
     match recv_type(ws, "error").await {
-        ServerMessage::Error { code: got, message } => {
+        ServerMessage::Error {
+            code: got, message, ..
+        } => {
             assert_eq!(got, code, "message: {message}");
             assert!(!message.is_empty());
             message

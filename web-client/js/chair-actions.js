@@ -13,28 +13,39 @@ import { gridMessage } from './messages.js';
 /** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
 /** @typedef {import('./meeting-state.js').MeetingState} MeetingState */
 
-/** How long after an action an `error` is still taken as its answer. */
-const ANSWER_WINDOW_MS = 10_000;
+/**
+ * Actions remembered for a refusal. The server refuses within a round trip, so only the
+ * newest few can still be refused; an older one is forgotten rather than kept for ever.
+ */
+const MAX_AWAITED = 64;
 
 export class ChairActions {
   /** Whether the grid turns its pages by itself, and how many seconds a page stays. */
   rotation = { on: false, seconds: 20 };
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #timer;
-  /** @type {{undo: () => void, at: number} | null} */
-  #pendingUndo = null;
+  /**
+   * What to undo if the server refuses an action, by the action's request id (the `error`
+   * refusing it echoes that id), oldest first.
+   * @type {Map<number, () => void>}
+   */
+  #awaited = new Map();
   #send;
+  #request;
   #state;
   #changed;
 
   /**
    * @param {object} options
    * @param {(msg: ClientMessage) => boolean} options.send false when the socket is closed
+   * @param {(msg: ClientMessage) => number | null} options.request sends with a request id
+   *   and returns it; null when the socket is closed
    * @param {() => MeetingState} options.state the session's current meeting state
    * @param {() => void} options.changed
    */
-  constructor({ send, state, changed }) {
+  constructor({ send, request, state, changed }) {
     this.#send = send;
+    this.#request = request;
     this.#state = state;
     this.#changed = changed;
   }
@@ -42,18 +53,30 @@ export class ChairActions {
   /**
    * Sends a moderation action and notes what the server will not report back.
    * @param {ClientMessage} msg
+   * @returns {number | null} its request id; null when the socket is closed (nothing sent)
    */
   act(msg) {
-    if (!this.#send(msg)) return;
+    const id = this.#request(msg);
+    if (id === null) return null;
     const undo = this.#state().noteSent(msg);
-    this.#pendingUndo = undo ? { undo, at: Date.now() } : null;
+    if (undo) {
+      this.#awaited.set(id, undo);
+      if (this.#awaited.size > MAX_AWAITED) this.#awaited.delete(this.#awaited.keys().next().value ?? id);
+    }
     this.#changed();
+    return id;
   }
 
-  /** An `error` arrived: it answers the last action, which therefore did not happen. */
-  refused() {
-    if (this.#pendingUndo && Date.now() - this.#pendingUndo.at < ANSWER_WINDOW_MS) this.#pendingUndo.undo();
-    this.#pendingUndo = null;
+  /**
+   * An `error` arrived. The action whose request id it carries did not happen: its note is
+   * undone. An error without an id, or with another message's, concerns no action.
+   * @param {{id?: number}} error
+   */
+  refused(error) {
+    if (error.id === undefined) return;
+    const undo = this.#awaited.get(error.id);
+    this.#awaited.delete(error.id);
+    undo?.();
   }
 
   /**

@@ -18,6 +18,12 @@ export const PROTOCOL_VERSION = 1;
 /** The server refuses frames over 256 KiB, so we never send one. */
 export const MAX_FRAME_BYTES = 256 * 1024;
 
+/**
+ * Largest request `id` (PROTOCOL.md "Request ids"): 2^53 − 1, the largest whole number a
+ * JavaScript number holds exactly. The server echoes a request's id in the `error` refusing it.
+ */
+export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
+
 // ---------------------------------------------------------------------------------------
 // Shared shapes
 
@@ -133,7 +139,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {string} [resume] secret a later socket presents in `join.resume`
  * @property {boolean} [resumed] true when this join took back the previous connection
  */
-/** @typedef {{type: 'answer', sdp: string}} AnswerMessage */
+/** @typedef {{type: 'answer', sdp: string, id?: number}} AnswerMessage `id`: the offer's, when it had one */
 /** @typedef {{type: 'slots', slots: Slot[]}} SlotsMessage */
 /**
  * A roster entry changed. `muted`, `video_stopped` and `cochair` are the chair's doing (at the
@@ -152,7 +158,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  * @property {boolean} [audio_only_forced] operators stopped all video to it
  */
 /** @typedef {{type: 'pong', id: number}} PongMessage */
-/** @typedef {{type: 'error', code: string, message: string}} ErrorMessage */
+/** @typedef {{type: 'error', code: string, message: string, id?: number}} ErrorMessage `id`: the refused request's, when it had one */
 /** @typedef {{type: 'ended', reason: string}} EndedMessage `reason`: `ended_by_chair`, `removed_by_chair` */
 /** @typedef {{type: 'meeting_state', phase: Phase, locked: boolean, floor_limit: number}} MeetingStateMessage */
 /**
@@ -206,7 +212,7 @@ export const MAX_FRAME_BYTES = 256 * 1024;
  */
 /** @typedef {{type: 'notice', from: string, text: string}} NoticeMessage from the operators: plain text */
 /** @typedef {{type: 'reconnect'}} ReconnectMessage drop the connection and join again at once */
-/** @typedef {{type: 'link', site_id: string, link: string}} LinkMessage to the chair after `reissue_link`: the site's new invite link */
+/** @typedef {{type: 'link', site_id: string, link: string, id?: number}} LinkMessage to the chair after `reissue_link`: the site's new invite link */
 /** @typedef {{type: 'draining', seconds: number}} DrainingMessage the server shuts down: no new join, this socket closes within `seconds` */
 /** @typedef {{type: 'check', on: boolean}} CheckAckMessage the loopback is routed (`on`), or the check ended */
 /**
@@ -333,6 +339,9 @@ const isU16 = uintUpTo(0xffff);
 const isU32 = uintUpTo(0xffff_ffff);
 /** @param {unknown} v */
 const isOptU16 = (v) => v === undefined || v === null || isU16(v);
+/** @param {unknown} v a request id (`isUint` stops at `MAX_REQUEST_ID`), or none */
+const isOptRequestId = (v) => v === undefined || isUint(v);
+const REQUEST_ID = `a whole number from 0 to ${MAX_REQUEST_ID}`;
 
 /**
  * @param {unknown} site
@@ -417,6 +426,7 @@ const SERVER_CHECKS = {
   },
   answer(m) {
     need(m, 'sdp', isString, 'a string', 'answer');
+    need(m, 'id', isOptRequestId, REQUEST_ID, 'answer');
   },
   slots(m) {
     checkArray(m.slots, 'slots.slots', checkSlot);
@@ -439,6 +449,7 @@ const SERVER_CHECKS = {
   error(m) {
     need(m, 'code', isString, 'a string', 'error');
     need(m, 'message', isString, 'a string', 'error');
+    need(m, 'id', isOptRequestId, REQUEST_ID, 'error');
   },
   ended(m) {
     need(m, 'reason', isString, 'a string', 'ended');
@@ -490,6 +501,7 @@ const SERVER_CHECKS = {
   link(m) {
     need(m, 'site_id', isString, 'a string', 'link');
     need(m, 'link', isString, 'a string', 'link');
+    need(m, 'id', isOptRequestId, REQUEST_ID, 'link');
   },
   check(m) {
     need(m, 'on', isBool, 'a boolean', 'check');
@@ -684,6 +696,8 @@ export function parseServerMessage(text) {
 export function validateClientMessage(value) {
   if (!isObject(value)) throw new ProtocolError('bad_message', 'message is not an object');
   if (typeof value.type !== 'string') throw new ProtocolError('bad_message', 'message has no string "type"');
+  // Before the type, as the server checks it (its error then carries no id).
+  need(value, 'id', isOptRequestId, REQUEST_ID, value.type);
   const type = /** @type {ClientMessage['type']} */ (value.type);
   if (!Object.hasOwn(CLIENT_CHECKS, type)) {
     throw new ProtocolError('unknown_type', `unknown client message type "${value.type}"`);

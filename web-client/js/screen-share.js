@@ -26,6 +26,8 @@ export class ScreenShare {
   track = null;
   /** True between `present` sent and the server's answer. */
   #awaiting = false;
+  /** @type {number | undefined} the request id of the `present` awaiting the server's word */
+  #awaitingId;
   #getDisplayMedia;
   #attach;
   #send;
@@ -37,7 +39,8 @@ export class ScreenShare {
    *   null when the browser cannot share a screen
    * @param {(track: MediaStreamTrack | null) => Promise<void>} options.attach puts the track
    *   (or none) on the screen sender
-   * @param {(msg: ClientMessage) => void} options.send
+   * @param {(msg: ClientMessage) => unknown} options.send returns the message's request id
+   *   when it gives one (then only an `error` echoing that id refuses the presentation)
    * @param {() => void} options.changed
    */
   constructor({ getDisplayMedia, attach, send, changed }) {
@@ -80,7 +83,8 @@ export class ScreenShare {
     }
     if (this.track !== track) return 'failed'; // stopped while attaching
     this.#awaiting = true;
-    this.#send(presentMessage(true));
+    const id = this.#send(presentMessage(true));
+    this.#awaitingId = typeof id === 'number' ? id : undefined;
     this.#changed();
     return 'started';
   }
@@ -112,11 +116,15 @@ export class ScreenShare {
   }
 
   /**
-   * A server `error`: if it answers our `present`, the presentation is refused.
+   * A server `error`: if it answers our `present`, the presentation is refused. An error
+   * echoing another request's id is not about presenting; one without an id (a frame
+   * dropped unread) may be.
+   * @param {{id?: number}} [error]
    * @returns {boolean} whether the error was about presenting
    */
-  onError() {
+  onError(error = {}) {
     if (!this.track || !this.#awaiting) return false;
+    if (error.id !== undefined && this.#awaitingId !== undefined && error.id !== this.#awaitingId) return false;
     this.stop({ tell: false });
     return true;
   }

@@ -195,6 +195,7 @@ export class Session {
   /** Moderation actions and the grid pages (chair, co-chairs). */
   chairing = new ChairActions({
     send: (msg) => this.#signaling?.send(msg) ?? false,
+    request: (msg) => this.#signaling?.request(msg) ?? null,
     state: () => this.meetingState,
     changed: () => this.#changed(),
   });
@@ -239,7 +240,7 @@ export class Session {
         if (!this.media) throw new Error('no peer connection');
         await this.media.replaceTrack('screen', track);
       },
-      send: (msg) => this.#signaling?.send(msg),
+      send: (msg) => this.#signaling?.request(msg),
       changed: () => this.#changed(),
     });
   }
@@ -866,9 +867,9 @@ export class Session {
   /** @param {ErrorMessage} m */
   #onError(m) {
     const joinFailed = !this.#joinedOnSocket && /** @type {readonly string[]} */ (JOIN_ERROR_CODES).includes(m.code);
-    const aboutPresent = this.screenShare.onError();
+    const aboutPresent = this.screenShare.onError(m);
     this.lastError = aboutPresent ? { code: m.code, message: m.message, about: 'present' } : { code: m.code, message: m.message };
-    this.chairing.refused();
+    this.chairing.refused(m);
     this.lineCheck.onError(m.code);
     if (joinFailed || /** @type {readonly string[]} */ (FATAL_ERROR_CODES).includes(m.code)) {
       this.failure = m.code;

@@ -55,7 +55,8 @@ export class SignalingClient {
   #listeners = new Map();
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #pingTimer;
-  #nextPingId = 1;
+  /** The next `ping` or request id; one sequence, so an error's `id` names one message. */
+  #nextId = 1;
   /** Pings sent and not yet answered; two unanswered pings mean the link is dead. */
   #unanswered = 0;
   #closed = false;
@@ -120,6 +121,20 @@ export class SignalingClient {
   }
 
   /**
+   * Sends one message as a request: with a new `id`, which the server's `error` refusing it
+   * echoes (PROTOCOL.md "Request ids"). Returns that id, or null (and sends nothing) when
+   * the socket is not open.
+   * @param {ClientMessage} msg
+   * @returns {number | null}
+   */
+  request(msg) {
+    if (!this.isOpen) return null;
+    const id = this.#nextId++;
+    this.send(/** @type {ClientMessage} */ ({ ...msg, id }));
+    return id;
+  }
+
+  /**
    * Sends any value as JSON, unchecked: only for the test hook that probes what the server
    * refuses. Returns false when the socket is not open.
    * @param {unknown} msg
@@ -167,7 +182,7 @@ export class SignalingClient {
   probe(timeoutMs) {
     if (this.#closed || this.#probeTimer !== undefined) return;
     const answeredBefore = this.#pongs;
-    this.send(pingMessage(this.#nextPingId++));
+    this.send(pingMessage(this.#nextId++));
     this.#probeTimer = setTimeout(() => {
       this.#probeTimer = undefined;
       if (this.#pongs === answeredBefore) this.#finish({ code: DEAD_LINK_CLOSE_CODE, reason: 'no pong to a probe', byUs: true });
@@ -182,7 +197,7 @@ export class SignalingClient {
         return;
       }
       this.#unanswered += 1;
-      this.send(pingMessage(this.#nextPingId++));
+      this.send(pingMessage(this.#nextId++));
     }, this.#pingIntervalMs);
   }
 

@@ -1,11 +1,12 @@
 //! RTP packets from a publisher, through everything the SFU reads in their bytes itself
-//! (str0m decrypts and parses the RTP header; the payload is ours to read): the VP8 payload
-//! descriptor (`sfu::vp8::parse`), keyframe detection (`sfu::codec`), str0m's descriptor
-//! parse the engine uses to patch PictureID/TL0PICIDX, and the forwarding decision and
-//! numbering rewrite (`sfu::forward::DownTrack`, `sfu::rewrite`) of two subscriber slots,
-//! driven the way `engine::forward` drives them, with control changes (source, target
-//! layer, temporal layer, pause) in between. The same packets also travel through ICE-TCP
-//! framing (`sfu::tcp`).
+//! (str0m decrypts and parses the RTP header; the payload is ours to read): the engine's
+//! own per-track ingest (`sfu::engine::ingest::UpTrack::read`: the VP8 payload descriptor,
+//! keyframe detection, policing, the active layers, str0m's descriptor parse for the
+//! PictureID/TL0PICIDX patch), then the forwarding decision and numbering rewrite
+//! (`sfu::forward::DownTrack`, `sfu::rewrite`) of two subscriber slots and the patch each
+//! slot's copy carries (`sfu::engine::ingest::vp8_patch`), with control changes (source,
+//! target layer, temporal layer, pause) in between. The same packets also travel through
+//! ICE-TCP framing (`sfu::tcp`).
 //!
 //! Input: a sequence of records. A record starting with a byte below 0xF0 is a packet: that
 //! byte's low nibble is the time since the previous record (4 ms steps), then a 16-bit
@@ -31,9 +32,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sfu::codec::{is_keyframe_start, VideoCodec};
-use sfu::forward::{DownTrack, PacketMeta};
+use sfu::engine::ingest::{vp8_patch, Packet, PtInfo, UpTrack};
+use sfu::forward::DownTrack;
 use sfu::tcp::{frame_into, Deframer};
-use sfu::{Layer, LayerSet};
+use sfu::{Layer, LayerSet, TrackKind};
 use str0m::rtp::{RtpHeader, SeqNo, Vp8Descriptor};
 
 const PT_VP8: u8 = 96;
@@ -42,6 +44,7 @@ const PT_OPUS: u8 = 111;
 
 /// The part of an RTP packet the engine hands the decision code.
 struct Rtp<'a> {
+    header_len: usize,
     pt: u8,
     seq: u16,
     ts: u32,
@@ -69,6 +72,7 @@ fn parse_rtp(b: &[u8]) -> Option<Rtp<'_>> {
         return None;
     }
     Some(Rtp {
+        header_len: start,
         pt: b[1] & 0x7F,
         seq: u16::from_be_bytes([b[2], b[3]]),
         ts: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
@@ -133,11 +137,14 @@ impl Slot {
 
 struct Harness {
     now: Instant,
+    /// The publisher's camera and microphone, read as the engine reads them.
+    camera: UpTrack,
+    microphone: UpTrack,
     /// Two camera slots (wanting high and low at first), then the microphone slot.
     slots: [Slot; 3],
     /// Highest extended sequence number per stream, as str0m's receive register keeps it.
     max_seq: HashMap<u32, SeqNo>,
-    /// Layers seen so far, unless a control record set them.
+    /// Layers a control record set (else the camera's own active layers).
     active: LayerSet,
     active_forced: bool,
 }
@@ -174,24 +181,26 @@ impl Harness {
     }
 
     fn packet(&mut self, rtp: Rtp<'_>) {
-        let (video, clock_rate) = match rtp.pt {
-            PT_VP8 => (Some(VideoCodec::Vp8), 90_000),
-            PT_H264 => (Some(VideoCodec::H264), 90_000),
-            PT_OPUS => (None, 48_000),
+        let info = |video, clock_rate| Some(PtInfo { video, clock_rate });
+        let info = match rtp.pt {
+            PT_VP8 => info(Some(VideoCodec::Vp8), 90_000),
+            PT_H264 => info(Some(VideoCodec::H264), 90_000),
+            PT_OPUS => info(None, 48_000),
             _ => {
                 // Unknown payload type: the engine reads nothing of it but the VP8
                 // descriptor of a video track; still, no payload may crash the parsers.
                 check_vp8(rtp.payload);
                 let _ = is_keyframe_start(VideoCodec::H264, rtp.payload);
-                return;
+                None
             }
         };
-        let layer = match (video, rtp.ssrc & 3) {
-            (None, _) | (_, 0) => None,
+        let audio = rtp.pt == PT_OPUS;
+        let layer = match (audio, rtp.ssrc & 3) {
+            (true, _) | (_, 0) => None,
             (_, n) => Some(Layer::ALL[n as usize - 1]),
         };
         // One RTP stream per camera layer, one for the microphone.
-        let stream = if video.is_some() { rtp.ssrc & 3 } else { 4 };
+        let stream = if audio { 4 } else { rtp.ssrc & 3 };
         let header = RtpHeader {
             sequence_number: rtp.seq,
             ..Default::default()
@@ -201,33 +210,43 @@ impl Harness {
         if prev.is_none_or(|p| seq > p) {
             self.max_seq.insert(stream, seq);
         }
-        let (vp8, str0m_vp8) = match video {
-            Some(VideoCodec::Vp8) => check_vp8(rtp.payload),
-            _ => (None, None),
+        let vp8 = match rtp.pt {
+            PT_VP8 => check_vp8(rtp.payload).0,
+            _ => None,
         };
-        let switch_point = match video {
-            None => true,
-            Some(VideoCodec::Vp8) => vp8.is_some_and(|d| d.keyframe),
-            Some(codec) => is_keyframe_start(codec, rtp.payload),
-        };
-        if let (Some(l), false) = (layer, self.active_forced) {
-            self.active.insert(l);
-        }
-        let meta = PacketMeta {
-            layer,
-            seq: *seq,
-            ts: rtp.ts,
-            switch_point,
-            clock_rate,
-            vp8,
-        };
-        let slots = if video.is_some() {
-            &mut self.slots[..2]
+        let track = if audio {
+            &mut self.microphone
         } else {
+            &mut self.camera
+        };
+        let read = track.read(
+            &Packet {
+                layer,
+                info,
+                seq: *seq,
+                ts: rtp.ts,
+                header_len: rtp.header_len,
+                payload: rtp.payload,
+            },
+            self.now,
+        );
+        let Ok(ingested) = read else {
+            return;
+        };
+        let meta = &ingested.meta;
+        assert_eq!(meta.vp8, vp8, "ingest read another descriptor");
+        let active = if self.active_forced {
+            self.active
+        } else {
+            ingested.active
+        };
+        let slots = if audio {
             &mut self.slots[2..]
+        } else {
+            &mut self.slots[..2]
         };
         for (n, slot) in slots.iter_mut().enumerate() {
-            let verdict = slot.down.decide(&meta, self.active, self.now);
+            let verdict = slot.down.decide(meta, active, self.now);
             if trace() {
                 eprintln!(
                     "slot {n} stream {stream} seq {} {:?} vp8 {:?} -> {:?}",
@@ -255,18 +274,14 @@ impl Harness {
                     if d.long { 15 } else { 7 }
                 );
             }
-            if let Some(d) = str0m_vp8 {
-                // What the engine's `vp8_patch` builds for this packet.
-                let mut patch = d.patch();
-                if let Some(p) = out.picture_id {
-                    patch = patch.picture_id(p);
-                }
-                if let Some(t) = out.tl0_pic_idx {
-                    patch = patch.tl0_pic_idx(t);
-                }
-                patch
-                    .build()
-                    .unwrap_or_else(|e| panic!("patch {out:?} refused: {e}"));
+            if let Some(d) = &ingested.patchable {
+                // The patch the engine's write puts on this slot's copy (`None`: nothing
+                // to rewrite, or refused).
+                let rewrites = out.picture_id.is_some() || out.tl0_pic_idx.is_some();
+                assert!(
+                    !rewrites || vp8_patch(d, &out).is_some(),
+                    "patch {out:?} refused"
+                );
             }
         }
     }
@@ -276,6 +291,8 @@ impl Harness {
 pub fn run(data: &[u8]) {
     let mut h = Harness {
         now: Instant::now(),
+        camera: UpTrack::new(TrackKind::Camera, "1".into()),
+        microphone: UpTrack::new(TrackKind::Audio, "0".into()),
         slots: [
             Slot::new(Layer::High),
             Slot::new(Layer::Low),

@@ -124,7 +124,7 @@ async fn session(
         .context("no `joined` in time")??
     {
         Some(ServerMessage::Joined { receive, .. }) => receive,
-        Some(ServerMessage::Error { code, message }) => {
+        Some(ServerMessage::Error { code, message, .. }) => {
             bail!("join refused: {}: {message}", code.as_str())
         }
         Some(other) => bail!(
@@ -190,7 +190,7 @@ async fn negotiate_and_serve(
             msg = recv(ws) => {
                 let Some(msg) = msg? else { break Err(anyhow::anyhow!("server closed the socket")) };
                 match msg {
-                    ServerMessage::Answer { sdp } => {
+                    ServerMessage::Answer { sdp, .. } => {
                         peer.answer(sdp).await?;
                         report.answer_ms.get_or_insert(since(t0));
                     }
@@ -201,7 +201,7 @@ async fn negotiate_and_serve(
                             p.set_max_layer(max);
                         }
                     }
-                    ServerMessage::Error { code, message } => {
+                    ServerMessage::Error { code, message, .. } => {
                         report.errors.push(format!("{}: {message}", code.as_str()));
                         if code == ErrorCode::Replaced {
                             break Err(anyhow::anyhow!("replaced by another connection"));

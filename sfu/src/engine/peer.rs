@@ -5,20 +5,19 @@
 //! (mids never change meaning); removed when the connection dies or signaling removes it.
 //! Owned by the engine; nothing else holds a reference.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
 use str0m::format::Codec;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc, Vp8Descriptor, Vp8Patch};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc, Vp8Descriptor};
 use str0m::{Candidate, Rtc};
 
+use super::ingest::{vp8_patch, PtInfo, UpTrack};
 use crate::codec::VideoCodec;
 use crate::downlink::Downlink;
 use crate::forward::DownTrack;
-use crate::id::{Layer, LayerSet, PeerId, TrackKind};
-use crate::keyframe::KeyframeThrottle;
-use crate::rate::{LayerMeter, LayerRates};
+use crate::id::{Layer, PeerId, TrackKind, MAX_TEMPORAL};
 use crate::rewrite::Rewritten;
 use crate::select::{Demand, SelectorConfig};
 use crate::OfferError;
@@ -26,89 +25,8 @@ use crate::OfferError;
 /// Bandwidth estimate a subscriber starts from, before its first TWCC feedback.
 pub(crate) const INITIAL_ESTIMATE_BPS: u64 = 1_500_000;
 
-/// Bitrate assumed for a layer that has just started, before its meter has a second of data.
-const NOMINAL_BPS: [u64; 3] = [150_000, 500_000, 1_500_000];
-
 /// Most m-lines an offer may carry: a publisher's three tracks plus generous receive slots.
 const MAX_MEDIA_LINES: usize = 128;
-
-/// A layer counts as being sent if a packet of it arrived this recently.
-const LAYER_ACTIVE_FOR: std::time::Duration = std::time::Duration::from_millis(1_000);
-
-/// A subscriber slot, addressed by peer index and slot index in the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SlotRef {
-    pub peer: usize,
-    pub slot: usize,
-}
-
-/// A track the peer publishes.
-#[derive(Debug)]
-pub(crate) struct UpTrack {
-    pub kind: TrackKind,
-    pub mid: Mid,
-    /// When each layer (index 0 for unlayered) last delivered a packet.
-    seen: [Option<Instant>; 3],
-    pub throttle: KeyframeThrottle,
-    /// Slots currently fed by this track.
-    pub subscribers: Vec<SlotRef>,
-    /// Bytes per layer (index 0 for unlayered) and temporal layer, for what each layer
-    /// costs at each frame rate.
-    meters: [LayerMeter; 3],
-    /// Whether any packet carried a simulcast rid.
-    layered: bool,
-    /// Layer bitrates as of the last selection tick (`None`: not sent).
-    pub rates: [Option<LayerRates>; 3],
-    /// Highest layer last reported wanted (outer `None`: never reported).
-    pub wanted_reported: Option<Option<Layer>>,
-    /// What this track may send (see [`crate::police`]).
-    pub police: crate::police::TrackPolicers,
-}
-
-impl UpTrack {
-    /// Counts a packet of `layer` and temporal layer `tid` (`None`: the codec gives none).
-    pub fn mark_seen(&mut self, layer: Option<Layer>, tid: Option<u8>, bytes: usize, now: Instant) {
-        let i = layer.map_or(0, Layer::index);
-        self.seen[i] = Some(now);
-        self.meters[i].add(tid, bytes, now);
-        self.layered |= layer.is_some();
-    }
-
-    /// Refreshes [`UpTrack::rates`]: measured bitrate of each layer being sent.
-    pub fn measure(&mut self, now: Instant) {
-        let active = self.active(now);
-        for layer in Layer::ALL {
-            let i = layer.index();
-            let sent = if self.layered {
-                active.contains(layer)
-            } else {
-                i == 0
-                    && self.seen[0]
-                        .is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR)
-            };
-            let measured = self.meters[i].rates(now);
-            self.rates[i] = sent.then(|| measured.unwrap_or(LayerRates::full(NOMINAL_BPS[i])));
-        }
-    }
-
-    /// Whether the track sends simulcast layers.
-    pub fn layered(&self) -> bool {
-        self.layered
-    }
-
-    /// Layers sent within the last second.
-    pub fn active(&self, now: Instant) -> LayerSet {
-        let mut set = LayerSet::EMPTY;
-        for layer in Layer::ALL {
-            if self.seen[layer.index()]
-                .is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR)
-            {
-                set.insert(layer);
-            }
-        }
-        set
-    }
-}
 
 /// A receive slot.
 #[derive(Debug)]
@@ -124,13 +42,6 @@ pub(crate) struct Slot {
     pub max: Layer,
     /// Share of a tight link (see [`crate::Source::priority`]).
     pub priority: u8,
-}
-
-/// Payload type facts needed per packet, cached from the codec config.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct PtInfo {
-    pub video: Option<VideoCodec>,
-    pub clock_rate: u32,
 }
 
 /// Classification of an incoming packet's SSRC.
@@ -281,18 +192,7 @@ impl Peer {
                 if self.tracks.iter().any(|t| t.kind == track_kind) {
                     return; // one track per kind; extra transceivers are ignored
                 }
-                self.tracks.push(UpTrack {
-                    kind: track_kind,
-                    mid,
-                    seen: [None; 3],
-                    throttle: KeyframeThrottle::new(),
-                    subscribers: Vec::new(),
-                    meters: Default::default(),
-                    layered: false,
-                    rates: [None; 3],
-                    wanted_reported: None,
-                    police: crate::police::TrackPolicers::new(track_kind),
-                });
+                self.tracks.push(UpTrack::new(track_kind, mid));
             }
             Direction::SendOnly => self.slots.push(Slot {
                 mid,
@@ -305,6 +205,45 @@ impl Peer {
             }),
             Direction::Inactive => {}
         }
+    }
+
+    /// Points `slot` at a publisher's track: `source` is (publisher index, track index),
+    /// `pt_map` its payload types in this session. Video starts low (fast first picture,
+    /// safe on any link) at the full frame rate; the selector climbs from there.
+    pub fn attach(
+        &mut self,
+        slot: usize,
+        source: (usize, usize),
+        pt_map: Vec<(Pt, Pt)>,
+        max: Layer,
+        priority: u8,
+    ) {
+        let s = &mut self.slots[slot];
+        s.source = Some(source);
+        s.pt_map = pt_map;
+        s.max = max;
+        s.priority = priority;
+        s.down.set_source(Layer::Low);
+        s.down.set_temporal_target(MAX_TEMPORAL);
+        self.downlink.reset_slot(slot);
+    }
+
+    /// Leaves `slot` idle: nothing is forwarded to it until the next [`Peer::attach`].
+    pub fn detach(&mut self, slot: usize) {
+        let s = &mut self.slots[slot];
+        s.source = None;
+        s.down.clear();
+    }
+
+    /// Changes what `slot` wants of the source it keeps.
+    pub fn set_wanted(&mut self, slot: usize, max: Layer, priority: u8) {
+        self.slots[slot].max = max;
+        self.slots[slot].priority = priority;
+    }
+
+    /// The index of the slot negotiated as `mid`.
+    pub fn slot_index(&self, mid: &str) -> Option<usize> {
+        self.slots.iter().position(|s| s.mid.to_string() == mid)
     }
 
     pub fn add_candidate(&mut self, c: Candidate) {
@@ -421,6 +360,27 @@ impl Peer {
         true
     }
 
+    /// str0m's pacer queue of this peer's video slots: how long its oldest packet has waited
+    /// (the longest over the slots) and the bytes it holds. Sampled at str0m's last pacer
+    /// update; read a few times a second by the selection tick, never per packet.
+    pub fn video_backlog(&mut self, now: Instant) -> (Duration, usize) {
+        let (mut oldest, mut bytes) = (Duration::ZERO, 0);
+        let mut api = self.rtc.direct_api();
+        for slot in self.slots.iter().filter(|s| s.kind == MediaKind::Video) {
+            let Some(q) = api
+                .stream_tx_by_mid(slot.mid, None)
+                .and_then(|tx| tx.queue_info())
+            else {
+                continue;
+            };
+            bytes += q.byte_size();
+            if let Some(t) = q.first_unsent() {
+                oldest = oldest.max(now.saturating_duration_since(t));
+            }
+        }
+        (oldest, bytes)
+    }
+
     /// Sends a PLI for a layer of a published track.
     pub fn request_keyframe(&mut self, track: usize, layer: Option<Layer>) -> bool {
         let mid = self.tracks[track].mid;
@@ -435,23 +395,6 @@ impl Peer {
             None => false,
         }
     }
-}
-
-/// The PictureID/TL0PICIDX rewrite of `out` for a payload str0m parsed as `d`; `None` when
-/// there is nothing to rewrite or the fields disagree with str0m's parse (then the packet goes
-/// out as it came).
-fn vp8_patch(d: &Vp8Descriptor, out: &Rewritten) -> Option<Vp8Patch> {
-    if out.picture_id.is_none() && out.tl0_pic_idx.is_none() {
-        return None;
-    }
-    let mut patch = d.patch();
-    if let Some(p) = out.picture_id {
-        patch = patch.picture_id(p);
-    }
-    if let Some(t) = out.tl0_pic_idx {
-        patch = patch.tl0_pic_idx(t);
-    }
-    patch.build().ok()
 }
 
 /// The demand of a slot with nothing to receive.

@@ -1,17 +1,17 @@
-//! Two str0m peers on a virtual clock, joined by a simulated network: an "SFU" side that
-//! sends one audio track and one video slot with bandwidth estimation on, and a "browser"
-//! side that receives them and returns TWCC feedback.
+//! The real engine core ([`sfu::engine::Core`]) on a virtual clock, between two str0m
+//! clients that stand for browsers: a publisher on a clear path that sends a microphone and
+//! a simulcast camera, and a subscriber behind a simulated network ([`Link`]) that receives
+//! them on one audio and one video slot and returns TWCC feedback.
 //!
-//! The SFU side runs the same [`Downlink`] as the engine, every [`SELECT_EVERY`]: it is
-//! fed str0m's `EgressBitrateEstimate` and `PeerStats` egress loss, its video choice sets
-//! the rate of the synthetic video, and its probe/desired rates go to `rtc.bwe()`.
+//! Nothing of the engine is copied here: the clients offer over SDP, the core answers, and
+//! every selection tick, estimate, layer switch and keyframe request is the core's own. The
+//! sim records the core's choice for the video slot after each of its selection ticks.
 //!
-//! What is simplified next to the engine: the video is synthetic (constant frames at the
-//! chosen layer's nominal rate, zero payload), and a layer switch takes effect at the next
-//! frame (the engine waits for a keyframe of the new layer). By default the layers have no
+//! The publisher's video is synthetic: each layer (q, h, f) sends constant frames at its
+//! nominal rate ([`LAYER_BPS`], 30 fps, VP8 payload descriptors, zero payload), a keyframe
+//! on its first frame and whenever the core asks for one. By default the layers have no
 //! temporal layers; [`Sim::with_temporal_layers`] gives each three (T0, T1, T2 costing 40%,
-//! 60% and 100% of the layer, as libwebrtc allocates them) and sends the chosen frame
-//! rate's share of the layer's rate.
+//! 60% and 100% of the layer, as libwebrtc allocates them).
 //!
 //! Deterministic on our side: time starts at one `Instant::now()` and only advances to the
 //! next thing due; loss comes from seeded generators. str0m itself is not entirely: it keeps
@@ -21,31 +21,30 @@
 //! not exact traces.
 
 pub mod link;
+pub mod synthetic;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use sfu::downlink::Downlink;
-use sfu::rate::LayerRates;
-use sfu::select::{Demand, SelectorConfig};
-use sfu::Layer;
-use str0m::bwe::{Bitrate, BweKind};
+use sfu::engine::{Core, CoreConfig, Output};
+use sfu::{Layer, PeerId, SfuMetrics, Source, Subscription, TrackKind};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{MediaKind, Mid, Pt};
+use str0m::media::{Direction, MediaKind, Mid, Pt, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpWrite, Ssrc};
-use str0m::{Candidate, Event, Input, Output, Rtc};
+use str0m::rtp::RtpWrite;
+use str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
 
 use link::{Link, LinkConfig};
 
-/// How often the layers are chosen again (as in the engine).
-pub const SELECT_EVERY: Duration = Duration::from_millis(250);
-/// The estimate the SFU side starts from (as in the engine).
-const INITIAL_ESTIMATE_BPS: u64 = 1_500_000;
 /// Nominal rate of each synthetic simulcast layer, bit/s of payload.
 pub const LAYER_BPS: [u64; 3] = [150_000, 500_000, 1_500_000];
-/// Cumulative share of a layer's rate up to T0, T1, T2, in percent (libwebrtc's split).
-const TEMPORAL_PERCENT: [u64; 3] = [40, 60, 100];
+/// The rids of the layers, low to high.
+const RIDS: [&str; 3] = ["q", "h", "f"];
+/// Share of a layer's bytes in a frame of each temporal layer, in percent of the average
+/// frame: T0 is one frame in four and carries 40% of the rate, T1 one in four (20%), T2 one
+/// in two (40%), so up to T0, T1, T2 cost 40%, 60%, 100% of the layer.
+const TEMPORAL_FRAME_PERCENT: [u64; 3] = [160, 80, 80];
 /// Largest video payload per packet.
 const VIDEO_PACKET: usize = 1_100;
 /// Video frame interval (30 fps).
@@ -58,6 +57,9 @@ const AUDIO_PAYLOAD: usize = 60;
 /// A peer asking to be woken at or before the time it was just woken at is woken this much
 /// later instead, so the loop always advances.
 const MIN_STEP: Duration = Duration::from_micros(500);
+
+const PUBLISHER: PeerId = PeerId(1);
+const BROWSER: PeerId = PeerId(2);
 
 /// The layer selection at one tick.
 #[derive(Debug, Clone, Copy)]
@@ -72,15 +74,6 @@ pub struct Tick {
     pub temporal: Option<u8>,
 }
 
-/// One outgoing stream of the SFU side.
-struct Sender {
-    mid: Mid,
-    ssrc: Ssrc,
-    pt: Pt,
-    seq: u64,
-    ts: u32,
-}
-
 /// A datagram on the simulated network.
 pub struct Datagram {
     source: SocketAddr,
@@ -88,31 +81,50 @@ pub struct Datagram {
     contents: Vec<u8>,
 }
 
-/// The two peers, the network between them and the glue under test.
+/// A str0m client standing for a browser.
+struct Client {
+    rtc: Rtc,
+    addr: SocketAddr,
+    wake: Instant,
+}
+
+/// What the publisher sends on its camera.
+struct Camera {
+    mid: Mid,
+    pt: Pt,
+    /// Next sequence number per layer.
+    seq: [u64; 3],
+    ts: u32,
+    picture_id: u16,
+    tl0: u8,
+    frame: u64,
+    /// A keyframe is due on each layer.
+    keyframe: [bool; 3],
+}
+
+/// The core, its two clients, the network and what was observed.
 pub struct Sim {
     start: Instant,
     now: Instant,
-    sfu: Rtc,
-    browser: Rtc,
-    sfu_addr: SocketAddr,
-    browser_addr: SocketAddr,
-    sfu_wake: Instant,
-    browser_wake: Instant,
-    /// SFU → browser: the link under test.
+    core: Core,
+    core_wake: Instant,
+    publisher: Client,
+    browser: Client,
+    /// Core to browser: the link under test.
     pub down: Link<Datagram>,
-    /// Browser → SFU: feedback only.
+    /// Browser to core: feedback only.
     up: Link<Datagram>,
-    downlink: Downlink,
-    audio: Sender,
-    video: Sender,
+    video_slot: String,
+    browser_opus: Option<Pt>,
+    audio_mid: Mid,
+    audio_pt: Pt,
+    audio_seq: u64,
+    camera: Camera,
     next_audio: Instant,
     next_frame: Instant,
-    next_select: Instant,
-    choice: Option<Layer>,
+    selections: u64,
     /// The layers offer three frame rates (temporal layers).
     temporal_layers: bool,
-    /// Payload rate of the video chosen, bit/s.
-    video_bps: u64,
     /// Streams declared: media flows and layers are chosen.
     streaming: bool,
     /// Every selection tick so far.
@@ -122,122 +134,106 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// Connects the two peers (ICE, DTLS) over `config` in the SFU-to-browser direction
-    /// and declares the streams. Virtual time starts after the handshake.
+    /// Connects both clients to the core (SDP, ICE, DTLS) with `config` in the
+    /// core-to-browser direction and routes the publisher to the browser. Virtual time
+    /// starts after the handshake.
     pub fn connect(config: LinkConfig, seed: u64) -> Sim {
         str0m::crypto::from_feature_flags().install_process_default();
         let start = Instant::now();
-        // As the engine builds its peers (codecs aside: both sides keep the defaults so
-        // their payload types agree without SDP).
-        let sfu = Rtc::builder()
-            .set_rtp_mode(true)
-            .set_stats_interval(Some(Duration::from_secs(2)))
-            .enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE_BPS)))
-            .build(start);
-        let browser = Rtc::builder().set_rtp_mode(true).build(start);
-        let sfu_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 1), 40_000));
+        let core_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 1), 40_000));
+        let core_config = CoreConfig {
+            announce: core_addr,
+            tcp_announce: None,
+            candidates: vec![Candidate::host(core_addr, "udp").expect("candidate")],
+        };
+        let metrics = SfuMetrics::register(&prometheus::Registry::new()).expect("metrics");
+        let mut core = Core::new(core_config, metrics, start);
+
+        let publisher_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 3), 50_000));
+        let mut publisher = client(publisher_addr, start);
+        let mut api = publisher.rtc.sdp_api();
+        let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let simulcast = Simulcast {
+            send: RIDS.iter().map(|r| SimulcastLayer::new(r)).collect(),
+            recv: Vec::new(),
+        };
+        let video_mid = api.add_media(
+            MediaKind::Video,
+            Direction::SendOnly,
+            None,
+            None,
+            Some(simulcast),
+        );
+        let offer = api.apply().expect("an offer");
+        negotiate(&mut core, PUBLISHER, &mut publisher.rtc, offer, start);
+
         let browser_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 2), 50_000));
+        let mut browser = client(browser_addr, start);
+        let mut api = browser.rtc.sdp_api();
+        // A site's offer always starts with its microphone (here silent).
+        api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+        api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        let offer = api.apply().expect("an offer");
+        let layout = negotiate(&mut core, BROWSER, &mut browser.rtc, offer, start);
+
+        let audio_pt = pt_of(&publisher.rtc, Codec::Opus);
+        let video_pt = pt_of(&publisher.rtc, Codec::Vp8);
+        let browser_opus = Some(pt_of(&browser.rtc, Codec::Opus));
         let mut sim = Sim {
             start,
             now: start,
-            sfu,
+            core,
+            core_wake: start,
+            publisher,
             browser,
-            sfu_addr,
-            browser_addr,
-            sfu_wake: start,
-            browser_wake: start,
             down: Link::new(config, seed, start),
             up: Link::new(LinkConfig::clear(), seed ^ 0x5555, start),
-            downlink: Downlink::new(INITIAL_ESTIMATE_BPS, SelectorConfig::default()),
-            audio: Sender {
-                mid: "a".into(),
-                ssrc: 0.into(),
-                pt: 0.into(),
-                seq: 1,
+            video_slot: layout.video_slots[0].clone(),
+            browser_opus,
+            audio_mid,
+            audio_pt,
+            audio_seq: 1,
+            camera: Camera {
+                mid: video_mid,
+                pt: video_pt,
+                seq: [1; 3],
                 ts: 0,
-            },
-            video: Sender {
-                mid: "v".into(),
-                ssrc: 0.into(),
-                pt: 0.into(),
-                seq: 1,
-                ts: 0,
+                picture_id: 0,
+                tl0: 0,
+                frame: 0,
+                keyframe: [true; 3],
             },
             next_audio: start,
             next_frame: start,
-            next_select: start,
-            choice: None,
+            selections: 0,
             temporal_layers: false,
-            video_bps: 0,
             streaming: false,
             ticks: Vec::new(),
             audio_per_second: Vec::new(),
         };
-        sim.handshake();
-        sim.declare_streams();
+        let deadline = start + Duration::from_secs(10);
+        while !(sim.publisher.rtc.is_connected() && sim.browser.rtc.is_connected()) {
+            assert!(sim.now < deadline, "the clients did not connect");
+            sim.step();
+        }
+        let subscriptions = vec![
+            Subscription {
+                slot: layout.audio_slots[0].clone(),
+                source: Some(source(TrackKind::Audio)),
+            },
+            Subscription {
+                slot: layout.video_slots[0].clone(),
+                source: Some(source(TrackKind::Camera)),
+            },
+        ];
+        sim.core.subscribe(BROWSER, subscriptions, sim.now);
         sim.streaming = true;
         sim.start = sim.now;
         sim.next_audio = sim.now;
         sim.next_frame = sim.now;
-        sim.next_select = sim.now + SELECT_EVERY;
+        sim.pump();
         sim
-    }
-
-    fn handshake(&mut self) {
-        let (s, b) = (&mut self.sfu, &mut self.browser);
-        let sfu_host = Candidate::host(self.sfu_addr, "udp").expect("candidate");
-        let browser_host = Candidate::host(self.browser_addr, "udp").expect("candidate");
-        s.add_local_candidate(sfu_host.clone());
-        s.add_remote_candidate(browser_host.clone());
-        b.add_local_candidate(browser_host);
-        b.add_remote_candidate(sfu_host);
-        let s_finger = s.direct_api().local_dtls_fingerprint().clone();
-        let b_finger = b.direct_api().local_dtls_fingerprint().clone();
-        s.direct_api().set_remote_fingerprint(b_finger);
-        b.direct_api().set_remote_fingerprint(s_finger);
-        let s_creds = s.direct_api().local_ice_credentials();
-        let b_creds = b.direct_api().local_ice_credentials();
-        s.direct_api().set_remote_ice_credentials(b_creds);
-        b.direct_api().set_remote_ice_credentials(s_creds);
-        // The browser controls ICE, as against the engine's ICE-lite peers.
-        b.direct_api().set_ice_controlling(true);
-        s.direct_api().set_ice_controlling(false);
-        b.direct_api().start_dtls(true).expect("dtls");
-        s.direct_api().start_dtls(false).expect("dtls");
-        let deadline = self.now + Duration::from_secs(10);
-        while !(self.sfu.is_connected() && self.browser.is_connected()) {
-            assert!(self.now < deadline, "the peers did not connect");
-            self.step();
-        }
-    }
-
-    fn declare_streams(&mut self) {
-        let find = |rtc: &Rtc, codec: Codec| {
-            rtc.codec_config()
-                .find(|p| p.spec().codec == codec)
-                .map(|p| p.pt())
-                .expect("codec enabled")
-        };
-        self.audio.pt = find(&self.sfu, Codec::Opus);
-        self.video.pt = find(&self.sfu, Codec::Vp8);
-        self.audio.ssrc = 1111.into();
-        self.video.ssrc = 2222.into();
-        // RTX carries resends and the estimator's padding and probes.
-        let video_rtx: Ssrc = 2223.into();
-        for (mid, kind) in [
-            (self.audio.mid, MediaKind::Audio),
-            (self.video.mid, MediaKind::Video),
-        ] {
-            self.sfu.direct_api().declare_media(mid, kind);
-            self.browser.direct_api().declare_media(mid, kind);
-        }
-        let mut api = self.sfu.direct_api();
-        api.declare_stream_tx(self.audio.ssrc, None, self.audio.mid, None);
-        api.declare_stream_tx(self.video.ssrc, Some(video_rtx), self.video.mid, None);
-        let mut api = self.browser.direct_api();
-        api.expect_stream_rx(self.audio.ssrc, None, self.audio.mid, None);
-        api.expect_stream_rx(self.video.ssrc, Some(video_rtx), self.video.mid, None);
-        api.enable_twcc_feedback();
     }
 
     /// Virtual time since the start.
@@ -251,12 +247,12 @@ impl Sim {
         self
     }
 
-    /// The current video choice.
+    /// The core's current video choice.
     pub fn choice(&self) -> Option<Layer> {
-        self.choice
+        self.ticks.last().and_then(|t| t.choice)
     }
 
-    /// Changes the SFU-to-browser link from now on.
+    /// Changes the core-to-browser link from now on.
     pub fn set_link(&mut self, config: LinkConfig) {
         self.down.set_config(config);
     }
@@ -293,199 +289,287 @@ impl Sim {
 
     /// Advances virtual time to the next thing due and does it.
     fn step(&mut self) {
-        let connected = self.streaming;
-        let mut next = self.sfu_wake.min(self.browser_wake);
+        let mut next = self
+            .core_wake
+            .min(self.publisher.wake)
+            .min(self.browser.wake);
         for t in [self.down.next_arrival(), self.up.next_arrival()]
             .into_iter()
             .flatten()
         {
             next = next.min(t);
         }
-        if connected {
-            next = next
-                .min(self.next_audio)
-                .min(self.next_frame)
-                .min(self.next_select);
+        if self.streaming {
+            next = next.min(self.next_audio).min(self.next_frame);
         }
         self.now = self.now.max(next);
         let now = self.now;
 
         while let Some(d) = self.down.pop_arrived(now) {
-            receive(&mut self.browser, now, &d);
-            self.drain_browser(false);
+            receive(&mut self.browser.rtc, now, &d);
         }
         while let Some(d) = self.up.pop_arrived(now) {
-            receive(&mut self.sfu, now, &d);
-            self.drain_sfu(false);
+            self.core
+                .handle_receive(now, Protocol::Udp, d.source, &d.contents);
         }
-        if connected && self.next_select <= now {
-            self.select();
-            self.next_select += SELECT_EVERY;
-        }
-        if connected && self.next_audio <= now {
+        if self.streaming && self.next_audio <= now {
             self.send_audio();
             self.next_audio += AUDIO_PTIME;
         }
-        if connected && self.next_frame <= now {
+        if self.streaming && self.next_frame <= now {
             self.send_frame();
             self.next_frame += FRAME;
         }
-        if self.sfu_wake <= now {
-            self.sfu
-                .handle_input(Input::Timeout(now))
-                .expect("sfu timeout");
-            self.drain_sfu(true);
+        let woken = [
+            self.core_wake <= now,
+            self.publisher.wake <= now,
+            self.browser.wake <= now,
+        ];
+        if woken[0] {
+            self.core.handle_timeout(now);
         }
-        if self.browser_wake <= now {
-            self.browser
-                .handle_input(Input::Timeout(now))
-                .expect("browser timeout");
-            self.drain_browser(true);
+        for (c, due) in [
+            (&mut self.publisher, woken[1]),
+            (&mut self.browser, woken[2]),
+        ] {
+            if due {
+                c.rtc.handle_input(Input::Timeout(now)).expect("timeout");
+            }
+        }
+        self.pump();
+        // Something woken that wants to be woken at once again waits a little.
+        for (wake, was) in [
+            (&mut self.core_wake, woken[0]),
+            (&mut self.publisher.wake, woken[1]),
+            (&mut self.browser.wake, woken[2]),
+        ] {
+            if was && *wake <= now {
+                *wake = now + MIN_STEP;
+            }
+        }
+        if self.core.selections() != self.selections {
+            self.selections = self.core.selections();
+            if self.streaming {
+                self.record_tick();
+            }
         }
     }
 
-    /// One selection tick, as the engine's `select_layers` does it.
-    fn select(&mut self) {
-        let demand = Demand {
-            priority: 0,
-            max: Layer::High,
-            layer_bps: LAYER_BPS.map(|bps| {
-                if self.temporal_layers {
-                    LayerRates::cumulative(&TEMPORAL_PERCENT.map(|p| bps * p / 100))
-                } else {
-                    Some(bps.into())
-                }
-            }),
-        };
-        let update = self.downlink.update(&[demand], self.now);
-        let choice = update.choices[0];
-        self.choice = choice.map(|c| c.layer);
-        self.video_bps = choice.map_or(0, |c| {
-            let bps = LAYER_BPS[c.layer.index()];
-            if self.temporal_layers {
-                bps * TEMPORAL_PERCENT[usize::from(c.temporal.min(2))] / 100
-            } else {
-                bps
-            }
-        });
+    fn record_tick(&mut self) {
+        let choice = self
+            .core
+            .slot_choice(BROWSER, &self.video_slot)
+            .expect("the browser's video slot");
         self.ticks.push(Tick {
             at: self.elapsed(),
-            estimate_bps: self.downlink.estimate_bps(),
-            choice: self.choice,
+            estimate_bps: self.core.estimate_bps(BROWSER).unwrap_or(0),
+            choice: choice.map(|c| c.layer),
             temporal: choice.map(|c| c.temporal),
         });
-        self.sfu.bwe().set_bitrate(
-            Bitrate::bps(update.probe_bps),
-            Bitrate::bps(update.desired_bps),
-        );
-        self.drain_sfu(false);
+    }
+
+    /// Moves datagrams until the core and both clients wait for time or the network.
+    fn pump(&mut self) {
+        let now = self.now;
+        loop {
+            let mut moved = false;
+            loop {
+                match self.core.poll_output() {
+                    Output::Transmit(t) => {
+                        moved = true;
+                        let d = Datagram {
+                            source: t.source,
+                            destination: t.destination,
+                            contents: t.contents,
+                        };
+                        if d.destination == self.browser.addr {
+                            self.down.send(now, d.contents.len(), d);
+                        } else if d.destination == self.publisher.addr {
+                            receive(&mut self.publisher.rtc, now, &d);
+                        }
+                    }
+                    Output::Event(_) => {}
+                    Output::Timeout(t) => {
+                        self.core_wake = t;
+                        break;
+                    }
+                }
+            }
+            loop {
+                match self.publisher.rtc.poll_output().expect("publisher output") {
+                    RtcOutput::Transmit(t) => {
+                        moved = true;
+                        let data: Vec<u8> = t.contents.into();
+                        self.core
+                            .handle_receive(now, Protocol::Udp, t.source, &data);
+                    }
+                    RtcOutput::Event(Event::KeyframeRequest(req)) => {
+                        let layer = req
+                            .rid
+                            .and_then(|r| RIDS.iter().position(|x| **x == *r))
+                            .unwrap_or(0);
+                        self.camera.keyframe[layer] = true;
+                    }
+                    RtcOutput::Event(_) => {}
+                    RtcOutput::Timeout(t) => {
+                        self.publisher.wake = t;
+                        break;
+                    }
+                }
+            }
+            loop {
+                match self.browser.rtc.poll_output().expect("browser output") {
+                    RtcOutput::Transmit(t) => {
+                        moved = true;
+                        let d = Datagram {
+                            source: t.source,
+                            destination: t.destination,
+                            contents: t.contents.into(),
+                        };
+                        self.up.send(now, d.contents.len(), d);
+                    }
+                    RtcOutput::Event(Event::RtpPacket(p))
+                        if Some(p.header.payload_type) == self.browser_opus =>
+                    {
+                        let second = (now - self.start).as_secs() as usize;
+                        if self.audio_per_second.len() <= second {
+                            self.audio_per_second.resize(second + 1, 0);
+                        }
+                        self.audio_per_second[second] += 1;
+                    }
+                    RtcOutput::Event(_) => {}
+                    RtcOutput::Timeout(t) => {
+                        self.browser.wake = t;
+                        break;
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
     }
 
     fn send_audio(&mut self) {
-        let a = &mut self.audio;
+        let seq = self.audio_seq;
+        self.audio_seq += 1;
         let write = RtpWrite::new(
-            a.pt,
-            a.seq.into(),
-            a.ts,
+            self.audio_pt,
+            seq.into(),
+            (seq * 960) as u32,
             self.now,
             vec![0x55; AUDIO_PAYLOAD],
         );
-        a.seq += 1;
-        a.ts = a.ts.wrapping_add(960);
-        let mut api = self.sfu.direct_api();
-        api.stream_tx(&a.ssrc)
+        let mut api = self.publisher.rtc.direct_api();
+        api.stream_tx_by_mid(self.audio_mid, None)
             .expect("audio stream")
             .write_rtp(write);
-        self.drain_sfu(false);
+        self.pump();
     }
 
+    /// One frame on every layer.
     fn send_frame(&mut self) {
-        if self.choice.is_none() {
-            return;
+        let cam = &mut self.camera;
+        let frame = cam.frame;
+        cam.frame += 1;
+        // libwebrtc's three-layer pattern: T0 T2 T1 T2; the first T1 and T2 after a T0
+        // reference only the base layer (layer sync).
+        let (tid, sync) = match frame % 4 {
+            0 => (0u8, false),
+            1 => (2, true),
+            2 => (1, true),
+            _ => (2, false),
+        };
+        if tid == 0 {
+            cam.tl0 = cam.tl0.wrapping_add(1);
         }
-        let frame = (self.video_bps / 8 / 30) as usize;
-        let packets = frame.div_ceil(VIDEO_PACKET);
-        for i in 0..packets {
-            let size = frame / packets + usize::from(i < frame % packets);
-            let v = &mut self.video;
-            let write = RtpWrite::new(v.pt, v.seq.into(), v.ts, self.now, vec![0u8; size])
-                .marker(i + 1 == packets)
-                .nackable(true);
-            v.seq += 1;
-            let mut api = self.sfu.direct_api();
-            api.stream_tx(&v.ssrc)
-                .expect("video stream")
-                .write_rtp(write);
-            self.drain_sfu(false);
-        }
-        self.video.ts = self.video.ts.wrapping_add(3_000);
-    }
-
-    /// Polls the SFU side until it wants a timeout; `woken` when it was just given one.
-    fn drain_sfu(&mut self, woken: bool) {
-        loop {
-            match self.sfu.poll_output().expect("sfu output") {
-                Output::Transmit(t) => {
-                    let d = Datagram {
-                        source: t.source,
-                        destination: t.destination,
-                        contents: t.contents.to_vec(),
-                    };
-                    self.down.send(self.now, d.contents.len(), d);
+        cam.picture_id = (cam.picture_id + 1) & 0x7FFF;
+        for (layer, rid) in RIDS.iter().enumerate() {
+            let average = LAYER_BPS[layer] / 8 / 30;
+            let bytes = if self.temporal_layers {
+                average * TEMPORAL_FRAME_PERCENT[usize::from(tid)] / 100
+            } else {
+                average
+            } as usize;
+            let key = std::mem::take(&mut cam.keyframe[layer]);
+            let packets = bytes.div_ceil(VIDEO_PACKET).max(1);
+            for i in 0..packets {
+                let size = bytes / packets + usize::from(i < bytes % packets);
+                let mut payload = Vec::with_capacity(size + 8);
+                let first = i == 0;
+                if self.temporal_layers {
+                    // X, S; then I, L, T; PictureID (15 bits), TL0PICIDX, TID|Y.
+                    payload.push(0x80 | if first { 0x10 } else { 0 });
+                    payload.push(0xE0);
+                    payload.push(0x80 | (cam.picture_id >> 8) as u8);
+                    payload.push(cam.picture_id as u8);
+                    payload.push(cam.tl0);
+                    let y = sync || key;
+                    let tid = if key { 0 } else { tid };
+                    payload.push(tid << 6 | u8::from(y) << 5);
+                } else {
+                    payload.push(if first { 0x10 } else { 0 });
                 }
-                Output::Event(Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })) => {
-                    self.downlink.on_estimate(estimate.as_u64());
-                }
-                Output::Event(Event::PeerStats(stats)) => {
-                    self.downlink
-                        .on_loss(stats.egress_loss_fraction.map(f64::from));
-                    self.downlink.on_rtt(stats.rtt, self.now);
-                }
-                Output::Event(_) => {}
-                Output::Timeout(t) => {
-                    self.sfu_wake = wake_at(t, self.now, woken);
-                    return;
-                }
+                // The VP8 payload header's P bit: 0 on a keyframe.
+                payload.push(if key { 0x00 } else { 0x01 });
+                payload.resize(payload.len() + size.saturating_sub(1), 0);
+                let write = RtpWrite::new(cam.pt, cam.seq[layer].into(), cam.ts, self.now, payload)
+                    .marker(i + 1 == packets)
+                    .nackable(true);
+                cam.seq[layer] += 1;
+                let mut api = self.publisher.rtc.direct_api();
+                api.stream_tx_by_mid(cam.mid, Some((*rid).into()))
+                    .expect("layer stream")
+                    .write_rtp(write);
             }
         }
-    }
-
-    /// Polls the browser side until it wants a timeout, counting the audio it received.
-    fn drain_browser(&mut self, woken: bool) {
-        loop {
-            match self.browser.poll_output().expect("browser output") {
-                Output::Transmit(t) => {
-                    let d = Datagram {
-                        source: t.source,
-                        destination: t.destination,
-                        contents: t.contents.to_vec(),
-                    };
-                    self.up.send(self.now, d.contents.len(), d);
-                }
-                Output::Event(Event::RtpPacket(p)) if p.header.ssrc == self.audio.ssrc => {
-                    let second = (self.now - self.start).as_secs() as usize;
-                    if self.audio_per_second.len() <= second {
-                        self.audio_per_second.resize(second + 1, 0);
-                    }
-                    self.audio_per_second[second] += 1;
-                }
-                Output::Event(_) => {}
-                Output::Timeout(t) => {
-                    self.browser_wake = wake_at(t, self.now, woken);
-                    return;
-                }
-            }
-        }
+        cam.ts = cam.ts.wrapping_add(3_000);
+        self.pump();
     }
 }
 
-/// When to wake a peer that asked for `t`: never at or before `now` right after a wake-up.
-fn wake_at(t: Instant, now: Instant, woken: bool) -> Instant {
-    if woken && t <= now {
-        now + MIN_STEP
-    } else {
-        t
+fn source(track: TrackKind) -> Source {
+    Source {
+        peer: PUBLISHER,
+        track,
+        layer: Layer::High,
+        priority: 0,
     }
+}
+
+fn client(addr: SocketAddr, now: Instant) -> Client {
+    let mut rtc = Rtc::builder().set_rtp_mode(true).build(now);
+    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+    Client {
+        rtc,
+        addr,
+        wake: now,
+    }
+}
+
+/// Hands a client's offer to the core and applies the core's answer.
+fn negotiate(
+    core: &mut Core,
+    id: PeerId,
+    rtc: &mut Rtc,
+    (offer, pending): (SdpOffer, SdpPendingOffer),
+    now: Instant,
+) -> sfu::PeerLayout {
+    let layout = core
+        .offer(id, &offer.to_sdp_string(), now)
+        .expect("offer accepted");
+    let answer = SdpAnswer::from_sdp_string(&layout.answer_sdp).expect("answer parses");
+    rtc.sdp_api()
+        .accept_answer(pending, answer)
+        .expect("answer accepted");
+    layout
+}
+
+fn pt_of(rtc: &Rtc, codec: Codec) -> Pt {
+    rtc.codec_config()
+        .find(|p| p.spec().codec == codec)
+        .map(|p| p.pt())
+        .expect("codec enabled")
 }
 
 fn receive(rtc: &mut Rtc, now: Instant, d: &Datagram) {

@@ -239,3 +239,17 @@ test('line check messages: an ack, a result with its site and time, and bad figu
   assert.equal(classifyClientFrame(JSON.stringify({ ...ok, type: 'check_result', loss_pct: '0' })), 'bad_message');
   assert.equal(classifyClientFrame(JSON.stringify(checkMessage(true))), null);
 });
+
+test('a request id is a safe whole number, on what we send and in the error that echoes it', () => {
+  assert.equal(classifyClientFrame('{"type":"raise_hand","id":17}'), null);
+  assert.equal(classifyClientFrame(`{"type":"raise_hand","id":${Number.MAX_SAFE_INTEGER}}`), null);
+  for (const id of ['"17"', '-1', '1.5', '9007199254740992', 'null']) {
+    assert.equal(classifyClientFrame(`{"type":"raise_hand","id":${id}}`), 'bad_message', id);
+  }
+  assert.throws(() => validateClientMessage({ type: 'leave', id: 'a' }), /leave\.id must be a whole number/);
+  const e = parseServerMessage('{"type":"error","code":"forbidden","message":"no","id":17}');
+  assert.equal(e.type === 'error' && e.id, 17);
+  assert.throws(() => parseServerMessage('{"type":"error","code":"forbidden","message":"no","id":"17"}'), /error\.id/);
+  const a = parseServerMessage('{"type":"answer","sdp":"v=0","id":3}');
+  assert.equal(a.type === 'answer' && a.id, 3);
+});

@@ -96,3 +96,24 @@ test('closing the browser picker is a cancel, not a failure', async () => {
   const other = setup({ refuse: 'NotReadableError' });
   assert.equal(await other.share.start(), 'failed');
 });
+
+test('with request ids only the error echoing our present’s id refuses it', async () => {
+  const track = new FakeTrack();
+  /** @type {any[]} */
+  const sent = [];
+  const share = new ScreenShare({
+    getDisplayMedia: async () => /** @type {any} */ ({ getVideoTracks: () => [track] }),
+    attach: async () => {},
+    send: (m) => {
+      sent.push(m);
+      return 40 + sent.length;
+    },
+    changed: () => {},
+  });
+  await share.start();
+  assert.deepEqual(sent, [{ type: 'present', on: true }]);
+  assert.equal(share.onError({ id: 7 }), false, 'another request’s refusal (a chat, a mute)');
+  assert.equal(share.track, track, 'still presenting, awaiting the server’s word');
+  assert.equal(share.onError({ id: 41 }), true);
+  assert.ok(track.stopped);
+});

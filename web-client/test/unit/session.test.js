@@ -316,12 +316,37 @@ test('a chat message goes out and shows at once; an empty one is not sent', () =
 
 test('removing a site is remembered, and undone when the server refuses it', () => {
   const { session, socket } = chairSession();
-  session.chairing.act({ type: 'remove_site', site_id: 's1' });
-  assert.deepEqual(socket.sent.at(-1), { type: 'remove_site', site_id: 's1' });
+  const id = session.chairing.act({ type: 'remove_site', site_id: 's1' });
+  assert.deepEqual(socket.sent.at(-1), { type: 'remove_site', site_id: 's1', id });
   assert.ok(session.meetingState.removed.has('s1'));
-  socket.receive({ type: 'error', code: 'unknown_site', message: 'no such site' });
+  socket.receive({ type: 'error', code: 'unknown_site', message: 'no such site', id });
   assert.ok(!session.meetingState.removed.has('s1'));
   assert.equal(session.lastError?.code, 'unknown_site');
+});
+
+test('an error is attributed to the request whose id it carries, not to a later one, however late', (t) => {
+  // Only the clock: the socket's own timers (pings) stay real and do not fire in this test.
+  t.mock.timers.enable({ apis: ['Date'] });
+  const { session, socket } = chairSession();
+  const first = session.chairing.act({ type: 'remove_site', site_id: 's1' });
+  const second = session.chairing.act({ type: 'remove_site', site_id: 's2' });
+  assert.equal(typeof first, 'number');
+  assert.notEqual(first, second, 'each request has its own id');
+  assert.deepEqual(socket.sent.at(-1), { type: 'remove_site', site_id: 's2', id: second });
+  // An error without an id (a dropped frame, a chat refused) undoes no action.
+  socket.receive({ type: 'error', code: 'rate_limited', message: 'slow down' });
+  assert.ok(session.meetingState.removed.has('s1') && session.meetingState.removed.has('s2'));
+  // The first action's refusal, after the second was sent and long after a time window
+  // would have closed: only the first is undone.
+  t.mock.timers.tick(30_000);
+  socket.receive({ type: 'error', code: 'conflict', message: 'that site has been removed', id: first });
+  assert.ok(!session.meetingState.removed.has('s1'), 'the refused action is undone');
+  assert.ok(session.meetingState.removed.has('s2'), 'the later action stands');
+  // Its id is used up: the same id again undoes nothing more.
+  socket.receive({ type: 'error', code: 'conflict', message: 'again', id: first });
+  assert.ok(session.meetingState.removed.has('s2'));
+  socket.receive({ type: 'error', code: 'unknown_site', message: 'no such site', id: second });
+  assert.ok(!session.meetingState.removed.has('s2'));
 });
 
 test('a reissued link is kept for the chair’s dialog, with the site’s name, until dismissed', () => {
