@@ -65,7 +65,7 @@ pub async fn reissue_link(
         ));
     }
     let jti = new_jti();
-    if let Err(e) = m.reissue(&site.id, &jti, &state.sfu) {
+    if let Err(e) = m.reissue(&site.id, &jti, &state) {
         tracing::error!(meeting = %id, "cannot store a reissued link: {e}");
         return Err(ApiError::storage());
     }
@@ -97,7 +97,7 @@ pub fn reissue_by_chair(
             )
         })?;
     let jti = new_jti();
-    if let Err(e) = m.reissue(&site.id, &jti, &state.sfu) {
+    if let Err(e) = m.reissue(&site.id, &jti, state) {
         tracing::error!(meeting = %m.id, "cannot store a reissued link: {e}");
         return Err(Refusal::new(
             ErrorCode::Internal,
@@ -131,7 +131,7 @@ pub async fn end_meeting(
 ) -> Result<Json<MeetingView>, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    m.end(&state.sfu);
+    m.end(&state);
     state.metrics.meetings.set(state.meetings.active() as i64);
     if let Err(e) = m.save_now() {
         tracing::error!(meeting = %id, "cannot store the end of the meeting: {e}");
@@ -164,9 +164,9 @@ pub async fn delete_meeting(
 ) -> Result<StatusCode, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    m.end(&state.sfu);
+    m.end(&state);
     // The roll call with every leave recorded, before the snapshot goes.
-    let stored = m.save_now().and_then(|()| m.retire(&state.sfu));
+    let stored = m.save_now().and_then(|()| m.retire(&state));
     if let Err(e) = stored {
         tracing::error!(meeting = %id, "cannot delete the meeting's snapshot: {e}");
         return Err(ApiError::storage());
@@ -251,7 +251,7 @@ pub async fn edit_meeting(
     for (site, jti) in added.iter().zip(&jtis) {
         m.set_link(&site.id, jti);
     }
-    if let Err(e) = m.edit(title, added.clone(), &edit.remove_sites, &state.sfu) {
+    if let Err(e) = m.edit(title, added.clone(), &edit.remove_sites, &state) {
         tracing::error!(meeting = %id, "cannot store an edited meeting: {e}");
         return Err(ApiError::storage());
     }

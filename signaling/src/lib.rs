@@ -32,6 +32,7 @@ pub mod rollcall;
 pub mod route;
 pub mod serve;
 pub mod session;
+pub mod site;
 pub mod state;
 pub mod store;
 pub mod text;
@@ -60,23 +61,23 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
             let Some(state) = weak.upgrade() else { break };
+            // Copied out of the index: effects of these inputs may change the index.
+            let owner = |peer: &sfu::PeerId| state.peers.get(peer).map(|e| e.value().clone());
             match ev {
                 SfuEvent::Disconnected(peer) => {
-                    if let Some(entry) = state.peers.get(&peer) {
-                        let (meeting, site) = entry.value();
-                        meeting.media_lost(site, peer, &state.sfu);
+                    if let Some((meeting, site)) = owner(&peer) {
+                        meeting.media_lost(&site, peer, &state);
                     }
                 }
                 SfuEvent::Stats(report) => {
-                    if let Some(entry) = state.peers.get(&report.peer) {
-                        let (meeting, site) = entry.value();
-                        let role = meeting.site(site).map_or("site", |s| s.role.as_str());
+                    if let Some((meeting, site)) = owner(&report.peer) {
+                        let role = meeting.site(&site).map_or("site", |s| s.role.as_str());
                         if let Some((transport, browser)) =
-                            meeting.link_report(site, report.peer, report.clone())
+                            meeting.link_report(&site, report.peer, report.clone())
                         {
                             state.metrics.sites.update(
                                 &meeting.id,
-                                site,
+                                &site,
                                 role,
                                 &report,
                                 transport,
@@ -94,16 +95,14 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
                     }
                 }
                 SfuEvent::CameraLayersWanted { peer, max } => {
-                    if let Some(entry) = state.peers.get(&peer) {
-                        let (meeting, site) = entry.value();
+                    if let Some((meeting, site)) = owner(&peer) {
                         let camera = max.map_or("none", |l| l.name()).to_owned();
-                        meeting.notify(site, peer, protocol::ServerMessage::Layers { camera });
+                        meeting.notify(&site, peer, protocol::ServerMessage::Layers { camera });
                     }
                 }
                 SfuEvent::Reception { peer, reception } => {
-                    if let Some(entry) = state.peers.get(&peer) {
-                        let (meeting, site) = entry.value();
-                        meeting.set_reception(site, peer, reception.as_str());
+                    if let Some((meeting, site)) = owner(&peer) {
+                        meeting.set_reception(&site, peer, reception.as_str());
                     }
                 }
                 SfuEvent::Connected(_) => {}

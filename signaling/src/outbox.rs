@@ -1,15 +1,24 @@
 //! A session's outgoing queue, bounded: a participant whose browser stops reading (a stuck
 //! tab, a link that takes bytes in but delivers nothing) is cut off once [`CAPACITY`]
 //! messages wait, instead of growing the server's memory for ever. Senders never wait: the
-//! meeting pushes with [`Outbox::send`] under its lock, and a full queue only marks the
-//! session, which its own task then closes.
+//! meeting's executor pushes with [`Outbox::send`], and a full queue only marks the session,
+//! which its own task then closes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::meeting::Outbound;
+use crate::protocol::ServerMessage;
+
+/// What a session's outgoing queue carries.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// Send this message.
+    Message(ServerMessage),
+    /// Send this message, then close the socket.
+    Close(ServerMessage),
+}
 
 /// Messages a session may have waiting. A burst after joining (the roster, the marks and
 /// line checks of 400 sites for the chair) stays well under it; a reader that stopped
@@ -110,7 +119,6 @@ impl Overflowed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ServerMessage;
 
     #[tokio::test]
     async fn a_full_queue_refuses_and_signals_without_waiting() {

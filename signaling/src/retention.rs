@@ -41,7 +41,7 @@ pub fn spawn_sweep(state: &Arc<AppState>) {
                 if !is_due(m.ended_ms(), m.expires_at, now_ms, retention) {
                     continue;
                 }
-                if let Err(e) = m.retire(&state.sfu) {
+                if let Err(e) = m.retire(&state) {
                     tracing::error!(meeting = %m.id, "cannot delete a retired meeting's snapshot: {e}");
                     continue;
                 }

@@ -263,7 +263,7 @@ pub fn file_for(data_dir: &Path, meeting_id: &str) -> PathBuf {
 
 /// Reads a stored roll call.
 pub fn load(path: &Path) -> Option<Attendance> {
-    crate::store::read(path)
+    crate::durable::read(path)
 }
 
 #[cfg(test)]
@@ -373,7 +373,7 @@ mod tests {
     async fn writer_keeps_the_newest_record_on_disk() {
         let dir = std::env::temp_dir().join(format!("diemcau-rc-{}", std::process::id()));
         let path = file_for(&dir, "m1");
-        let file = crate::store::DurableFile::<Attendance>::open(path.clone(), "roll call");
+        let file = crate::durable::DurableFile::<Attendance>::open(path.clone(), "roll call");
         let mut rc = RollCall::new();
         rc.joined("s1", 0);
         file.queue(rc.report(info(), &expected(Presence::Joined, Presence::Waiting), 1));

@@ -11,6 +11,14 @@
 //!   at the low layer), and the audio of floor holders and of the sites on its page.
 //! - A muted site's audio and a stopped site's camera go to nobody; a site the hall stopped
 //!   listening to is not sent to the hall.
+//! - **Line check** (lobby): a site checking its line receives its own camera and microphone
+//!   back, and nothing else.
+//! - **Audio only** (forced by the operators): whatever the rest says, no video reaches the
+//!   site; it keeps its audio.
+//!
+//! [`receives`] is the whole rule; the meeting asks it and nothing else.
+
+use std::collections::HashSet;
 
 use sfu::{Layer, PeerId, TrackKind};
 
@@ -116,9 +124,40 @@ pub fn grid_page(
     }
 }
 
-/// Every slot of `subscriber`. `participants` is in roster order; `grid` is the hall's page
-/// (used when the subscriber is the chair).
-pub fn route(
+/// What the line check and the operators change for single subscribers, on top of the
+/// chair's rules.
+#[derive(Debug, Clone, Copy)]
+pub struct Overrides<'a> {
+    /// Sites running the line check now.
+    pub checking: &'a HashSet<String>,
+    /// Sites the operators forced to audio only.
+    pub audio_only: &'a HashSet<String>,
+}
+
+/// Every slot of `subscriber`, the whole rule: the line check's loopback for a site checking
+/// its line, else the program or the hall ([`route`]); then the operators' audio only.
+pub fn receives(
+    participants: &[Participant<'_>],
+    rules: &Moderation,
+    overrides: Overrides<'_>,
+    grid: &GridPage,
+    subscriber: &Participant<'_>,
+) -> Vec<Assignment> {
+    let assignments = if overrides.checking.contains(subscriber.site) {
+        loopback(subscriber)
+    } else {
+        route(participants, rules, grid, subscriber)
+    };
+    if overrides.audio_only.contains(subscriber.site) {
+        audio_only(assignments)
+    } else {
+        assignments
+    }
+}
+
+/// Every slot of `subscriber` by the chair's rules alone. `participants` is in roster order;
+/// `grid` is the hall's page (used when the subscriber is the chair).
+fn route(
     participants: &[Participant<'_>],
     rules: &Moderation,
     grid: &GridPage,
@@ -224,7 +263,7 @@ fn fill(slots: &[String], kind: SlotKind, sources: Vec<Option<Routed>>) -> Vec<A
 /// The line check: `subscriber` receives its own camera (first video slot, high layer, so
 /// the selector finds what its link carries) and its own microphone (first audio slot), and
 /// nothing else.
-pub fn loopback(subscriber: &Participant<'_>) -> Vec<Assignment> {
+fn loopback(subscriber: &Participant<'_>) -> Vec<Assignment> {
     let own = |track: TrackKind, layer: Layer| {
         subscriber.publishes.contains(&track).then(|| Routed {
             site: subscriber.site.to_owned(),
@@ -249,7 +288,7 @@ pub fn loopback(subscriber: &Participant<'_>) -> Vec<Assignment> {
 
 /// Drops every video source from `assignments`: the operators forced this subscriber to
 /// audio only.
-pub fn audio_only(mut assignments: Vec<Assignment>) -> Vec<Assignment> {
+fn audio_only(mut assignments: Vec<Assignment>) -> Vec<Assignment> {
     for a in &mut assignments {
         if a.kind == SlotKind::Video {
             a.source = None;
@@ -595,5 +634,42 @@ mod tests {
         let r = audio_only(loopback(&me));
         assert!(got(&r, SlotKind::Video).is_empty());
         assert_eq!(got(&r, SlotKind::Audio).len(), 1);
+    }
+
+    #[test]
+    fn the_whole_rule_loops_a_checking_site_back_and_strips_video_from_a_forced_one() {
+        let m = meeting();
+        let all = everyone(&m);
+        let rules = open();
+        let grid = page(&all, &rules);
+        let checking: HashSet<String> = ["s1".to_owned()].into();
+        let audio_only: HashSet<String> = ["s1".to_owned(), "s2".to_owned()].into();
+        let none = HashSet::new();
+        let plain = Overrides {
+            checking: &none,
+            audio_only: &none,
+        };
+        let both = Overrides {
+            checking: &checking,
+            audio_only: &audio_only,
+        };
+        // Checking and forced audio only: its own microphone back, no video at all.
+        let s1 = receives(&all, &rules, both, &grid, &all[1]);
+        assert_eq!(
+            got(&s1, SlotKind::Audio),
+            [("s1".to_owned(), TrackKind::Audio, Layer::High)]
+        );
+        assert!(got(&s1, SlotKind::Video).is_empty());
+        // Forced audio only: the program's audio, no video.
+        let s2 = receives(&all, &rules, both, &grid, &all[2]);
+        assert_eq!(sites_of(&s2, SlotKind::Audio), ["chair"]);
+        assert!(got(&s2, SlotKind::Video).is_empty());
+        // Neither: exactly the chair's rules.
+        let s3 = receives(&all, &rules, both, &grid, &all[3]);
+        assert_eq!(s3, route(&all, &rules, &grid, &all[3]));
+        assert_eq!(
+            receives(&all, &rules, plain, &grid, &all[1]),
+            route(&all, &rules, &grid, &all[1])
+        );
     }
 }

@@ -12,14 +12,14 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::outbox::{outbox, Outbox};
+use crate::outbox::{outbox, Outbound, Outbox};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use sfu::PeerId;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::dispatch::{route, Command, Permission};
 use crate::limits::Bucket;
-use crate::meeting::{Departure, ExpectedSite, Meeting, Outbound};
+use crate::meeting::{Departure, ExpectedSite, Meeting};
 use crate::moderation::Action;
 use crate::protocol::{parse_request, ErrorCode, Refusal, Request, ServerMessage};
 use crate::state::{AppState, Phase};
@@ -349,7 +349,7 @@ impl Session {
             Command::Moderate(action) => {
                 let j = self.joined()?;
                 let ends = action == Action::End;
-                j.meeting.act(&j.site.id, action, &self.state.sfu)?;
+                j.meeting.act(&j.site.id, action, &self.state)?;
                 if ends {
                     info!(meeting = %j.meeting.id, by = %j.site.id, "meeting ended");
                     self.state
@@ -371,7 +371,7 @@ impl Session {
             Command::Grid { page, page_size } => {
                 let j = self.joined()?;
                 j.meeting
-                    .set_grid(&j.site.id, page, page_size, &self.state.sfu)?;
+                    .set_grid(&j.site.id, page, page_size, &self.state)?;
             }
             Command::Check(on) => {
                 let j = self.joined()?;
@@ -381,7 +381,7 @@ impl Session {
                         "send an offer before the line check",
                     ));
                 }
-                j.meeting.check(&j.site.id, self.id, on, &self.state.sfu)?;
+                j.meeting.check(&j.site.id, self.id, on, &self.state)?;
             }
             Command::CheckResult(report) => {
                 let j = self.joined()?;
@@ -432,7 +432,7 @@ impl Session {
             Command::ForceAudioOnly { site_id, on } => {
                 let j = self.joined()?;
                 j.meeting
-                    .force_audio_only(&j.site.id, &site_id, on, &self.state.sfu)?;
+                    .force_audio_only(&j.site.id, &site_id, on, &self.state)?;
                 info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, on, "operator forced audio only");
             }
         }
@@ -507,20 +507,11 @@ impl Session {
             peer,
             self.tx.clone(),
             resume,
-            &self.state.sfu,
+            &self.state,
         )?;
+        // The meeting's effects told the node which connection is whose (and dropped the
+        // one this replaced).
         let (peer, resumed) = (joined.peer, joined.resumed);
-        if !resumed {
-            // A connection this one replaced (a dropped socket waiting for its resume) is
-            // gone from the SFU: forget it now rather than when its grace ends.
-            self.state
-                .peers
-                .retain(|_, (m, s)| !(Arc::ptr_eq(m, &meeting) && *s == site.id));
-            self.state
-                .peers
-                .insert(peer, (meeting.clone(), site.id.clone()));
-            self.state.joins.insert(peer, std::time::Instant::now());
-        }
         for mut message in joined.messages {
             if let ServerMessage::Joined { ice_servers, .. } = &mut message {
                 *ice_servers = self.state.ice_servers(&site.id);
@@ -528,12 +519,12 @@ impl Session {
             self.send(message);
         }
         if !resumed {
-            meeting.route_joined(&self.state.sfu);
+            meeting.route_joined(&self.state);
         }
         if resumed {
             // Same peer connection: its offer stands, and it receives what it received.
             self.offered = true;
-            meeting.resend_slots(&site.id, &self.state.sfu);
+            meeting.resend_slots(&site.id, &self.state);
             self.state.metrics.resumes.inc();
         }
         self.transport = meeting.transport_of(&site.id);
@@ -600,7 +591,7 @@ impl Session {
             sdp: layout.answer_sdp.clone(),
             id,
         });
-        meeting.set_layout(&site_id, self.id, &layout, &self.state.sfu);
+        meeting.set_layout(&site_id, self.id, &layout, &self.state);
         Ok(())
     }
 
@@ -616,13 +607,12 @@ impl Session {
         let detach = self.dropped && !grace.is_zero();
         match j
             .meeting
-            .depart(&j.site.id, self.id, j.peer, detach, &self.state.sfu)
+            .depart(&j.site.id, self.id, j.peer, detach, &self.state)
         {
             Departure::Resumed => {
                 info!(meeting = %j.meeting.id, site = %j.site.id, "old socket closed; the site resumed on a new one")
             }
             Departure::Gone => {
-                forget_peer(&self.state, &j.meeting, &j.site, j.peer);
                 info!(meeting = %j.meeting.id, site = %j.site.id, "site left");
             }
             Departure::Detached => {
@@ -630,25 +620,11 @@ impl Session {
                 let (state, session) = (self.state.clone(), self.id);
                 tokio::spawn(async move {
                     tokio::time::sleep(grace).await;
-                    if j.meeting.expire(&j.site.id, session, j.peer, &state.sfu) {
-                        forget_peer(&state, &j.meeting, &j.site, j.peer);
+                    if j.meeting.expire(&j.site.id, session, j.peer, &state) {
                         info!(meeting = %j.meeting.id, site = %j.site.id, "site left (not resumed)");
                     }
                 });
             }
         }
-    }
-}
-
-/// Drops what the service keeps about a connection that is no longer used.
-fn forget_peer(state: &AppState, meeting: &Meeting, site: &ExpectedSite, peer: PeerId) {
-    state.peers.remove(&peer);
-    state.joins.remove(&peer);
-    state.sfu.remove_peer(peer);
-    if !meeting.is_connected(&site.id) {
-        state
-            .metrics
-            .sites
-            .remove(&meeting.id, &site.id, site.role.as_str());
     }
 }

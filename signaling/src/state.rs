@@ -98,7 +98,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Every metric of the process, rendered at `/metrics`.
     pub registry: prometheus::Registry,
-    /// Peer → (meeting, site), to route SFU events back to meetings.
+    /// Peer → (meeting, site), to route SFU events back to meetings. The meeting decides
+    /// which connection is whose; only its effects write here ([`crate::meeting::Node`]).
     pub peers: DashMap<PeerId, (Arc<Meeting>, String)>,
     /// When each peer's site sent `join`, until its first media packet (join latency).
     pub joins: DashMap<PeerId, std::time::Instant>,
@@ -113,6 +114,31 @@ pub struct AppState {
     /// Open HTTP connections per address (`limits.connections_per_ip`).
     pub connections: crate::door::Door,
     ids: AtomicU64,
+}
+
+/// The node a meeting's effects act on (see [`crate::meeting::executor`]): the one writer of
+/// `peers` and `joins`.
+impl crate::meeting::Node for AppState {
+    fn peer_added(&self, meeting: &str, peer: PeerId, site: String) {
+        if let Some(m) = self.meetings.get(meeting) {
+            self.peers.insert(peer, (m, site));
+            self.joins.insert(peer, Instant::now());
+        }
+    }
+
+    fn remove_peer(&self, peer: PeerId) {
+        self.sfu.remove_peer(peer);
+        self.peers.remove(&peer);
+        self.joins.remove(&peer);
+    }
+
+    fn subscribe(&self, peer: PeerId, subscriptions: Vec<sfu::Subscription>) {
+        self.sfu.set_subscriptions(peer, subscriptions);
+    }
+
+    fn forget_site_metrics(&self, meeting: &str, site: &str, role: crate::protocol::Role) {
+        self.metrics.sites.remove(meeting, site, role.as_str());
+    }
 }
 
 impl AppState {

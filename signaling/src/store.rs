@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::durable::{read, write_atomic, DurableFile};
 
-use crate::meeting::ExpectedSite;
 use crate::moderation::Moderation;
 use crate::rollcall::{Attendance, RollCall};
+use crate::site::ExpectedSite;
 
 /// Format version of [`Snapshot`]; a file of another version is not loaded.
 pub const SNAPSHOT_VERSION: u32 = 1;
