@@ -37,12 +37,14 @@ pub const CONGESTION_HOLD: Duration = Duration::from_secs(3);
 pub const OVERFULL_FRESH: Duration = Duration::from_millis(1500);
 /// How long a halving is given to take effect before a new proof halves again.
 pub const CONGESTION_SETTLE: Duration = Duration::from_millis(1500);
-/// A video packet that has waited this long in str0m's pacer queue means the queue stands:
-/// more is chosen for this subscriber than the pacer lets out at its estimate. Below it the
-/// queue is the pacer's ordinary smoothing: a keyframe's burst drains in a few tens of
-/// milliseconds at the estimate (measured on loopback subscribers: at most 16 ms in 216
-/// ticks), and a burst that needs this long is one the link cannot take either.
-pub const BACKLOG_STANDING: Duration = Duration::from_millis(300);
+/// A video packet that has waited this long in str0m's pacer queue at two selection ticks in
+/// a row means the queue stands: more is chosen for this subscriber than the pacer lets out at
+/// its estimate. One tick is not enough: at a low estimate (a busy PC's loopback estimate fell
+/// to 256 kbit/s) one keyframe's burst waited 406 ms, and going down for it failed a line
+/// check on a perfect link; a burst would have to need 450 ms to be seen twice, while a queue
+/// that stands grows from tick to tick (219, 418, 569 ms on the 300 kbit/s weak-link test).
+/// On healthy loopback links the queue waited at most 16 ms in 216 ticks.
+pub const BACKLOG_STANDING: Duration = Duration::from_millis(200);
 /// A standing queue is owed out of the budget so that it drains within this long: a layer
 /// that only matches the pacer's rate would keep it standing, and the keyframe of the next
 /// layer down would wait behind it (measured: 1.5 s behind a standing queue at 300 kbit/s).
@@ -95,6 +97,8 @@ pub struct Downlink {
     /// The pacer's video queue towards the subscriber at the last tick: how long its oldest
     /// packet has waited, and its size in bytes.
     backlog: (Duration, usize),
+    /// How long the oldest queued packet had waited at the tick before.
+    backlog_before: Duration,
 }
 
 /// A ceiling on the estimate: half of what was being sent when the link proved overfull,
@@ -127,19 +131,22 @@ impl Downlink {
             congestion_seen: None,
             cap: None,
             backlog: (Duration::ZERO, 0),
+            backlog_before: Duration::ZERO,
         }
     }
 
     /// Records the pacer's video queue towards the subscriber: how long its oldest packet
     /// has waited and how many bytes it holds (str0m's queue snapshot, each tick).
     pub fn on_backlog(&mut self, oldest: Duration, bytes: usize) {
+        self.backlog_before = self.backlog.0;
         self.backlog = (oldest, bytes);
     }
 
-    /// Whether the pacer's queue stands ([`BACKLOG_STANDING`]): the slots going down shed
+    /// Whether the pacer's queue stands ([`BACKLOG_STANDING`] at this tick and the one
+    /// before): the slots going down shed
     /// their old layer rather than queue more of it ahead of the lower layer's keyframe.
     pub fn backlogged(&self) -> bool {
-        self.backlog.0 >= BACKLOG_STANDING
+        self.backlog.0.min(self.backlog_before) >= BACKLOG_STANDING
     }
 
     /// Records a new bandwidth estimate, bit/s.
@@ -636,14 +643,17 @@ mod tests {
         // The estimate fell to 1.2 Mbit/s: high (1.5 Mbit/s) overshoots it, but by less than
         // twice and without loss reported yet, so on the estimate alone the selector waits.
         d.on_estimate(1_200_000);
+        // The pacer's queue begins to grow: one tick of it is no evidence yet.
+        d.on_backlog(Duration::from_millis(250), 40_000);
+        assert!(!d.backlogged());
         assert_eq!(
             d.update(&[speaker()], at(0)).choices,
             vec![Some(Choice::full(Layer::High))],
             "no evidence yet: the short hold rides out a dip"
         );
-        // The pacer holds 300 ms of video, 100 kB: owed out of the budget, mid (500 kbit/s)
-        // would keep the queue standing; low lets it drain.
-        d.on_backlog(Duration::from_millis(300), 100_000);
+        // A tick later it holds 450 ms of video, 100 kB: owed out of the budget, mid
+        // (500 kbit/s) would keep the queue standing; low lets it drain.
+        d.on_backlog(Duration::from_millis(450), 100_000);
         assert!(d.backlogged());
         assert_eq!(
             d.update(&[speaker()], at(250)).choices,
@@ -709,6 +719,7 @@ mod tests {
         );
         // The low layer at full rate (150 kbit/s) fits the estimate (250 kbit/s less audio),
         // but the pacer's queue stands: 30 kB, owed within a second.
+        d.on_backlog(Duration::from_millis(650), 30_000);
         d.on_backlog(Duration::from_millis(900), 30_000);
         let c = d.update(&[layered], at(250)).choices[0].unwrap();
         assert_eq!(c.layer, Layer::Low);
@@ -725,5 +736,23 @@ mod tests {
                 temporal: 0
             })]
         );
+    }
+
+    #[test]
+    fn one_keyframe_burst_at_a_low_estimate_is_no_evidence() {
+        let t0 = Instant::now();
+        let mut d = Downlink::new(256_000, SelectorConfig::default());
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        for tick in 0..4 {
+            d.on_backlog(Duration::ZERO, 0);
+            d.update(&[speaker()], at(tick * 250));
+        }
+        // A keyframe of 9 kB waits 406 ms at 256 kbit/s, then is gone at the next tick.
+        d.on_backlog(Duration::from_millis(406), 9_000);
+        assert!(!d.backlogged());
+        let u = d.update(&[speaker()], at(1_000));
+        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))]);
+        d.on_backlog(Duration::ZERO, 0);
+        assert!(!d.backlogged());
     }
 }
