@@ -49,11 +49,6 @@ pub const BACKLOG_STANDING: Duration = Duration::from_millis(200);
 /// that only matches the pacer's rate would keep it standing, and the keyframe of the next
 /// layer down would wait behind it (measured: 1.5 s behind a standing queue at 300 kbit/s).
 pub const BACKLOG_DRAIN: Duration = Duration::from_secs(1);
-/// Consecutive clean stats (see [`Downlink::update`]) after which a paused link restarts
-/// the estimator once. After a weak spell str0m can stay in a loss-limited state whose
-/// estimate audio alone holds still (about 110 kbit/s), and it refuses every probe in that
-/// state; a fresh estimator probes at once (3 and 6 times its start).
-pub const RESTART_CLEAN_REPORTS: u32 = 2;
 /// The link's own round trip is the smallest seen over the last two of these windows.
 const BASE_RTT_WINDOW: Duration = Duration::from_secs(15);
 
@@ -69,9 +64,6 @@ pub struct Update {
     pub probe_bps: u64,
     /// Rate the estimator should try to discover (str0m's `desired`), bit/s.
     pub desired_bps: u64,
-    /// Restart the estimator from this estimate, bit/s (`rtc.bwe().reset`): a paused link
-    /// that reports clean again, see [`RESTART_CLEAN_REPORTS`].
-    pub restart_bps: Option<u64>,
 }
 
 /// The SFU-to-subscriber link state that drives layer selection.
@@ -88,10 +80,6 @@ pub struct Downlink {
     loss_known: bool,
     /// Whether the last round trip stood [`CONGESTED_QUEUE`] above the link's own.
     queue_standing: bool,
-    /// Stats in a row that showed a clean link (see [`Downlink::reports_clean`]).
-    clean_reports: u32,
-    /// The estimator was restarted during the current pause.
-    restarted: bool,
     /// When the estimator was last asked for an allocation probe.
     probe_armed_at: Option<Instant>,
     /// Alternates the desired rate between two values so each re-arm is a rise: str0m only
@@ -136,8 +124,6 @@ impl Downlink {
             egress_loss: 0.0,
             loss_known: true,
             queue_standing: false,
-            clean_reports: 0,
-            restarted: false,
             probe_armed_at: None,
             probe_high: false,
             base_rtt: [None, None],
@@ -178,12 +164,6 @@ impl Downlink {
         }
     }
 
-    /// Whether the last stats showed a link that carries what is sent: a loss figure under
-    /// [`CONGESTED_LOSS`], no standing queue, and no cap from an overfull link.
-    fn reports_clean(&self) -> bool {
-        self.clean_reports > 0 && self.cap.is_none()
-    }
-
     /// The loss the selector weighs: the reported one, or, when none came back and the queue
     /// stands, enough to count as proof of an overfull link.
     fn effective_loss(&self) -> f64 {
@@ -210,11 +190,6 @@ impl Downlink {
         let base = self.base_rtt.iter().flatten().min().copied().unwrap_or(rtt);
         self.queue_standing = rtt >= base + CONGESTED_QUEUE;
         let loss = self.effective_loss();
-        self.clean_reports = if self.loss_known && loss < CONGESTED_LOSS && !self.queue_standing {
-            self.clean_reports.saturating_add(1)
-        } else {
-            0
-        };
         if self.queue_standing && loss >= CONGESTED_LOSS {
             self.congestion_seen = Some((now, loss >= OVERFULL_LOSS));
         }
@@ -326,12 +301,8 @@ impl Downlink {
         // While capped, padding must not fill the link the cap is draining. With every video
         // slot paused the link carries audio alone: padding there competes with the audio
         // for a link that could not carry the lowest video layer (at 60 kbit/s it cost 70%
-        // of the audio packets), so it waits for the link to report clean. The re-armed
-        // probes above cannot find a recovered link alone: audio holds str0m's delay-based
-        // estimate at 1.5 times the acknowledged rate plus 10 kbit/s (about 110 kbit/s), and
-        // str0m's probe controller only re-reads whether it may probe (not while it last saw
-        // a loss-limited estimate) when the estimate moves. Padding up to the estimate moves it.
-        let probe_bps = if reception == Reception::AudioOnly && !self.reports_clean() {
+        // of the audio packets); the re-armed probes above find a recovered link instead.
+        let probe_bps = if reception == Reception::AudioOnly {
             0
         } else {
             self.selector
@@ -339,24 +310,11 @@ impl Downlink {
                 .min(desired)
                 .min(self.estimate_bps())
         };
-        // Paused on a link that reports clean again: restart the estimator (once a pause) so
-        // it probes for video, see [`RESTART_CLEAN_REPORTS`].
-        let mut restart_bps = None;
-        if reception != Reception::AudioOnly {
-            self.restarted = false;
-        } else if !self.restarted
-            && self.clean_reports >= RESTART_CLEAN_REPORTS
-            && self.estimate_bps < desired
-        {
-            self.restarted = true;
-            restart_bps = Some(self.estimate_bps);
-        }
         Update {
             choices,
             reception,
             probe_bps,
             desired_bps: desired,
-            restart_bps,
         }
     }
 }
@@ -615,59 +573,6 @@ mod tests {
             d.estimate_bps(),
             300_000,
             "no report but no queue: nothing proven"
-        );
-    }
-
-    #[test]
-    fn a_paused_link_that_reports_clean_again_pads_and_restarts_the_estimator_once() {
-        // After a weak spell str0m's estimate can sit still below the lowest layer with its
-        // probes refused: neither padding nor a restart came before, so video never resumed.
-        let t0 = Instant::now();
-        let at = |ms: u64| t0 + Duration::from_millis(ms);
-        let mut d = Downlink::new(60_000, SelectorConfig::default());
-        d.on_rtt(Some(Duration::from_millis(20)), t0);
-        // 60 kbit/s: loss and a standing queue. Paused, no padding, no restart.
-        let mut last = None;
-        for ms in (0..5_000).step_by(250) {
-            if ms % 1_000 == 0 {
-                d.on_loss(Some(0.05));
-                d.on_rtt(Some(Duration::from_millis(400)), at(ms));
-            }
-            let u = d.update(&[speaker()], at(ms));
-            assert_eq!(u.restart_bps, None, "restart on a weak link at {ms} ms");
-            if u.reception == Reception::AudioOnly {
-                assert_eq!(u.probe_bps, 0, "padding on a weak link at {ms} ms");
-            }
-            last = Some(u);
-        }
-        assert_eq!(last.map(|u| u.choices), Some(vec![None]), "paused");
-        // The link recovers: clean stats every second, the estimate still stuck at 60 kbit/s.
-        let mut restarts = Vec::new();
-        let mut padded = None;
-        for ms in (5_000..12_000).step_by(250) {
-            if ms % 1_000 == 0 {
-                d.on_loss(Some(0.0));
-                d.on_rtt(Some(Duration::from_millis(22)), at(ms));
-            }
-            let u = d.update(&[speaker()], at(ms));
-            assert_eq!(u.reception, Reception::AudioOnly);
-            if let Some(bps) = u.restart_bps {
-                restarts.push((ms, bps));
-            }
-            if u.probe_bps > 0 && padded.is_none() {
-                padded = Some(ms);
-                assert!(u.probe_bps <= 60_000, "padding within the estimate");
-            }
-        }
-        assert_eq!(
-            restarts,
-            vec![(6_000, 60_000)],
-            "restarted once, from the estimate, on the second clean stats"
-        );
-        let padded = padded.expect("padding on a clean link");
-        assert!(
-            padded <= 7_000,
-            "padding once the cap lifted (3 s after the last proof), at {padded} ms"
         );
     }
 

@@ -87,9 +87,6 @@ impl Core {
                     paused += 1;
                 }
             }
-            if let Some(bps) = update.restart_bps {
-                sub.rtc.bwe().reset(str0m::bwe::Bitrate::bps(bps));
-            }
             // Pad towards the next step up, probe towards the desired rate (see Downlink).
             sub.rtc.bwe().set_bitrate(
                 str0m::bwe::Bitrate::bps(update.probe_bps),
