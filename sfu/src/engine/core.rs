@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 use super::ingest::SlotRef;
 use super::peer::Peer;
 use super::Command;
+use crate::keyframe::Need;
 use crate::metrics::{SfuMetrics, Tally};
 use crate::select::Choice;
 use crate::{PeerId, SfuEvent};
@@ -394,12 +395,14 @@ impl Core {
         }
     }
 
-    /// Asks a publisher's track for a keyframe of `layer`, unless one was asked for lately.
+    /// Asks a publisher's track for a keyframe of `layer`, unless one was asked for lately
+    /// (lately depends on `need`: see [`crate::keyframe`]).
     pub(super) fn keyframe(
         &mut self,
         pidx: usize,
         tidx: usize,
         layer: Option<crate::Layer>,
+        need: Need,
         now: Instant,
     ) {
         let Some(p) = self.peers[pidx].as_mut() else {
@@ -407,10 +410,10 @@ impl Core {
         };
         if p.tracks[tidx]
             .throttle
-            .allow(layer.map_or(0, |l| l.index()), now)
+            .allow(layer.map_or(0, |l| l.index()), need, now)
             && p.request_keyframe(tidx, layer)
         {
-            debug!(publisher = %p.id, track = ?p.tracks[tidx].kind, ?layer, "keyframe requested");
+            debug!(publisher = %p.id, track = ?p.tracks[tidx].kind, ?layer, ?need, "keyframe requested");
             self.tally.keyframe_requests += 1;
             self.mark_dirty(pidx);
         }
