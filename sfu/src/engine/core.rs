@@ -32,9 +32,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 pub const SELECT_EVERY: Duration = Duration::from_millis(250);
 /// Longest the core sleeps when no peer asks for a timeout sooner.
 const IDLE_TIMEOUT: Duration = Duration::from_millis(100);
-/// Most timeouts-due-now one poll of a peer answers at once (see [`Core::poll`]); a bound so
-/// that a peer whose timer stays due cannot hold the loop. 32 covers a keyframe's packets.
-const IMMEDIATE_ROUNDS: u32 = 32;
 
 /// A datagram for the driver to send.
 #[derive(Debug)]
@@ -364,13 +361,10 @@ impl Core {
     /// Drains a peer's output: queues datagrams, handles events, records its next timeout.
     ///
     /// str0m's pacer lets one packet out per `handle_timeout` and then asks for a timeout
-    /// *now*; that timeout is given here at once (up to [`IMMEDIATE_ROUNDS`] times), so a
-    /// peer's queue leaves in one poll instead of one loop wake, `ppoll` and scan of every
-    /// peer per packet. Each round is the `handle_timeout` the next wake would have made,
-    /// at the same `now`.
+    /// *now*; that is left to the next `handle_timeout` of the core. Answering it here at
+    /// once was tried (issue 15, `RESULTS.md`): it saved no loop wake (the driver gives the
+    /// time after every read anyway) and moved the work into the forwarding span.
     pub(super) fn poll(&mut self, idx: usize) {
-        let now = self.now;
-        let mut rounds = 0;
         loop {
             let Some(peer) = self.peers[idx].as_mut() else {
                 return;
@@ -392,13 +386,6 @@ impl Core {
                     });
                 }
                 Ok(RtcOutput::Timeout(t)) => {
-                    if t <= now && rounds < IMMEDIATE_ROUNDS {
-                        rounds += 1;
-                        match peer.rtc.handle_input(Input::Timeout(now)) {
-                            Ok(()) => continue,
-                            Err(e) => debug!(peer = %peer.id, "timeout input refused: {e}"),
-                        }
-                    }
                     peer.next_timeout = t;
                     self.earliest_timeout = self.earliest_timeout.min(t);
                     return;
