@@ -43,6 +43,8 @@ struct Client {
     received: Vec<u8>,
     /// Datagrams the core sent it.
     datagrams: usize,
+    /// When each keyframe request (PLI) from the core reached it.
+    keyframe_requests: Vec<Instant>,
     seq: u64,
 }
 
@@ -120,6 +122,7 @@ impl Net {
             video_mid,
             received: Vec::new(),
             datagrams: 0,
+            keyframe_requests: Vec::new(),
             seq: 1,
         });
         n
@@ -246,6 +249,9 @@ impl Net {
                                 _ => p.payload.get(2).copied().unwrap_or(0),
                             };
                             c.received.push(mark);
+                        }
+                        RtcOutput::Event(Event::KeyframeRequest(_)) => {
+                            c.keyframe_requests.push(now);
                         }
                         RtcOutput::Event(_) => {}
                         RtcOutput::Timeout(t) => {
@@ -442,6 +448,41 @@ fn a_layer_choice_switches_which_simulcast_layer_is_forwarded() {
     let after = &net.clients[subscriber].received[from..];
     assert!(on_mid(&net), "mid is forwarded now: {after:?}");
     assert!(!after.contains(&3), "high is never forwarded: {after:?}");
+}
+
+#[test]
+fn a_new_subscriber_gets_its_keyframe_request_at_once_and_a_burst_of_them_gets_one() {
+    let mut net = Net::new();
+    let publisher = net.join(true);
+    let first = net.join(false);
+    let second = net.join(false);
+    let third = net.join(false);
+    net.connect_all();
+    // The publisher never sends a keyframe, so every subscriber keeps waiting and asking.
+    let send = |net: &mut Net| net.send_frame(publisher, false);
+    net.run(Duration::from_millis(100), send);
+    net.subscribe(first, publisher, TrackKind::Camera, Layer::Low);
+    net.run(Duration::from_millis(150), send);
+    let asked = net.now;
+    let before = net.clients[publisher].keyframe_requests.len();
+    assert!(
+        before >= 1,
+        "the first subscriber's request reached the publisher"
+    );
+    // 150 ms after the last request (inside the 500 ms repeat interval), two more sites
+    // get the camera at the same instant.
+    net.subscribe(second, publisher, TrackKind::Camera, Layer::Low);
+    net.subscribe(third, publisher, TrackKind::Camera, Layer::Low);
+    net.run(Duration::from_millis(20), send);
+    let new: Vec<Duration> = net.clients[publisher].keyframe_requests[before..]
+        .iter()
+        .map(|t| *t - asked)
+        .collect();
+    assert_eq!(
+        new.len(),
+        1,
+        "one request within one 20 ms tick for both new subscribers: {new:?}"
+    );
 }
 
 #[test]

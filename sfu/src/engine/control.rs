@@ -10,6 +10,7 @@ use tracing::{debug, info, warn};
 use super::core::Core;
 use super::ingest::SlotRef;
 use super::peer::Peer;
+use crate::keyframe::Need;
 use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuEvent, Subscription};
 
 impl Core {
@@ -152,7 +153,7 @@ impl Core {
                 let l = publisher.tracks[tidx]
                     .active(now)
                     .best_for(crate::Layer::Low);
-                self.keyframe(pidx, tidx, l, now);
+                self.keyframe(pidx, tidx, l, Need::FirstPicture, now);
             }
         }
     }

@@ -21,6 +21,7 @@ use tracing::{debug, warn};
 use super::ingest::SlotRef;
 use super::peer::Peer;
 use super::Command;
+use crate::keyframe::Need;
 use crate::metrics::{SfuMetrics, Tally};
 use crate::select::Choice;
 use crate::{PeerId, SfuEvent};
@@ -358,6 +359,11 @@ impl Core {
     }
 
     /// Drains a peer's output: queues datagrams, handles events, records its next timeout.
+    ///
+    /// str0m's pacer lets one packet out per `handle_timeout` and then asks for a timeout
+    /// *now*; that is left to the next `handle_timeout` of the core. Answering it here at
+    /// once was tried (issue 15, `RESULTS.md`): it saved no loop wake (the driver gives the
+    /// time after every read anyway) and moved the work into the forwarding span.
     pub(super) fn poll(&mut self, idx: usize) {
         loop {
             let Some(peer) = self.peers[idx].as_mut() else {
@@ -394,12 +400,14 @@ impl Core {
         }
     }
 
-    /// Asks a publisher's track for a keyframe of `layer`, unless one was asked for lately.
+    /// Asks a publisher's track for a keyframe of `layer`, unless one was asked for lately
+    /// (lately depends on `need`: see [`crate::keyframe`]).
     pub(super) fn keyframe(
         &mut self,
         pidx: usize,
         tidx: usize,
         layer: Option<crate::Layer>,
+        need: Need,
         now: Instant,
     ) {
         let Some(p) = self.peers[pidx].as_mut() else {
@@ -407,10 +415,10 @@ impl Core {
         };
         if p.tracks[tidx]
             .throttle
-            .allow(layer.map_or(0, |l| l.index()), now)
+            .allow(layer.map_or(0, |l| l.index()), need, now)
             && p.request_keyframe(tidx, layer)
         {
-            debug!(publisher = %p.id, track = ?p.tracks[tidx].kind, ?layer, "keyframe requested");
+            debug!(publisher = %p.id, track = ?p.tracks[tidx].kind, ?layer, ?need, "keyframe requested");
             self.tally.keyframe_requests += 1;
             self.mark_dirty(pidx);
         }

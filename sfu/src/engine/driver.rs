@@ -18,6 +18,7 @@ use tracing::{debug, info, warn};
 
 use super::batch::SendBatch;
 use super::core::{Core, Output};
+use super::recv::{RecvBatch, RECV_BATCH};
 use super::Command;
 use crate::tcp::TcpMedia;
 use crate::SfuEvent;
@@ -26,7 +27,7 @@ use crate::SfuEvent;
 /// sooner: it waits for exactly the earliest one).
 const COMMAND_POLL: Duration = Duration::from_millis(5);
 /// Datagrams read in one go before timers are looked at again.
-const RECV_BATCH: usize = 64;
+const RECV_PER_WAKE: usize = 64;
 
 /// What the media socket's kernel buffers are asked to hold. One thread reads every site's
 /// packets: with the 208 KiB default the kernel dropped packets whenever that thread was off
@@ -42,13 +43,14 @@ pub(super) struct Driver {
     pub events: UnboundedSender<SfuEvent>,
     /// UDP datagrams waiting for the next `sendmmsg`.
     pub out: SendBatch,
+    /// Buffers for `recvmmsg`.
+    pub inbox: RecvBatch,
     /// Frames read from TCP connections in one pass, reused.
     pub tcp_frames: Vec<(std::net::SocketAddr, Vec<u8>)>,
 }
 
 impl Driver {
     pub fn run(&mut self) {
-        let mut buf = vec![0u8; 2048];
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
         loop {
             if !self.apply_commands() {
@@ -71,7 +73,7 @@ impl Driver {
             wait(&mut fds, wake.saturating_duration_since(now));
             self.read_tcp(&fds[1..]);
             if fds[0].revents != 0 {
-                self.read_udp(&mut buf);
+                self.read_udp();
             }
             self.core.handle_timeout(Instant::now());
             self.drain();
@@ -118,24 +120,34 @@ impl Driver {
         self.tcp_frames = frames;
     }
 
-    fn read_udp(&mut self, buf: &mut [u8]) {
-        for _ in 0..RECV_BATCH {
-            match self.socket.recv_from(buf) {
-                Ok((n, source)) => {
-                    let arrived = Instant::now();
-                    let got = self
-                        .core
-                        .handle_receive(arrived, Protocol::Udp, source, &buf[..n]);
-                    if got.forwarded {
-                        self.drain();
-                        self.core.observe_latency(arrived.elapsed());
-                    }
-                }
+    fn read_udp(&mut self) {
+        let mut read = 0;
+        while read < RECV_PER_WAKE {
+            let n = match self.inbox.read(&self.socket) {
+                Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => {
                     debug!("udp recv error: {e}");
                     break;
                 }
+            };
+            read += n;
+            for i in 0..n {
+                let arrived = Instant::now();
+                let Some((source, data)) = self.inbox.get(i) else {
+                    continue;
+                };
+                let got = self
+                    .core
+                    .handle_receive(arrived, Protocol::Udp, source, data);
+                if got.forwarded {
+                    self.drain();
+                    self.core.observe_latency(arrived.elapsed());
+                }
+            }
+            // A short batch emptied the socket: no call that ends in EAGAIN.
+            if n < RECV_BATCH {
+                break;
             }
         }
     }

@@ -8,6 +8,7 @@ use str0m::{Event, IceConnectionState};
 use tracing::{debug, info};
 
 use super::core::Core;
+use crate::keyframe::Need;
 use crate::SfuEvent;
 
 impl Core {
@@ -79,7 +80,7 @@ impl Core {
                     return;
                 };
                 let layer = slot.down.current_layer().flatten();
-                self.keyframe(pidx, tidx, layer, now);
+                self.keyframe(pidx, tidx, layer, Need::Repeat, now);
             }
             _ => {}
         }
@@ -113,7 +114,7 @@ impl Core {
             let layer = self.peers[pidx]
                 .as_ref()
                 .and_then(|p| p.tracks[tidx].active(now).best_for(target));
-            self.keyframe(pidx, tidx, layer, now);
+            self.keyframe(pidx, tidx, layer, Need::FirstPicture, now);
         }
     }
 }

@@ -9,6 +9,7 @@ use tracing::{debug, warn};
 
 use super::core::Core;
 use super::ingest::{Dropped, Packet};
+use crate::keyframe::Need;
 use crate::SfuEvent;
 
 impl Core {
@@ -85,7 +86,7 @@ impl Core {
             }
         }
         if let Some(layer) = keyframe_for {
-            self.keyframe(pidx, inc.track, layer, now);
+            self.keyframe(pidx, inc.track, layer, Need::Repeat, now);
         }
     }
 }

@@ -22,6 +22,7 @@ mod fanout;
 pub mod ingest;
 mod layers;
 mod peer;
+mod recv;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -43,6 +44,7 @@ use crate::Subscription;
 use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuConfig, SfuEvent, StartError};
 use batch::SendBatch;
 use driver::Driver;
+use recv::RecvBatch;
 
 /// Requests from the [`crate::Sfu`] handle.
 #[derive(Debug)]
@@ -149,6 +151,7 @@ pub(crate) fn spawn(
         commands: rx,
         events,
         out: SendBatch::default(),
+        inbox: RecvBatch::default(),
         tcp_frames: Vec::new(),
     };
     let handle = thread::Builder::new()
