@@ -142,6 +142,7 @@ struct Relay {
 impl Relay {
     async fn run(mut self, mut stopped: oneshot::Receiver<()>) -> Vec<(u32, StreamMeter)> {
         let mut batch = mmsg::Batch::default();
+        let mut sent = mmsg::Batch::default();
         let mut buf = vec![0u8; mmsg::DATAGRAM];
         loop {
             tokio::select! {
@@ -156,7 +157,7 @@ impl Relay {
                     if r.is_err() {
                         break;
                     }
-                    self.relay_peer(&mut buf);
+                    self.relay_peer(&mut buf, &mut sent);
                 }
             }
         }
@@ -166,9 +167,10 @@ impl Relay {
             .collect()
     }
 
-    /// Everything the peer connection sends goes to the SFU from the outer socket.
-    fn relay_peer(&mut self, buf: &mut [u8]) {
-        loop {
+    /// Everything the peer connection sends goes to the SFU from the outer socket: the
+    /// first datagram one at a time to learn the peer connection's address, then in batches.
+    fn relay_peer(&mut self, buf: &mut [u8], batch: &mut mmsg::Batch) {
+        while self.peer.is_none() {
             match self.inner.try_recv_from(buf) {
                 Ok((n, from)) => {
                     self.peer = Some(from);
@@ -176,9 +178,20 @@ impl Relay {
                         let _ = self.outer.try_send_to(&buf[..n], *sfu);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                // ICMP errors (port unreachable) surface here; UDP goes on.
-                Err(_) => {}
+                // WouldBlock, or an ICMP error: the next wake reads on.
+                Err(_) => return,
+            }
+        }
+        loop {
+            let fd = self.inner.as_raw_fd();
+            let n = match self.inner.try_io(Interest::READABLE, || batch.recv(fd)) {
+                Ok(n) => n,
+                Err(_) => return,
+            };
+            if let Some(sfu) = self.sfu.get() {
+                for i in 0..n {
+                    let _ = self.outer.try_send_to(batch.get(i), *sfu);
+                }
             }
         }
     }
