@@ -2,6 +2,7 @@
 //! site's socket usually finds several packets waiting (a keyframe arrives as a burst).
 
 use std::io;
+use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
 /// Datagrams read per call.
@@ -65,6 +66,53 @@ impl Batch {
     }
 }
 
+/// Sends `datagrams` to `to` with as few `sendmmsg` calls as the kernel allows, without
+/// waiting: what does not fit in the socket buffer is dropped, as a full link would. IPv4
+/// only (`Unsupported` otherwise: the caller sends one at a time); the tap binds loopback.
+pub fn send_all(fd: RawFd, datagrams: &[&[u8]], to: SocketAddr) -> io::Result<()> {
+    let SocketAddr::V4(v4) = to else {
+        return Err(io::ErrorKind::Unsupported.into());
+    };
+    // SAFETY: an all-zero sockaddr_in is valid; the fields are then set.
+    let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_port = v4.port().to_be();
+    sa.sin_addr = libc::in_addr {
+        s_addr: u32::from_ne_bytes(v4.ip().octets()),
+    };
+    for chunk in datagrams.chunks(BATCH) {
+        // SAFETY: as in `recv`.
+        let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+        let mut hdr: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
+        for ((v, h), d) in iov.iter_mut().zip(hdr.iter_mut()).zip(chunk) {
+            // The kernel only reads through this pointer (sendmmsg).
+            v.iov_base = d.as_ptr() as *mut libc::c_void;
+            v.iov_len = d.len();
+            h.msg_hdr.msg_iov = v;
+            h.msg_hdr.msg_iovlen = 1;
+            h.msg_hdr.msg_name = (&mut sa as *mut libc::sockaddr_in).cast();
+            h.msg_hdr.msg_namelen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        }
+        let mut sent = 0;
+        while sent < chunk.len() {
+            // SAFETY: headers `sent..chunk.len()` point at live iovecs, datagrams and `sa`.
+            let n = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    hdr.as_mut_ptr().add(sent),
+                    (chunk.len() - sent) as libc::c_uint,
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n <= 0 {
+                break;
+            }
+            sent += n as usize;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +138,21 @@ mod tests {
             }
         }
         assert_eq!(got, (0..5u8).map(|i| vec![i; 100]).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_batch_sent_in_one_call_arrives_whole_and_in_order() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let data: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 10 + usize::from(i)]).collect();
+        let refs: Vec<&[u8]> = data.iter().map(|d| d.as_slice()).collect();
+        send_all(tx.as_raw_fd(), &refs, rx.local_addr().unwrap()).unwrap();
+        rx.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = [0u8; 100];
+        for d in &data {
+            let (n, from) = rx.recv_from(&mut buf).unwrap();
+            assert_eq!((&buf[..n], from), (d.as_slice(), tx.local_addr().unwrap()));
+        }
     }
 }

@@ -189,9 +189,8 @@ impl Relay {
                 Err(_) => return,
             };
             if let Some(sfu) = self.sfu.get() {
-                for i in 0..n {
-                    let _ = self.outer.try_send_to(batch.get(i), *sfu);
-                }
+                let out: Vec<&[u8]> = (0..n).map(|i| batch.get(i)).collect();
+                self.send(&self.outer, &out, *sfu);
             }
         }
     }
@@ -205,13 +204,24 @@ impl Relay {
                 Err(_) => return,
             };
             let now = clock::micros();
+            let mut out: Vec<&[u8]> = Vec::with_capacity(n);
             for i in 0..n {
                 let packet = batch.get(i);
                 if self.meter(packet, now) {
-                    if let Some(peer) = self.peer {
-                        let _ = self.inner.try_send_to(packet, peer);
-                    }
+                    out.push(packet);
                 }
+            }
+            if let Some(peer) = self.peer {
+                self.send(&self.inner, &out, peer);
+            }
+        }
+    }
+
+    /// Sends a batch with `sendmmsg`, one at a time where that cannot (IPv6).
+    fn send(&self, socket: &UdpSocket, datagrams: &[&[u8]], to: SocketAddr) {
+        if mmsg::send_all(socket.as_raw_fd(), datagrams, to).is_err() {
+            for d in datagrams {
+                let _ = socket.try_send_to(d, to);
             }
         }
     }
