@@ -6,6 +6,7 @@
 //! encoder), [`meter`] (what a receiver measures), [`peer`] (webrtc-rs), [`pacer`] (one shared
 //! timer drives every publisher), [`target`] (the system under test and its signaling;
 //! [`janus`] is the second one, for side-by-side runs),
+//! [`tap`] (the light receiver: headers counted, a sample decrypted),
 //! [`site`] (one simulated site), [`server`], [`scrape`], [`scenario`], [`runner`],
 //! [`report`], [`chart`], [`steady`] (the soak verdict).
 
@@ -27,5 +28,6 @@ pub mod server;
 pub mod site;
 pub mod steady;
 pub mod synth;
+pub mod tap;
 pub mod target;
 pub mod timeline;

@@ -75,6 +75,10 @@ struct Args {
     /// Override the scenario's `duration_s` (seconds measured), e.g. a short soak.
     #[arg(long)]
     duration_s: Option<f64>,
+    /// Sites (the chair first) that receive through a full webrtc-rs peer connection; the
+    /// others count headers and decrypt a sample (`src/tap`). Janus sites are always full.
+    #[arg(long, default_value_t = runner::FULL_SITES)]
+    full_sites: u16,
     /// Janus `event_loops` (0: its default, a thread per handle).
     #[arg(long, default_value_t = 0)]
     janus_event_loops: u32,
@@ -178,6 +182,7 @@ async fn run_one(args: &Args, scenario: &Scenario, which: Which) -> anyhow::Resu
     let options = RunOptions {
         server_pid: pid,
         progress: true,
+        full_sites: args.full_sites,
         ..RunOptions::default()
     };
     let result = runner::run(target, scenario, &options).await;

@@ -181,11 +181,26 @@ impl StreamMeter {
     /// Records one RTP packet that arrived at `now_us`. Returns its marker when it is new and
     /// parsed (duplicates are only counted).
     pub fn push(&mut self, seq: u16, ts: u32, payload: &[u8], now_us: u64) -> Option<Marker> {
-        if !self.seq.push(seq) {
+        if !self.push_header(seq, ts, now_us) {
             return None;
+        }
+        self.push_payload(payload, now_us)
+    }
+
+    /// The half of [`StreamMeter::push`] the RTP header alone can tell (SRTP leaves the header
+    /// in the clear): sequence, jitter, first arrival. False for a duplicate.
+    pub fn push_header(&mut self, seq: u16, ts: u32, now_us: u64) -> bool {
+        if !self.seq.push(seq) {
+            return false;
         }
         self.jitter.push(ts, now_us * self.clock_rate() / 1_000_000);
         self.first_at_us.get_or_insert(now_us);
+        true
+    }
+
+    /// The other half: what the decrypted payload says (layer, source, keyframe), for a
+    /// packet already counted by [`StreamMeter::push_header`] or for a sample of the stream.
+    pub fn push_payload(&mut self, payload: &[u8], now_us: u64) -> Option<Marker> {
         let marker = if self.audio {
             payload::parse_audio(payload)
         } else {
@@ -211,6 +226,22 @@ impl StreamMeter {
                 None
             }
         }
+    }
+
+    /// Takes what `sample` (a meter fed only [`StreamMeter::push_payload`] with a sample of
+    /// this stream) learnt from payloads; the counts of packets stay this meter's own.
+    pub fn absorb_payload(&mut self, sample: &StreamMeter) {
+        self.decode_errors += sample.decode_errors;
+        self.first_keyframe_at_us = match (self.first_keyframe_at_us, sample.first_keyframe_at_us) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for (mine, theirs) in self.layers.iter_mut().zip(sample.layers) {
+            *mine += theirs;
+        }
+        self.last_layer = sample.last_layer.or(self.last_layer);
+        self.last_source = sample.last_source.or(self.last_source);
+        self.keyframes += sample.keyframes;
     }
 
     /// Jitter, milliseconds.

@@ -285,18 +285,27 @@ fn mic_track(ssrc: u32) -> MediaStreamTrack {
 /// (loopback in every test: no other host candidate, no mDNS name). [`Peer::build`] adds a
 /// diemcau site's transceivers; where the server offers (a Janus subscriber), the remote
 /// offer creates them.
+///
+/// A `light` connection sees only a sample of what it receives (the rest is counted by a
+/// [`crate::tap`] in front of it), so it must say nothing about reception: no NACKs (every
+/// unsampled packet would look lost), no transport-cc (the SFU's estimate would collapse),
+/// no receiver reports (15 in 16 lost). It still answers NACKs for what it sends.
 pub async fn connection(
     ip: IpAddr,
+    light: bool,
 ) -> anyhow::Result<(Arc<dyn PeerConnection>, mpsc::UnboundedReceiver<PeerEvent>)> {
     let mut me = media_engine()?;
-    let registry = Registry::new()
-        .with(
-            Slot::NackResponder,
-            NackResponderBuilder::new().with_size(NACK_HISTORY).build(),
-        )
-        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
-    let registry = configure_twcc_receiver_only(registry, &mut me)?;
-    let registry = configure_rtcp_reports(registry);
+    let registry = Registry::new().with(
+        Slot::NackResponder,
+        NackResponderBuilder::new().with_size(NACK_HISTORY).build(),
+    );
+    let registry = if light {
+        registry
+    } else {
+        let registry = registry.with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
+        let registry = configure_twcc_receiver_only(registry, &mut me)?;
+        configure_rtcp_reports(registry)
+    };
     let registry = registry.with(Slot::from(14_000), KeyframeRequests::default());
     let settings = SettingEngineBuilder::new()
         .with_crypto_provider(Arc::new(crypto::providers::AwsLcRsProvider::new()))
@@ -345,13 +354,15 @@ pub struct Peer {
 
 impl Peer {
     /// Builds the connection bound to `ip` only (loopback in every test: no other host
-    /// candidate, no mDNS name) with the transceivers of `layout`. `seed` makes SSRCs unique.
+    /// candidate, no mDNS name) with the transceivers of `layout`. `seed` makes SSRCs unique;
+    /// `light`: see [`connection`].
     pub async fn build(
         ip: IpAddr,
         layout: Layout,
         seed: u32,
+        light: bool,
     ) -> anyhow::Result<(Peer, mpsc::UnboundedReceiver<PeerEvent>)> {
-        let (pc, rx) = connection(ip).await?;
+        let (pc, rx) = connection(ip, light).await?;
         let base = seed.wrapping_mul(16).wrapping_add(0x1000_0000);
         let mic_ssrc = base;
         let camera_ssrcs = [base + 1, base + 2, base + 3];

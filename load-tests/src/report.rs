@@ -88,6 +88,18 @@ pub fn markdown(r: &RunResult) -> String {
             format!("{f:.2} CPU s"),
         );
     }
+    let g = &r.generator;
+    row(
+        "generator CPU per million RTP packets its sites received",
+        format!(
+            "{} ({} of the SFU's per packet; {} full + {} light sites, {} of tap packets decrypted)",
+            opt(g.cpu_s_per_million, "CPU s", 2),
+            g.vs_sfu.map_or("n/a".into(), |v| format!("{v:.2}×")),
+            g.full_sites,
+            g.light_sites,
+            g.tap_sampled_pct.map_or("n/a".into(), |p| format!("{p:.1}%")),
+        ),
+    );
     row(
         "loss (all / audio / video)",
         format!(

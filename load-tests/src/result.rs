@@ -114,6 +114,19 @@ pub struct GeneratorFigures {
     /// Of those, irq and softirq context (loopback packet delivery, which the kernel charges
     /// to no process when it accounts IRQ time).
     pub softirq_cores: Option<f64>,
+    /// Generator CPU seconds per million RTP packets its sites received in the window
+    /// (publishing included: it is the whole generator's cost).
+    pub cpu_s_per_million: Option<f64>,
+    /// That over the SFU's CPU per forwarded packet (goal: at most 0.25).
+    pub vs_sfu: Option<f64>,
+    /// Sites receiving through a full webrtc-rs peer connection.
+    pub full_sites: usize,
+    /// Sites receiving through a tap (headers counted, a sample decrypted).
+    pub light_sites: usize,
+    /// Media packets the taps counted over the whole run.
+    pub tap_packets: u64,
+    /// Of those, percent forwarded to be decrypted.
+    pub tap_sampled_pct: Option<f64>,
 }
 
 /// What the sites received, over the whole run.
@@ -222,6 +235,10 @@ pub struct Inputs<'a> {
     pub reports: Vec<SiteReport>,
     /// Pacer counters.
     pub pacer: &'a PacerStats,
+    /// The sites' live counters (the taps').
+    pub progress: &'a crate::site::Progress,
+    /// Sites below this index received through full peer connections.
+    pub full_sites: u16,
 }
 
 /// The current UTC time as `2026-11-23 07:10:00`.
@@ -294,7 +311,7 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
         }),
         _ => None,
     };
-    let generator = {
+    let mut generator = {
         let (cpu_s, rss) = match (&i.window_first.generator, &i.window_last.generator) {
             (Some(a), Some(b)) => (b.cpu_s - a.cpu_s, b.rss_bytes),
             _ => (0.0, 0),
@@ -319,6 +336,12 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
                 ),
                 _ => None,
             },
+            cpu_s_per_million: None,
+            vs_sfu: None,
+            full_sites: 0,
+            light_sites: 0,
+            tap_packets: 0,
+            tap_sampled_pct: None,
         }
     };
 
@@ -426,6 +449,25 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
             .as_ref()
             .and_then(|f| per_million(f.forwarded_pps * window_s)),
     };
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let full = i.reports.iter().filter(|r| r.index < i.full_sites).count();
+        generator.full_sites = full;
+        generator.light_sites = i.reports.len() - full;
+        generator.tap_packets = i.progress.tap_packets.load(Relaxed);
+        generator.tap_sampled_pct = (generator.tap_packets > 0).then(|| {
+            100.0 * i.progress.tap_sampled.load(Relaxed) as f64 / generator.tap_packets as f64
+        });
+        generator.cpu_s_per_million = (all_delivered > 0 && generator.cpu_s > 0.0)
+            .then(|| generator.cpu_s / all_delivered as f64 * 1e6);
+        let sfu_per_packet = per_packet
+            .cpu_s_per_million_forwarded
+            .or(per_packet.cpu_s_per_million);
+        generator.vs_sfu = match (generator.cpu_s_per_million, sfu_per_packet) {
+            (Some(g), Some(s)) if s > 0.0 => Some(g / s),
+            _ => None,
+        };
+    }
     let sc = &i.scenario;
     let steadiness = (sc.warmup_s > 0.0)
         .then(|| crate::steady::assess(&i.timeline, sc.ramp_s() + sc.settle_s + sc.warmup_s))

@@ -37,7 +37,14 @@ pub struct RunOptions {
     pub progress: bool,
     /// Seconds between timeline samples.
     pub sample_every: Duration,
+    /// Sites (the chair first) that receive through a full webrtc-rs peer connection; the
+    /// others receive through a tap ([`crate::tap`]).
+    pub full_sites: u16,
 }
+
+/// Full webrtc-rs sites in every run unless told otherwise: the chair and three sites, so
+/// every run stays an interoperability test of the whole receive path.
+pub const FULL_SITES: u16 = 4;
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -45,6 +52,7 @@ impl Default for RunOptions {
             server_pid: None,
             progress: false,
             sample_every: Duration::from_secs(2),
+            full_sites: FULL_SITES,
         }
     }
 }
@@ -115,6 +123,7 @@ pub async fn run(
         keyframe_every: (scenario.keyframe_interval_s * f64::from(FPS)).round() as u32,
         site_mic: scenario.site_mic,
         progress: Progress::default(),
+        full_sites: options.full_sites,
     });
     let bar = if options.progress {
         ProgressBar::new(0)
@@ -300,5 +309,7 @@ pub async fn run(
         timeline,
         reports,
         pacer: &ctx.pacer.stats,
+        progress: &ctx.progress,
+        full_sites: options.full_sites,
     }))
 }

@@ -66,4 +66,13 @@ async fn five_sites_receive_the_chair_and_the_floor_without_loss() {
     let sfu = r.sfu.as_ref().expect("the server's metrics were read");
     assert!(sfu.forwarded_pps > 500.0, "{summary}");
     assert!(r.problems.is_empty(), "{summary}");
+    // Two of the five sites received through taps: their packets were counted from the
+    // header and only a sample decrypted, yet they saw the chair (asserted above).
+    let g = &r.generator;
+    assert_eq!((g.full_sites, g.light_sites), (4, 2), "{summary}");
+    assert!(g.tap_packets > 1000, "{summary}");
+    assert!(
+        g.tap_sampled_pct.is_some_and(|p| p < 25.0),
+        "the taps decrypted only a sample: {summary}"
+    );
 }

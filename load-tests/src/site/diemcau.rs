@@ -24,6 +24,7 @@ use crate::meter::{Reception, StreamMeter};
 use crate::pacer::Publisher;
 use crate::payload::Layer;
 use crate::peer::{Layout, Peer, PeerEvent};
+use crate::tap::Tap;
 use signaling::protocol::Role;
 
 type Ws =
@@ -64,17 +65,44 @@ pub async fn run(
     let mut report = SiteReport::new(&spec);
     let t0 = clock::micros();
     let mut receivers = JoinSet::new();
-    let result = session(http, &spec, &ctx, commands, &mut report, t0, &mut receivers).await;
+    let tap = if ctx.light(spec.index) {
+        match Tap::start(ctx.ip, ctx.clone()).await {
+            Ok(tap) => Some(tap),
+            Err(e) => {
+                ctx.progress.failed.fetch_add(1, Ordering::Relaxed);
+                report.failure = Some(format!("binding the tap: {e}"));
+                return report;
+            }
+        }
+    } else {
+        None
+    };
+    let result = session(
+        http,
+        &spec,
+        &ctx,
+        commands,
+        &mut report,
+        t0,
+        &mut receivers,
+        tap.as_ref(),
+    )
+    .await;
     if let Err(e) = result {
         ctx.progress.failed.fetch_add(1, Ordering::Relaxed);
         report.failure = Some(format!("{e:#}"));
     }
     // The connection is closed: every receive task sees its track end.
+    let mut sampled = Vec::new();
     let deadline = tokio::time::sleep(Duration::from_secs(5));
     tokio::pin!(deadline);
     loop {
         tokio::select! {
             r = receivers.join_next() => match r {
+                Some(Ok((meters, reception))) if tap.is_some() => {
+                    sampled.extend(meters);
+                    report.add_streams(t0, Vec::new(), reception);
+                }
                 Some(Ok((meters, reception))) => report.add_streams(t0, meters, reception),
                 Some(Err(_)) => {}
                 None => break,
@@ -85,11 +113,20 @@ pub async fn run(
             }
         }
     }
+    if let Some(tap) = tap {
+        let header = tap.finish().await;
+        report.add_streams(
+            t0,
+            super::merge_sampled(header, sampled),
+            Reception::default(),
+        );
+    }
     report
 }
 
 type Received = (Vec<(u32, StreamMeter)>, Reception);
 
+#[allow(clippy::too_many_arguments)]
 async fn session(
     http: SocketAddr,
     spec: &SiteSpec,
@@ -98,6 +135,7 @@ async fn session(
     report: &mut SiteReport,
     t0: u64,
     receivers: &mut JoinSet<Received>,
+    tap: Option<&Tap>,
 ) -> anyhow::Result<()> {
     let since = |t0: u64| clock::micros().saturating_sub(t0) as f64 / 1000.0;
     // PROTOCOL.md "Connecting": the socket named by the invite link.
@@ -140,7 +178,8 @@ async fn session(
         recv_video: receive.video,
         recv_audio: receive.audio,
     };
-    let (peer, mut events) = Peer::build(ctx.ip, layout, u32::from(spec.index)).await?;
+    let (peer, mut events) =
+        Peer::build(ctx.ip, layout, u32::from(spec.index), tap.is_some()).await?;
     let result = negotiate_and_serve(
         &mut ws,
         &peer,
@@ -152,6 +191,7 @@ async fn session(
         t0,
         receivers,
         since,
+        tap,
     )
     .await;
     let _ = send(&mut ws, &ClientMessage::Leave).await;
@@ -172,14 +212,14 @@ async fn negotiate_and_serve(
     t0: u64,
     receivers: &mut JoinSet<Received>,
     since: impl Fn(u64) -> f64,
+    tap: Option<&Tap>,
 ) -> anyhow::Result<()> {
-    send(
-        ws,
-        &ClientMessage::Offer {
-            sdp: peer.offer().await?,
-        },
-    )
-    .await?;
+    let sdp = peer.offer().await?;
+    let sdp = match tap {
+        Some(tap) => tap.offer(&sdp),
+        None => sdp,
+    };
+    send(ws, &ClientMessage::Offer { sdp }).await?;
     let mic = spec.invite.role == Role::Chair || ctx.site_mic;
     let mut publisher: Option<Arc<Publisher>> = None;
     let mut wanted: Option<Option<Layer>> = None;
@@ -191,6 +231,10 @@ async fn negotiate_and_serve(
                 let Some(msg) = msg? else { break Err(anyhow::anyhow!("server closed the socket")) };
                 match msg {
                     ServerMessage::Answer { sdp, .. } => {
+                        let sdp = match tap {
+                            Some(tap) => tap.answer(&sdp)?,
+                            None => sdp,
+                        };
                         peer.answer(sdp).await?;
                         report.answer_ms.get_or_insert(since(t0));
                     }
@@ -224,9 +268,14 @@ async fn negotiate_and_serve(
                 Some(PeerEvent::State(s @ (RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed))) => {
                     break Err(anyhow::anyhow!("peer connection {s}"));
                 }
-                Some(PeerEvent::Track(track)) => {
-                    receivers.spawn(super::receive(track, ctx.clone()));
-                }
+                Some(PeerEvent::Track(track)) => match tap {
+                    Some(tap) => {
+                        receivers.spawn(super::receive_sample(track, ctx.clone(), tap.proven.clone()));
+                    }
+                    None => {
+                        receivers.spawn(super::receive(track, ctx.clone()));
+                    }
+                },
                 Some(_) => {}
                 None => break Err(anyhow::anyhow!("peer connection gone")),
             },

@@ -129,6 +129,7 @@ async fn publish(
             recv_audio: 0,
         },
         u32::from(spec.index),
+        false,
     )
     .await?;
     peer.offer().await?;
@@ -232,7 +233,7 @@ impl Subscription {
                 .with_context(|| format!("no {kind} stream in {}", reply.data))
         };
         let mids = (mid("audio")?, mid("video")?);
-        let (pc, mut events) = peer::connection(ctx.ip).await?;
+        let (pc, mut events) = peer::connection(ctx.ip, false).await?;
         pc.set_remote_description(RTCSessionDescription::offer(reply.sdp()?)?)
             .await?;
         let answer = pc.create_answer(None).await?;

@@ -47,6 +47,16 @@ pub struct SiteContext {
     pub site_mic: bool,
     /// Progress counters for the runner.
     pub progress: Progress,
+    /// Sites with index below this receive through a full webrtc-rs peer connection (every
+    /// packet decrypted: the interoperability check); the others through a [`crate::tap`].
+    pub full_sites: u16,
+}
+
+impl SiteContext {
+    /// Whether site `index` receives through a tap.
+    pub fn light(&self, index: u16) -> bool {
+        index >= self.full_sites
+    }
 }
 
 /// Live counters the runner shows while a scenario runs.
@@ -61,6 +71,10 @@ pub struct Progress {
     /// Of those, packets not seen before on their stream that parsed (no retransmissions,
     /// no probe padding repeating a packet).
     pub rx_distinct: AtomicU64,
+    /// Media packets the taps of light sites counted from their headers.
+    pub tap_packets: AtomicU64,
+    /// Of those, packets forwarded to the peer connection to be decrypted.
+    pub tap_sampled: AtomicU64,
     /// When the measurement window started ([`crate::clock::micros`]; 0 before): end-to-end
     /// latency counts only packets arriving after it.
     pub window_start_us: AtomicU64,
@@ -261,6 +275,60 @@ pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Rece
         ctx.progress.rx_packets.fetch_add(1, Ordering::Relaxed);
     }
     (meters, reception)
+}
+
+/// Meters the sample of one receive slot that a [`crate::tap`] forwards, until its track
+/// ends: only what the payload says (the tap counts the packets); marks each SSRC proven
+/// once its payload parsed (video: a keyframe start), so the tap starts sampling it.
+pub async fn receive_sample(
+    track: Arc<dyn TrackRemote>,
+    ctx: Arc<SiteContext>,
+    proven: crate::tap::Proven,
+) -> Received {
+    use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+    let audio = track.kind().await == RtpCodecKind::Audio;
+    let mut meters: Vec<(u32, StreamMeter)> = Vec::new();
+    let mut reception = Reception::default();
+    while let Some(ev) = track.poll().await {
+        let TrackRemoteEvent::OnRtpPacket(p) = ev else {
+            continue;
+        };
+        let now = clock::micros();
+        let ssrc = p.header.ssrc;
+        let i = match meters.iter().position(|(s, _)| *s == ssrc) {
+            Some(i) => i,
+            None => {
+                meters.push((ssrc, StreamMeter::new(audio)));
+                meters.len() - 1
+            }
+        };
+        let m = &mut meters[i].1;
+        if let Some(marker) = m.push_payload(&p.payload, now) {
+            if audio || m.keyframes > 0 {
+                proven.mark(ssrc);
+            }
+            let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
+            if window != 0 && now >= window {
+                reception.record(&marker, now);
+            } else {
+                reception.count(&marker);
+            }
+        }
+    }
+    (meters, reception)
+}
+
+/// The header meters of a tap with what the sampled receive tasks learnt from payloads.
+pub fn merge_sampled(
+    mut header: Vec<(u32, StreamMeter)>,
+    sampled: Vec<(u32, StreamMeter)>,
+) -> Vec<(u32, StreamMeter)> {
+    for (ssrc, s) in sampled {
+        if let Some((_, h)) = header.iter_mut().find(|(x, _)| *x == ssrc) {
+            h.absorb_payload(&s);
+        }
+    }
+    header
 }
 
 /// Starts publishing `peer`'s synthetic microphone and camera through the pacer, answering
