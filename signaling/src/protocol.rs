@@ -513,6 +513,9 @@ pub enum ServerMessage {
         /// state carry on; it keeps its media (an ICE restart offer if its link changed).
         #[serde(default)]
         resumed: bool,
+        /// The `id` of the `join` it answers, when that had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
     },
     /// SDP answer.
     Answer {

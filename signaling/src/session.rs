@@ -314,7 +314,7 @@ impl Session {
                 );
                 return Ok(false);
             }
-            Command::Join { token, resume } => match self.join(&token, resume.as_deref()) {
+            Command::Join { token, resume } => match self.join(&token, resume.as_deref(), id) {
                 // A full node or too many joins from this address: the socket closes and
                 // the page tries again by itself a few seconds later, as after `draining`.
                 Err(r) if matches!(r.code, ErrorCode::NodeFull | ErrorCode::RateLimited) => {
@@ -448,7 +448,7 @@ impl Session {
         })
     }
 
-    fn join(&mut self, token: &str, resume: Option<&str>) -> Result<(), Refusal> {
+    fn join(&mut self, token: &str, resume: Option<&str>, id: Option<u64>) -> Result<(), Refusal> {
         if self.joined.is_some() {
             return Err(Refusal::new(
                 ErrorCode::AlreadyJoined,
@@ -513,8 +513,14 @@ impl Session {
         // one this replaced).
         let (peer, resumed) = (joined.peer, joined.resumed);
         for mut message in joined.messages {
-            if let ServerMessage::Joined { ice_servers, .. } = &mut message {
+            if let ServerMessage::Joined {
+                ice_servers,
+                id: answers,
+                ..
+            } = &mut message
+            {
                 *ice_servers = self.state.ice_servers(&site.id);
+                *answers = id;
             }
             self.send(message);
         }

@@ -153,3 +153,21 @@ async fn an_id_that_is_not_a_safe_whole_number_is_refused_precisely() {
         signaling::protocol::ServerMessage::Pong { id: 3 }
     );
 }
+
+#[tokio::test]
+async fn joined_echoes_the_id_of_the_join_it_answers() {
+    let srv = server().await;
+    let m = meeting(&srv.state, &["Xã A"]);
+    let mut ws = connect(srv.http).await;
+    send_json(
+        &mut ws,
+        json!({"type": "join", "v": 1, "token": token_of(&m.sites[0].link), "id": 7}),
+    )
+    .await;
+    let joined = wait_for(&mut ws, |m| (m["type"] == "joined").then(|| m.clone())).await;
+    assert_eq!(joined["id"], 7, "{joined}");
+    // Without an id the answer carries none.
+    let (_, joined) = join(srv.http, &m.chair.link).await;
+    let joined = serde_json::to_value(joined).unwrap();
+    assert!(joined.get("id").is_none(), "{joined}");
+}

@@ -123,6 +123,8 @@ impl Input for Join {
             ice_servers: Vec::new(),
             resume: self.secret,
             resumed,
+            // The session fills in the id of the `join` request it answers.
+            id: None,
         };
         let mut messages = vec![joined, meeting_state(&st.rules), floor(&st.rules)];
         // The chair's marks (mute, removal...) on every site this participant may see.
