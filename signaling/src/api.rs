@@ -9,11 +9,10 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::meeting::{ExpectedSite, Meeting, MeetingOptions, DEFAULT_GRID_PAGE, MAX_GRID_PAGE};
 use crate::moderation::{DEFAULT_FLOOR_LIMIT, MAX_FLOOR_LIMIT};
@@ -83,10 +82,10 @@ macro_rules! text_pattern {
 }
 /// What [`create`] accepts as a title, for the OpenAPI document (set by [`BearerAuth`]):
 /// 1 to [`MAX_TITLE`] characters.
-const TITLE_PATTERN: &str = text_pattern!(198);
+pub(crate) const TITLE_PATTERN: &str = text_pattern!(198);
 /// What `clean_name` accepts, for the OpenAPI document (set by [`BearerAuth`]): 1 to
 /// [`MAX_NAME`] characters.
-const NAME_PATTERN: &str = text_pattern!(118);
+pub(crate) const NAME_PATTERN: &str = text_pattern!(118);
 
 /// An API error: status, stable code, message. Never carries internals.
 #[derive(Debug)]
@@ -266,74 +265,6 @@ pub struct MeetingView {
     pub roster: Vec<RosterEntry>,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "diemcau API", description = "Meetings and invite links of the diemcau video-conferencing relay."),
-    paths(
-        create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv,
-        crate::api_admin::reissue_link, crate::api_admin::end_meeting, crate::api_admin::delete_meeting,
-        crate::api_admin::edit_meeting
-    ),
-    components(schemas(
-        CreateMeeting, SiteInput, MeetingCreated, crate::api_admin::EditMeeting, crate::api_admin::MeetingEdited, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
-        Attendance, rollcall::SiteAttendance, rollcall::Stay
-    )),
-    modifiers(&BearerAuth)
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "admin",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        // The derive takes only literal patterns; these are kept next to the rules.
-        for (schema, field, pattern) in [
-            ("CreateMeeting", "title", TITLE_PATTERN),
-            ("EditMeeting", "title", TITLE_PATTERN),
-            ("CreateMeeting", "chair_name", NAME_PATTERN),
-            ("SiteInput", "name", NAME_PATTERN),
-        ] {
-            use utoipa::openapi::{RefOr, Schema};
-            if let Some(RefOr::T(Schema::Object(o))) = components.schemas.get_mut(schema) {
-                if let Some(RefOr::T(Schema::Object(f))) = o.properties.get_mut(field) {
-                    f.pattern = Some(pattern.to_owned());
-                }
-            }
-        }
-    }
-}
-
-/// The OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
-}
-
-/// Routes of the API, to nest under `/api/v1`.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/meetings", get(list_meetings).post(create_meeting))
-        .route(
-            "/meetings/{id}",
-            get(get_meeting)
-                .delete(crate::api_admin::delete_meeting)
-                .patch(crate::api_admin::edit_meeting),
-        )
-        .route("/meetings/{id}/end", post(crate::api_admin::end_meeting))
-        .route(
-            "/meetings/{id}/sites/{site_id}/link",
-            post(crate::api_admin::reissue_link),
-        )
-        .route("/meetings/{id}/attendance", get(get_attendance))
-        .route("/meetings/{id}/attendance.csv", get(get_attendance_csv))
-        .route("/openapi.json", get(|| async { Json(openapi()) }))
-}
-
 pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers
         .get(header::AUTHORIZATION)
@@ -371,7 +302,7 @@ pub(crate) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
     ),
     security(("admin" = []))
 )]
-async fn create_meeting(
+pub(crate) async fn create_meeting(
     State(state): State<Arc<AppState>>,
     params: Result<Query<CsvParams>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
@@ -703,7 +634,7 @@ fn page(mut all: Vec<Arc<Meeting>>, after: Option<&str>, limit: usize) -> Vec<Ar
     ),
     security(("admin" = []))
 )]
-async fn list_meetings(
+pub(crate) async fn list_meetings(
     State(state): State<Arc<AppState>>,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
@@ -735,7 +666,7 @@ async fn list_meetings(
     ),
     security(("admin" = []))
 )]
-async fn get_meeting(
+pub(crate) async fn get_meeting(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -830,7 +761,7 @@ fn attendance_of(state: &AppState, id: &str) -> Result<Attendance, ApiError> {
     ),
     security(("admin" = []))
 )]
-async fn get_attendance(
+pub(crate) async fn get_attendance(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -851,7 +782,7 @@ async fn get_attendance(
     ),
     security(("admin" = []))
 )]
-async fn get_attendance_csv(
+pub(crate) async fn get_attendance_csv(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -889,7 +820,7 @@ mod tests {
 
     #[test]
     fn openapi_documents_every_route() {
-        let doc = serde_json::to_value(openapi()).unwrap();
+        let doc = serde_json::to_value(crate::api_routes::openapi()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
         assert!(paths.contains_key("/api/v1/meetings"));
         assert!(paths.contains_key("/api/v1/meetings/{id}"));
@@ -909,7 +840,7 @@ mod tests {
 
     #[test]
     fn openapi_ranges_are_the_ones_enforced() {
-        let doc = serde_json::to_value(openapi()).unwrap();
+        let doc = serde_json::to_value(crate::api_routes::openapi()).unwrap();
         let props = &doc["components"]["schemas"]["CreateMeeting"]["properties"];
         let range = |field: &str| {
             (
@@ -936,7 +867,7 @@ mod tests {
     /// they spell out and the cases they tell apart.
     #[test]
     fn openapi_patterns_match_the_rules() {
-        let doc = serde_json::to_value(openapi()).unwrap();
+        let doc = serde_json::to_value(crate::api_routes::openapi()).unwrap();
         let schemas = &doc["components"]["schemas"];
         assert_eq!(
             schemas["CreateMeeting"]["properties"]["title"]["pattern"],

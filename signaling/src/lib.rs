@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod api_admin;
+pub mod api_routes;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -40,7 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     router
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .nest("/api/v1", crate::api::router().layer(no_store()))
+        .nest("/api/v1", crate::api_routes::router().layer(no_store()))
         .layer(nosniff())
         .fallback(get(static_file))
         .with_state(state)

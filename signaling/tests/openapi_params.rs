@@ -109,7 +109,7 @@ fn baseline(
 async fn every_documented_query_parameter_is_read_by_its_route() {
     let srv = server().await;
     let m = meeting(&srv.state, &["Xã A"]);
-    let doc = serde_json::to_value(signaling::api::openapi()).unwrap();
+    let doc = serde_json::to_value(signaling::api_routes::openapi()).unwrap();
     let mut checked = 0;
     for (path, method, op) in operations(&doc) {
         let params = op["parameters"].as_array().cloned().unwrap_or_default();

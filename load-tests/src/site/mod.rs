@@ -283,7 +283,7 @@ pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Rece
 pub async fn receive_sample(
     track: Arc<dyn TrackRemote>,
     ctx: Arc<SiteContext>,
-    proven: crate::tap::Proven,
+    proven: crate::tap::proven::Proven,
 ) -> Received {
     use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
     let audio = track.kind().await == RtpCodecKind::Audio;

@@ -18,6 +18,7 @@
 //! header meters.
 
 pub mod mmsg;
+pub mod proven;
 pub mod rtp;
 pub mod sdp;
 
@@ -25,7 +26,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use tokio::io::Interest;
@@ -36,29 +37,7 @@ use crate::clock;
 use crate::meter::StreamMeter;
 use crate::peer::{OPUS_PT, VP8_PT};
 use crate::site::SiteContext;
-
-/// SSRCs whose payload the decrypting peer connection has proven (the first keyframe of a
-/// video stream, the first parsed audio packet): from then on only a sample is forwarded.
-#[derive(Debug, Clone, Default)]
-pub struct Proven(Arc<Mutex<Vec<u32>>>);
-
-impl Proven {
-    /// Records that `ssrc`'s payload parsed.
-    pub fn mark(&self, ssrc: u32) {
-        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !v.contains(&ssrc) {
-            v.push(ssrc);
-        }
-    }
-
-    /// Whether `ssrc` is proven.
-    pub fn contains(&self, ssrc: u32) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(&ssrc)
-    }
-}
+pub use proven::Proven;
 
 /// A running relay for one site.
 pub struct Tap {
