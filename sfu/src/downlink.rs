@@ -271,8 +271,8 @@ impl Downlink {
         self.selector.set_backlogged(backlogged);
         let mut budget = self.estimate_bps();
         if backlogged {
-            let owed = (self.backlog.1 as u64 * 8).saturating_mul(1000)
-                / BACKLOG_DRAIN.as_millis().max(1) as u64;
+            let owed =
+                (self.backlog.1 as u64 * 8).saturating_mul(1000) / BACKLOG_DRAIN.as_millis() as u64;
             let floor =
                 budget.min(self.selector.cheapest_bps(demands) + self.selector.audio_reserve_bps());
             budget = budget.saturating_sub(owed).max(floor);

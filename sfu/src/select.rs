@@ -388,22 +388,22 @@ impl Selector {
     /// What the slots receiving video now would cost at their lowest layer and full frame
     /// rate, bit/s.
     pub fn lowest_full_bps(&self, demands: &[Demand]) -> u64 {
-        self.current
-            .iter()
-            .zip(demands)
-            .filter(|(c, _)| c.is_some())
-            .map(|(_, d)| d.cost(d.first()))
-            .sum()
+        self.current_cost_at(demands, Demand::first)
     }
 
     /// What the slots being forwarded now cost at their cheapest choice (the lowest layer at
     /// its lowest frame rate), bit/s: the least that keeps every picture.
     pub fn cheapest_bps(&self, demands: &[Demand]) -> u64 {
+        self.current_cost_at(demands, |d| d.usable().next())
+    }
+
+    /// What the slots receiving video now would cost at the choice `pick` makes for each.
+    fn current_cost_at(&self, demands: &[Demand], pick: impl Fn(&Demand) -> Option<Choice>) -> u64 {
         self.current
             .iter()
             .zip(demands)
             .filter(|(c, _)| c.is_some())
-            .map(|(_, d)| d.cost(d.usable().next()))
+            .map(|(_, d)| d.cost(pick(d)))
             .sum()
     }
 
