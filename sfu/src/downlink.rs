@@ -14,7 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::select::{reception, Choice, Demand, Reception, Selector, SelectorConfig};
+use crate::select::{reception, Backlog, Choice, Demand, Reception, Selector, SelectorConfig};
 
 /// How often a subscriber short of its desired rate gets a new allocation probe.
 pub const PROBE_REARM: Duration = Duration::from_secs(2);
@@ -45,10 +45,27 @@ pub const CONGESTION_SETTLE: Duration = Duration::from_millis(1500);
 /// that stands grows from tick to tick (219, 418, 569 ms on the 300 kbit/s weak-link test).
 /// On healthy loopback links the queue waited at most 16 ms in 216 ticks.
 pub const BACKLOG_STANDING: Duration = Duration::from_millis(200);
+/// A video packet that has waited this long in the pacer's queue, with an estimate the choice
+/// does not fit, is evidence enough to go down without the selector's hold (see
+/// [`Backlog::Growing`]): the hold rides out a dip of the estimate, but while it lasts the
+/// queue grows by the difference (at 300 kbit/s from a 1.5 Mbit/s layer, ~150 kB a second),
+/// and the lower layer's keyframe waits behind all of it. Alone (a keyframe burst on a good
+/// link) it is nothing: the estimate must say the choice does not fit too.
+pub const BACKLOG_GROWING: Duration = Duration::from_millis(100);
 /// A standing queue is owed out of the budget so that it drains within this long: a layer
 /// that only matches the pacer's rate would keep it standing, and the keyframe of the next
 /// layer down would wait behind it (measured: 1.5 s behind a standing queue at 300 kbit/s).
 pub const BACKLOG_DRAIN: Duration = Duration::from_secs(1);
+/// After an estimate that a choice needs more than twice of (a sharp fall: the line was cut
+/// to a fraction of what is sent), the slots going down shed their old layer for this long
+/// while the lower layer's keyframe is awaited. What is forwarded meanwhile could only queue
+/// in the pacer ahead of that keyframe: on the 300 kbit/s weak-link test the estimate fell
+/// within ~250 ms of the cut, but the queue had grown to 60-80 kB (about 2 s at that rate)
+/// before it stood long enough to count as a backlog ([`BACKLOG_STANDING`]). The regular
+/// selector goes down at once on the same evidence (twice the budget); this only adds
+/// that the old layer stops at once, and that the choice is made at the estimate, not at the
+/// next tick.
+pub const SHARP_FALL_SHED: Duration = Duration::from_secs(1);
 /// The link's own round trip is the smallest seen over the last two of these windows.
 const BASE_RTT_WINDOW: Duration = Duration::from_secs(15);
 
@@ -99,6 +116,11 @@ pub struct Downlink {
     backlog: (Duration, usize),
     /// How long the oldest queued packet had waited at the tick before.
     backlog_before: Duration,
+    /// What the video chosen at the last tick costs, bit/s.
+    chosen_bps: u64,
+    /// Until when the slots going down shed their old layer after a sharp fall of the
+    /// estimate ([`SHARP_FALL_SHED`]).
+    shed_until: Option<Instant>,
 }
 
 /// A ceiling on the estimate: half of what was being sent when the link proved overfull,
@@ -132,6 +154,8 @@ impl Downlink {
             cap: None,
             backlog: (Duration::ZERO, 0),
             backlog_before: Duration::ZERO,
+            chosen_bps: 0,
+            shed_until: None,
         }
     }
 
@@ -149,9 +173,27 @@ impl Downlink {
         self.backlog.0.min(self.backlog_before) >= BACKLOG_STANDING
     }
 
-    /// Records a new bandwidth estimate, bit/s.
-    pub fn on_estimate(&mut self, bps: u64) {
+    /// Whether the slots going down should shed their old layer whole at `now`: the pacer's
+    /// queue stands ([`Downlink::backlogged`]) or the estimate fell sharply lately
+    /// ([`SHARP_FALL_SHED`]).
+    pub fn shedding(&self, now: Instant) -> bool {
+        self.backlogged() || self.shed_until.is_some_and(|t| now < t)
+    }
+
+    /// Records a new bandwidth estimate, bit/s, at `now`. Returns true when the video chosen
+    /// at the last tick no longer fits what the estimate leaves for video: the layers should
+    /// be chosen again at once, not at the next tick (each tick of waiting queues the
+    /// difference in the pacer). A sharp fall (more than twice short, where the selector
+    /// goes down without its hold) also sheds the old layers ([`Downlink::shedding`]).
+    pub fn on_estimate(&mut self, bps: u64, now: Instant) -> bool {
         self.estimate_bps = bps;
+        let budget = self
+            .estimate_bps()
+            .saturating_sub(self.selector.audio_reserve_bps());
+        if self.chosen_bps > budget.saturating_mul(2) {
+            self.shed_until = Some(now + SHARP_FALL_SHED);
+        }
+        self.chosen_bps > budget
     }
 
     /// Records the latest egress loss fraction (0.0 to 1.0).
@@ -268,7 +310,13 @@ impl Downlink {
         // loss and the estimate, above). At the lowest layer's full rate the queue stood
         // (the rate the pacer gave video was just what that layer needs).
         let backlogged = self.backlogged();
-        self.selector.set_backlogged(backlogged);
+        self.selector.set_backlog(if backlogged {
+            Backlog::Standing
+        } else if self.backlog.0 >= BACKLOG_GROWING {
+            Backlog::Growing
+        } else {
+            Backlog::Clear
+        });
         let mut budget = self.estimate_bps();
         if backlogged {
             let owed =
@@ -280,6 +328,7 @@ impl Downlink {
         let choices = self
             .selector
             .select(budget, self.effective_loss(), demands, now);
+        self.chosen_bps = choices.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum();
         let reception = reception(&choices, demands);
         // Pad towards the next step up so the estimate can grow past what is sent now
         // (without it a paused or low subscriber would never find its link recovered).
@@ -631,7 +680,7 @@ mod tests {
         let u = last.expect("ran");
         assert_eq!(u.choices, vec![None]);
         assert_eq!(u.reception, Reception::AudioOnly);
-        d.on_estimate(5_000_000);
+        d.on_estimate(5_000_000, t0 + Duration::from_millis(2_100));
         assert_eq!(d.estimate_bps(), 5_000_000);
     }
 
@@ -642,23 +691,36 @@ mod tests {
         let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
         // The estimate fell to 1.2 Mbit/s: high (1.5 Mbit/s) overshoots it, but by less than
         // twice and without loss reported yet, so on the estimate alone the selector waits.
-        d.on_estimate(1_200_000);
-        // The pacer's queue begins to grow: one tick of it is no evidence yet.
-        d.on_backlog(Duration::from_millis(250), 40_000);
+        assert!(
+            d.on_estimate(1_200_000, at(0)),
+            "high no longer fits: chosen at once"
+        );
+        assert!(!d.shedding(at(0)), "less than twice short: no sharp fall");
+        // The pacer's queue has barely begun to grow: no evidence yet.
+        d.on_backlog(Duration::from_millis(80), 15_000);
         assert!(!d.backlogged());
         assert_eq!(
             d.update(&[speaker()], at(0)).choices,
             vec![Some(Choice::full(Layer::High))],
             "no evidence yet: the short hold rides out a dip"
         );
-        // A tick later it holds 450 ms of video, 100 kB: owed out of the budget, mid
-        // (500 kbit/s) would keep the queue standing; low lets it drain.
+        // A tick later it has grown (250 ms): down without the hold, to what the estimate
+        // fits (mid).
+        d.on_backlog(Duration::from_millis(250), 40_000);
+        assert!(!d.backlogged());
+        assert_eq!(
+            d.update(&[speaker()], at(250)).choices,
+            vec![Some(Choice::full(Layer::Mid))],
+            "a growing queue skips the hold"
+        );
+        // And a tick later it holds 450 ms of video, 100 kB: it stands. Owed out of the
+        // budget, mid (500 kbit/s) would keep it standing; low lets it drain.
         d.on_backlog(Duration::from_millis(450), 100_000);
         assert!(d.backlogged());
         assert_eq!(
-            d.update(&[speaker()], at(250)).choices,
+            d.update(&[speaker()], at(500)).choices,
             vec![Some(Choice::full(Layer::Low))],
-            "down at once, past mid"
+            "down at once to the layer that drains it"
         );
     }
 
@@ -667,7 +729,7 @@ mod tests {
         let t0 = Instant::now();
         let mut d = settled_high(t0);
         let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
-        d.on_estimate(400_000);
+        d.on_estimate(400_000, at(0));
         d.on_loss(Some(0.03));
         for tick in 0..20 {
             d.on_backlog(Duration::from_millis(1_500), 200_000);
@@ -679,7 +741,7 @@ mod tests {
             );
         }
         // The estimate recovers but the queue still stands: no step up until it drains.
-        d.on_estimate(5_000_000);
+        assert!(!d.on_estimate(5_000_000, at(5_000)));
         d.on_loss(Some(0.0));
         for tick in 20..40 {
             d.on_backlog(Duration::from_millis(400), 20_000);
@@ -754,5 +816,86 @@ mod tests {
         assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))]);
         d.on_backlog(Duration::ZERO, 0);
         assert!(!d.backlogged());
+    }
+
+    #[test]
+    fn a_sharp_fall_of_the_estimate_asks_for_a_choice_at_once_and_sheds_the_old_layer_for_a_while()
+    {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        assert!(!d.shedding(at(0)), "a settled link sheds nothing");
+        // The line is cut to 300 kbit/s: high (1.5 Mbit/s) needs more than twice that.
+        assert!(d.on_estimate(300_000, at(0)), "a sharp fall");
+        assert!(d.shedding(at(0)));
+        // No backlog, no loss reported yet: the selector goes down on the estimate alone.
+        assert_eq!(
+            d.update(&[speaker()], at(10)).choices,
+            vec![Some(Choice::full(Layer::Low))]
+        );
+        // Low fits: the next estimates are no new fall, and the shedding ends in its time.
+        assert!(!d.on_estimate(280_000, at(100)));
+        assert!(d.shedding(at(100)));
+        assert!(!d.shedding(at(0) + SHARP_FALL_SHED));
+    }
+
+    #[test]
+    fn estimates_that_keep_what_is_chosen_within_twice_are_no_sharp_fall() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // High costs 1.5 Mbit/s; an estimate of 900 kbit/s leaves 1.8 Mbit/s when doubled.
+        for (ms, bps, fits) in [
+            (0, 5_000_000, true),
+            (100, 2_000_000, true),
+            (200, 900_000, false),
+            (300, 3_000_000, true),
+        ] {
+            assert_eq!(
+                d.on_estimate(bps, at(ms)),
+                !fits,
+                "{bps} bit/s: chosen again at once when high does not fit"
+            );
+            assert!(!d.shedding(at(ms)), "{bps} bit/s is no sharp fall");
+        }
+    }
+
+    #[test]
+    fn a_growing_queue_with_an_estimate_the_choice_does_not_fit_goes_down_without_the_hold() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // High (1.5 Mbit/s) does not fit 1.2 Mbit/s, by less than twice, no loss: the hold.
+        d.on_estimate(1_200_000, at(0));
+        d.on_backlog(Duration::from_millis(60), 10_000);
+        assert_eq!(
+            d.update(&[speaker()], at(0)).choices,
+            vec![Some(Choice::full(Layer::High))],
+            "a queue of 60 ms is no evidence"
+        );
+        // The queue keeps growing (140 ms): waiting out the hold would only add to it.
+        d.on_backlog(Duration::from_millis(140), 30_000);
+        assert!(!d.backlogged(), "not standing yet");
+        let c = d.update(&[speaker()], at(100)).choices[0].unwrap();
+        assert!(c.layer < Layer::High, "down without the hold: {c:?}");
+    }
+
+    #[test]
+    fn a_growing_queue_on_a_link_whose_estimate_fits_is_no_evidence() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // Keyframe bursts of high on a 5 Mbit/s link: they wait, the estimate fits.
+        for tick in 0..8 {
+            d.on_backlog(
+                Duration::from_millis(if tick % 2 == 0 { 150 } else { 300 }),
+                60_000,
+            );
+            assert_eq!(
+                d.update(&[speaker()], at(tick * 250)).choices,
+                vec![Some(Choice::full(Layer::High))],
+                "tick {tick}"
+            );
+        }
     }
 }

@@ -94,9 +94,9 @@ pub struct DownTrack {
     /// Highest temporal layer forwarded now; moves towards the target at frame boundaries
     /// the decoder can follow (see the module doc).
     temporal: u8,
-    /// The pacer's queue towards the subscriber stands ([`DownTrack::set_backlogged`]).
-    backlogged: bool,
-    /// Waiting to go down on a backlogged link, the current layer is shed whole from a frame
+    /// What is forwarded overruns the subscriber's link ([`DownTrack::set_shed_going_down`]).
+    shed_going_down: bool,
+    /// Waiting to go down on an overrun link, the current layer is shed whole from a frame
     /// start: nothing more of it queues ahead of the lower layer's keyframe.
     shedding: bool,
 }
@@ -111,17 +111,18 @@ impl DownTrack {
             paused: false,
             temporal_target: MAX_TEMPORAL,
             temporal: MAX_TEMPORAL,
-            backlogged: false,
+            shed_going_down: false,
             shedding: false,
         }
     }
 
-    /// Whether the pacer's queue towards the subscriber stands (see
-    /// [`crate::downlink::BACKLOG_STANDING`]). While it does and a lower layer is awaited,
+    /// Whether what is forwarded overruns the subscriber's link: the pacer's queue towards
+    /// it stands ([`crate::downlink::BACKLOG_STANDING`]) or its estimate just fell sharply
+    /// ([`crate::downlink::SHARP_FALL_SHED`]). While it does and a lower layer is awaited,
     /// the current layer is not forwarded at all (not even its base frame rate): what is
     /// already queued drains, and the lower layer's keyframe does not wait behind more.
-    pub fn set_backlogged(&mut self, backlogged: bool) {
-        self.backlogged = backlogged;
+    pub fn set_shed_going_down(&mut self, shed: bool) {
+        self.shed_going_down = shed;
     }
 
     /// Points the slot at a new source (or the same source again) wanting `target`.
@@ -226,7 +227,7 @@ impl DownTrack {
                 // Shedding starts and ends at a frame start, so no partial picture goes out.
                 let frame_start = pkt.vp8.is_none_or(|d| d.frame_start);
                 if frame_start {
-                    self.shedding = going_down && self.backlogged;
+                    self.shedding = going_down && self.shed_going_down;
                 }
                 let cap = if going_down { 0 } else { self.temporal_target };
                 let out = if self.shedding || self.above_temporal(pkt, cap) {
@@ -735,7 +736,7 @@ mod tests {
         let tid = start.vp8.unwrap().tid.unwrap();
         sent.push((tid, d.decide(&start, all, now).out.unwrap()));
         d.set_target(Layer::Low);
-        d.set_backlogged(true);
+        d.set_shed_going_down(true);
         let finished = d.decide(&rest, all, now).out;
         assert!(finished.is_some(), "the frame begun is finished");
         sent.push((tid, finished.unwrap()));
@@ -763,9 +764,9 @@ mod tests {
         let mut mid = Vp8Source::new(Layer::Mid, 100);
         run(&mut d, &mut mid, 8);
         d.set_target(Layer::Low);
-        d.set_backlogged(true);
+        d.set_shed_going_down(true);
         assert!(run(&mut d, &mut mid, 4).is_empty());
-        d.set_backlogged(false);
+        d.set_shed_going_down(false);
         let waiting = run(&mut d, &mut mid, 8);
         assert_eq!(waiting.len(), 4, "two T0 frames of eight: {waiting:?}");
     }
@@ -774,7 +775,7 @@ mod tests {
     fn a_backlog_sheds_nothing_while_no_lower_layer_is_awaited() {
         let mut d = DownTrack::new();
         d.set_source(Layer::Mid);
-        d.set_backlogged(true);
+        d.set_shed_going_down(true);
         let mut mid = Vp8Source::new(Layer::Mid, 100);
         assert_eq!(run(&mut d, &mut mid, 8).len(), 16);
     }

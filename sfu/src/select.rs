@@ -111,7 +111,8 @@ pub struct Demand {
 }
 
 impl Demand {
-    fn cost(&self, choice: Option<Choice>) -> u64 {
+    /// What `choice` costs, bit/s (nothing for none).
+    pub fn cost(&self, choice: Option<Choice>) -> u64 {
         choice
             .and_then(|c| self.layer_bps[c.layer.index()].map(|r| r.at(c.temporal)))
             .unwrap_or(0)
@@ -178,9 +179,21 @@ pub struct Selector {
     /// The link is proven overfull now (loss with a standing queue, see
     /// [`crate::downlink`]): a slot already at its cheapest choice does not fit it.
     overfull: bool,
-    /// The pacer's queue towards the subscriber stands (see [`crate::downlink`]): what is
-    /// chosen now is more than goes out, so no waiting before going down and no step up.
-    backlogged: bool,
+    /// The pacer's queue towards the subscriber (see [`crate::downlink`]).
+    backlog: Backlog,
+}
+
+/// The pacer's queue towards a subscriber, as evidence for the selector.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Backlog {
+    /// Nothing has waited long.
+    #[default]
+    Clear,
+    /// Something waits: with an estimate the choice does not fit, evidence enough to go
+    /// down without the hold (the queue is the cost of waiting).
+    Growing,
+    /// The queue stands: what is chosen is more than goes out. Down at once, no step up.
+    Standing,
 }
 
 impl Selector {
@@ -194,7 +207,7 @@ impl Selector {
             over_since: None,
             down_since: None,
             overfull: false,
-            backlogged: false,
+            backlog: Backlog::Clear,
         }
     }
 
@@ -204,10 +217,11 @@ impl Selector {
         self.overfull = overfull;
     }
 
-    /// Whether the pacer's queue towards the subscriber stands now: evidence, like loss, that
-    /// the current choice does not fit (down at once), and no moment to climb.
-    pub fn set_backlogged(&mut self, backlogged: bool) {
-        self.backlogged = backlogged;
+    /// The pacer's queue towards the subscriber now: a growing one is evidence, like loss,
+    /// that a choice over the estimate does not fit (down without the hold); a standing one
+    /// also means no moment to climb.
+    pub fn set_backlog(&mut self, backlog: Backlog) {
+        self.backlog = backlog;
     }
 
     /// Forgets what slot `i` had: its source changed, so it starts again at its lowest layer
@@ -262,10 +276,14 @@ impl Selector {
             // Loss or a large overshoot is evidence enough: no waiting then.
             let evident = need > budget.saturating_mul(2)
                 || loss >= self.config.pause_min_loss
-                || self.backlogged;
+                || self.backlog >= Backlog::Growing;
             if !evident && now.saturating_duration_since(since) < self.config.down_hold {
+                // Ride out a dip on the same layers (coming back needs no keyframe), at a
+                // lower frame rate where the layer has one that fits: what is sent meanwhile
+                // would otherwise queue in the pacer at the full rate. Not remembered: once
+                // the dip passes the full rate returns at the next layer sync, no climb.
                 self.up_since = None;
-                return self.current.clone();
+                return ease_frame_rate(&self.current, demands, budget);
             }
             let mut down = fit_down(&self.current, demands, budget);
             let pauses = down
@@ -316,7 +334,7 @@ impl Selector {
         }
         self.over_since = None;
         self.down_since = None;
-        if self.backlogged {
+        if self.backlog == Backlog::Standing {
             // What was chosen is still queueing: climbing now would only add to the queue.
             self.up_since = None;
             return self.current.clone();
@@ -477,6 +495,35 @@ fn fit_down(current: &[Option<Choice>], demands: &[Demand], budget: u64) -> Vec<
             break;
         };
         alloc[i] = demands[i].usable().filter(|l| Some(*l) < alloc[i]).last();
+    }
+    alloc
+}
+
+/// `current` with frame rates lowered within each slot's layer, least important slot first,
+/// until it fits `budget` or every slot forwards its layer's base frame rate.
+fn ease_frame_rate(
+    current: &[Option<Choice>],
+    demands: &[Demand],
+    budget: u64,
+) -> Vec<Option<Choice>> {
+    let mut alloc = current.to_vec();
+    let mut order: Vec<usize> = (0..demands.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse((demands[i].priority, i)));
+    let total = |a: &[Option<Choice>]| a.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum::<u64>();
+    for &i in &order {
+        let Some(c) = alloc[i] else { continue };
+        let Some(rates) = demands[i].layer_bps[c.layer.index()] else {
+            continue;
+        };
+        for temporal in (0..c.temporal.min(rates.temporal_layers().saturating_sub(1))).rev() {
+            if total(&alloc) <= budget {
+                return alloc;
+            }
+            alloc[i] = Some(Choice {
+                layer: c.layer,
+                temporal,
+            });
+        }
     }
     alloc
 }
@@ -1012,5 +1059,42 @@ mod tests {
             ..d[0]
         };
         assert_eq!(no_q.usable().next(), at(Layer::Mid, 0));
+    }
+
+    #[test]
+    fn a_dip_in_the_hold_lowers_the_frame_rate_of_the_same_layer_and_the_full_rate_returns_with_it()
+    {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        let d = [temporal_speaker()];
+        assert_eq!(run(&mut s, 5_000_000, &d, t0, 5), vec![full(Layer::High)]);
+        let t1 = t0 + Duration::from_secs(6);
+        // 1.1 Mbit/s without loss (1.036 left for video): high at full rate (1.5M) no longer
+        // fits, not by twice. In the hold: high at 900 kbit/s (T0+T1), no keyframe needed.
+        assert_eq!(s.select(1_100_000, 0.0, &d, t1), vec![at(Layer::High, 1)]);
+        // Deeper (850 kbit/s, still not twice short): the base frame rate of high (600k).
+        assert_eq!(
+            s.select(850_000, 0.0, &d, t1 + Duration::from_millis(200)),
+            vec![at(Layer::High, 0)]
+        );
+        // The dip passes within the hold: the full rate again, with no climb to wait for.
+        assert_eq!(
+            s.select(5_000_000, 0.0, &d, t1 + Duration::from_millis(400)),
+            vec![full(Layer::High)],
+            "dip over"
+        );
+        // A lasting one goes down after the hold as before (and is remembered: coming back
+        // up takes the climb's hold).
+        s.select(1_100_000, 0.0, &d, t1 + Duration::from_millis(600));
+        assert_eq!(
+            s.select(1_100_000, 0.0, &d, t1 + Duration::from_millis(1_500)),
+            vec![at(Layer::High, 1)],
+            "lasting: down"
+        );
+        assert_eq!(
+            s.select(5_000_000, 0.0, &d, t1 + Duration::from_millis(1_600)),
+            vec![at(Layer::High, 1)],
+            "remembered"
+        );
     }
 }

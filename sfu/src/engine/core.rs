@@ -92,6 +92,9 @@ pub struct Core {
     pub(super) scratch: Vec<SlotRef>,
     /// Peers written to since they were last polled.
     pub(super) dirty: Vec<usize>,
+    /// Subscribers whose estimate fell sharply: their layers are chosen again before the
+    /// next output, not at the next tick (see [`crate::downlink::SHARP_FALL_SHED`]).
+    pub(super) reselect: Vec<usize>,
     /// Earliest timeout any peer asked for.
     earliest_timeout: Instant,
     next_flush: Instant,
@@ -115,6 +118,7 @@ impl Core {
             tally: Tally::default(),
             scratch: Vec::new(),
             dirty: Vec::new(),
+            reselect: Vec::new(),
             earliest_timeout: now,
             next_flush: now + FLUSH_EVERY,
             next_select: now + SELECT_EVERY,
@@ -195,6 +199,9 @@ impl Core {
     pub fn poll_output(&mut self) -> Output {
         if let Some(t) = self.transmits.pop_front() {
             return Output::Transmit(t);
+        }
+        while let Some(idx) = self.reselect.pop() {
+            self.select_for(idx, self.now);
         }
         if !self.dirty.is_empty() {
             self.poll_dirty();

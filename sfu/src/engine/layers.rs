@@ -31,11 +31,22 @@ impl Core {
         self.report_wanted_layers();
         let mut paused = 0;
         for sidx in 0..self.peers.len() {
-            // One demand per slot, so the selector's memory stays attached to its slot;
-            // audio and idle slots have no usable layer.
-            let demands: Vec<crate::select::Demand> = {
+            paused += self.select_for(sidx, now);
+        }
+        self.metrics.paused_slots.set(paused);
+    }
+
+    /// Chooses subscriber `sidx`'s layers at `now` and carries the choice out; returns how
+    /// many of its video slots are paused. Runs at every tick for every subscriber, and at
+    /// once for one whose estimate fell sharply.
+    pub(super) fn select_for(&mut self, sidx: usize, now: Instant) -> i64 {
+        let mut paused = 0;
+        // One demand per slot, so the selector's memory stays attached to its slot;
+        // audio and idle slots have no usable layer.
+        let demands: Vec<crate::select::Demand> =
+            {
                 let Some(sub) = self.peers[sidx].as_ref().filter(|p| p.connected) else {
-                    continue;
+                    return 0;
                 };
                 sub.slots
                     .iter()
@@ -47,58 +58,59 @@ impl Core {
                     })
                     .collect()
             };
-            let Some(sub) = self.peers[sidx].as_mut() else {
+        let Some(sub) = self.peers[sidx].as_mut() else {
+            return 0;
+        };
+        let (oldest, bytes) = sub.video_backlog(now);
+        sub.downlink.on_backlog(oldest, bytes);
+        let update = sub.downlink.update(&demands, now);
+        // A standing queue or a sharp fall of the estimate: slots going down shed
+        // their old layer until the lower one's keyframe.
+        let shedding = sub.downlink.shedding(now);
+        for s in &mut sub.slots {
+            s.down.set_shed_going_down(shedding);
+        }
+        let reception = update.reception;
+        let mut reception_changed = None;
+        if sub.reception != Some(reception) {
+            sub.reception = Some(reception);
+            reception_changed = Some(sub.id);
+        }
+        for (slot, choice) in update.choices.into_iter().enumerate() {
+            let s = &mut sub.slots[slot];
+            if s.kind != MediaKind::Video || s.source.is_none() {
                 continue;
-            };
-            let (oldest, bytes) = sub.video_backlog(now);
-            sub.downlink.on_backlog(oldest, bytes);
-            let update = sub.downlink.update(&demands, now);
-            let backlogged = sub.downlink.backlogged();
-            for s in &mut sub.slots {
-                s.down.set_backlogged(backlogged);
             }
-            let reception = update.reception;
-            let mut reception_changed = None;
-            if sub.reception != Some(reception) {
-                sub.reception = Some(reception);
-                reception_changed = Some(sub.id);
+            if let Some(before) = s.down.apply_choice(choice) {
+                debug!(
+                    subscriber = %sub.id,
+                    slot = %s.mid,
+                    estimate = sub.downlink.estimate_bps(),
+                    backlog_ms = oldest.as_millis() as u64,
+                    backlog_bytes = bytes,
+                    before = ?before.map(|c| c.layer),
+                    before_temporal = ?before.map(|c| c.temporal),
+                    layer = ?choice.map(|c| c.layer),
+                    temporal = ?choice.map(|c| c.temporal),
+                    "layer choice"
+                );
+                self.tally.layer_switches += 1;
             }
-            for (slot, choice) in update.choices.into_iter().enumerate() {
-                let s = &mut sub.slots[slot];
-                if s.kind != MediaKind::Video || s.source.is_none() {
-                    continue;
-                }
-                if let Some(before) = s.down.apply_choice(choice) {
-                    debug!(
-                        subscriber = %sub.id,
-                        slot = %s.mid,
-                        estimate = sub.downlink.estimate_bps(),
-                        backlog_ms = oldest.as_millis() as u64,
-                        backlog_bytes = bytes,
-                        before = ?before.map(|c| c.layer),
-                        before_temporal = ?before.map(|c| c.temporal),
-                        layer = ?choice.map(|c| c.layer),
-                        temporal = ?choice.map(|c| c.temporal),
-                        "layer choice"
-                    );
-                    self.tally.layer_switches += 1;
-                }
-                if choice.is_none() {
-                    paused += 1;
-                }
-            }
-            // Pad towards the next step up, probe towards the desired rate (see Downlink).
-            sub.rtc.bwe().set_bitrate(
-                str0m::bwe::Bitrate::bps(update.probe_bps),
-                str0m::bwe::Bitrate::bps(update.desired_bps),
-            );
-            sub.dirty = true;
-            self.dirty.push(sidx);
-            if let Some(peer) = reception_changed {
-                self.emit(SfuEvent::Reception { peer, reception });
+            if choice.is_none() {
+                paused += 1;
             }
         }
-        self.metrics.paused_slots.set(paused);
+        // Pad towards the next step up, probe towards the desired rate (see Downlink).
+        sub.rtc.bwe().set_bitrate(
+            str0m::bwe::Bitrate::bps(update.probe_bps),
+            str0m::bwe::Bitrate::bps(update.desired_bps),
+        );
+        sub.dirty = true;
+        self.dirty.push(sidx);
+        if let Some(peer) = reception_changed {
+            self.emit(SfuEvent::Reception { peer, reception });
+        }
+        paused
     }
 
     /// Disconnects connected peers that have sent nothing for [`SILENCE_TIMEOUT`]; the next

@@ -445,7 +445,7 @@ impl Sim {
                     self.down.send(self.now, d.contents.len(), d);
                 }
                 Output::Event(Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. })) => {
-                    self.downlink.on_estimate(estimate.as_u64());
+                    self.downlink.on_estimate(estimate.as_u64(), self.now);
                 }
                 Output::Event(Event::PeerStats(stats)) => {
                     self.downlink
