@@ -15,16 +15,6 @@ async fn get(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
     api(reqwest::Method::GET, http, ADMIN, path, None).await
 }
 
-async fn join_error(http: SocketAddr, link: &str) -> String {
-    let mut ws = connect(http).await;
-    send(
-        &mut ws,
-        format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
-    )
-    .await;
-    error_code(&mut ws).await
-}
-
 #[tokio::test]
 async fn a_revoked_link_is_refused_and_its_session_ended_while_the_new_link_and_others_work() {
     let srv = server().await;
@@ -43,7 +33,10 @@ async fn a_revoked_link_is_refused_and_its_session_ended_while_the_new_link_and_
         "link_revoked",
         "the session joined with the old link is ended with the precise error"
     );
-    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "link_revoked");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "link_revoked"
+    );
     let (_, joined) = join(srv.http, new_link).await;
     let joined = serde_json::to_value(joined).unwrap();
     assert_eq!(
@@ -98,7 +91,7 @@ async fn ending_through_the_api_closes_every_session_and_the_links() {
     assert_eq!(view["ended"], true);
     let ended = wait_for(&mut site, |v| (v["type"] == "ended").then(|| v.clone())).await;
     assert_eq!(ended["type"], "ended");
-    assert!(!join_error(srv.http, &m.sites[0].link).await.is_empty());
+    assert!(!join_refused(srv.http, &m.sites[0].link).await.is_empty());
     let (status, _) = post(srv.http, &format!("/meetings/{}/sites/s1/link", m.id)).await;
     assert_eq!(status, 409, "an ended meeting's links are not reissued");
 }
@@ -123,7 +116,7 @@ async fn a_deleted_meeting_is_gone_but_its_roll_call_stays() {
     assert_eq!(status, 204);
     assert_eq!(get(srv.http, &format!("/meetings/{}", m.id)).await.0, 404);
     assert_eq!(
-        join_error(srv.http, &m.sites[0].link).await,
+        join_refused(srv.http, &m.sites[0].link).await,
         "unknown_meeting"
     );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -254,8 +247,14 @@ async fn an_edit_changes_the_title_adds_sites_with_links_and_removes_sites() {
         ended["reason"], "removed_by_chair",
         "the removed site's session ends as by remove_site"
     );
-    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "site_removed");
-    assert_eq!(join_error(srv.http, &m.sites[1].link).await, "site_removed");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "site_removed"
+    );
+    assert_eq!(
+        join_refused(srv.http, &m.sites[1].link).await,
+        "site_removed"
+    );
     let (_, joined) = join(srv.http, edited["added"][0]["link"].as_str().unwrap()).await;
     let joined = serde_json::to_value(joined).unwrap();
     assert_eq!(
@@ -301,7 +300,10 @@ async fn the_chair_reissues_a_leaked_link_over_the_websocket() {
     let new_link = link["link"].as_str().unwrap();
     assert_ne!(new_link, m.sites[0].link);
     assert_eq!(error_code(&mut leaked).await, "link_revoked");
-    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "link_revoked");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "link_revoked"
+    );
     let (_, joined) = join(srv.http, new_link).await;
     assert_eq!(serde_json::to_value(joined).unwrap()["you"]["id"], "s1");
 

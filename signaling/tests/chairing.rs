@@ -166,16 +166,10 @@ async fn removed_site_cannot_return_until_readmitted_and_a_locked_meeting_takes_
         serde_json::to_value(ended).unwrap()["reason"],
         "removed_by_chair"
     );
-    let mut again = connect(srv.http).await;
-    send(
-        &mut again,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[0].link)
-        ),
-    )
-    .await;
-    assert_eq!(error_code(&mut again).await, "site_removed");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "site_removed"
+    );
     // A chair that reloads its page learns the removal from the server.
     drop(chair);
     let (mut chair, _) = join(srv.http, &m.chair.link).await;
@@ -196,16 +190,7 @@ async fn removed_site_cannot_return_until_readmitted_and_a_locked_meeting_takes_
         (m["type"] == "meeting_state" && m["locked"] == true).then_some(())
     })
     .await;
-    let mut c = connect(srv.http).await;
-    send(
-        &mut c,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[2].link)
-        ),
-    )
-    .await;
-    assert_eq!(error_code(&mut c).await, "locked");
+    assert_eq!(join_refused(srv.http, &m.sites[2].link).await, "locked");
     drop(b);
     let _b2 = join_with_media(srv.http, &m.sites[1].link).await; // B was in before: it may reconnect
 }
@@ -373,13 +358,7 @@ async fn the_chair_is_told_when_a_sites_link_only_carries_audio() {
     let m = meeting(&srv.state, &["Xã A"]);
     let mut chair = join_with_media(srv.http, &m.chair.link).await;
     let mut a = join_with_media(srv.http, &m.sites[0].link).await;
-    let peer = srv
-        .state
-        .peers
-        .iter()
-        .find(|e| e.value().1 == "s1")
-        .map(|e| *e.key())
-        .expect("A has a peer");
+    let peer = peer_of(&srv.state, "s1").expect("A has a peer");
     // What the SFU's event task does when A's selector pauses its video.
     srv.state
         .meetings

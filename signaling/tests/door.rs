@@ -262,11 +262,7 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_join_
             format!("198.51.100.{}", i + 1).parse().unwrap(),
         );
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-        let join = format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&invite.link)
-        );
-        send(&mut ws, join).await;
+        send_join(&mut ws, &invite.link).await;
         let v = loop {
             let v = serde_json::to_value(recv(&mut ws).await).unwrap();
             if v["type"] == "joined" || v["type"] == "error" {

@@ -189,14 +189,7 @@ async fn chair_sees_sites_arrive_and_leave_and_ending_closes_every_link() {
         ServerMessage::Ended { .. }
     ));
     let mut again = connect(srv.http).await;
-    send(
-        &mut again,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[1].link)
-        ),
-    )
-    .await;
+    send_join(&mut again, &m.sites[1].link).await;
     expect_error(&mut again, ErrorCode::UnknownMeeting).await;
 }
 
@@ -267,18 +260,6 @@ async fn a_websocket_from_another_sites_page_is_refused() {
         .await
         .expect("same-origin upgrade accepted");
     ping(&mut ws, 1).await;
-}
-
-/// Joins without waiting for `joined`: the first message the server answers with.
-async fn try_join(http: std::net::SocketAddr, link: &str) -> (Ws, serde_json::Value) {
-    let mut ws = connect(http).await;
-    send(
-        &mut ws,
-        format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
-    )
-    .await;
-    let first = serde_json::to_value(recv(&mut ws).await).unwrap();
-    (ws, first)
 }
 
 #[tokio::test]
