@@ -364,7 +364,15 @@ async fn the_chair_is_told_when_a_sites_link_only_carries_audio() {
         .meetings
         .get(&m.id)
         .unwrap()
-        .set_reception("s1", peer, "audio_only");
+        .apply(
+            signaling::meeting::link::Reception {
+                site: "s1".into(),
+                peer,
+                reception: "audio_only",
+            },
+            &srv.state,
+        )
+        .expect("never refused");
     for ws in [&mut chair, &mut a] {
         wait_for(ws, |m| {
             (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["reception"] == "audio_only")

@@ -300,8 +300,14 @@ async fn a_sites_series_leave_the_metrics_with_it() {
             policed_packets: 0,
             malformed_packets: 0,
         };
+        let link = signaling::meeting::link::LinkReport {
+            site: site.into(),
+            peer,
+            report: report.clone(),
+        };
         let (transport, browser) = meeting
-            .link_report(site, peer, report.clone())
+            .apply(link, &srv.state)
+            .expect("never refused")
             .expect("still its connection");
         srv.state
             .metrics

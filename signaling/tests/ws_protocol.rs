@@ -124,7 +124,8 @@ async fn bad_inputs_get_their_specific_error_and_another_site_keeps_working() {
 
     // B never saw any of it and still works; the meeting was not ended.
     ping(&mut b, 42).await;
-    assert!(!srv.state.meetings.get(&m.id).unwrap().is_ended());
+    let meeting = srv.state.meetings.get(&m.id).unwrap();
+    assert!(!meeting.read(signaling::meeting::State::is_ended));
     let errors = srv
         .state
         .metrics
@@ -201,7 +202,8 @@ async fn rejoining_site_replaces_its_older_connection() {
     let (mut second, _) = join(srv.http, &m.sites[0].link).await;
     expect_error(&mut first, ErrorCode::Replaced).await;
     ping(&mut second, 5).await;
-    assert_eq!(srv.state.meetings.get(&m.id).unwrap().connected(), 1);
+    let meeting = srv.state.meetings.get(&m.id).unwrap();
+    assert_eq!(meeting.read(signaling::meeting::State::connected), 1);
 }
 
 #[tokio::test]
