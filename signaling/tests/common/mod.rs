@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 mod http;
+pub mod tls;
 #[allow(unused_imports)] // not every test file calls the API over HTTP
 pub use http::api;
 
