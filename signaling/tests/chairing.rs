@@ -264,15 +264,15 @@ async fn roll_call_records_join_leave_rejoin_and_exports_csv() {
     let client = reqwest::Client::new();
     let base = format!("http://{}/api/v1/meetings/{}", srv.http, m.id);
     let chair_token = token_of(&m.chair.link);
-    let json: serde_json::Value = client
-        .get(format!("{base}/attendance"))
-        .bearer_auth(&chair_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let attendance = format!("/meetings/{}/attendance", m.id);
+    let (_, json) = api(
+        reqwest::Method::GET,
+        srv.http,
+        &chair_token,
+        &attendance,
+        None,
+    )
+    .await;
     let s1 = json["sites"]
         .as_array()
         .unwrap()

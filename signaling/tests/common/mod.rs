@@ -4,7 +4,7 @@
 mod http;
 pub mod tls;
 #[allow(unused_imports)] // not every test file calls the API over HTTP
-pub use http::api;
+pub use http::{api, openapi};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
