@@ -15,6 +15,10 @@ async fn get(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
     api(reqwest::Method::GET, http, ADMIN, path, None).await
 }
 
+async fn delete(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    api(reqwest::Method::DELETE, http, ADMIN, path, None).await
+}
+
 #[tokio::test]
 async fn a_revoked_link_is_refused_and_its_session_ended_while_the_new_link_and_others_work() {
     let srv = server().await;
@@ -105,14 +109,7 @@ async fn a_deleted_meeting_is_gone_but_its_roll_call_stays() {
     let snapshot = signaling::store::snapshot_file(&dir, &m.id);
     assert!(snapshot.exists(), "stored at creation");
 
-    let (status, _) = api(
-        reqwest::Method::DELETE,
-        srv.http,
-        ADMIN,
-        &format!("/meetings/{}", m.id),
-        None,
-    )
-    .await;
+    let (status, _) = delete(srv.http, &format!("/meetings/{}", m.id)).await;
     assert_eq!(status, 204);
     assert_eq!(get(srv.http, &format!("/meetings/{}", m.id)).await.0, 404);
     assert_eq!(
@@ -124,14 +121,7 @@ async fn a_deleted_meeting_is_gone_but_its_roll_call_stays() {
     let (status, rc) = get(srv.http, &format!("/meetings/{}/attendance", m.id)).await;
     assert_eq!(status, 200, "{rc}");
     assert_eq!(rc["sites"][1]["state"], "left", "{rc}");
-    let (status, _) = api(
-        reqwest::Method::DELETE,
-        srv.http,
-        ADMIN,
-        &format!("/meetings/{}", m.id),
-        None,
-    )
-    .await;
+    let (status, _) = delete(srv.http, &format!("/meetings/{}", m.id)).await;
     assert_eq!(status, 404);
 }
 
