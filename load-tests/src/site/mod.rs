@@ -369,3 +369,86 @@ pub async fn publish(
     ));
     Ok(control)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::StreamIds;
+
+    fn ids() -> StreamIds {
+        StreamIds {
+            ssrc: 42,
+            payload_type: 96,
+            extensions: Vec::new(),
+        }
+    }
+
+    /// The packets of one frame: the first frame of a fresh encoder is a keyframe, the next
+    /// one (no period) a delta frame.
+    fn frames() -> (Vec<rtc::rtp::Packet>, Vec<rtc::rtp::Packet>) {
+        let mut v = VideoSynth::new(3, Layer::Low, ids(), 0);
+        let (mut key, mut delta) = (Vec::new(), Vec::new());
+        v.frame(1_000, &mut key);
+        v.frame(2_000, &mut delta);
+        (key, delta)
+    }
+
+    #[test]
+    fn full_metering_counts_every_packet_and_each_new_one_once() {
+        let progress = Progress::default();
+        let mut m = StreamMeter::new(false);
+        let (key, _) = frames();
+        let mut markers = 0;
+        for p in key.iter().chain(&key) {
+            markers += usize::from(
+                Metering::Full
+                    .packet(&mut m, 42, p, 5_000, &progress)
+                    .is_some(),
+            );
+        }
+        let n = key.len() as u64;
+        assert_eq!(progress.rx_packets.load(Ordering::Relaxed), 2 * n);
+        assert_eq!(progress.rx_distinct.load(Ordering::Relaxed), n);
+        assert_eq!(markers as u64, n, "a copy gives no second marker");
+        assert_eq!((m.seq.received(), m.seq.duplicates()), (n, n));
+    }
+
+    #[test]
+    fn a_sampled_video_stream_is_proven_at_its_first_keyframe_and_counts_nothing() {
+        let progress = Progress::default();
+        let proven = crate::tap::proven::Proven::default();
+        let sample = Metering::Sample(proven.clone());
+        let mut m = StreamMeter::new(false);
+        let (key, delta) = frames();
+        for p in &delta {
+            assert!(sample.packet(&mut m, 42, p, 5_000, &progress).is_some());
+        }
+        assert!(!proven.contains(42), "a delta frame proves nothing");
+        assert!(sample
+            .packet(&mut m, 42, &key[0], 6_000, &progress)
+            .is_some());
+        assert!(
+            proven.contains(42),
+            "the keyframe's start proves the stream"
+        );
+        assert_eq!(progress.rx_packets.load(Ordering::Relaxed), 0);
+        assert_eq!(progress.rx_distinct.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            m.seq.received(),
+            0,
+            "the tap counts the packets, not the sample"
+        );
+    }
+
+    #[test]
+    fn a_sampled_audio_stream_is_proven_at_its_first_parsed_packet() {
+        let proven = crate::tap::proven::Proven::default();
+        let sample = Metering::Sample(proven.clone());
+        let mut m = StreamMeter::new(true);
+        let p = AudioSynth::new(3, ids()).frame(1_000);
+        assert!(sample
+            .packet(&mut m, 42, &p, 5_000, &Progress::default())
+            .is_some());
+        assert!(proven.contains(42));
+    }
+}
