@@ -374,30 +374,28 @@ pub async fn publish(
 mod tests {
     use super::*;
     use crate::synth::StreamIds;
+    use rtc::rtp::Packet;
 
-    fn ids() -> StreamIds {
-        StreamIds {
+    /// Site 3's packets on SSRC 42 (one meter each): the first frame of a fresh camera encoder
+    /// (a keyframe), its next one (no period: a delta frame), and a microphone packet.
+    fn packets() -> (Vec<Packet>, Vec<Packet>, Packet) {
+        let ids = StreamIds {
             ssrc: 42,
             payload_type: 96,
             extensions: Vec::new(),
-        }
-    }
-
-    /// The packets of one frame: the first frame of a fresh encoder is a keyframe, the next
-    /// one (no period) a delta frame.
-    fn frames() -> (Vec<rtc::rtp::Packet>, Vec<rtc::rtp::Packet>) {
-        let mut v = VideoSynth::new(3, Layer::Low, ids(), 0);
+        };
+        let mut camera = VideoSynth::new(3, Layer::Low, ids.clone(), 0);
         let (mut key, mut delta) = (Vec::new(), Vec::new());
-        v.frame(1_000, &mut key);
-        v.frame(2_000, &mut delta);
-        (key, delta)
+        camera.frame(1_000, &mut key);
+        camera.frame(2_000, &mut delta);
+        (key, delta, AudioSynth::new(3, ids).frame(1_000))
     }
 
     #[test]
     fn full_metering_counts_every_packet_and_each_new_one_once() {
         let progress = Progress::default();
         let mut m = StreamMeter::new(false);
-        let (key, _) = frames();
+        let (key, _, _) = packets();
         let mut markers = 0;
         for p in key.iter().chain(&key) {
             markers += usize::from(
@@ -419,7 +417,7 @@ mod tests {
         let proven = crate::tap::proven::Proven::default();
         let sample = Metering::Sample(proven.clone());
         let mut m = StreamMeter::new(false);
-        let (key, delta) = frames();
+        let (key, delta, _) = packets();
         for p in &delta {
             assert!(sample.packet(&mut m, 42, p, 5_000, &progress).is_some());
         }
@@ -445,7 +443,7 @@ mod tests {
         let proven = crate::tap::proven::Proven::default();
         let sample = Metering::Sample(proven.clone());
         let mut m = StreamMeter::new(true);
-        let p = AudioSynth::new(3, ids()).frame(1_000);
+        let (_, _, p) = packets();
         assert!(sample
             .packet(&mut m, 42, &p, 5_000, &Progress::default())
             .is_some());
