@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
-use crate::meeting::{ExpectedSite, Meeting, MeetingOptions, DEFAULT_GRID_PAGE, MAX_GRID_PAGE};
+use crate::meeting::{membership, ExpectedSite, Meeting, MeetingOptions, State as MeetingState};
+use crate::meeting::{DEFAULT_GRID_PAGE, MAX_GRID_PAGE};
 use crate::moderation::{DEFAULT_FLOOR_LIMIT, MAX_FLOOR_LIMIT};
 use crate::protocol::Role;
 use crate::rollcall::{self, Attendance};
@@ -494,14 +495,16 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
         floor_limit,
         grid_slots,
     };
-    let meeting = Meeting::new(
+    let kept = store.is_some();
+    let state_of = MeetingState::new(
         id.clone(),
         title.to_owned(),
         expires_at,
         sites,
         options,
-        store,
+        kept,
     );
+    let meeting = Meeting::new(state_of, store);
     let created = invites(state, &meeting);
     // `201` means durable: the meeting and the links just signed survive a crash.
     if let Err(e) = meeting.save_now() {
@@ -547,12 +550,16 @@ pub(crate) fn new_jti() -> String {
 pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
     let invite = |s: &ExpectedSite| {
         let jti = new_jti();
-        meeting.set_link(&s.id, &jti);
+        let link = membership::SetLink {
+            site: s.id.clone(),
+            jti: jti.clone(),
+        };
+        let _ = meeting.apply(link, state);
         invite(state, meeting, s, jti)
     };
+    let sites = meeting.read(|m| m.sites().to_vec());
     let pick = |r: Role| {
-        meeting
-            .sites()
+        sites
             .iter()
             .find(|s| s.role == r)
             .map(invite)
@@ -560,12 +567,11 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
     };
     MeetingCreated {
         id: meeting.id.clone(),
-        title: meeting.title(),
+        title: meeting.read(|m| m.title().to_owned()),
         expires_at: meeting.expires_at,
         chair: pick(Role::Chair),
         operator: pick(Role::Operator),
-        sites: meeting
-            .sites()
+        sites: sites
             .iter()
             .filter(|s| s.role == Role::Site)
             .map(invite)
@@ -576,12 +582,12 @@ pub fn invites(state: &AppState, meeting: &Meeting) -> MeetingCreated {
 pub(crate) fn view(m: &Meeting) -> MeetingView {
     MeetingView {
         id: m.id.clone(),
-        title: m.title(),
+        title: m.read(|s| s.title().to_owned()),
         expires_at: m.expires_at,
-        ended: m.is_ended(),
-        connected: m.connected(),
+        ended: m.read(MeetingState::is_ended),
+        connected: m.read(MeetingState::connected),
         roster: m
-            .roster()
+            .read(MeetingState::roster)
             .into_iter()
             .map(|s| RosterEntry {
                 site_id: s.id,
@@ -707,7 +713,7 @@ fn authorize_attendance(
     let revoked = state
         .meetings
         .get(meeting_id)
-        .is_some_and(|m| !m.link_is_current(&claims.sid, &claims.jti));
+        .is_some_and(|m| !m.read(|s| s.link_is_current(&claims.sid, &claims.jti)));
     if claims.mid != meeting_id || revoked {
         return Err(unauthorized());
     }
@@ -716,7 +722,7 @@ fn authorize_attendance(
         Role::Site => state
             .meetings
             .get(meeting_id)
-            .is_some_and(|m| m.is_cochair(&claims.sid)),
+            .is_some_and(|m| m.read(|s| s.rules().cochairs.contains(&claims.sid))),
     };
     if !allowed {
         return Err(ApiError::new(

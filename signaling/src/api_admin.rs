@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
 use crate::api::{authorize, invite, new_jti, view, ApiError, ErrorBody, Invite, MeetingView};
-use crate::meeting::{ExpectedSite, Meeting};
+use crate::meeting::{chair, membership, ExpectedSite, Meeting, State as MeetingState};
 use crate::protocol::{ErrorCode, Refusal, Role};
 use crate::state::AppState;
 
@@ -50,14 +50,14 @@ pub async fn reissue_link(
 ) -> Result<Json<Invite>, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    let site = m.site(&site_id).ok_or_else(|| {
+    let site = m.read(|s| s.site(&site_id).cloned()).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             "this meeting has no site with this id",
         )
     })?;
-    if m.is_ended() {
+    if m.read(MeetingState::is_ended) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "ended",
@@ -65,7 +65,12 @@ pub async fn reissue_link(
         ));
     }
     let jti = new_jti();
-    if let Err(e) = m.reissue(&site.id, &jti, &state) {
+    let reissue = membership::Reissue {
+        site: site.id.clone(),
+        jti: jti.clone(),
+    };
+    // On disk before it answers (the revocation holds in memory even if the write fails).
+    if let Err(e) = m.apply_durable(reissue, &state) {
         tracing::error!(meeting = %id, "cannot store a reissued link: {e}");
         return Err(ApiError::storage());
     }
@@ -88,7 +93,7 @@ pub fn reissue_by_chair(
         ));
     }
     let site = m
-        .site(target)
+        .read(|s| s.site(target).cloned())
         .filter(|s| s.role == Role::Site)
         .ok_or_else(|| {
             Refusal::new(
@@ -97,7 +102,11 @@ pub fn reissue_by_chair(
             )
         })?;
     let jti = new_jti();
-    if let Err(e) = m.reissue(&site.id, &jti, state) {
+    let reissue = membership::Reissue {
+        site: site.id.clone(),
+        jti: jti.clone(),
+    };
+    if let Err(e) = m.apply_durable(reissue, state) {
         tracing::error!(meeting = %m.id, "cannot store a reissued link: {e}");
         return Err(Refusal::new(
             ErrorCode::Internal,
@@ -131,7 +140,7 @@ pub async fn end_meeting(
 ) -> Result<Json<MeetingView>, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    m.end(&state);
+    let _ = m.apply(chair::End, &state);
     state.metrics.meetings.set(state.meetings.active() as i64);
     if let Err(e) = m.save_now() {
         tracing::error!(meeting = %id, "cannot store the end of the meeting: {e}");
@@ -164,9 +173,11 @@ pub async fn delete_meeting(
 ) -> Result<StatusCode, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    m.end(&state);
+    let _ = m.apply(chair::End, &state);
     // The roll call with every leave recorded, before the snapshot goes.
-    let stored = m.save_now().and_then(|()| m.retire(&state));
+    let stored = m
+        .save_now()
+        .and_then(|()| m.apply_durable(chair::Retire, &state));
     if let Err(e) = stored {
         tracing::error!(meeting = %id, "cannot delete the meeting's snapshot: {e}");
         return Err(ApiError::storage());
@@ -238,7 +249,7 @@ pub async fn edit_meeting(
             format!("body is not a valid edit: at {at}: {}", e.into_inner()),
         )
     })?;
-    if m.is_ended() {
+    if m.read(MeetingState::is_ended) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "ended",
@@ -249,9 +260,18 @@ pub async fn edit_meeting(
     // The new sites' links are recorded before the sites exist: no moment accepts another.
     let jtis: Vec<String> = added.iter().map(|_| new_jti()).collect();
     for (site, jti) in added.iter().zip(&jtis) {
-        m.set_link(&site.id, jti);
+        let link = membership::SetLink {
+            site: site.id.clone(),
+            jti: jti.clone(),
+        };
+        let _ = m.apply(link, &state);
     }
-    if let Err(e) = m.edit(title, added.clone(), &edit.remove_sites, &state) {
+    let change = chair::Edit {
+        title,
+        added: added.clone(),
+        removed: edit.remove_sites.clone(),
+    };
+    if let Err(e) = m.apply_durable(change, &state) {
         tracing::error!(meeting = %id, "cannot store an edited meeting: {e}");
         return Err(ApiError::storage());
     }
@@ -280,7 +300,7 @@ fn check_edit(
     use crate::api::{check_title, clean_name};
     // The rules of `create` (and its OpenAPI pattern), so both agree.
     let title = edit.title.as_deref().map(check_title).transpose()?;
-    let sites = m.sites();
+    let sites = m.read(|s| s.sites().to_vec());
     for id in &edit.remove_sites {
         if !sites.iter().any(|s| &s.id == id && s.role == Role::Site) {
             return Err(conflict(format!(

@@ -67,15 +67,20 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
             match ev {
                 SfuEvent::Disconnected(peer) => {
                     if let Some((meeting, site)) = owner(&peer) {
-                        meeting.media_lost(&site, peer, &state);
+                        let lost = meeting::membership::MediaLost { site, peer };
+                        let _ = meeting.apply(lost, &state);
                     }
                 }
                 SfuEvent::Stats(report) => {
                     if let Some((meeting, site)) = owner(&report.peer) {
-                        let role = meeting.site(&site).map_or("site", |s| s.role.as_str());
-                        if let Some((transport, browser)) =
-                            meeting.link_report(&site, report.peer, report.clone())
-                        {
+                        let role =
+                            meeting.read(|m| m.site(&site).map_or("site", |s| s.role.as_str()));
+                        let link = meeting::link::LinkReport {
+                            site: site.clone(),
+                            peer: report.peer,
+                            report: report.clone(),
+                        };
+                        if let Ok(Some((transport, browser))) = meeting.apply(link, &state) {
                             state.metrics.sites.update(
                                 &meeting.id,
                                 &site,
@@ -98,12 +103,23 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
                 SfuEvent::CameraLayersWanted { peer, max } => {
                     if let Some((meeting, site)) = owner(&peer) {
                         let camera = max.map_or("none", |l| l.name()).to_owned();
-                        meeting.notify(&site, peer, protocol::ServerMessage::Layers { camera });
+                        let message = protocol::ServerMessage::Layers { camera };
+                        let notify = meeting::link::Notify {
+                            site,
+                            peer,
+                            message,
+                        };
+                        let _ = meeting.apply(notify, &state);
                     }
                 }
                 SfuEvent::Reception { peer, reception } => {
                     if let Some((meeting, site)) = owner(&peer) {
-                        meeting.set_reception(&site, peer, reception.as_str());
+                        let reception = meeting::link::Reception {
+                            site,
+                            peer,
+                            reception: reception.as_str(),
+                        };
+                        let _ = meeting.apply(reception, &state);
                     }
                 }
                 SfuEvent::Connected(_) => {}
@@ -119,8 +135,8 @@ pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<Ap
             tick.tick().await;
             let Some(state) = weak.upgrade() else { break };
             for m in state.meetings.all() {
-                if !m.is_ended() {
-                    m.operator_stats();
+                if !m.read(meeting::State::is_ended) {
+                    let _ = m.apply(meeting::operator::Stats, &state);
                 }
             }
             node_figures::send(&state);
@@ -164,10 +180,10 @@ fn restore_meetings(state: &AppState) {
         let id = snapshot.id.clone();
         let left_ms = store::crash_leave_ms(last_seen, snapshot.saved_ms, now_ms);
         let store = store::MeetingStore::open(dir, &id);
-        let meeting =
-            state
-                .meetings
-                .insert(meeting::Meeting::restore(snapshot, left_ms, Some(store)));
+        let meeting = state.meetings.insert(meeting::Meeting::new(
+            meeting::State::restore(snapshot, left_ms, true),
+            Some(store),
+        ));
         // The sites present at the crash are recorded as left: keep that on disk too.
         let _ = meeting.save_now();
         info!(meeting = %id, "meeting restored from the data directory");

@@ -26,7 +26,7 @@ pub fn send(state: &AppState) {
         .iter()
         .filter(|e| {
             let (meeting, site) = e.value();
-            meeting.site(site).is_some_and(|s| s.role == Role::Operator)
+            meeting.read(|m| m.site(site).is_some_and(|s| s.role == Role::Operator))
         })
         .map(|e| (*e.key(), e.value().0.clone(), e.value().1.clone()))
         .collect();
@@ -35,6 +35,12 @@ pub fn send(state: &AppState) {
     }
     let msg = message(state);
     for (peer, meeting, site) in operators {
-        meeting.notify(&site, peer, msg.clone());
+        let message = msg.clone();
+        let notify = crate::meeting::link::Notify {
+            site,
+            peer,
+            message,
+        };
+        let _ = meeting.apply(notify, state);
     }
 }

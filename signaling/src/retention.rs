@@ -38,10 +38,11 @@ pub fn spawn_sweep(state: &Arc<AppState>) {
             let Some(state) = weak.upgrade() else { break };
             let now_ms = crate::token::unix_now_ms();
             for m in state.meetings.all() {
-                if !is_due(m.ended_ms(), m.expires_at, now_ms, retention) {
+                let ended_ms = m.read(crate::meeting::State::ended_ms);
+                if !is_due(ended_ms, m.expires_at, now_ms, retention) {
                     continue;
                 }
-                if let Err(e) = m.retire(&state) {
+                if let Err(e) = m.apply_durable(crate::meeting::chair::Retire, &state) {
                     tracing::error!(meeting = %m.id, "cannot delete a retired meeting's snapshot: {e}");
                     continue;
                 }

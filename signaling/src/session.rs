@@ -19,6 +19,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use crate::dispatch::{route, Command, Permission};
 use crate::limits::Bucket;
+use crate::meeting::{chair, chat, linecheck, link, membership, operator};
 use crate::meeting::{Departure, ExpectedSite, Meeting};
 use crate::moderation::Action;
 use crate::protocol::{parse_request, ErrorCode, Refusal, Request, ServerMessage};
@@ -292,7 +293,8 @@ impl Session {
         let (who, command) = route(message);
         if who != Permission::Anyone {
             let j = self.joined()?;
-            if !who.allows(j.site.role, || j.meeting.is_cochair(&j.site.id)) {
+            let cochair = || j.meeting.read(|m| m.rules().cochairs.contains(&j.site.id));
+            if !who.allows(j.site.role, cochair) {
                 return Err(who.refusal(kind));
             }
         }
@@ -344,12 +346,23 @@ impl Session {
             }
             Command::MediaState { mic, camera } => {
                 let j = self.joined()?;
-                j.meeting.set_media_state(&j.site.id, self.id, mic, camera);
+                let media = membership::MediaState {
+                    site: j.site.id.clone(),
+                    session: self.id,
+                    mic,
+                    camera,
+                };
+                let _ = j.meeting.apply(media, &self.state);
             }
             Command::Moderate(action) => {
                 let j = self.joined()?;
                 let ends = action == Action::End;
-                j.meeting.act(&j.site.id, action, &self.state)?;
+                let act = chair::Act {
+                    actor: j.site.id.clone(),
+                    action,
+                };
+                // A failed write of the end is logged by the executor; the meeting has ended.
+                j.meeting.apply(act, &self.state)?;
                 if ends {
                     info!(meeting = %j.meeting.id, by = %j.site.id, "meeting ended");
                     self.state
@@ -366,12 +379,18 @@ impl Session {
             }
             Command::Chat { to, text } => {
                 let j = self.joined()?;
-                j.meeting.chat(&j.site.id, &to, &text)?;
+                let from = j.site.id.clone();
+                j.meeting
+                    .apply(chat::Chat { from, to, text }, &self.state)?;
             }
             Command::Grid { page, page_size } => {
                 let j = self.joined()?;
-                j.meeting
-                    .set_grid(&j.site.id, page, page_size, &self.state)?;
+                let grid = chair::Grid {
+                    actor: j.site.id.clone(),
+                    page,
+                    page_size,
+                };
+                j.meeting.apply(grid, &self.state)?;
             }
             Command::Check(on) => {
                 let j = self.joined()?;
@@ -381,12 +400,22 @@ impl Session {
                         "send an offer before the line check",
                     ));
                 }
-                j.meeting.check(&j.site.id, self.id, on, &self.state)?;
+                let check = linecheck::Check {
+                    site: j.site.id.clone(),
+                    session: self.id,
+                    on,
+                };
+                j.meeting.apply(check, &self.state)?;
             }
             Command::CheckResult(report) => {
                 let j = self.joined()?;
                 let verdict = report.verdict.as_str();
-                j.meeting.check_result(&j.site.id, self.id, report)?;
+                let result = linecheck::CheckResult {
+                    site: j.site.id.clone(),
+                    session: self.id,
+                    report,
+                };
+                j.meeting.apply(result, &self.state)?;
                 self.state
                     .metrics
                     .checks
@@ -405,7 +434,12 @@ impl Session {
                     candidate,
                     transport,
                 };
-                if let Some((_, after)) = j.meeting.client_info(&j.site.id, self.id, info) {
+                let client = link::Client {
+                    site: j.site.id.clone(),
+                    session: self.id,
+                    info,
+                };
+                if let Ok(Some((_, after))) = j.meeting.apply(client, &self.state) {
                     let role = j.site.role.as_str();
                     self.state
                         .metrics
@@ -422,17 +456,30 @@ impl Session {
             }
             Command::Notice { site_id, text } => {
                 let j = self.joined()?;
-                j.meeting.operator_notice(&j.site.id, &site_id, &text)?;
+                let notice = operator::Notice {
+                    actor: j.site.id.clone(),
+                    target: site_id,
+                    text,
+                };
+                j.meeting.apply(notice, &self.state)?;
             }
             Command::Reconnect(site_id) => {
                 let j = self.joined()?;
-                j.meeting.operator_reconnect(&j.site.id, &site_id)?;
+                let reconnect = operator::Reconnect {
+                    actor: j.site.id.clone(),
+                    target: site_id.clone(),
+                };
+                j.meeting.apply(reconnect, &self.state)?;
                 info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, "operator asked a site to reconnect");
             }
             Command::ForceAudioOnly { site_id, on } => {
                 let j = self.joined()?;
-                j.meeting
-                    .force_audio_only(&j.site.id, &site_id, on, &self.state)?;
+                let forced = operator::AudioOnly {
+                    actor: j.site.id.clone(),
+                    target: site_id.clone(),
+                    on,
+                };
+                j.meeting.apply(forced, &self.state)?;
                 info!(meeting = %j.meeting.id, by = %j.site.id, site = %site_id, on, "operator forced audio only");
             }
         }
@@ -490,15 +537,14 @@ impl Session {
             )
         })?;
         let site = meeting
-            .site(&claims.sid)
+            .read(|m| m.site(&claims.sid).cloned())
             .filter(|s| s.role == claims.role)
             .ok_or_else(|| {
                 Refusal::new(
                     ErrorCode::SiteRemoved,
                     "this site is no longer part of the meeting",
                 )
-            })?
-            .clone();
+            })?;
         let peer = PeerId(self.state.next_id());
         let joined = meeting.join(
             &site.id,
@@ -525,15 +571,16 @@ impl Session {
             self.send(message);
         }
         if !resumed {
-            meeting.route_joined(&self.state);
+            let _ = meeting.apply(membership::RouteJoined, &self.state);
         }
         if resumed {
             // Same peer connection: its offer stands, and it receives what it received.
             self.offered = true;
-            meeting.resend_slots(&site.id, &self.state);
+            let resend = membership::ResendSlots(site.id.clone());
+            let _ = meeting.apply(resend, &self.state);
             self.state.metrics.resumes.inc();
         }
-        self.transport = meeting.transport_of(&site.id);
+        self.transport = meeting.read(|m| m.transport_of(&site.id));
         self.state
             .metrics
             .sites_connected
@@ -565,7 +612,7 @@ impl Session {
         }
         let (sections, tracks) = crate::limits::media_sections(&sdp);
         // The layout is fixed by the role: microphone, camera, screen, then the receive slots.
-        let slots = j.meeting.receive_slots(j.site.role);
+        let slots = j.meeting.options.receive_slots(j.site.role);
         let layout = 3 + usize::from(slots.video) + usize::from(slots.audio);
         if sections > layout {
             return Err(Refusal::new(
@@ -597,7 +644,12 @@ impl Session {
             sdp: layout.answer_sdp.clone(),
             id,
         });
-        meeting.set_layout(&site_id, self.id, &layout, &self.state);
+        let set = membership::SetLayout {
+            site: site_id,
+            session: self.id,
+            layout: (&layout).into(),
+        };
+        let _ = meeting.apply(set, &self.state);
         Ok(())
     }
 
@@ -626,7 +678,12 @@ impl Session {
                 let (state, session) = (self.state.clone(), self.id);
                 tokio::spawn(async move {
                     tokio::time::sleep(grace).await;
-                    if j.meeting.expire(&j.site.id, session, j.peer, &state) {
+                    let expire = membership::Expire {
+                        site: j.site.id.clone(),
+                        session,
+                        peer: j.peer,
+                    };
+                    if j.meeting.apply(expire, &state).unwrap_or(true) {
                         info!(meeting = %j.meeting.id, site = %j.site.id, "site left (not resumed)");
                     }
                 });

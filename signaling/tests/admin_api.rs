@@ -15,14 +15,8 @@ async fn get(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
     api(reqwest::Method::GET, http, ADMIN, path, None).await
 }
 
-async fn join_error(http: SocketAddr, link: &str) -> String {
-    let mut ws = connect(http).await;
-    send(
-        &mut ws,
-        format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
-    )
-    .await;
-    error_code(&mut ws).await
+async fn delete(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    api(reqwest::Method::DELETE, http, ADMIN, path, None).await
 }
 
 #[tokio::test]
@@ -43,7 +37,10 @@ async fn a_revoked_link_is_refused_and_its_session_ended_while_the_new_link_and_
         "link_revoked",
         "the session joined with the old link is ended with the precise error"
     );
-    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "link_revoked");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "link_revoked"
+    );
     let (_, joined) = join(srv.http, new_link).await;
     let joined = serde_json::to_value(joined).unwrap();
     assert_eq!(
@@ -98,7 +95,7 @@ async fn ending_through_the_api_closes_every_session_and_the_links() {
     assert_eq!(view["ended"], true);
     let ended = wait_for(&mut site, |v| (v["type"] == "ended").then(|| v.clone())).await;
     assert_eq!(ended["type"], "ended");
-    assert!(!join_error(srv.http, &m.sites[0].link).await.is_empty());
+    assert!(!join_refused(srv.http, &m.sites[0].link).await.is_empty());
     let (status, _) = post(srv.http, &format!("/meetings/{}/sites/s1/link", m.id)).await;
     assert_eq!(status, 409, "an ended meeting's links are not reissued");
 }
@@ -112,18 +109,11 @@ async fn a_deleted_meeting_is_gone_but_its_roll_call_stays() {
     let snapshot = signaling::store::snapshot_file(&dir, &m.id);
     assert!(snapshot.exists(), "stored at creation");
 
-    let (status, _) = api(
-        reqwest::Method::DELETE,
-        srv.http,
-        ADMIN,
-        &format!("/meetings/{}", m.id),
-        None,
-    )
-    .await;
+    let (status, _) = delete(srv.http, &format!("/meetings/{}", m.id)).await;
     assert_eq!(status, 204);
     assert_eq!(get(srv.http, &format!("/meetings/{}", m.id)).await.0, 404);
     assert_eq!(
-        join_error(srv.http, &m.sites[0].link).await,
+        join_refused(srv.http, &m.sites[0].link).await,
         "unknown_meeting"
     );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -131,14 +121,7 @@ async fn a_deleted_meeting_is_gone_but_its_roll_call_stays() {
     let (status, rc) = get(srv.http, &format!("/meetings/{}/attendance", m.id)).await;
     assert_eq!(status, 200, "{rc}");
     assert_eq!(rc["sites"][1]["state"], "left", "{rc}");
-    let (status, _) = api(
-        reqwest::Method::DELETE,
-        srv.http,
-        ADMIN,
-        &format!("/meetings/{}", m.id),
-        None,
-    )
-    .await;
+    let (status, _) = delete(srv.http, &format!("/meetings/{}", m.id)).await;
     assert_eq!(status, 404);
 }
 
@@ -254,8 +237,14 @@ async fn an_edit_changes_the_title_adds_sites_with_links_and_removes_sites() {
         ended["reason"], "removed_by_chair",
         "the removed site's session ends as by remove_site"
     );
-    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "site_removed");
-    assert_eq!(join_error(srv.http, &m.sites[1].link).await, "site_removed");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "site_removed"
+    );
+    assert_eq!(
+        join_refused(srv.http, &m.sites[1].link).await,
+        "site_removed"
+    );
     let (_, joined) = join(srv.http, edited["added"][0]["link"].as_str().unwrap()).await;
     let joined = serde_json::to_value(joined).unwrap();
     assert_eq!(
@@ -301,7 +290,10 @@ async fn the_chair_reissues_a_leaked_link_over_the_websocket() {
     let new_link = link["link"].as_str().unwrap();
     assert_ne!(new_link, m.sites[0].link);
     assert_eq!(error_code(&mut leaked).await, "link_revoked");
-    assert_eq!(join_error(srv.http, &m.sites[0].link).await, "link_revoked");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "link_revoked"
+    );
     let (_, joined) = join(srv.http, new_link).await;
     assert_eq!(serde_json::to_value(joined).unwrap()["you"]["id"], "s1");
 

@@ -166,16 +166,10 @@ async fn removed_site_cannot_return_until_readmitted_and_a_locked_meeting_takes_
         serde_json::to_value(ended).unwrap()["reason"],
         "removed_by_chair"
     );
-    let mut again = connect(srv.http).await;
-    send(
-        &mut again,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[0].link)
-        ),
-    )
-    .await;
-    assert_eq!(error_code(&mut again).await, "site_removed");
+    assert_eq!(
+        join_refused(srv.http, &m.sites[0].link).await,
+        "site_removed"
+    );
     // A chair that reloads its page learns the removal from the server.
     drop(chair);
     let (mut chair, _) = join(srv.http, &m.chair.link).await;
@@ -196,16 +190,7 @@ async fn removed_site_cannot_return_until_readmitted_and_a_locked_meeting_takes_
         (m["type"] == "meeting_state" && m["locked"] == true).then_some(())
     })
     .await;
-    let mut c = connect(srv.http).await;
-    send(
-        &mut c,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[2].link)
-        ),
-    )
-    .await;
-    assert_eq!(error_code(&mut c).await, "locked");
+    assert_eq!(join_refused(srv.http, &m.sites[2].link).await, "locked");
     drop(b);
     let _b2 = join_with_media(srv.http, &m.sites[1].link).await; // B was in before: it may reconnect
 }
@@ -279,15 +264,15 @@ async fn roll_call_records_join_leave_rejoin_and_exports_csv() {
     let client = reqwest::Client::new();
     let base = format!("http://{}/api/v1/meetings/{}", srv.http, m.id);
     let chair_token = token_of(&m.chair.link);
-    let json: serde_json::Value = client
-        .get(format!("{base}/attendance"))
-        .bearer_auth(&chair_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let attendance = format!("/meetings/{}/attendance", m.id);
+    let (_, json) = api(
+        reqwest::Method::GET,
+        srv.http,
+        &chair_token,
+        &attendance,
+        None,
+    )
+    .await;
     let s1 = json["sites"]
         .as_array()
         .unwrap()
@@ -373,19 +358,21 @@ async fn the_chair_is_told_when_a_sites_link_only_carries_audio() {
     let m = meeting(&srv.state, &["Xã A"]);
     let mut chair = join_with_media(srv.http, &m.chair.link).await;
     let mut a = join_with_media(srv.http, &m.sites[0].link).await;
-    let peer = srv
-        .state
-        .peers
-        .iter()
-        .find(|e| e.value().1 == "s1")
-        .map(|e| *e.key())
-        .expect("A has a peer");
+    let peer = peer_of(&srv.state, "s1").expect("A has a peer");
     // What the SFU's event task does when A's selector pauses its video.
     srv.state
         .meetings
         .get(&m.id)
         .unwrap()
-        .set_reception("s1", peer, "audio_only");
+        .apply(
+            signaling::meeting::link::Reception {
+                site: "s1".into(),
+                peer,
+                reception: "audio_only",
+            },
+            &srv.state,
+        )
+        .expect("never refused");
     for ws in [&mut chair, &mut a] {
         wait_for(ws, |m| {
             (m["type"] == "site_state" && m["site"]["id"] == "s1" && m["reception"] == "audio_only")

@@ -1,6 +1,8 @@
 //! The configuration: every refused case names its key, the layers override in order, the
 //! documented example loads, and secrets never show.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -463,42 +465,11 @@ fn an_overlong_drain_and_a_bad_public_url_are_refused() {
     );
 }
 
-fn self_signed(dir: &Dir, name: &str) -> (PathBuf, PathBuf) {
-    let (cert, key) = (
-        dir.0.join(format!("{name}.crt")),
-        dir.0.join(format!("{name}.key")),
-    );
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args(["-subj", "/CN=localhost", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-    (cert, key)
-}
-
 #[test]
 fn tls_files_are_checked_at_start() {
     let dir = Dir::new("tls");
-    let (cert, key) = self_signed(&dir, "a");
-    let (_, other_key) = self_signed(&dir, "b");
+    let (cert, key) = common::tls::self_signed(&dir.0, "a");
+    let (_, other_key) = common::tls::self_signed(&dir.0, "b");
     let toml = |c: &Path, k: &Path| {
         format!(
             "tls_cert = \"{}\"\ntls_key = \"{}\"\n",

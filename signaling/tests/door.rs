@@ -262,11 +262,7 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_join_
             format!("198.51.100.{}", i + 1).parse().unwrap(),
         );
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-        let join = format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&invite.link)
-        );
-        send(&mut ws, join).await;
+        send_join(&mut ws, &invite.link).await;
         let v = loop {
             let v = serde_json::to_value(recv(&mut ws).await).unwrap();
             if v["type"] == "joined" || v["type"] == "error" {
@@ -285,35 +281,14 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_join_
 }
 
 /// A self-signed certificate for `localhost` in a fresh folder: (folder, cert, key).
-fn self_signed() -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+fn self_signed_in_temp() -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!(
         "diemcau-door-tls-{}-{:?}",
         std::process::id(),
         std::thread::current().id()
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("c.pem"), dir.join("k.pem"));
-    let out = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost",
-        ])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (cert, key) = tls::self_signed(&dir, "localhost");
     (dir, cert, key)
 }
 
@@ -336,7 +311,7 @@ async fn tls_connect(server: SocketAddr, cert: &std::path::Path) -> Tls {
 
 #[tokio::test]
 async fn the_tls_listener_has_the_same_header_timeout_and_connection_cap() {
-    let (dir, cert, key) = self_signed();
+    let (dir, cert, key) = self_signed_in_temp();
     let srv = server_tls(
         Limits {
             http_idle: Duration::from_secs(1),

@@ -198,14 +198,8 @@ async fn a_revoked_link_stays_revoked_after_a_kill_9() {
     first.kill_9();
 
     let second = Process::start(&dir);
-    let mut old = connect(second.http).await;
-    let token = token_of(m["sites"][0]["link"].as_str().unwrap());
-    send(
-        &mut old,
-        format!(r#"{{"type":"join","v":1,"token":"{token}"}}"#),
-    )
-    .await;
-    assert_eq!(error_code(&mut old).await, "link_revoked");
+    let old = m["sites"][0]["link"].as_str().unwrap();
+    assert_eq!(join_refused(second.http, old).await, "link_revoked");
     let (_, joined) = join(second.http, new["link"].as_str().unwrap()).await;
     assert_eq!(serde_json::to_value(joined).unwrap()["you"]["id"], "s1");
     drop(second);

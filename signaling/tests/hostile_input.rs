@@ -110,7 +110,7 @@ async fn invisible_and_direction_changing_characters_are_refused_at_every_entry(
     .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
-    let roster = srv.state.meetings.all()[0].sites().len();
+    let roster = srv.state.meetings.all()[0].read(|s| s.sites().len());
     for (edit, expected) in [
         (
             json!({"title": "Giao\u{202E} ban"}),
@@ -145,7 +145,7 @@ async fn invisible_and_direction_changing_characters_are_refused_at_every_entry(
         "a look-alike of a site already in the meeting"
     );
     assert_eq!(
-        srv.state.meetings.all()[0].sites().len(),
+        srv.state.meetings.all()[0].read(|s| s.sites().len()),
         roster,
         "no edit was applied"
     );

@@ -185,14 +185,7 @@ async fn a_malformed_query_gets_the_documented_json_error() {
 #[tokio::test]
 async fn openapi_document_is_served() {
     let srv = server().await;
-    let doc: Value = client()
-        .get(format!("http://{}/api/v1/openapi.json", srv.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(srv.http).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/api/v1/meetings"]["post"].is_object());
     assert!(doc["components"]["securitySchemes"]["admin"].is_object());

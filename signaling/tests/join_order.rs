@@ -4,17 +4,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
-
-async fn first_message(link: &str, srv: &Server) -> Value {
-    let mut ws = connect(srv.http).await;
-    send(
-        &mut ws,
-        format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
-    )
-    .await;
-    serde_json::to_value(recv(&mut ws).await).unwrap()
-}
 
 #[tokio::test]
 async fn joined_is_the_first_message_for_every_role_and_lists_oneself_as_joined() {
@@ -28,7 +17,7 @@ async fn joined_is_the_first_message_for_every_role_and_lists_oneself_as_joined(
         ("site", &m.sites[1].link),
         ("operator", &m.operator.link),
     ] {
-        let first = first_message(link, &srv).await;
+        let (_, first) = try_join(srv.http, link).await;
         assert_eq!(first["type"], "joined", "{role}: first message {first}");
         let me = first["you"]["id"].as_str().unwrap();
         let own = first["sites"]

@@ -4,7 +4,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -12,14 +11,7 @@ use futures_util::StreamExt;
 use signaling::config::{Secret, TurnConfig};
 use signaling::protocol::{ErrorCode, ServerMessage};
 use signaling::turn::TurnRest;
-use signaling::{AppState, Settings};
-
-struct Running {
-    http: SocketAddr,
-    state: Arc<AppState>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    served: tokio::task::JoinHandle<std::io::Result<()>>,
-}
+use signaling::Settings;
 
 async fn start(drain: Duration, turn: Option<TurnRest>) -> Running {
     start_in(drain, turn, None).await
@@ -30,37 +22,12 @@ async fn start_in(
     turn: Option<TurnRest>,
     data_dir: Option<std::path::PathBuf>,
 ) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http = listener.local_addr().unwrap();
-    let settings = Settings {
-        public_url: format!("http://{http}"),
-        admin_key: ADMIN.into(),
-        token_secret: SECRET.to_vec(),
-        ice_servers: Vec::new(),
-        data_dir,
-        separate_metrics: false,
-        turn,
-        drain_timeout: drain,
-        limits: signaling::limits::Limits::default(),
-        behind_proxy: false,
-        trusted_proxies: Vec::new(),
+    let adjust = |s: &mut Settings| {
+        s.data_dir = data_dir;
+        s.turn = turn;
+        s.drain_timeout = drain;
     };
-    let sfu = sfu::SfuConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        announce_ip: None,
-        tcp_bind: None,
-    };
-    let state = signaling::start(settings, sfu).unwrap();
-    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(signaling::run(listener, state.clone(), async move {
-        let _ = rx.await;
-    }));
-    Running {
-        http,
-        state,
-        stop,
-        served,
-    }
+    running(signaling::limits::Limits::default(), adjust, None).await
 }
 
 async fn status(http: SocketAddr, path: &str) -> (u16, String) {
@@ -133,14 +100,7 @@ async fn shutdown_refuses_joins_tells_sites_and_ends_once_they_left() {
         "still alive while draining"
     );
 
-    send(
-        &mut b,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[1].link)
-        ),
-    )
-    .await;
+    send_join(&mut b, &m.sites[1].link).await;
     match recv_type(&mut b, "error").await {
         ServerMessage::Error { code, message, .. } => {
             assert_eq!(code, ErrorCode::Draining);
@@ -231,14 +191,7 @@ async fn a_restarted_server_restores_its_meetings_from_the_data_directory() {
     // A new process on the same data directory: the same links work, the rules are back.
     let srv = start_in(Duration::ZERO, None, Some(dir.clone())).await;
     let mut a = connect(srv.http).await;
-    send(
-        &mut a,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[0].link)
-        ),
-    )
-    .await;
+    send_join(&mut a, &m.sites[0].link).await;
     let state = wait_for(&mut a, |v| {
         (v["type"] == "meeting_state").then(|| v.clone())
     })
@@ -253,30 +206,10 @@ async fn a_restarted_server_restores_its_meetings_from_the_data_directory() {
     send(&mut a, offer_message()).await;
     recv_type(&mut a, "answer").await;
     // Locked before the restart: a site that never joined is still refused.
-    let mut b = connect(srv.http).await;
-    send(
-        &mut b,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[1].link)
-        ),
-    )
-    .await;
-    assert_eq!(error_code(&mut b).await, "locked");
+    assert_eq!(join_refused(srv.http, &m.sites[1].link).await, "locked");
 
-    let client = reqwest::Client::new();
-    let json: serde_json::Value = client
-        .get(format!(
-            "http://{}/api/v1/meetings/{}/attendance",
-            srv.http, m.id
-        ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = format!("/meetings/{}/attendance", m.id);
+    let (_, json) = api(reqwest::Method::GET, srv.http, ADMIN, &path, None).await;
     let site = |id: &str| {
         json["sites"]
             .as_array()

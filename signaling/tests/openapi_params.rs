@@ -36,14 +36,7 @@ fn template_vars(path: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_documented_path_parameter_is_in_its_route_and_every_route_variable_is_documented() {
     let srv = server().await;
-    let doc: Value = client()
-        .get(format!("http://{}/api/v1/openapi.json", srv.http))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(srv.http).await;
     for (path, method, op) in operations(&doc) {
         let params = op["parameters"].as_array().cloned().unwrap_or_default();
         let vars = template_vars(&path);

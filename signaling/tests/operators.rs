@@ -103,14 +103,7 @@ async fn check_results_reach_the_site_the_chair_and_operators_even_those_joining
     }
     // An operator arriving afterwards is given the latest result with its join.
     let mut op = connect(srv.http).await;
-    send(
-        &mut op,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.operator.link)
-        ),
-    )
-    .await;
+    send_join(&mut op, &m.operator.link).await;
     let got = wait_for(&mut op, |m| {
         (m["type"] == "check_result").then(|| m.clone())
     })
@@ -282,13 +275,7 @@ async fn a_sites_series_leave_the_metrics_with_it() {
     let meeting = srv.state.meetings.get(&m.id).unwrap();
     // What the SFU's event task does with a link report of each site.
     for site in ["s1", "s2"] {
-        let peer = srv
-            .state
-            .peers
-            .iter()
-            .find(|e| e.value().1 == site)
-            .map(|e| *e.key())
-            .unwrap();
+        let peer = peer_of(&srv.state, site).unwrap();
         let report = sfu::link::PeerReport {
             peer,
             rtt_ms: Some(30.0),
@@ -313,8 +300,14 @@ async fn a_sites_series_leave_the_metrics_with_it() {
             policed_packets: 0,
             malformed_packets: 0,
         };
+        let link = signaling::meeting::link::LinkReport {
+            site: site.into(),
+            peer,
+            report: report.clone(),
+        };
         let (transport, browser) = meeting
-            .link_report(site, peer, report.clone())
+            .apply(link, &srv.state)
+            .expect("never refused")
             .expect("still its connection");
         srv.state
             .metrics
@@ -361,16 +354,7 @@ async fn operators_see_the_nodes_capacity_refusals_and_socket_drops() {
     let (_chair, _) = join(srv.http, &m.chair.link).await;
     let (_a, _) = join(srv.http, &m.sites[0].link).await;
     // The fourth connection on a node of three is refused for capacity.
-    let mut b = connect(srv.http).await;
-    send(
-        &mut b,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[1].link)
-        ),
-    )
-    .await;
-    assert_eq!(error_code(&mut b).await, "node_full");
+    assert_eq!(join_refused(srv.http, &m.sites[1].link).await, "node_full");
     let node = wait_for(&mut op, |m| {
         (m["type"] == "node" && m["refused_capacity"] == 1).then(|| m.clone())
     })

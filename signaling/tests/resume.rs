@@ -7,7 +7,6 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use sfu::PeerId;
 use signaling::limits::Limits;
 use signaling::protocol::ServerMessage;
 
@@ -44,14 +43,6 @@ async fn join_media(srv: &Server, link: &str) -> (Ws, String) {
     (ws, secret)
 }
 
-fn peer_of(srv: &Server, site: &str) -> Option<PeerId> {
-    srv.state
-        .peers
-        .iter()
-        .find(|e| e.value().1 == site)
-        .map(|e| *e.key())
-}
-
 fn row(srv: &Server, meeting: &str, site: &str) -> signaling::rollcall::SiteAttendance {
     let a = srv.state.meetings.get(meeting).unwrap().attendance();
     a.sites.into_iter().find(|s| s.site_id == site).unwrap()
@@ -64,7 +55,7 @@ async fn a_dropped_socket_resumes_the_same_connection_without_a_leave() {
     let mut chair = join_with_media(srv.http, &m.chair.link).await;
     send_json(&mut chair, serde_json::json!({"type": "open_meeting"})).await;
     let (a, secret) = join_media(&srv, &m.sites[0].link).await;
-    let before = peer_of(&srv, "s1").unwrap();
+    let before = peer_of(&srv.state, "s1").unwrap();
 
     drop(a); // the TCP connection goes without a close frame, as when a proxy cuts it
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -93,7 +84,7 @@ async fn a_dropped_socket_resumes_the_same_connection_without_a_leave() {
     ping(&mut a, 7).await;
 
     assert_eq!(
-        peer_of(&srv, "s1"),
+        peer_of(&srv.state, "s1"),
         Some(before),
         "the same peer connection"
     );
@@ -123,7 +114,7 @@ async fn a_wrong_secret_or_an_expired_grace_is_an_ordinary_join() {
     let srv = server_with(limits(500)).await;
     let m = meeting(&srv.state, &["Xã A"]);
     let (a, secret) = join_media(&srv, &m.sites[0].link).await;
-    let first = peer_of(&srv, "s1").unwrap();
+    let first = peer_of(&srv.state, "s1").unwrap();
 
     // A guessed secret takes nothing over: a new connection replaces the old one.
     drop(a);
@@ -134,7 +125,7 @@ async fn a_wrong_secret_or_an_expired_grace_is_an_ordinary_join() {
     )
     .await;
     assert_eq!(joined["resumed"], false, "{joined}");
-    let second = peer_of(&srv, "s1");
+    let second = peer_of(&srv.state, "s1");
     assert!(
         second.is_some() && second != Some(first),
         "a new peer replaced the old"
@@ -192,7 +183,7 @@ async fn an_ice_restart_offer_is_answered_on_the_same_connection_with_new_creden
     let ServerMessage::Answer { sdp: first, .. } = recv_type(&mut a, "answer").await else {
         unreachable!()
     };
-    let peer = peer_of(&srv, "s1").unwrap();
+    let peer = peer_of(&srv.state, "s1").unwrap();
 
     // What `restartIce()` sends: the same layout with new ICE credentials.
     let restarted = CHROMIUM_OFFER
@@ -216,7 +207,7 @@ async fn an_ice_restart_offer_is_answered_on_the_same_connection_with_new_creden
         "the SFU answers an ICE restart with new credentials"
     );
     assert_eq!(
-        peer_of(&srv, "s1"),
+        peer_of(&srv.state, "s1"),
         Some(peer),
         "on the same peer connection"
     );

@@ -124,7 +124,8 @@ async fn bad_inputs_get_their_specific_error_and_another_site_keeps_working() {
 
     // B never saw any of it and still works; the meeting was not ended.
     ping(&mut b, 42).await;
-    assert!(!srv.state.meetings.get(&m.id).unwrap().is_ended());
+    let meeting = srv.state.meetings.get(&m.id).unwrap();
+    assert!(!meeting.read(signaling::meeting::State::is_ended));
     let errors = srv
         .state
         .metrics
@@ -189,14 +190,7 @@ async fn chair_sees_sites_arrive_and_leave_and_ending_closes_every_link() {
         ServerMessage::Ended { .. }
     ));
     let mut again = connect(srv.http).await;
-    send(
-        &mut again,
-        format!(
-            r#"{{"type":"join","v":1,"token":"{}"}}"#,
-            token_of(&m.sites[1].link)
-        ),
-    )
-    .await;
+    send_join(&mut again, &m.sites[1].link).await;
     expect_error(&mut again, ErrorCode::UnknownMeeting).await;
 }
 
@@ -208,7 +202,8 @@ async fn rejoining_site_replaces_its_older_connection() {
     let (mut second, _) = join(srv.http, &m.sites[0].link).await;
     expect_error(&mut first, ErrorCode::Replaced).await;
     ping(&mut second, 5).await;
-    assert_eq!(srv.state.meetings.get(&m.id).unwrap().connected(), 1);
+    let meeting = srv.state.meetings.get(&m.id).unwrap();
+    assert_eq!(meeting.read(signaling::meeting::State::connected), 1);
 }
 
 #[tokio::test]
@@ -267,18 +262,6 @@ async fn a_websocket_from_another_sites_page_is_refused() {
         .await
         .expect("same-origin upgrade accepted");
     ping(&mut ws, 1).await;
-}
-
-/// Joins without waiting for `joined`: the first message the server answers with.
-async fn try_join(http: std::net::SocketAddr, link: &str) -> (Ws, serde_json::Value) {
-    let mut ws = connect(http).await;
-    send(
-        &mut ws,
-        format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
-    )
-    .await;
-    let first = serde_json::to_value(recv(&mut ws).await).unwrap();
-    (ws, first)
 }
 
 #[tokio::test]

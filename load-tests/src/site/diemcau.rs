@@ -268,14 +268,13 @@ async fn negotiate_and_serve(
                 Some(PeerEvent::State(s @ (RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed))) => {
                     break Err(anyhow::anyhow!("peer connection {s}"));
                 }
-                Some(PeerEvent::Track(track)) => match tap {
-                    Some(tap) => {
-                        receivers.spawn(super::receive_sample(track, ctx.clone(), tap.proven.clone()));
-                    }
-                    None => {
-                        receivers.spawn(super::receive(track, ctx.clone()));
-                    }
-                },
+                Some(PeerEvent::Track(track)) => {
+                    let metering = match tap {
+                        Some(tap) => super::Metering::Sample(tap.proven.clone()),
+                        None => super::Metering::Full,
+                    };
+                    receivers.spawn(super::receive(track, ctx.clone(), metering));
+                }
                 Some(_) => {}
                 None => break Err(anyhow::anyhow!("peer connection gone")),
             },

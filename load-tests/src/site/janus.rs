@@ -244,7 +244,11 @@ impl Subscription {
         let pump = tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
                 if let PeerEvent::Track(t) = ev {
-                    let _ = tracks.send(tokio::spawn(super::receive(t, ctx2.clone())));
+                    let _ = tracks.send(tokio::spawn(super::receive(
+                        t,
+                        ctx2.clone(),
+                        super::Metering::Full,
+                    )));
                 }
             }
         });

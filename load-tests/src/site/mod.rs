@@ -22,7 +22,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use crate::clock;
 use crate::meter::{Reception, StreamMeter};
 use crate::pacer::{Entry, Pacer, Publisher};
-use crate::payload::Layer;
+use crate::payload::{Layer, Marker};
 use crate::peer::Peer;
 use crate::synth::{AudioSynth, VideoSynth};
 
@@ -238,52 +238,58 @@ pub async fn collect(
     }
 }
 
-/// Meters one receive slot until its track ends. One meter per SSRC (a slot's source can be
-/// re-pointed by the SFU, but it keeps the slot's SSRC).
-pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Received {
-    use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-    let audio = track.kind().await == RtpCodecKind::Audio;
-    let mut meters: Vec<(u32, StreamMeter)> = Vec::new();
-    let mut reception = Reception::default();
-    while let Some(ev) = track.poll().await {
-        let TrackRemoteEvent::OnRtpPacket(p) = ev else {
-            continue;
-        };
-        let now = clock::micros();
-        let ssrc = p.header.ssrc;
-        let i = match meters.iter().position(|(s, _)| *s == ssrc) {
-            Some(i) => i,
-            None => {
-                meters.push((ssrc, StreamMeter::new(audio)));
-                meters.len() - 1
-            }
-        };
-        if let Some(m) = meters[i].1.push(
-            p.header.sequence_number,
-            p.header.timestamp,
-            &p.payload,
-            now,
-        ) {
-            ctx.progress.rx_distinct.fetch_add(1, Ordering::Relaxed);
-            let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
-            if window != 0 && now >= window {
-                reception.record(&m, now);
-            } else {
-                reception.count(&m);
-            }
-        }
-        ctx.progress.rx_packets.fetch_add(1, Ordering::Relaxed);
-    }
-    (meters, reception)
+/// How a receive slot is metered: what differs between a full site and a light one.
+#[derive(Debug, Clone)]
+pub enum Metering {
+    /// A full webrtc-rs peer connection decrypts every packet: its headers and payloads are
+    /// metered here, and counted in [`Progress::rx_packets`] and [`Progress::rx_distinct`].
+    Full,
+    /// The sample a [`crate::tap`] forwards: only what the payload says (the tap counts the
+    /// packets from their headers). Each SSRC is marked proven once its payload parsed (video:
+    /// a keyframe start), so the tap starts sampling it.
+    Sample(crate::tap::proven::Proven),
 }
 
-/// Meters the sample of one receive slot that a [`crate::tap`] forwards, until its track
-/// ends: only what the payload says (the tap counts the packets); marks each SSRC proven
-/// once its payload parsed (video: a keyframe start), so the tap starts sampling it.
-pub async fn receive_sample(
+impl Metering {
+    /// Meters one packet on its stream's meter `m`; the marker of a packet not seen before
+    /// whose payload parsed.
+    fn packet(
+        &self,
+        m: &mut StreamMeter,
+        ssrc: u32,
+        p: &rtc::rtp::Packet,
+        now: u64,
+        progress: &Progress,
+    ) -> Option<Marker> {
+        match self {
+            Metering::Full => {
+                progress.rx_packets.fetch_add(1, Ordering::Relaxed);
+                let marker = m.push(
+                    p.header.sequence_number,
+                    p.header.timestamp,
+                    &p.payload,
+                    now,
+                )?;
+                progress.rx_distinct.fetch_add(1, Ordering::Relaxed);
+                Some(marker)
+            }
+            Metering::Sample(proven) => {
+                let marker = m.push_payload(&p.payload, now)?;
+                if m.audio || m.keyframes > 0 {
+                    proven.mark(ssrc);
+                }
+                Some(marker)
+            }
+        }
+    }
+}
+
+/// Meters one receive slot until its track ends, the way `metering` says. One meter per SSRC
+/// (a slot's source can be re-pointed by the SFU, but it keeps the slot's SSRC).
+pub async fn receive(
     track: Arc<dyn TrackRemote>,
     ctx: Arc<SiteContext>,
-    proven: crate::tap::proven::Proven,
+    metering: Metering,
 ) -> Received {
     use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
     let audio = track.kind().await == RtpCodecKind::Audio;
@@ -302,17 +308,14 @@ pub async fn receive_sample(
                 meters.len() - 1
             }
         };
-        let m = &mut meters[i].1;
-        if let Some(marker) = m.push_payload(&p.payload, now) {
-            if audio || m.keyframes > 0 {
-                proven.mark(ssrc);
-            }
-            let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
-            if window != 0 && now >= window {
-                reception.record(&marker, now);
-            } else {
-                reception.count(&marker);
-            }
+        let Some(marker) = metering.packet(&mut meters[i].1, ssrc, &p, now, &ctx.progress) else {
+            continue;
+        };
+        let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
+        if window != 0 && now >= window {
+            reception.record(&marker, now);
+        } else {
+            reception.count(&marker);
         }
     }
     (meters, reception)
@@ -365,4 +368,85 @@ pub async fn publish(
         },
     ));
     Ok(control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::StreamIds;
+    use rtc::rtp::Packet;
+
+    /// Site 3's packets on SSRC 42 (one meter each): the first frame of a fresh camera encoder
+    /// (a keyframe), its next one (no period: a delta frame), and a microphone packet.
+    fn packets() -> (Vec<Packet>, Vec<Packet>, Packet) {
+        let ids = StreamIds {
+            ssrc: 42,
+            payload_type: 96,
+            extensions: Vec::new(),
+        };
+        let mut camera = VideoSynth::new(3, Layer::Low, ids.clone(), 0);
+        let (mut key, mut delta) = (Vec::new(), Vec::new());
+        camera.frame(1_000, &mut key);
+        camera.frame(2_000, &mut delta);
+        (key, delta, AudioSynth::new(3, ids).frame(1_000))
+    }
+
+    #[test]
+    fn full_metering_counts_every_packet_and_each_new_one_once() {
+        let progress = Progress::default();
+        let mut m = StreamMeter::new(false);
+        let (key, _, _) = packets();
+        let mut markers = 0;
+        for p in key.iter().chain(&key) {
+            markers += usize::from(
+                Metering::Full
+                    .packet(&mut m, 42, p, 5_000, &progress)
+                    .is_some(),
+            );
+        }
+        let n = key.len() as u64;
+        assert_eq!(progress.rx_packets.load(Ordering::Relaxed), 2 * n);
+        assert_eq!(progress.rx_distinct.load(Ordering::Relaxed), n);
+        assert_eq!(markers as u64, n, "a copy gives no second marker");
+        assert_eq!((m.seq.received(), m.seq.duplicates()), (n, n));
+    }
+
+    #[test]
+    fn a_sampled_video_stream_is_proven_at_its_first_keyframe_and_counts_nothing() {
+        let progress = Progress::default();
+        let proven = crate::tap::proven::Proven::default();
+        let sample = Metering::Sample(proven.clone());
+        let mut m = StreamMeter::new(false);
+        let (key, delta, _) = packets();
+        for p in &delta {
+            assert!(sample.packet(&mut m, 42, p, 5_000, &progress).is_some());
+        }
+        assert!(!proven.contains(42), "a delta frame proves nothing");
+        assert!(sample
+            .packet(&mut m, 42, &key[0], 6_000, &progress)
+            .is_some());
+        assert!(
+            proven.contains(42),
+            "the keyframe's start proves the stream"
+        );
+        assert_eq!(progress.rx_packets.load(Ordering::Relaxed), 0);
+        assert_eq!(progress.rx_distinct.load(Ordering::Relaxed), 0);
+        assert_eq!(
+            m.seq.received(),
+            0,
+            "the tap counts the packets, not the sample"
+        );
+    }
+
+    #[test]
+    fn a_sampled_audio_stream_is_proven_at_its_first_parsed_packet() {
+        let proven = crate::tap::proven::Proven::default();
+        let sample = Metering::Sample(proven.clone());
+        let mut m = StreamMeter::new(true);
+        let (_, _, p) = packets();
+        assert!(sample
+            .packet(&mut m, 42, &p, 5_000, &Progress::default())
+            .is_some());
+        assert!(proven.contains(42));
+    }
 }

@@ -51,9 +51,8 @@ pub(super) struct Executor<'a> {
     pub store: Option<&'a MeetingStore>,
     /// The queues of the sockets that hold its sites, by session id.
     pub outboxes: &'a mut HashMap<u64, Outbox>,
-    /// The node: the SFU, the index of connections, metrics. `None` for inputs that only
-    /// talk to members and write files.
-    pub node: Option<&'a dyn Node>,
+    /// The node: the SFU, the index of connections, metrics.
+    pub node: &'a dyn Node,
 }
 
 impl Executor<'_> {
@@ -104,26 +103,14 @@ impl Executor<'_> {
                     store.remove_snapshot()?;
                 }
             }
-            node_effect => {
-                let Some(node) = self.node else {
-                    tracing::error!(meeting = %self.meeting, "a node effect without the node: {node_effect:?}");
-                    return Ok(());
-                };
-                match node_effect {
-                    Effect::PeerAdded { peer, site } => node.peer_added(self.meeting, peer, site),
-                    Effect::RemovePeer(peer) => node.remove_peer(peer),
-                    Effect::Subscribe {
-                        peer,
-                        subscriptions,
-                    } => node.subscribe(peer, subscriptions),
-                    Effect::ForgetSiteMetrics { site, role } => {
-                        node.forget_site_metrics(self.meeting, &site, role)
-                    }
-                    Effect::Send { .. }
-                    | Effect::Close { .. }
-                    | Effect::Persist { .. }
-                    | Effect::DeleteSnapshot => {}
-                }
+            Effect::PeerAdded { peer, site } => self.node.peer_added(self.meeting, peer, site),
+            Effect::RemovePeer(peer) => self.node.remove_peer(peer),
+            Effect::Subscribe {
+                peer,
+                subscriptions,
+            } => self.node.subscribe(peer, subscriptions),
+            Effect::ForgetSiteMetrics { site, role } => {
+                self.node.forget_site_metrics(self.meeting, &site, role)
             }
         }
         Ok(())

@@ -119,7 +119,7 @@ impl Input for Join {
                 role: site.role,
             },
             sites: own_entry_joined(st.visible_roster(&site), &site.id),
-            receive: st.receive_slots(site.role),
+            receive: st.options.receive_slots(site.role),
             ice_servers: Vec::new(),
             resume: self.secret,
             resumed,

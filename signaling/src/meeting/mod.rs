@@ -83,6 +83,21 @@ impl Default for MeetingOptions {
 }
 
 impl MeetingOptions {
+    /// How many slots a participant of `role` must offer.
+    pub fn receive_slots(self, role: Role) -> ReceiveSlots {
+        match role {
+            Role::Chair => ReceiveSlots {
+                video: self.grid_slots + 1,
+                audio: self.grid_slots,
+            },
+            // Chair camera, presentation, spotlight, and the floor holders.
+            Role::Site | Role::Operator => ReceiveSlots {
+                video: 3 + self.floor_limit,
+                audio: 1 + self.floor_limit,
+            },
+        }
+    }
+
     /// The options within their bounds.
     fn clamped(self) -> Self {
         MeetingOptions {
@@ -288,6 +303,11 @@ impl State {
         &self.rules
     }
 
+    /// Whether the chair (or the admin) ended it.
+    pub fn is_ended(&self) -> bool {
+        self.rules.phase == crate::protocol::Phase::Ended
+    }
+
     /// Whether `site_id` has a connection now.
     pub fn is_connected(&self, site_id: &str) -> bool {
         self.members.contains_key(site_id)
@@ -321,11 +341,6 @@ impl State {
         self.members
             .get(site_id)
             .map_or("unknown", |m| m.client.transport_label())
-    }
-
-    /// How many slots a participant of `role` must offer.
-    pub fn receive_slots(&self, role: Role) -> ReceiveSlots {
-        receive_slots(self.options, role)
     }
 
     /// Queues `message` for `site`'s socket, if it is connected.
@@ -392,21 +407,6 @@ impl Sites for State {
         self.presence
             .get(site)
             .is_some_and(|p| *p != Presence::Waiting)
-    }
-}
-
-/// How many slots a participant of `role` must offer in a meeting with `options`.
-fn receive_slots(options: MeetingOptions, role: Role) -> ReceiveSlots {
-    match role {
-        Role::Chair => ReceiveSlots {
-            video: options.grid_slots + 1,
-            audio: options.grid_slots,
-        },
-        // Chair camera, presentation, spotlight, and the floor holders.
-        Role::Site | Role::Operator => ReceiveSlots {
-            video: 3 + options.floor_limit,
-            audio: 1 + options.floor_limit,
-        },
     }
 }
 

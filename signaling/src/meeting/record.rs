@@ -31,7 +31,10 @@ impl State {
         }
     }
 
-    /// Rebuilds the state from its snapshot (see [`Meeting::restore`]).
+    /// Rebuilds the state from its snapshot after a restart (see [`crate::store`]): sites
+    /// that were present when the server went away left at `left_ms` (when it was last seen
+    /// alive, [`crate::store::crash_leave_ms`]); nobody is connected. The server holds it
+    /// with [`super::Meeting::new`].
     pub fn restore(snapshot: Snapshot, left_ms: u64, kept: bool) -> Self {
         let options = MeetingOptions {
             floor_limit: snapshot.floor_limit,

@@ -38,6 +38,9 @@ impl Meetings {
 
     /// Meetings not ended.
     pub fn active(&self) -> usize {
-        self.map.iter().filter(|m| !m.is_ended()).count()
+        self.map
+            .iter()
+            .filter(|m| !m.read(super::State::is_ended))
+            .count()
     }
 }

@@ -2,6 +2,17 @@
 
 use std::net::SocketAddr;
 
+/// The OpenAPI document the server at `http` serves (asked for without any key: it is
+/// public).
+pub async fn openapi(http: SocketAddr) -> serde_json::Value {
+    reqwest::get(format!("http://{http}/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Calls `method path` under `/api/v1` on `http` with the bearer `key` and an optional JSON
 /// body: the status and the JSON answer (`null` when the answer is not JSON).
 pub async fn api(

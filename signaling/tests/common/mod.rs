@@ -2,8 +2,9 @@
 #![allow(dead_code)]
 
 mod http;
+pub mod tls;
 #[allow(unused_imports)] // not every test file calls the API over HTTP
-pub use http::api;
+pub use http::{api, openapi};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +64,30 @@ async fn server_on(
     adjust: impl FnOnce(&mut Settings),
     tls: Option<(&std::path::Path, &std::path::Path)>,
 ) -> Server {
+    let running = running(limits, adjust, tls).await;
+    Server {
+        http: running.http,
+        state: running.state,
+        stop: Some(running.stop),
+    }
+}
+
+/// A server the test stops itself and watches stop: `stop` begins the graceful shutdown,
+/// `served` ends when the server has.
+pub struct Running {
+    pub http: SocketAddr,
+    pub state: Arc<AppState>,
+    pub stop: tokio::sync::oneshot::Sender<()>,
+    pub served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// A server with these limits and any other settings changed by `adjust`, serving HTTPS
+/// with the PEM files `tls` (certificate, key) when given.
+pub async fn running(
+    limits: signaling::limits::Limits,
+    adjust: impl FnOnce(&mut Settings),
+    tls: Option<(&std::path::Path, &std::path::Path)>,
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let settings = Settings {
@@ -94,20 +119,19 @@ async fn server_on(
     let stop_rx = async move {
         let _ = rx.await;
     };
-    match tls {
+    let served = match tls {
         Some((cert, key)) => {
             let store = signaling::tls::CertStore::load(cert, key).unwrap();
             let listener = signaling::tls::TlsListener::new(listener, &store).unwrap();
-            tokio::spawn(signaling::run(listener, state.clone(), stop_rx));
+            tokio::spawn(signaling::run(listener, state.clone(), stop_rx))
         }
-        None => {
-            tokio::spawn(signaling::run(listener, state.clone(), stop_rx));
-        }
-    }
-    Server {
+        None => tokio::spawn(signaling::run(listener, state.clone(), stop_rx)),
+    };
+    Running {
         http,
         state,
-        stop: Some(stop),
+        stop,
+        served,
     }
 }
 
@@ -172,15 +196,44 @@ pub async fn recv_type(ws: &mut Ws, ty: &str) -> ServerMessage {
     panic!("no {ty} message");
 }
 
-pub async fn join(http: SocketAddr, link: &str) -> (Ws, ServerMessage) {
-    let mut ws = connect(http).await;
+/// Sends the `join` of `link`'s token on an open socket.
+pub async fn send_join(ws: &mut Ws, link: &str) {
     send(
-        &mut ws,
+        ws,
         format!(r#"{{"type":"join","v":1,"token":"{}"}}"#, token_of(link)),
     )
     .await;
+}
+
+pub async fn join(http: SocketAddr, link: &str) -> (Ws, ServerMessage) {
+    let mut ws = connect(http).await;
+    send_join(&mut ws, link).await;
     let joined = recv_type(&mut ws, "joined").await;
     (ws, joined)
+}
+
+/// Joins without waiting for `joined`: the first message the server answers with.
+pub async fn try_join(http: SocketAddr, link: &str) -> (Ws, serde_json::Value) {
+    let mut ws = connect(http).await;
+    send_join(&mut ws, link).await;
+    let first = serde_json::to_value(recv(&mut ws).await).unwrap();
+    (ws, first)
+}
+
+/// A join the server refuses: the code of its error.
+pub async fn join_refused(http: SocketAddr, link: &str) -> String {
+    let mut ws = connect(http).await;
+    send_join(&mut ws, link).await;
+    error_code(&mut ws).await
+}
+
+/// `site`'s media connection in the node's index of connections, if it has one.
+pub fn peer_of(state: &AppState, site: &str) -> Option<sfu::PeerId> {
+    state
+        .peers
+        .iter()
+        .find(|e| e.value().1 == site)
+        .map(|e| *e.key())
 }
 
 /// A real offer captured from Chromium 156 by the web client (1 mic, 1 camera with three

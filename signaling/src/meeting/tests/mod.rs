@@ -77,7 +77,7 @@ fn join_input(site: &str) -> Join {
 
 fn layout(st: &State, site: &str) -> Layout {
     let role = st.site(site).unwrap().role;
-    let slots = st.receive_slots(role);
+    let slots = st.options.receive_slots(role);
     Layout {
         published: vec![TrackKind::Audio, TrackKind::Camera, TrackKind::Screen],
         video_slots: (0..slots.video).map(|i| format!("v{i}")).collect(),
