@@ -221,8 +221,12 @@ pub fn results_entry(r: &RunResult, command: &str) -> String {
         format!(" on {}", r.target)
     };
     format!(
-        "### `{}`{on}: 1 chair + {} simulated sites ({} UTC)\n\n{}\n\n    {}\n\n{}",
+        "### `{}`{on}: {}1 chair + {} simulated sites ({} UTC)\n\n{}\n\n    {}\n\n{}",
         r.scenario.name,
+        match r.scenario.meetings {
+            1 => String::new(),
+            n => format!("{n} meetings of "),
+        },
         r.scenario.sites,
         r.started_at,
         r.scenario.description,

@@ -29,9 +29,11 @@ impl Core {
                         self.peers.push(None);
                         self.peers.len() - 1
                     });
-                self.peers[idx] = Some(Peer::new(id, now));
+                let creds = self.ice_tag.map(super::steer::local_credentials);
+                self.peers[idx] = Some(Peer::new(id, now, creds));
                 self.by_id.insert(id, idx);
                 self.metrics.peers.inc();
+                self.shard_peers.inc();
                 (idx, true)
             }
         };
@@ -174,6 +176,7 @@ impl Core {
         self.by_id.remove(&peer.id);
         self.by_addr.retain(|_, i| *i != idx);
         self.metrics.peers.dec();
+        self.shard_peers.dec();
         if peer.connected {
             self.metrics.peers_connected.dec();
         }

@@ -78,8 +78,13 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub fn new(id: PeerId, now: Instant) -> Peer {
-        let rtc = Rtc::builder()
+    /// A peer with ICE credentials `creds` (`None`: str0m's random ones).
+    pub fn new(id: PeerId, now: Instant, creds: Option<str0m::IceCreds>) -> Peer {
+        let mut builder = Rtc::builder();
+        if let Some(creds) = creds {
+            builder = builder.set_local_ice_credentials(creds);
+        }
+        let rtc = builder
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .clear_codecs()
