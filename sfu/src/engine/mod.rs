@@ -230,7 +230,8 @@ pub(crate) fn spawn(
             dropped: (0, 0, 0),
         };
         let handle = thread::Builder::new()
-            .name("diemcau-dispatch".into())
+            // 15 bytes at most: "diemcau-dispatch" showed as "diemcau-dispatc".
+            .name("diemcau-udp-rx".into())
             .spawn(move || dispatcher.run())
             .map_err(StartError::Thread)?;
         threads.push(handle);
