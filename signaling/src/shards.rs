@@ -60,6 +60,72 @@ mod tests {
         );
     }
 
+    fn state_with_shards(shards: usize) -> AppState {
+        let registry = prometheus::Registry::new();
+        let config = sfu::SfuConfig {
+            bind: "127.0.0.1:0".parse().expect("an address"),
+            announce_ip: None,
+            tcp_bind: None,
+        };
+        let (sfu, _events) =
+            sfu::Sfu::start_sharded(config, shards, &registry).expect("the media plane starts");
+        let settings = crate::Settings {
+            public_url: "http://127.0.0.1:1".into(),
+            admin_key: "shards-admin-key-0123456789".into(),
+            token_secret: b"shards-token-secret-0123456789abcdef".to_vec(),
+            ice_servers: Vec::new(),
+            data_dir: None,
+            separate_metrics: false,
+            turn: None,
+            drain_timeout: std::time::Duration::ZERO,
+            limits: crate::limits::Limits::default(),
+            behind_proxy: false,
+            trusted_proxies: Vec::new(),
+        };
+        AppState::new(settings, std::sync::Arc::new(sfu), registry).expect("the state")
+    }
+
+    fn meeting(state: &AppState, id: &str) -> std::sync::Arc<Meeting> {
+        state.meetings.insert(Meeting::new(
+            id.into(),
+            format!("Họp {id}"),
+            u64::MAX / 2,
+            Vec::new(),
+            crate::meeting::MeetingOptions::default(),
+            None,
+        ))
+    }
+
+    #[test]
+    fn meetings_spread_over_the_shards_and_each_keeps_its_own() {
+        let state = state_with_shards(2);
+        let (a, b, c) = (
+            meeting(&state, "a"),
+            meeting(&state, "b"),
+            meeting(&state, "c"),
+        );
+        assert_eq!(of_meeting(&state, &a), 0);
+        assert_eq!(
+            of_meeting(&state, &b),
+            1,
+            "the other shard, before any peer"
+        );
+        assert_eq!(of_meeting(&state, &c), 0, "a tie goes to the lowest");
+        // Asked again (a resumed or re-offering peer), each meeting keeps its shard.
+        assert_eq!(of_meeting(&state, &b), 1);
+        assert_eq!(of_meeting(&state, &a), 0);
+        state.sfu.shutdown();
+    }
+
+    #[test]
+    fn with_one_shard_every_meeting_is_on_shard_zero() {
+        let state = state_with_shards(1);
+        for id in ["a", "b"] {
+            assert_eq!(of_meeting(&state, &meeting(&state, id)), 0);
+        }
+        state.sfu.shutdown();
+    }
+
     #[test]
     fn one_shard_takes_everything() {
         assert_eq!(least_loaded(&[500], &[9]), 0);
