@@ -83,6 +83,46 @@ async fn a_peer_offered_on_a_shard_gets_its_tag_and_garbage_is_counted_not_fatal
     sfu.shutdown();
 }
 
+fn ufrag(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .expect("a ufrag")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_ice_restart_keeps_the_shards_tag_in_the_new_credentials() {
+    let registry = prometheus::Registry::new();
+    let (sfu, _events) = Sfu::start_sharded(config(), 3, &registry).unwrap();
+    let first = sfu
+        .offer_in(2, PeerId(1), CHROMIUM_OFFER.into())
+        .await
+        .unwrap();
+    let before = ufrag(&first.answer_sdp);
+    assert!(before.starts_with('2'), "{before}");
+    // The browser restarts ICE (`createOffer({iceRestart: true})`): new ufrag and password.
+    let restart = CHROMIUM_OFFER
+        .replace("a=ice-ufrag:/I7j", "a=ice-ufrag:Rst9")
+        .replace(
+            "a=ice-pwd:zM1CUWYsjOekhjFDr5zEDSah",
+            "a=ice-pwd:Qw3rTy7uIo0pAs2dFg4hJk6L",
+        );
+    let again = sfu.offer(PeerId(1), restart).await.unwrap();
+    let after = ufrag(&again.answer_sdp);
+    assert_ne!(after, before, "an ICE restart answers with new credentials");
+    assert!(after.starts_with('2'), "still shard 2's tag: {after}");
+    let ufrags: Vec<&str> = again
+        .answer_sdp
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .collect();
+    assert!(
+        ufrags.iter().all(|u| *u == after),
+        "every section: {ufrags:?}"
+    );
+    sfu.shutdown();
+}
+
 #[test]
 fn ice_tcp_with_several_shards_and_zero_shards_are_refused() {
     let mut tcp = config();

@@ -38,12 +38,13 @@ impl Core {
             }
         };
         let candidates = &self.config.candidates;
+        let shard = self.ice_tag;
         let peer = self.peers[idx].as_mut().expect("index from by_id is live");
         // str0m 0.25 asserts on some payload type layouts a hostile offer can carry ("Pt
         // locked multiple times", found by fuzz/ sdp_offer); unwound here, that costs the
         // offering peer its connection instead of every meeting its media thread.
         let accepted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            peer.accept_offer(sdp, candidates)
+            peer.accept_offer(sdp, candidates, shard)
         }));
         let answer = match accepted {
             Ok(Ok(a)) => a,

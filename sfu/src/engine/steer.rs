@@ -36,11 +36,16 @@ pub fn local_credentials(shard: usize) -> IceCreds {
     creds
 }
 
+/// The shard whose tag `ufrag` starts with.
+pub fn shard_of_ufrag(ufrag: &str) -> Option<usize> {
+    let tag = *ufrag.as_bytes().first()?;
+    TAGS.iter().position(|&t| t == tag)
+}
+
 /// The shard a STUN binding request names through the tag of our ufrag in its `USERNAME`;
 /// `None` for anything that is not a well-formed binding request with a username.
 pub fn shard_of_stun(data: &[u8]) -> Option<usize> {
-    let ufrag = stun_username(data)?;
-    let tag = *ufrag.first()?;
+    let tag = *stun_username(data)?.first()?;
     TAGS.iter().position(|&t| t == tag)
 }
 
