@@ -27,7 +27,12 @@ pub fn markdown(r: &RunResult) -> String {
     };
     row(
         "participants joined / failed",
-        format!("{} / {} (of {})", r.joined, r.failed, s.sites + 1),
+        format!(
+            "{} / {} (of {})",
+            r.joined,
+            r.failed,
+            (s.sites + 1) * s.meetings
+        ),
     );
     if let Some(sv) = &r.server {
         row(
@@ -134,7 +139,9 @@ pub fn markdown(r: &RunResult) -> String {
         "sites with the chair's audio / video",
         format!(
             "{} / {} of {}",
-            m.sites_with_chair_audio, m.sites_with_chair_video, s.sites
+            m.sites_with_chair_audio,
+            m.sites_with_chair_video,
+            s.sites * s.meetings
         ),
     );
     row(
@@ -221,8 +228,12 @@ pub fn results_entry(r: &RunResult, command: &str) -> String {
         format!(" on {}", r.target)
     };
     format!(
-        "### `{}`{on}: 1 chair + {} simulated sites ({} UTC)\n\n{}\n\n    {}\n\n{}",
+        "### `{}`{on}: {}1 chair + {} simulated sites ({} UTC)\n\n{}\n\n    {}\n\n{}",
         r.scenario.name,
+        match r.scenario.meetings {
+            1 => String::new(),
+            n => format!("{n} meetings of "),
+        },
         r.scenario.sites,
         r.started_at,
         r.scenario.description,

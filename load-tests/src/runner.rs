@@ -106,6 +106,17 @@ fn point(t0: Instant, prev: &Observed, now: &Observed, progress: &Progress) -> T
     }
 }
 
+/// One meeting of the run: its invites, who is in it, and its floor.
+struct Room {
+    meeting: crate::target::Meeting,
+    /// Its chair first.
+    running: Vec<Running>,
+    next_join: usize,
+    holder: Option<String>,
+    floor_turn: usize,
+    next_floor: Option<Instant>,
+}
+
 /// Runs `scenario` against `target`.
 pub async fn run(
     target: Arc<dyn Target>,
@@ -113,10 +124,25 @@ pub async fn run(
     options: &RunOptions,
 ) -> anyhow::Result<RunResult> {
     let started_at = result::now_string();
-    let meeting = target
-        .create_meeting(&format!("Load test {}", scenario.name), scenario.sites)
-        .await
-        .context("creating the meeting")?;
+    let mut rooms = Vec::new();
+    for m in 0..scenario.meetings {
+        let title = match scenario.meetings {
+            1 => format!("Load test {}", scenario.name),
+            _ => format!("Load test {} #{}", scenario.name, m + 1),
+        };
+        let meeting = target
+            .create_meeting(&title, scenario.sites)
+            .await
+            .context("creating the meeting")?;
+        rooms.push(Room {
+            meeting,
+            running: Vec::new(),
+            next_join: 0,
+            holder: None,
+            floor_turn: 0,
+            next_floor: None,
+        });
+    }
     let ctx = Arc::new(SiteContext {
         pacer: Pacer::start(),
         ip: target.site_ip(),
@@ -140,7 +166,8 @@ pub async fn run(
     );
 
     let idle = read(target.as_ref(), options.server_pid, &ctx.progress).await;
-    let mut running: Vec<Running> = Vec::new();
+    // Site indices count within each meeting (the chair is 0 in each): a site measures its
+    // own meeting's sources only.
     let spawn = |index: u16, invite: crate::site::invite::Invite, running: &mut Vec<Running>| {
         let (tx, rx) = mpsc::unbounded_channel();
         let site_id = invite.site_id.clone();
@@ -161,9 +188,11 @@ pub async fn run(
             task,
         });
     };
-    spawn(0, meeting.chair.clone(), &mut running);
+    for room in rooms.iter_mut() {
+        spawn(0, room.meeting.chair.clone(), &mut room.running);
+    }
     let chair_wait = Instant::now();
-    while ctx.progress.connected.load(Ordering::Relaxed) == 0
+    while ctx.progress.connected.load(Ordering::Relaxed) < rooms.len()
         && chair_wait.elapsed() < Duration::from_secs(10)
     {
         if ctx.progress.failed.load(Ordering::Relaxed) > 0 {
@@ -171,18 +200,19 @@ pub async fn run(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _ = running[0].commands.send(Command::Open);
+    for room in &rooms {
+        let _ = room.running[0].commands.send(Command::Open);
+    }
 
     let t0 = Instant::now();
     let mut timeline = Vec::new();
     let mut last = read(target.as_ref(), options.server_pid, &ctx.progress).await;
     let mut next_sample = t0 + options.sample_every;
-    let mut next_join = 0usize;
     let floor_every =
         (scenario.floor_change_s > 0.0).then(|| Duration::from_secs_f64(scenario.floor_change_s));
-    let mut next_floor = floor_every.map(|d| t0 + d);
-    let mut holder: Option<String> = None;
-    let mut floor_turn = 0usize;
+    for room in rooms.iter_mut() {
+        room.next_floor = floor_every.map(|d| t0 + d);
+    }
     let window_start = t0 + ramp + settle;
     // Churn: sites that left (their reports are awaited at the end) and when each comes back.
     let churn_every =
@@ -199,17 +229,23 @@ pub async fn run(
         if now >= end {
             break;
         }
-        // Joins due by now.
-        while next_join < meeting.sites.len()
-            && t0 + Duration::from_secs_f64(next_join as f64 / scenario.join_rate) <= now
-        {
-            spawn(
-                next_join as u16 + 1,
-                meeting.sites[next_join].clone(),
-                &mut running,
-            );
-            next_join += 1;
+        // Joins due by now, in every meeting.
+        for room in rooms.iter_mut() {
+            while room.next_join < room.meeting.sites.len()
+                && t0 + Duration::from_secs_f64(room.next_join as f64 / scenario.join_rate) <= now
+            {
+                spawn(
+                    room.next_join as u16 + 1,
+                    room.meeting.sites[room.next_join].clone(),
+                    &mut room.running,
+                );
+                room.next_join += 1;
+            }
         }
+        // Churn runs with one meeting (the scenario check says so).
+        let Room {
+            running, holder, ..
+        } = &mut rooms[0];
         if let (Some(at), Some(every)) = (next_churn, churn_every) {
             if now >= at {
                 let mut left = 0;
@@ -235,7 +271,7 @@ pub async fn run(
         }
         while let Some(i) = away.iter().position(|(at, _, _)| *at <= now) {
             let (_, index, invite) = away.remove(i);
-            spawn(index, invite, &mut running);
+            spawn(index, invite, running);
         }
         if window_first.is_none() && now >= window_start {
             ctx.progress
@@ -243,23 +279,25 @@ pub async fn run(
                 .store(clock::micros(), Ordering::Relaxed);
             window_first = Some(read(target.as_ref(), options.server_pid, &ctx.progress).await);
         }
-        if let (Some(at), Some(every)) = (next_floor, floor_every) {
-            // Only sites that joined a while ago can hold the floor.
-            let eligible: Vec<&str> = running[1..]
-                .iter()
-                .filter(|r| now.duration_since(r.spawned) > FLOOR_AFTER_JOIN)
-                .map(|r| r.site_id.as_str())
-                .collect();
-            if now >= at && !eligible.is_empty() {
-                let chair = &running[0].commands;
-                if let Some(h) = holder.take() {
-                    let _ = chair.send(Command::Revoke(h));
+        for room in rooms.iter_mut() {
+            if let (Some(at), Some(every)) = (room.next_floor, floor_every) {
+                // Only sites that joined a while ago can hold the floor.
+                let eligible: Vec<&str> = room.running[1..]
+                    .iter()
+                    .filter(|r| now.duration_since(r.spawned) > FLOOR_AFTER_JOIN)
+                    .map(|r| r.site_id.as_str())
+                    .collect();
+                if now >= at && !eligible.is_empty() {
+                    let chair = &room.running[0].commands;
+                    if let Some(h) = room.holder.take() {
+                        let _ = chair.send(Command::Revoke(h));
+                    }
+                    let next = eligible[room.floor_turn % eligible.len()].to_owned();
+                    room.floor_turn += 1;
+                    let _ = chair.send(Command::Grant(next.clone()));
+                    room.holder = Some(next);
+                    room.next_floor = Some(at + every);
                 }
-                let next = eligible[floor_turn % eligible.len()].to_owned();
-                floor_turn += 1;
-                let _ = chair.send(Command::Grant(next.clone()));
-                holder = Some(next);
-                next_floor = Some(at + every);
             }
         }
         if now >= next_sample {
@@ -268,7 +306,7 @@ pub async fn run(
             bar.set_message(format!(
                 "sites {}/{}{}  SFU tx {:.0} pkt/s  cpu {:.0}%",
                 p.sites_connected,
-                scenario.sites + 1,
+                (scenario.sites + 1) * scenario.meetings,
                 match ctx.progress.failed.load(Ordering::Relaxed) {
                     0 => String::new(),
                     n => format!(" ({n} failed)"),
@@ -288,10 +326,13 @@ pub async fn run(
     bar.finish_and_clear();
 
     // Everyone leaves: sites first, the chair last.
-    for r in running.iter().rev() {
-        let _ = r.commands.send(Command::Leave);
+    for room in &rooms {
+        for r in room.running.iter().rev() {
+            let _ = r.commands.send(Command::Leave);
+        }
     }
     let mut reports = Vec::new();
+    let running = rooms.into_iter().flat_map(|room| room.running);
     for r in departed.into_iter().chain(running) {
         match tokio::time::timeout(Duration::from_secs(30), r.task).await {
             Ok(Ok(report)) => reports.push(report),

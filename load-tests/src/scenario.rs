@@ -15,8 +15,12 @@ pub struct Scenario {
     /// One line for the report.
     #[serde(default)]
     pub description: String,
-    /// Sites besides the chair.
+    /// Sites besides the chair, in each meeting.
     pub sites: usize,
+    /// Meetings run at once, each with its chair and `sites` sites joining at `join_rate`
+    /// (two meetings of 100 load a sharded node's shards side by side). Churn needs one.
+    #[serde(default = "one")]
+    pub meetings: usize,
     /// Join ramp, sites per second.
     pub join_rate: f64,
     /// Seconds between floor changes (the chair revokes the holder and grants the next site);
@@ -103,6 +107,12 @@ impl Scenario {
         if !positive(self.duration_s) || !durations.into_iter().all(not_negative) {
             bail!("duration_s must be positive, the other durations zero or more");
         }
+        if self.meetings == 0 || self.meetings > 16 {
+            bail!("meetings must be 1 to 16");
+        }
+        if self.meetings > 1 && self.churn_every_s > 0.0 {
+            bail!("churn runs with one meeting (meetings = 1)");
+        }
         if self.churn_every_s > 0.0 && (self.churn_sites == 0 || self.churn_sites >= self.sites) {
             bail!("churn_sites must be 1 to sites - 1");
         }
@@ -149,5 +159,27 @@ mod tests {
         )
         .unwrap();
         assert!(churn_all.check().is_err());
+    }
+
+    #[test]
+    fn one_meeting_unless_told_and_churn_only_with_one() {
+        let two: Scenario =
+            toml::from_str("name='x'\nsites=2\njoin_rate=1\nduration_s=9\nmeetings=2").unwrap();
+        assert!(two.check().is_ok());
+        assert_eq!(
+            toml::from_str::<Scenario>("name='x'\nsites=2\njoin_rate=1\nduration_s=9")
+                .unwrap()
+                .meetings,
+            1,
+            "one meeting unless told"
+        );
+        let none: Scenario =
+            toml::from_str("name='x'\nsites=2\njoin_rate=1\nduration_s=9\nmeetings=0").unwrap();
+        assert!(none.check().is_err());
+        let churn_two: Scenario = toml::from_str(
+            "name='x'\nsites=3\njoin_rate=1\nduration_s=9\nmeetings=2\nchurn_every_s=5",
+        )
+        .unwrap();
+        assert!(churn_two.check().is_err());
     }
 }

@@ -8,7 +8,9 @@
 //! so each slot is one continuous stream whatever its source.
 //!
 //! Threads: one media thread owns the UDP socket and every peer's state; the handle sends it
-//! commands between packets. Nothing on the packet path takes a lock.
+//! commands between packets. Nothing on the packet path takes a lock. With several shards
+//! ([`Sfu::start_sharded`]) each shard's thread owns its peers, and a dispatcher thread reads
+//! the one port and hands each datagram to its shard.
 //!
 //! Pure decision code lives in small leaves: [`forward`] (forward or drop, layer switch),
 //! [`rewrite`] (sequence/timestamp/picture numbering continuity), [`keyframe`] (PLI
@@ -191,16 +193,33 @@ pub enum StartError {
     /// The metrics could not be registered.
     #[error("cannot register metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// A shard count out of range.
+    #[error("media shards must be 1 to {max}, not {shards}")]
+    Shards {
+        /// Asked for.
+        shards: usize,
+        /// Most allowed.
+        max: usize,
+    },
+    /// ICE-TCP with several shards: its connections are not steered between shards.
+    #[error("ICE-TCP needs one media shard: its connections are not steered between shards; set media.shards to 1 or turn ice_tcp off")]
+    TcpWithShards,
 }
 
 /// Handle to the running media plane. Cheap to share behind an `Arc`; dropping the last
 /// handle does not stop the thread: call [`Sfu::shutdown`].
 #[derive(Debug)]
 pub struct Sfu {
-    commands: mpsc::Sender<Command>,
+    /// One queue per shard.
+    commands: Vec<mpsc::Sender<Command>>,
+    /// The shard of each peer placed by [`Sfu::offer_in`] (absent: shard 0). Written per
+    /// offer and removal, read per command: never on the packet path.
+    placed: std::sync::Mutex<std::collections::HashMap<PeerId, usize>>,
+    shard_peers: Vec<prometheus::IntGauge>,
     local_addr: SocketAddr,
     tcp_addr: Option<SocketAddr>,
-    thread: std::sync::Mutex<Option<JoinHandle<()>>>,
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    stop_dispatch: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Sfu {
@@ -209,18 +228,49 @@ impl Sfu {
         config: SfuConfig,
         registry: &prometheus::Registry,
     ) -> Result<(Sfu, tokio::sync::mpsc::UnboundedReceiver<SfuEvent>), StartError> {
+        Sfu::start_sharded(config, 1, registry)
+    }
+
+    /// As [`Sfu::start`], with `shards` media threads on the one UDP port (see
+    /// `engine/dispatch.rs`); a peer's shard is chosen by [`Sfu::offer_in`].
+    pub fn start_sharded(
+        config: SfuConfig,
+        shards: usize,
+        registry: &prometheus::Registry,
+    ) -> Result<(Sfu, tokio::sync::mpsc::UnboundedReceiver<SfuEvent>), StartError> {
         let metrics = SfuMetrics::register(registry)?;
+        let shard_peers = (0..shards)
+            .map(|s| metrics.shard_peers.with_label_values(&[&s.to_string()]))
+            .collect();
         let (events_tx, events_rx) = tokio::sync::mpsc::unbounded_channel();
-        let (commands, local_addr, tcp_addr, thread) = engine::spawn(config, metrics, events_tx)?;
+        let spawned = engine::spawn(config, shards, metrics, events_tx)?;
         // Read from the kernel at scrape time: nothing on the packet path.
-        registry.register(Box::new(socket_drops::SocketDrops::new(local_addr.port())?))?;
+        registry.register(Box::new(socket_drops::SocketDrops::new(
+            spawned.local_addr.port(),
+        )?))?;
         let sfu = Sfu {
-            commands,
-            local_addr,
-            tcp_addr,
-            thread: std::sync::Mutex::new(Some(thread)),
+            commands: spawned.commands,
+            placed: std::sync::Mutex::new(std::collections::HashMap::new()),
+            shard_peers,
+            local_addr: spawned.local_addr,
+            tcp_addr: spawned.tcp_addr,
+            threads: std::sync::Mutex::new(spawned.threads),
+            stop_dispatch: spawned.stop_dispatch,
         };
         Ok((sfu, events_rx))
+    }
+
+    /// Media shards (threads that each serve their own peers).
+    pub fn shards(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// Peers each shard holds now, by shard: the load new meetings are placed by.
+    pub fn shard_peers(&self) -> Vec<usize> {
+        self.shard_peers
+            .iter()
+            .map(|g| usize::try_from(g.get()).unwrap_or(0))
+            .collect()
     }
 
     /// The bound UDP address (useful with port 0 in tests).
@@ -243,8 +293,26 @@ impl Sfu {
     /// Accepts an SDP offer from `peer`: creates the peer on its first offer, renegotiates
     /// on later ones. Returns the answer and what the offer set up.
     pub async fn offer(&self, peer: PeerId, sdp: String) -> Result<PeerLayout, OfferError> {
+        self.offer_in(0, peer, sdp).await
+    }
+
+    /// As [`Sfu::offer`], placing a new peer on `shard` (taken modulo the shard count). A
+    /// peer stays on the shard of its first offer; peers that forward to each other (one
+    /// meeting) must share a shard.
+    pub async fn offer_in(
+        &self,
+        shard: usize,
+        peer: PeerId,
+        sdp: String,
+    ) -> Result<PeerLayout, OfferError> {
+        let shard = *self
+            .placed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(peer)
+            .or_insert(shard % self.commands.len());
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send(Command::Offer { peer, sdp, reply })
+        self.send_to(shard, Command::Offer { peer, sdp, reply })
             .map_err(|_| OfferError::Stopped)?;
         rx.await.map_err(|_| OfferError::Stopped)?
     }
@@ -256,11 +324,14 @@ impl Sfu {
         candidate: String,
     ) -> Result<(), CandidateError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send(Command::Candidate {
+        self.send(
             peer,
-            candidate,
-            reply,
-        })
+            Command::Candidate {
+                peer,
+                candidate,
+                reply,
+            },
+        )
         .map_err(|_| CandidateError::Stopped)?;
         rx.await.map_err(|_| CandidateError::Stopped)?
     }
@@ -268,37 +339,63 @@ impl Sfu {
     /// A round trip through the media thread's command queue: `true` once the thread has
     /// answered, `false` when it has stopped. For readiness checks.
     pub async fn ping(&self) -> bool {
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        if self.send(Command::Ping { reply }).is_err() {
-            return false;
+        for shard in 0..self.commands.len() {
+            let (reply, rx) = tokio::sync::oneshot::channel();
+            if self.send_to(shard, Command::Ping { reply }).is_err() || rx.await.is_err() {
+                return false;
+            }
         }
-        rx.await.is_ok()
+        true
     }
 
     /// Replaces what `subscriber`'s listed slots carry. Slots not listed keep their source.
     /// Takes effect between packets; video starts at the next keyframe (requested).
     pub fn set_subscriptions(&self, subscriber: PeerId, subscriptions: Vec<Subscription>) {
-        let _ = self.send(Command::Subscribe {
+        let _ = self.send(
             subscriber,
-            subscriptions,
-        });
+            Command::Subscribe {
+                subscriber,
+                subscriptions,
+            },
+        );
     }
 
     /// Closes a peer's connection and drops its state; its subscribers' slots go idle.
     pub fn remove_peer(&self, peer: PeerId) {
-        let _ = self.send(Command::Remove { peer });
+        let _ = self.send(peer, Command::Remove { peer });
+        self.placed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&peer);
     }
 
-    /// Stops the media thread and waits for it.
+    /// Stops the media threads and waits for them.
     pub fn shutdown(&self) {
-        let _ = self.send(Command::Shutdown);
-        let handle = self.thread.lock().ok().and_then(|mut h| h.take());
-        if let Some(h) = handle {
+        for shard in 0..self.commands.len() {
+            let _ = self.send_to(shard, Command::Shutdown);
+        }
+        if let Some(stop) = &self.stop_dispatch {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in threads {
             let _ = h.join();
         }
     }
 
-    fn send(&self, c: Command) -> Result<(), mpsc::SendError<Command>> {
-        self.commands.send(c)
+    /// Sends to the shard that holds `peer`.
+    fn send(&self, peer: PeerId, c: Command) -> Result<(), mpsc::SendError<Command>> {
+        let shard = self
+            .placed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&peer)
+            .copied()
+            .unwrap_or(0);
+        self.send_to(shard, c)
+    }
+
+    fn send_to(&self, shard: usize, c: Command) -> Result<(), mpsc::SendError<Command>> {
+        self.commands[shard].send(c)
     }
 }

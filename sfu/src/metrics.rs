@@ -4,7 +4,10 @@
 //! counters a few times a second, so the packet path touches no shared cache line.
 
 use prometheus::local::LocalHistogram;
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    CounterVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
 
 /// The media plane's series, all named `diemcau_sfu_*`.
 #[derive(Clone, Debug)]
@@ -37,6 +40,12 @@ pub struct SfuMetrics {
     /// Time from a datagram's arrival to its forwarded copies being handed to the socket
     /// (the pacer's own queueing excluded), seconds.
     pub forward_latency: Histogram,
+    /// Peers per media shard (`shard` label): the load signaling places meetings by.
+    pub shard_peers: IntGaugeVec,
+    /// CPU time of each media thread (`shard` label: the shard's number, or `dispatch` for
+    /// the thread that reads the shared port when there are several shards), seconds; its
+    /// rate is how busy the thread is.
+    pub thread_cpu: CounterVec,
 }
 
 impl SfuMetrics {
@@ -101,8 +110,24 @@ impl SfuMetrics {
                     0.01, 0.025,
                 ]),
             )?,
+            shard_peers: IntGaugeVec::new(
+                Opts::new(
+                    "diemcau_sfu_shard_peers",
+                    "Peer connections held per media shard",
+                ),
+                &["shard"],
+            )?,
+            thread_cpu: CounterVec::new(
+                Opts::new(
+                    "diemcau_sfu_media_thread_cpu_seconds_total",
+                    "CPU time of each media thread (a shard, or the dispatcher)",
+                ),
+                &["shard"],
+            )?,
         };
         registry.register(Box::new(m.peers.clone()))?;
+        registry.register(Box::new(m.shard_peers.clone()))?;
+        registry.register(Box::new(m.thread_cpu.clone()))?;
         registry.register(Box::new(m.peers_connected.clone()))?;
         registry.register(Box::new(m.rx_packets.clone()))?;
         registry.register(Box::new(m.rx_bytes.clone()))?;
@@ -117,6 +142,46 @@ impl SfuMetrics {
         registry.register(Box::new(m.forward_latency.clone()))?;
         Ok(m)
     }
+}
+
+/// Adds a thread's CPU time to [`SfuMetrics::thread_cpu`] as it grows; read by the thread
+/// itself (`CLOCK_THREAD_CPUTIME_ID`) about once a second.
+#[derive(Debug)]
+pub(crate) struct ThreadCpu {
+    counter: prometheus::Counter,
+    last_s: f64,
+}
+
+impl ThreadCpu {
+    /// The meter of the calling thread, as `shard`.
+    pub fn new(m: &SfuMetrics, shard: &str) -> ThreadCpu {
+        ThreadCpu {
+            counter: m.thread_cpu.with_label_values(&[shard]),
+            last_s: thread_cpu_s(),
+        }
+    }
+
+    /// Adds the CPU time used since the last call (call on the thread that made it).
+    pub fn update(&mut self) {
+        let now = thread_cpu_s();
+        if now > self.last_s {
+            self.counter.inc_by(now - self.last_s);
+            self.last_s = now;
+        }
+    }
+}
+
+/// CPU seconds the calling thread has used.
+fn thread_cpu_s() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes one timespec we own.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0.0;
+    }
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
 /// Counts kept by the media thread between flushes.

@@ -33,6 +33,7 @@ pub mod rollcall;
 pub mod route;
 pub mod serve;
 pub mod session;
+pub mod shards;
 pub mod site;
 pub mod state;
 pub mod store;
@@ -52,8 +53,18 @@ pub use state::{AppState, Settings};
 
 /// Starts the media plane and the state around it. Needs a tokio runtime.
 pub fn start(settings: Settings, sfu_config: SfuConfig) -> anyhow::Result<Arc<AppState>> {
+    start_sharded(settings, sfu_config, 1)
+}
+
+/// As [`start`], with `shards` media threads on the one UDP port (`media.shards`); each
+/// meeting is placed on one ([`shards`]).
+pub fn start_sharded(
+    settings: Settings,
+    sfu_config: SfuConfig,
+    shards: usize,
+) -> anyhow::Result<Arc<AppState>> {
     let registry = prometheus::Registry::new();
-    let (sfu, mut events) = Sfu::start(sfu_config, &registry)?;
+    let (sfu, mut events) = Sfu::start_sharded(sfu_config, shards, &registry)?;
     let state = Arc::new(AppState::new(settings, Arc::new(sfu), registry)?);
     restore_meetings(&state);
     keep_last_seen(&state);

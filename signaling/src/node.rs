@@ -71,7 +71,7 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         announce_ip: config.announce_ip,
         tcp_bind: config.ice_tcp,
     };
-    let state = crate::start(settings, sfu_config)?;
+    let state = crate::start_sharded(settings, sfu_config, config.media.shards.0 as usize)?;
 
     match demo {
         Some(demo) => crate::demo::print(&state, demo, &base)?,

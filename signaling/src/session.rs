@@ -630,7 +630,9 @@ impl Session {
             ));
         }
         let (peer, meeting, site_id) = (j.peer, j.meeting.clone(), j.site.id.clone());
-        let layout = self.state.sfu.offer(peer, sdp).await.map_err(|e| match e {
+        let shard = crate::shards::of_meeting(&self.state, &meeting);
+        let offered = self.state.sfu.offer_in(shard, peer, sdp).await;
+        let layout = offered.map_err(|e| match e {
             sfu::OfferError::Parse(_) | sfu::OfferError::Refused(_) => {
                 Refusal::new(ErrorCode::BadSdp, e.to_string())
             }

@@ -114,6 +114,9 @@ pub struct AppState {
     /// Open HTTP connections per address (`limits.connections_per_ip`).
     pub connections: crate::door::Door,
     ids: AtomicU64,
+    /// Held while a meeting is placed on a media shard, so two meetings starting at once
+    /// see each other's choice ([`crate::shards::of_meeting`]).
+    pub shard_placing: std::sync::Mutex<()>,
 }
 
 /// The node a meeting's effects act on (see [`crate::meeting::executor`]): the one writer of
@@ -164,6 +167,7 @@ impl AppState {
             unjoined: crate::door::Door::new("WebSockets not joined yet"),
             connections: crate::door::Door::new("open connections"),
             ids: AtomicU64::new(1),
+            shard_placing: std::sync::Mutex::new(()),
         })
     }
 

@@ -600,3 +600,27 @@ fn every_key_has_a_flag_on_the_binary() {
         "{out}"
     );
 }
+
+#[test]
+fn media_shards_default_to_one_and_more_than_one_needs_ice_tcp_off() {
+    assert_eq!(Config::load(&Layers::default()).unwrap().media.shards.0, 1);
+    let c = load("shards", "[media]\nshards = 3\n", &[]).unwrap();
+    assert_eq!(c.media.shards.0, 3);
+    let e = refused(
+        "shards-tcp",
+        "ice_tcp = \"127.0.0.1:4443\"\n[media]\nshards = 2\n",
+        &[],
+    );
+    assert_eq!(e.key(), "media.shards");
+    assert!(e.to_string().contains("ice_tcp"), "{e}");
+    assert_eq!(
+        refused("shards-0", "[media]\nshards = 0\n", &[]).key(),
+        "media.shards"
+    );
+    let one_with_tcp = load(
+        "shards-one-tcp",
+        "ice_tcp = \"127.0.0.1:4443\"\n[media]\nshards = 1\n",
+        &[],
+    );
+    assert!(one_with_tcp.is_ok());
+}

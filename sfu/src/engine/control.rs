@@ -29,19 +29,22 @@ impl Core {
                         self.peers.push(None);
                         self.peers.len() - 1
                     });
-                self.peers[idx] = Some(Peer::new(id, now));
+                let creds = self.ice_tag.map(super::steer::local_credentials);
+                self.peers[idx] = Some(Peer::new(id, now, creds));
                 self.by_id.insert(id, idx);
                 self.metrics.peers.inc();
+                self.shard_peers.inc();
                 (idx, true)
             }
         };
         let candidates = &self.config.candidates;
+        let shard = self.ice_tag;
         let peer = self.peers[idx].as_mut().expect("index from by_id is live");
         // str0m 0.25 asserts on some payload type layouts a hostile offer can carry ("Pt
         // locked multiple times", found by fuzz/ sdp_offer); unwound here, that costs the
         // offering peer its connection instead of every meeting its media thread.
         let accepted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            peer.accept_offer(sdp, candidates)
+            peer.accept_offer(sdp, candidates, shard)
         }));
         let answer = match accepted {
             Ok(Ok(a)) => a,
@@ -174,6 +177,7 @@ impl Core {
         self.by_id.remove(&peer.id);
         self.by_addr.retain(|_, i| *i != idx);
         self.metrics.peers.dec();
+        self.shard_peers.dec();
         if peer.connected {
             self.metrics.peers_connected.dec();
         }

@@ -104,6 +104,10 @@ pub struct Core {
     pub(super) now: Instant,
     transmits: VecDeque<Transmit>,
     events: VecDeque<SfuEvent>,
+    /// Its shard's peer count ([`SfuMetrics::shard_peers`]).
+    pub(super) shard_peers: prometheus::IntGauge,
+    /// The shard whose tag new peers' ufrags carry (`None`: one shard, str0m's own ufrags).
+    pub(super) ice_tag: Option<usize>,
 }
 
 impl Core {
@@ -114,7 +118,6 @@ impl Core {
             peers: Vec::new(),
             by_id: HashMap::new(),
             by_addr: HashMap::new(),
-            metrics,
             tally: Tally::default(),
             scratch: Vec::new(),
             dirty: Vec::new(),
@@ -125,8 +128,23 @@ impl Core {
             selections: 0,
             now,
             transmits: VecDeque::new(),
+            shard_peers: metrics.shard_peers.with_label_values(&["0"]),
+            metrics,
             events: VecDeque::new(),
+            ice_tag: None,
         }
+    }
+
+    /// Makes this the core of shard `shard`; with `tagged`, its peers' ICE ufrags start with
+    /// the shard's tag so the dispatcher of the shared port can steer to it
+    /// (see `steer.rs`).
+    pub fn into_shard(mut self, shard: usize, tagged: bool) -> Core {
+        self.shard_peers = self
+            .metrics
+            .shard_peers
+            .with_label_values(&[&shard.to_string()]);
+        self.ice_tag = tagged.then_some(shard);
+        self
     }
 
     /// Applies one command from the [`crate::Sfu`] handle; false on shutdown.

@@ -5,11 +5,17 @@
 //! The loop, until `Shutdown`: apply commands; send what waits; sleep in `ppoll` until a
 //! datagram, a TCP frame or the core's next timeout; hand each datagram to the core and
 //! drain it; give it the time.
+//!
+//! With one shard the driver reads the socket itself. With several, the dispatcher
+//! (`dispatch.rs`) reads it and each shard's driver waits on its [`Inbox`] instead; every
+//! shard still sends on the shared socket directly (`sendmmsg` on one fd from several
+//! threads is safe: each datagram is sent whole).
 
 use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::net::Protocol;
@@ -18,8 +24,10 @@ use tracing::{debug, info, warn};
 
 use super::batch::SendBatch;
 use super::core::{Core, Output};
+use super::inbox::{Datagrams, Inbox};
 use super::recv::{RecvBatch, RECV_BATCH};
 use super::Command;
+use crate::metrics::ThreadCpu;
 use crate::tcp::TcpMedia;
 use crate::SfuEvent;
 
@@ -33,9 +41,18 @@ const RECV_PER_WAKE: usize = 64;
 /// packets: with the 208 KiB default the kernel dropped packets whenever that thread was off
 /// the CPU for 30-60 ms (100 simulated sites on 2 cores lost 21-35%; with 4 MiB, none).
 const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// How often the thread adds its CPU time to the metrics.
+pub(super) const CPU_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct Driver {
-    pub socket: UdpSocket,
+    /// The media port: read here with one shard, only sent on with several.
+    pub socket: Arc<UdpSocket>,
+    /// With several shards: the datagrams the dispatcher steered to this one.
+    pub inbox: Option<Arc<Inbox>>,
+    /// What the last take from the inbox brought, reused.
+    pub arrived: Datagrams,
+    /// This thread's CPU time, for the metrics.
+    pub cpu: ThreadCpu,
     /// The ICE-TCP listener and its connections, when on.
     pub tcp: Option<TcpMedia>,
     pub core: Core,
@@ -44,7 +61,7 @@ pub(super) struct Driver {
     /// UDP datagrams waiting for the next `sendmmsg`.
     pub out: SendBatch,
     /// Buffers for `recvmmsg`.
-    pub inbox: RecvBatch,
+    pub udp_batch: RecvBatch,
     /// Frames read from TCP connections in one pass, reused.
     pub tcp_frames: Vec<(std::net::SocketAddr, Vec<u8>)>,
 }
@@ -52,6 +69,7 @@ pub(super) struct Driver {
 impl Driver {
     pub fn run(&mut self) {
         let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
+        let mut next_cpu = Instant::now() + CPU_EVERY;
         loop {
             if !self.apply_commands() {
                 break;
@@ -63,7 +81,10 @@ impl Driver {
             self.flush_out();
             fds.clear();
             fds.push(libc::pollfd {
-                fd: self.socket.as_raw_fd(),
+                fd: match &self.inbox {
+                    Some(inbox) => inbox.fd(),
+                    None => self.socket.as_raw_fd(),
+                },
                 events: libc::POLLIN,
                 revents: 0,
             });
@@ -73,10 +94,19 @@ impl Driver {
             wait(&mut fds, wake.saturating_duration_since(now));
             self.read_tcp(&fds[1..]);
             if fds[0].revents != 0 {
-                self.read_udp();
+                if self.inbox.is_some() {
+                    self.read_inbox();
+                } else {
+                    self.read_udp();
+                }
             }
-            self.core.handle_timeout(Instant::now());
+            let now = Instant::now();
+            self.core.handle_timeout(now);
             self.drain();
+            if now >= next_cpu {
+                self.cpu.update();
+                next_cpu = now + CPU_EVERY;
+            }
         }
         self.core.close();
         self.drain();
@@ -123,7 +153,7 @@ impl Driver {
     fn read_udp(&mut self) {
         let mut read = 0;
         while read < RECV_PER_WAKE {
-            let n = match self.inbox.read(&self.socket) {
+            let n = match self.udp_batch.read(&self.socket) {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => {
@@ -134,7 +164,7 @@ impl Driver {
             read += n;
             for i in 0..n {
                 let arrived = Instant::now();
-                let Some((source, data)) = self.inbox.get(i) else {
+                let Some((source, data)) = self.udp_batch.get(i) else {
                     continue;
                 };
                 let got = self
@@ -150,6 +180,27 @@ impl Driver {
                 break;
             }
         }
+    }
+
+    /// Hands the datagrams the dispatcher steered here to the core, as `read_udp` does with
+    /// the socket's.
+    fn read_inbox(&mut self) {
+        let Some(inbox) = self.inbox.as_ref() else {
+            return;
+        };
+        inbox.take(&mut self.arrived);
+        let arrived = std::mem::take(&mut self.arrived);
+        for i in 0..arrived.len() {
+            let Some((source, at, data)) = arrived.get(i) else {
+                continue;
+            };
+            let got = self.core.handle_receive(at, Protocol::Udp, source, data);
+            if got.forwarded {
+                self.drain();
+                self.core.observe_latency(at.elapsed());
+            }
+        }
+        self.arrived = arrived;
     }
 
     /// Moves the core's output out: datagrams to the batch or their TCP connection, events
@@ -188,7 +239,7 @@ impl Driver {
 
 /// Waits until one of `fds` is ready or `timeout` passes; each entry's `revents` says which.
 /// `ppoll` sleeps on a high-resolution timer, so a wait of 1.2 ms lasts about 1.2 ms.
-fn wait(fds: &mut [libc::pollfd], timeout: Duration) {
+pub(super) fn wait(fds: &mut [libc::pollfd], timeout: Duration) {
     let ts = libc::timespec {
         tv_sec: timeout.as_secs() as libc::time_t,
         tv_nsec: timeout.subsec_nanos() as libc::c_long,

@@ -8,7 +8,10 @@
 //! - [`ingest`]: a published track reads each of its packets once (Galène's up-track
 //!   reader); each subscriber's [`crate::forward::DownTrack`] then decides on it;
 //! - `peer.rs`: one browser's `Rtc`, its up-tracks and its receive slots (attach/detach);
-//! - `driver.rs`: the media thread: socket, ICE-TCP, `ppoll`, `sendmmsg` and the clock.
+//! - `driver.rs`: the media thread: socket, ICE-TCP, `ppoll`, `sendmmsg` and the clock;
+//! - sharding (`media.shards` above 1): one core and driver per shard, all on one UDP port;
+//!   `dispatch.rs` reads the port and hands each datagram to its shard's `inbox.rs` queue,
+//!   as [`steer`] decides from the shard tag in the ICE ufrag.
 //!
 //! All state is owned by the media thread; the only shared things are the metrics counters,
 //! flushed from a local tally a few times a second.
@@ -16,17 +19,21 @@
 mod batch;
 mod control;
 pub mod core;
+mod dispatch;
 mod driver;
 mod events;
 mod fanout;
+mod inbox;
 pub mod ingest;
 mod layers;
 mod peer;
 mod recv;
+pub mod steer;
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::mpsc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
@@ -38,13 +45,16 @@ use tracing::info;
 pub use self::core::{Core, CoreConfig, Output, Received, Transmit, SELECT_EVERY};
 pub use layers::SILENCE_TIMEOUT;
 
-use crate::metrics::SfuMetrics;
+use crate::metrics::{SfuMetrics, ThreadCpu};
 use crate::tcp::TcpMedia;
 use crate::Subscription;
 use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuConfig, SfuEvent, StartError};
 use batch::SendBatch;
+use dispatch::Dispatcher;
 use driver::Driver;
+use inbox::{Datagrams, Inbox};
 use recv::RecvBatch;
+use steer::Steering;
 
 /// Requests from the [`crate::Sfu`] handle.
 #[derive(Debug)]
@@ -73,19 +83,33 @@ pub(crate) enum Command {
     Shutdown,
 }
 
-type Spawned = (
-    mpsc::Sender<Command>,
-    SocketAddr,
-    Option<SocketAddr>,
-    JoinHandle<()>,
-);
+/// The running engine: one command queue and thread per shard, and the dispatcher's.
+pub(crate) struct Spawned {
+    pub commands: Vec<mpsc::Sender<Command>>,
+    pub local_addr: SocketAddr,
+    pub tcp_addr: Option<SocketAddr>,
+    pub threads: Vec<JoinHandle<()>>,
+    /// Set to stop the dispatcher (several shards only).
+    pub stop_dispatch: Option<Arc<AtomicBool>>,
+}
 
-/// Binds the socket and starts the media thread.
+/// Binds the socket and starts the media threads: with `shards` 1, one thread that reads and
+/// serves the port (as before sharding); with more, one per shard plus the dispatcher.
 pub(crate) fn spawn(
     config: SfuConfig,
+    shards: usize,
     metrics: SfuMetrics,
     events: UnboundedSender<SfuEvent>,
 ) -> Result<Spawned, StartError> {
+    if shards == 0 || shards > steer::MAX_SHARDS {
+        return Err(StartError::Shards {
+            shards,
+            max: steer::MAX_SHARDS,
+        });
+    }
+    if shards > 1 && config.tcp_bind.is_some() {
+        return Err(StartError::TcpWithShards);
+    }
     // Ignore the error: another Sfu in this process (tests) installed it already.
     str0m::crypto::from_feature_flags().install_process_default();
     let socket = UdpSocket::bind(config.bind).map_err(|source| StartError::Bind {
@@ -101,6 +125,7 @@ pub(crate) fn spawn(
     // here, which stretched the pacer's probe clusters and starved the bandwidth estimate.
     socket.set_nonblocking(true).map_err(StartError::Thread)?;
     driver::size_buffers(&socket);
+    let socket = Arc::new(socket);
     let announce = SocketAddr::new(
         config.announce_ip.unwrap_or(local_addr.ip()),
         local_addr.port(),
@@ -134,30 +159,92 @@ pub(crate) fn spawn(
         }
     };
     let tcp_addr = tcp.as_ref().map(|(t, _)| t.local_addr());
-    let (tcp, tcp_announce) = match tcp {
+    let (mut tcp, tcp_announce) = match tcp {
         Some((t, a)) => (Some(t), Some(a)),
         None => (None, None),
     };
-    let (tx, rx) = mpsc::channel();
     let config = CoreConfig {
         announce,
         tcp_announce,
         candidates,
     };
-    let mut driver = Driver {
-        socket,
-        tcp,
-        core: Core::new(config, metrics, Instant::now()),
-        commands: rx,
-        events,
-        out: SendBatch::default(),
-        inbox: RecvBatch::default(),
-        tcp_frames: Vec::new(),
+    let sharded = shards > 1;
+    let mut commands = Vec::with_capacity(shards);
+    let mut threads = Vec::with_capacity(shards + 1);
+    let mut inboxes = Vec::with_capacity(shards);
+    for shard in 0..shards {
+        let (tx, rx) = mpsc::channel();
+        let inbox = if sharded {
+            let inbox = Arc::new(Inbox::new().map_err(StartError::Thread)?);
+            inboxes.push(inbox.clone());
+            Some(inbox)
+        } else {
+            None
+        };
+        let core =
+            Core::new(config.clone(), metrics.clone(), Instant::now()).into_shard(shard, sharded);
+        let socket = socket.clone();
+        let tcp = tcp.take();
+        let events = events.clone();
+        let metrics = metrics.clone();
+        // One shard keeps the thread's old name (dashboards and the load tests' thread
+        // table know it); several are numbered within the 15 bytes a thread name has.
+        let name = if sharded {
+            format!("diemcau-media-{shard}")
+        } else {
+            "diemcau-media".into()
+        };
+        let handle = thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let cpu = ThreadCpu::new(&metrics, &shard.to_string());
+                let mut driver = Driver {
+                    socket,
+                    inbox,
+                    arrived: Datagrams::default(),
+                    cpu,
+                    tcp,
+                    core,
+                    commands: rx,
+                    events,
+                    out: SendBatch::default(),
+                    udp_batch: RecvBatch::default(),
+                    tcp_frames: Vec::new(),
+                };
+                driver.run()
+            })
+            .map_err(StartError::Thread)?;
+        commands.push(tx);
+        threads.push(handle);
+    }
+    let stop_dispatch = if sharded {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut dispatcher = Dispatcher {
+            socket,
+            inboxes,
+            stop: stop.clone(),
+            metrics,
+            steering: Steering::new(shards),
+            batch: RecvBatch::default(),
+            pending: (0..shards).map(|_| Datagrams::default()).collect(),
+            dropped: (0, 0, 0),
+        };
+        let handle = thread::Builder::new()
+            // 15 bytes at most: "diemcau-dispatch" showed as "diemcau-dispatc".
+            .name("diemcau-udp-rx".into())
+            .spawn(move || dispatcher.run())
+            .map_err(StartError::Thread)?;
+        threads.push(handle);
+        Some(stop)
+    } else {
+        None
     };
-    let handle = thread::Builder::new()
-        .name("diemcau-media".into())
-        .spawn(move || driver.run())
-        .map_err(StartError::Thread)?;
-    info!(%local_addr, %announce, "media plane listening");
-    Ok((tx, local_addr, tcp_addr, handle))
+    info!(%local_addr, %announce, shards, "media plane listening");
+    Ok(Spawned {
+        commands,
+        local_addr,
+        tcp_addr,
+        threads,
+        stop_dispatch,
+    })
 }

@@ -78,8 +78,13 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub fn new(id: PeerId, now: Instant) -> Peer {
-        let rtc = Rtc::builder()
+    /// A peer with ICE credentials `creds` (`None`: str0m's random ones).
+    pub fn new(id: PeerId, now: Instant, creds: Option<str0m::IceCreds>) -> Peer {
+        let mut builder = Rtc::builder();
+        if let Some(creds) = creds {
+            builder = builder.set_local_ice_credentials(creds);
+        }
+        let rtc = builder
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .clear_codecs()
@@ -131,7 +136,13 @@ impl Peer {
     }
 
     /// Accepts an offer and records the tracks and slots it adds. Returns the answer SDP.
-    pub fn accept_offer(&mut self, sdp: &str, local: &[Candidate]) -> Result<String, OfferError> {
+    /// With `shard`, the answer's ICE credentials carry that shard's tag (see `steer.rs`).
+    pub fn accept_offer(
+        &mut self,
+        sdp: &str,
+        local: &[Candidate],
+        shard: Option<usize>,
+    ) -> Result<String, OfferError> {
         let m_lines = sdp.lines().filter(|l| l.starts_with("m=")).count();
         if m_lines > MAX_MEDIA_LINES {
             return Err(OfferError::Refused(format!(
@@ -166,9 +177,34 @@ impl Peer {
             self.learn_media(mid);
         }
         self.pts.clear();
-        Ok(crate::answer::candidates_in_every_section(
-            &answer.to_sdp_string(),
-        ))
+        let mut answer = answer.to_sdp_string();
+        if let Some(shard) = shard {
+            answer = self.keep_shard_tag(answer, shard);
+        }
+        Ok(crate::answer::candidates_in_every_section(&answer))
+    }
+
+    /// An offer that restarts ICE (the web client does on a lost connection) makes str0m
+    /// answer with fresh random credentials, which would lose the shard's tag and leave the
+    /// browser's checks steered to no shard or the wrong one: tagged ones replace them, in
+    /// the ICE agent and in the answer.
+    fn keep_shard_tag(&mut self, answer: String, shard: usize) -> String {
+        let current = self.rtc.direct_api().local_ice_credentials();
+        if super::steer::shard_of_ufrag(&current.ufrag) == Some(shard) {
+            return answer;
+        }
+        let tagged = super::steer::local_credentials(shard);
+        let answer = answer
+            .replace(
+                &format!("a=ice-ufrag:{}", current.ufrag),
+                &format!("a=ice-ufrag:{}", tagged.ufrag),
+            )
+            .replace(
+                &format!("a=ice-pwd:{}", current.pass),
+                &format!("a=ice-pwd:{}", tagged.pass),
+            );
+        self.rtc.direct_api().set_local_ice_credentials(tagged);
+        answer
     }
 
     fn learn_media(&mut self, mid: Mid) {

@@ -102,7 +102,8 @@ macro_rules! section {
 }
 
 section! {
-    /// The whole configuration: the top-level keys and the `[turn]` and `[limits]` sections.
+    /// The whole configuration: the top-level keys and the `[media]`, `[turn]` and `[limits]`
+    /// sections.
     Keys {
         /// `development` (missing secrets are generated) or `production` (secrets and
         /// public_url required, plain HTTP only on loopback or behind a proxy).
@@ -144,10 +145,25 @@ section! {
         tls_key: Option<PathBuf> = None,
         /// Seconds a shutdown waits for sites to leave before closing every session.
         drain_seconds: Bounded<0, MAX_DRAIN_SECONDS> = Bounded(30),
+        /// The media plane's threads.
+        media: MediaKeys = MediaKeys::default(),
         /// TURN relay handed to browsers.
         turn: TurnKeys = TurnKeys::default(),
         /// What connections, addresses, meetings and this node may use.
         limits: LimitKeys = LimitKeys::default(),
+    }
+}
+
+section! {
+    /// `[media]`: how the media plane uses the node's cores.
+    MediaKeys {
+        /// Media threads (shards), all on the one UDP port; each meeting is served by one.
+        /// 1 (default): one thread reads the port and forwards everything. More: a
+        /// dispatcher thread reads the port and each shard forwards its meetings, so
+        /// capacity grows with cores; set it to the cores the node gives the media (cores
+        /// minus one, the dispatcher's) when it carries several large meetings at once.
+        /// One meeting never spans shards. Needs ice_tcp off.
+        shards: Bounded<1, 62> = Bounded(1),
     }
 }
 

@@ -64,6 +64,16 @@ pub(super) fn validate(
             ),
         });
     }
+    if keys.media.shards.0 > 1 && keys.ice_tcp.is_some() {
+        return Err(invalid(
+            "media.shards",
+            src("media.shards"),
+            format!(
+                "{} shards need ice_tcp off: ICE-TCP connections are not steered between shards (set media.shards = 1 to keep ICE-TCP)",
+                keys.media.shards.0
+            ),
+        ));
+    }
     clashes(&keys)?;
     let tls = tls(&keys, &sources)?;
     let turn = turn(&keys, turn_secret, &sources)?;

@@ -44,6 +44,9 @@ pub struct Meeting {
     out: Mutex<HashMap<u64, Outbox>>,
     /// The files that keep it across restarts (none without a data directory).
     store: Option<MeetingStore>,
+    /// The media shard that serves it, chosen at its first offer and kept for its life
+    /// (its peers forward to each other, so they share one; see [`crate::shards`]).
+    pub shard: std::sync::OnceLock<usize>,
 }
 
 impl Meeting {
@@ -59,6 +62,7 @@ impl Meeting {
             state: Mutex::new(state),
             out: Mutex::new(HashMap::new()),
             store,
+            shard: std::sync::OnceLock::new(),
         }
     }
 
