@@ -2,7 +2,7 @@
 //! first site offers, then the same one for the meeting's life, so every peer of a meeting
 //! (a resumed one too) lands where its sources are: the SFU forwards only within a shard.
 
-use crate::meeting::Meeting;
+use crate::meeting::{Meeting, State};
 use crate::state::AppState;
 
 /// The shard for a new meeting: fewest peers, then fewest meetings placed (meetings placed
@@ -29,7 +29,7 @@ pub fn of_meeting(state: &AppState, meeting: &Meeting) -> usize {
     *meeting.shard.get_or_init(|| {
         let mut meetings = vec![0; shards];
         for m in state.meetings.all() {
-            if let Some(&s) = m.shard.get().filter(|_| !m.is_ended()) {
+            if let Some(&s) = m.shard.get().filter(|_| !m.read(State::is_ended)) {
                 if let Some(n) = meetings.get_mut(s) {
                     *n += 1;
                 }
@@ -87,11 +87,14 @@ mod tests {
 
     fn meeting(state: &AppState, id: &str) -> std::sync::Arc<Meeting> {
         state.meetings.insert(Meeting::new(
-            id.into(),
-            format!("Họp {id}"),
-            u64::MAX / 2,
-            Vec::new(),
-            crate::meeting::MeetingOptions::default(),
+            State::new(
+                id.into(),
+                format!("Họp {id}"),
+                u64::MAX / 2,
+                Vec::new(),
+                crate::meeting::MeetingOptions::default(),
+                false,
+            ),
             None,
         ))
     }
