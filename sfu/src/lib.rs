@@ -35,6 +35,7 @@ pub mod rate;
 pub mod rewrite;
 pub mod select;
 pub mod socket_drops;
+pub mod stall;
 pub mod tcp;
 pub mod vp8;
 

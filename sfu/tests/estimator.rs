@@ -38,18 +38,6 @@ fn settled_high(seed: u64, warmup: Duration) -> Sim {
 }
 
 /// Seconds in `from..to` (whole virtual seconds since the start) in which no audio arrived.
-/// [`settled_high`] on the synthetic stand-in.
-fn synthetic_settled_high(seed: u64, warmup: Duration) -> sim::synthetic::Sim {
-    let mut sim = sim::synthetic::Sim::connect(LinkConfig::shaped(GOOD_BPS, 0.0), seed);
-    sim.run_for(warmup);
-    assert_eq!(
-        sim.choice(),
-        Some(Layer::High),
-        "seed {seed}: high after {warmup:?} on a good link"
-    );
-    sim
-}
-
 fn silent_seconds(sim: &Sim, from: Duration, to: Duration) -> Vec<u64> {
     (from.as_secs()..to.as_secs())
         .filter(|&s| sim.audio_per_second.get(s as usize).copied().unwrap_or(0) == 0)
@@ -219,11 +207,10 @@ fn after_a_drop_to_300_kbits_the_recovered_link_is_back_at_high_in_a_median_15_s
     assert!(median <= RECOVERY_TARGET, "median recovery {median:?}");
 }
 
-/// On the synthetic stand-in (see `sim/synthetic.rs` for why).
 #[test]
 fn after_a_pause_on_a_60_kbits_link_video_resumes_and_climbs_to_high_within_15_s() {
     for seed in SEEDS {
-        let mut sim = synthetic_settled_high(seed, Duration::from_secs(20));
+        let mut sim = settled_high(seed, Duration::from_secs(20));
         sim.set_link(LinkConfig::shaped(60_000, LOSS));
         sim.run_for(Duration::from_secs(20));
         assert_eq!(sim.choice(), None, "seed {seed}: paused on the weak link");

@@ -21,7 +21,6 @@
 //! not exact traces.
 
 pub mod link;
-pub mod synthetic;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
