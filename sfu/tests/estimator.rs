@@ -6,6 +6,7 @@
 //! Every scenario runs over several loss seeds; the figures (virtual time) are printed with
 //! `cargo test -p sfu --test estimator -- --nocapture`.
 
+mod harness;
 mod sim;
 
 use std::time::Duration;
