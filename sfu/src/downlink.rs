@@ -66,8 +66,8 @@ pub struct Update {
     pub probe_bps: u64,
     /// Rate the estimator should try to discover (str0m's `desired`), bit/s.
     pub desired_bps: u64,
-    /// Restart the estimator from this estimate, bit/s (`rtc.bwe().reset`): video is paused
-    /// and the estimator stalled on a link that is clean again (see [`crate::stall`]).
+    /// Restart the estimator from this estimate, bit/s (`rtc.bwe().reset`): the estimate
+    /// stalled short of the next step up on a link that is clean again (see [`crate::stall`]).
     pub restart_bps: Option<u64>,
 }
 
@@ -104,7 +104,7 @@ pub struct Downlink {
     backlog: (Duration, usize),
     /// How long the oldest queued packet had waited at the tick before.
     backlog_before: Duration,
-    /// Watches for an estimator stalled while video is paused.
+    /// Watches for an estimator stalled short of the next step up on a recovered link.
     stall: Stall,
 }
 
