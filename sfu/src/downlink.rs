@@ -6,8 +6,9 @@
 //! estimate ([`Downlink::on_estimate`]) and the egress loss and round-trip time of each stats
 //! event ([`Downlink::on_loss`], [`Downlink::on_rtt`]), and calls [`Downlink::update`] every
 //! selection tick; it then
-//! carries out the [`Update`]: switch or pause layers, report the reception, and hand
-//! `probe_bps`/`desired_bps` to the estimator (`rtc.bwe().set_bitrate`).
+//! carries out the [`Update`]: switch or pause layers, report the reception, hand
+//! `probe_bps`/`desired_bps` to the estimator (`rtc.bwe().set_bitrate`), and restart the
+//! estimator when `restart_bps` says it stalled on a recovered link ([`crate::stall`]).
 //!
 //! Pure: no str0m, no clock. The same code runs in the engine and in the simulated-network
 //! tests (`sfu/tests/estimator.rs`).
@@ -15,6 +16,7 @@
 use std::time::{Duration, Instant};
 
 use crate::select::{reception, Backlog, Choice, Demand, Reception, Selector, SelectorConfig};
+use crate::stall::Stall;
 
 /// How often a subscriber short of its desired rate gets a new allocation probe.
 pub const PROBE_REARM: Duration = Duration::from_secs(2);
@@ -81,6 +83,9 @@ pub struct Update {
     pub probe_bps: u64,
     /// Rate the estimator should try to discover (str0m's `desired`), bit/s.
     pub desired_bps: u64,
+    /// Restart the estimator from this estimate, bit/s (`rtc.bwe().reset`): the estimate
+    /// stalled short of the next step up on a link that is clean again (see [`crate::stall`]).
+    pub restart_bps: Option<u64>,
 }
 
 /// The SFU-to-subscriber link state that drives layer selection.
@@ -121,6 +126,8 @@ pub struct Downlink {
     /// Until when the slots going down shed their old layer after a sharp fall of the
     /// estimate ([`SHARP_FALL_SHED`]).
     shed_until: Option<Instant>,
+    /// Watches for an estimator stalled short of the next step up on a recovered link.
+    stall: Stall,
 }
 
 /// A ceiling on the estimate: half of what was being sent when the link proved overfull,
@@ -156,6 +163,7 @@ impl Downlink {
             backlog_before: Duration::ZERO,
             chosen_bps: 0,
             shed_until: None,
+            stall: Stall::default(),
         }
     }
 
@@ -222,7 +230,11 @@ impl Downlink {
     /// waiting for the estimator to fall (str0m takes 3-4 s to come down from a high layer to a
     /// 300 kbit/s link, while the queue grows to the link's limit).
     pub fn on_rtt(&mut self, rtt: Option<Duration>, now: Instant) {
-        let Some(rtt) = rtt else { return };
+        let loss = self.loss_known.then_some(self.egress_loss);
+        let Some(rtt) = rtt else {
+            self.stall.on_stats(loss, None, self.estimate_bps);
+            return;
+        };
         let since = *self.base_rtt_since.get_or_insert(now);
         if now.saturating_duration_since(since) >= BASE_RTT_WINDOW {
             self.base_rtt = [self.base_rtt[1], None];
@@ -231,6 +243,8 @@ impl Downlink {
         self.base_rtt[1] = Some(self.base_rtt[1].map_or(rtt, |b| b.min(rtt)));
         let base = self.base_rtt.iter().flatten().min().copied().unwrap_or(rtt);
         self.queue_standing = rtt >= base + CONGESTED_QUEUE;
+        self.stall
+            .on_stats(loss, Some(rtt.saturating_sub(base)), self.estimate_bps);
         let loss = self.effective_loss();
         if self.queue_standing && loss >= CONGESTED_LOSS {
             self.congestion_seen = Some((now, loss >= OVERFULL_LOSS));
@@ -333,6 +347,16 @@ impl Downlink {
         // Pad towards the next step up so the estimate can grow past what is sent now
         // (without it a paused or low subscriber would never find its link recovered).
         let mut desired = self.selector.desired_bps(demands);
+        // The estimator stalled short of the next step up (for a paused slot: resuming video)
+        // on a link that is clean again: restart it (see crate::stall). An estimate that
+        // affords the step is no stall: the selector climbs by itself.
+        let next_step = self.selector.probe_bps(demands).min(desired);
+        let short =
+            reception != Reception::Full && self.estimate_bps < next_step && self.cap.is_none();
+        let restart_bps = self
+            .stall
+            .restart_due(short, now)
+            .then_some(self.estimate_bps);
         // str0m probes when the desired rate *rises* above the estimate. While the
         // estimate is short of it (a link that just recovered), re-arm a probe every
         // couple of seconds by alternating the desired rate 2% up and back.
@@ -364,6 +388,7 @@ impl Downlink {
             reception,
             probe_bps,
             desired_bps: desired,
+            restart_bps,
         }
     }
 }
@@ -530,6 +555,57 @@ mod tests {
     }
 
     #[test]
+    fn a_stalled_estimate_on_a_recovered_link_restarts_the_estimator_but_random_loss_does_not() {
+        // After a weak spell str0m can hold its estimate at one value below the lowest layer
+        // and refuse every probe; nothing restarted it before, so video never came back.
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut d = Downlink::new(60_000, SelectorConfig::default());
+        d.on_rtt(Some(Duration::from_millis(40)), t0);
+        let restarts = std::cell::RefCell::new(Vec::new());
+        // One selection tick at `ms`, with a stats report each whole second.
+        let tick = |d: &mut Downlink, ms: u64, loss: f64, rtt_ms: u64, bps: u64| {
+            if ms.is_multiple_of(1_000) {
+                d.on_estimate(bps, at(ms));
+                d.on_loss(Some(loss));
+                d.on_rtt(Some(Duration::from_millis(rtt_ms)), at(ms));
+            }
+            let u = d.update(&[speaker()], at(ms));
+            if let Some(bps) = u.restart_bps {
+                restarts.borrow_mut().push((ms, bps));
+            }
+            u.choices
+        };
+        // A 60 kbit/s line: loss and a standing queue, video paused, no restart.
+        for ms in (0..5_000).step_by(250) {
+            tick(&mut d, ms, 0.05, 400, 45_000);
+        }
+        assert_eq!(d.update(&[speaker()], at(5_000)).choices, vec![None]);
+        // Random loss of 1.2%, no queue, the estimate still: not clean, no restart.
+        for ms in (5_000..15_000).step_by(250) {
+            tick(&mut d, ms, 0.012, 42, 110_426);
+        }
+        assert_eq!(*restarts.borrow(), vec![], "restarted on a lossy line");
+        // The line recovers: no loss, the round trip at its own, the estimate still.
+        for ms in (15_000..20_000).step_by(250) {
+            let choices = tick(&mut d, ms, 0.0, 42, 110_426);
+            assert_eq!(choices, vec![None], "paused at {ms} ms");
+        }
+        assert_eq!(
+            *restarts.borrow(),
+            vec![(16_000, 110_426)],
+            "restarted once, from the estimate, at the second clean report (it stood still since 5 s)"
+        );
+        // The fresh estimator climbs, 100 kbit/s a second: video comes back, no further
+        // restart.
+        for ms in (20_000..30_000).step_by(250) {
+            tick(&mut d, ms, 0.0, 42, 300_000 + (ms - 20_000) / 10 * 1_000);
+        }
+        assert_eq!(restarts.borrow().len(), 1, "restarts {restarts:?}");
+        assert_ne!(d.update(&[speaker()], at(30_000)).choices, vec![None]);
+    }
+
+    #[test]
     fn a_link_still_overfull_at_the_cheapest_choice_pauses_video_without_padding() {
         let t0 = Instant::now();
         let mut d = Downlink::new(300_000, SelectorConfig::default());
@@ -539,7 +615,7 @@ mod tests {
         let mut paused_at = None;
         for ms in (0..6_000).step_by(250) {
             let now = t0 + Duration::from_millis(ms);
-            if ms % 1_000 == 0 {
+            if ms.is_multiple_of(1_000) {
                 // The estimator still believes 300 kbit/s; the link keeps proving overfull.
                 d.on_rtt(Some(Duration::from_millis(500)), now);
             }
@@ -580,7 +656,7 @@ mod tests {
         d.on_loss(Some(0.03));
         for ms in (0..8_000).step_by(250) {
             let now = t0 + Duration::from_millis(ms);
-            if ms % 1_000 == 0 {
+            if ms.is_multiple_of(1_000) {
                 d.on_rtt(Some(Duration::from_millis(450)), now);
             }
             let u = d.update(&[speaker()], now);
@@ -604,7 +680,7 @@ mod tests {
         let mut paused_at = None;
         for ms in (250..6_000).step_by(250) {
             let now = t0 + Duration::from_millis(ms);
-            if ms % 1_000 == 0 {
+            if ms.is_multiple_of(1_000) {
                 d.on_loss(None);
                 d.on_rtt(Some(Duration::from_millis(1_800)), now);
             }

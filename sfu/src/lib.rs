@@ -16,7 +16,8 @@
 //! [`rewrite`] (sequence/timestamp/picture numbering continuity), [`keyframe`] (PLI
 //! throttling), [`codec`] (keyframe detection), [`vp8`] (the VP8 payload descriptor: temporal
 //! layers), [`select`] and [`downlink`] (spatial and temporal layers from the bandwidth
-//! estimate). Only `engine` touches str0m: its [`engine::Core`] is clock-free (inputs with
+//! estimate), [`stall`] (when str0m's estimator stalled on a recovered link and is
+//! restarted). Only `engine` touches str0m: its [`engine::Core`] is clock-free (inputs with
 //! `now` passed in, outputs polled, as str0m's `Rtc`), and a thin driver thread owns the
 //! sockets and the clock.
 
@@ -37,6 +38,7 @@ pub mod rate;
 pub mod rewrite;
 pub mod select;
 pub mod socket_drops;
+pub mod stall;
 pub mod tcp;
 pub mod vp8;
 

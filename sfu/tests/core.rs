@@ -1,28 +1,30 @@
 //! The engine core on a virtual clock: str0m clients stand for browsers and reach the real
 //! [`Core`] through in-memory datagrams, with no socket, thread or wall clock. Each client
 //! offers over SDP as a browser does, connects (ICE-lite, DTLS), publishes and receives.
+//! The core and the clients are set up by `harness`, as for the estimator's `sim`.
 //!
 //! Payloads are marked so a subscriber can tell what it got: audio starts with [`AUDIO`];
 //! video is VP8 (a one-byte payload descriptor, then the VP8 header whose lowest bit is 0 on
 //! a keyframe), then the simulcast layer's number (1 low, 2 mid, 3 high), padded to the
 //! layer's frame size so the bandwidth estimate grows as it would with real video.
 
+mod harness;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use sfu::engine::{Core, CoreConfig, Output, Received, SILENCE_TIMEOUT};
-use sfu::{Layer, PeerId, PeerLayout, SfuEvent, SfuMetrics, Source, Subscription, TrackKind};
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use harness::{pt_of, RIDS};
+use sfu::engine::{Core, Output, Received, SILENCE_TIMEOUT};
+use sfu::{Layer, PeerId, PeerLayout, SfuEvent, Source, Subscription, TrackKind};
+use str0m::change::SdpPendingOffer;
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt, Simulcast, SimulcastLayer};
-use str0m::net::{Protocol, Receive};
+use str0m::media::Mid;
+use str0m::net::Protocol;
 use str0m::rtp::RtpWrite;
-use str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
+use str0m::{Event, Input, Output as RtcOutput, Rtc};
 
 /// First payload byte of every audio packet.
 const AUDIO: u8 = 0xA0;
-/// The simulcast rids a browser offers, low to high.
-const RIDS: [&str; 3] = ["q", "h", "f"];
 /// Bytes of one frame of each simulcast layer (30 frames a second: 72, 216, 264 kbit/s).
 const FRAME_BYTES: [usize; 3] = [300, 900, 1_100];
 /// Smallest step of the virtual clock when something is due now again.
@@ -59,17 +61,9 @@ struct Net {
 
 impl Net {
     fn new() -> Net {
-        str0m::crypto::from_feature_flags().install_process_default();
         let now = Instant::now();
-        let core_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 1), 40_000));
-        let config = CoreConfig {
-            announce: core_addr,
-            tcp_announce: None,
-            candidates: vec![Candidate::host(core_addr, "udp").expect("candidate")],
-        };
-        let metrics = SfuMetrics::register(&prometheus::Registry::new()).expect("metrics");
         Net {
-            core: Core::new(config, metrics, now),
+            core: harness::core(now),
             core_wake: now,
             now,
             clients: Vec::new(),
@@ -83,34 +77,13 @@ impl Net {
         let n = self.clients.len();
         let id = PeerId(n as u64 + 1);
         let addr = SocketAddr::from((Ipv4Addr::new(10, 0, 1, n as u8 + 1), 50_000));
-        let mut rtc = Rtc::builder().set_rtp_mode(true).build(self.now);
-        rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
+        let mut rtc = harness::browser(addr, self.now);
         let mut api = rtc.sdp_api();
-        let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let video_mid = camera.then(|| {
-            let simulcast = Simulcast {
-                send: RIDS.iter().map(|r| SimulcastLayer::new(r)).collect(),
-                recv: Vec::new(),
-            };
-            api.add_media(
-                MediaKind::Video,
-                Direction::SendOnly,
-                None,
-                None,
-                Some(simulcast),
-            )
-        });
-        api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
-        api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
-        let (offer, pending): (_, SdpPendingOffer) = api.apply().expect("an offer");
-        let layout = self
-            .core
-            .offer(id, &offer.to_sdp_string(), self.now)
-            .expect("offer accepted");
-        let answer = SdpAnswer::from_sdp_string(&layout.answer_sdp).expect("answer parses");
-        rtc.sdp_api()
-            .accept_answer(pending, answer)
-            .expect("answer accepted");
+        let audio_mid = harness::add_microphone(&mut api);
+        let video_mid = camera.then(|| harness::add_camera(&mut api));
+        harness::add_receiving_slots(&mut api);
+        let offer: (_, SdpPendingOffer) = api.apply().expect("an offer");
+        let layout = harness::negotiate(&mut self.core, id, &mut rtc, offer, self.now);
         self.clients.push(Client {
             id,
             rtc,
@@ -214,15 +187,9 @@ impl Net {
                             continue;
                         };
                         c.datagrams += 1;
-                        let input = Input::Receive(
-                            now,
-                            Receive {
-                                proto: Protocol::Udp,
-                                source: t.source,
-                                destination: t.destination,
-                                contents: t.contents.as_slice().try_into().expect("datagram"),
-                            },
-                        );
+                        let input =
+                            harness::datagram_input(now, t.source, t.destination, &t.contents)
+                                .expect("datagram");
                         c.rtc.handle_input(input).expect("client input");
                     }
                     Output::Event(e) => self.events.push(e),
@@ -304,12 +271,6 @@ impl Net {
         }
         self.pump();
     }
-}
-
-fn pt_of(rtc: &Rtc, codec: Codec) -> Option<Pt> {
-    rtc.codec_config()
-        .find(|p| p.spec().codec == codec)
-        .map(|p| p.pt())
 }
 
 #[test]

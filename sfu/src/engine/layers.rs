@@ -100,6 +100,11 @@ impl Core {
                 paused += 1;
             }
         }
+        if let Some(bps) = update.restart_bps {
+            // The estimator stalled short of the next step up on a clean link (crate::stall).
+            info!(subscriber = %sub.id, estimate = bps, "estimator stalled on a recovered link: restarted");
+            sub.rtc.bwe().reset(str0m::bwe::Bitrate::bps(bps));
+        }
         // Pad towards the next step up, probe towards the desired rate (see Downlink).
         sub.rtc.bwe().set_bitrate(
             str0m::bwe::Bitrate::bps(update.probe_bps),

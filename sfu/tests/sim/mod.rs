@@ -5,6 +5,7 @@
 //!
 //! Nothing of the engine is copied here: the clients offer over SDP, the core answers, and
 //! every selection tick, estimate, layer switch and keyframe request is the core's own. The
+//! core and the clients are set up by `harness`, as for `core.rs`. The
 //! sim records the core's choice for the video slot after each of its selection ticks.
 //!
 //! The publisher's video is synthetic: each layer (q, h, f) sends constant frames at its
@@ -21,26 +22,23 @@
 //! not exact traces.
 
 pub mod link;
-pub mod synthetic;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use sfu::engine::{Core, CoreConfig, Output};
-use sfu::{Layer, PeerId, SfuMetrics, Source, Subscription, TrackKind};
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use sfu::engine::{Core, Output};
+use sfu::{Layer, PeerId, Source, Subscription, TrackKind};
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, Mid, Pt, Simulcast, SimulcastLayer};
-use str0m::net::{Protocol, Receive};
+use str0m::media::{Mid, Pt};
+use str0m::net::Protocol;
 use str0m::rtp::RtpWrite;
-use str0m::{Candidate, Event, Input, Output as RtcOutput, Rtc};
+use str0m::{Event, Input, Output as RtcOutput, Rtc};
 
+use crate::harness::{self, RIDS};
 use link::{Link, LinkConfig};
 
 /// Nominal rate of each synthetic simulcast layer, bit/s of payload.
 pub const LAYER_BPS: [u64; 3] = [150_000, 500_000, 1_500_000];
-/// The rids of the layers, low to high.
-const RIDS: [&str; 3] = ["q", "h", "f"];
 /// Share of a layer's bytes in a frame of each temporal layer, in percent of the average
 /// frame: T0 is one frame in four and carries 40% of the rate, T1 one in four (20%), T2 one
 /// in two (40%), so up to T0, T1, T2 cost 40%, 60%, 100% of the layer.
@@ -138,44 +136,25 @@ impl Sim {
     /// core-to-browser direction and routes the publisher to the browser. Virtual time
     /// starts after the handshake.
     pub fn connect(config: LinkConfig, seed: u64) -> Sim {
-        str0m::crypto::from_feature_flags().install_process_default();
         let start = Instant::now();
-        let core_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 1), 40_000));
-        let core_config = CoreConfig {
-            announce: core_addr,
-            tcp_announce: None,
-            candidates: vec![Candidate::host(core_addr, "udp").expect("candidate")],
-        };
-        let metrics = SfuMetrics::register(&prometheus::Registry::new()).expect("metrics");
-        let mut core = Core::new(core_config, metrics, start);
+        let mut core = harness::core(start);
 
         let publisher_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 3), 50_000));
         let mut publisher = client(publisher_addr, start);
         let mut api = publisher.rtc.sdp_api();
-        let audio_mid = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let simulcast = Simulcast {
-            send: RIDS.iter().map(|r| SimulcastLayer::new(r)).collect(),
-            recv: Vec::new(),
-        };
-        let video_mid = api.add_media(
-            MediaKind::Video,
-            Direction::SendOnly,
-            None,
-            None,
-            Some(simulcast),
-        );
+        let audio_mid = harness::add_microphone(&mut api);
+        let video_mid = harness::add_camera(&mut api);
         let offer = api.apply().expect("an offer");
-        negotiate(&mut core, PUBLISHER, &mut publisher.rtc, offer, start);
+        harness::negotiate(&mut core, PUBLISHER, &mut publisher.rtc, offer, start);
 
         let browser_addr = SocketAddr::from((Ipv4Addr::new(10, 0, 0, 2), 50_000));
         let mut browser = client(browser_addr, start);
         let mut api = browser.rtc.sdp_api();
         // A site's offer always starts with its microphone (here silent).
-        api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
-        api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        harness::add_microphone(&mut api);
+        harness::add_receiving_slots(&mut api);
         let offer = api.apply().expect("an offer");
-        let layout = negotiate(&mut core, BROWSER, &mut browser.rtc, offer, start);
+        let layout = harness::negotiate(&mut core, BROWSER, &mut browser.rtc, offer, start);
 
         let audio_pt = pt_of(&publisher.rtc, Codec::Opus);
         let video_pt = pt_of(&publisher.rtc, Codec::Vp8);
@@ -538,53 +517,21 @@ fn source(track: TrackKind) -> Source {
 }
 
 fn client(addr: SocketAddr, now: Instant) -> Client {
-    let mut rtc = Rtc::builder().set_rtp_mode(true).build(now);
-    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("candidate"));
     Client {
-        rtc,
+        rtc: harness::browser(addr, now),
         addr,
         wake: now,
     }
 }
 
-/// Hands a client's offer to the core and applies the core's answer.
-fn negotiate(
-    core: &mut Core,
-    id: PeerId,
-    rtc: &mut Rtc,
-    (offer, pending): (SdpOffer, SdpPendingOffer),
-    now: Instant,
-) -> sfu::PeerLayout {
-    let layout = core
-        .offer(id, &offer.to_sdp_string(), now)
-        .expect("offer accepted");
-    let answer = SdpAnswer::from_sdp_string(&layout.answer_sdp).expect("answer parses");
-    rtc.sdp_api()
-        .accept_answer(pending, answer)
-        .expect("answer accepted");
-    layout
-}
-
 fn pt_of(rtc: &Rtc, codec: Codec) -> Pt {
-    rtc.codec_config()
-        .find(|p| p.spec().codec == codec)
-        .map(|p| p.pt())
-        .expect("codec enabled")
+    harness::pt_of(rtc, codec).expect("codec enabled")
 }
 
 fn receive(rtc: &mut Rtc, now: Instant, d: &Datagram) {
-    let contents = match d.contents.as_slice().try_into() {
-        Ok(c) => c,
-        Err(_) => return, // not a datagram str0m knows: a real socket would drop it too
+    // Not a datagram str0m knows: a real socket would drop it too.
+    let Some(input) = harness::datagram_input(now, d.source, d.destination, &d.contents) else {
+        return;
     };
-    let input = Input::Receive(
-        now,
-        Receive {
-            proto: Protocol::Udp,
-            source: d.source,
-            destination: d.destination,
-            contents,
-        },
-    );
     rtc.handle_input(input).expect("receive");
 }
