@@ -177,7 +177,8 @@ async fn publish(
             cmd = commands.recv() => match cmd {
                 Some(Command::Grant(site_id)) => room.grant(&site_id),
                 Some(Command::Revoke(site_id)) => room.revoke(&site_id),
-                Some(Command::Open) => {}
+                // A room has no lobby to end, and no hall grid to page through.
+                Some(Command::Open | Command::NextPage) => {}
                 Some(Command::Leave) | None => break Ok(()),
             },
         }
@@ -244,7 +245,7 @@ impl Subscription {
         let pump = tokio::spawn(async move {
             while let Some(ev) = events.recv().await {
                 if let PeerEvent::Track(t) = ev {
-                    let _ = tracks.send(tokio::spawn(super::receive(t, ctx2.clone())));
+                    let _ = tracks.send(tokio::spawn(super::receive(t, ctx2.clone(), false)));
                 }
             }
         });

@@ -50,6 +50,8 @@ pub struct SiteContext {
     /// Sites with index below this receive through a full webrtc-rs peer connection (every
     /// packet decrypted: the interoperability check); the others through a [`crate::tap`].
     pub full_sites: u16,
+    /// What the chair saw of its grid (only the chair writes it).
+    pub hall: crate::grid::HallLog,
 }
 
 impl SiteContext {
@@ -89,6 +91,8 @@ pub enum Command {
     Grant(String),
     /// Chair: take it back.
     Revoke(String),
+    /// Chair: show the next page of the grid, as the web client's rotation does.
+    NextPage,
     /// Leave and report.
     Leave,
 }
@@ -239,8 +243,9 @@ pub async fn collect(
 }
 
 /// Meters one receive slot until its track ends. One meter per SSRC (a slot's source can be
-/// re-pointed by the SFU, but it keeps the slot's SSRC).
-pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Received {
+/// re-pointed by the SFU, but it keeps the slot's SSRC). `hall`: the chair's, whose video
+/// sources go to [`SiteContext::hall`] to check its grid pages.
+pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>, hall: bool) -> Received {
     use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
     let audio = track.kind().await == RtpCodecKind::Audio;
     let mut meters: Vec<(u32, StreamMeter)> = Vec::new();
@@ -265,6 +270,9 @@ pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>) -> Rece
             now,
         ) {
             ctx.progress.rx_distinct.fetch_add(1, Ordering::Relaxed);
+            if hall && !audio {
+                ctx.hall.video(now, m.source);
+            }
             let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
             if window != 0 && now >= window {
                 reception.record(&m, now);
