@@ -7,7 +7,10 @@
 //! from the same change, so for a moment either can run ahead of the other: the old page's
 //! video still in flight after the message, or the new page's before it. A packet from a site
 //! shown on a page within [`GRACE_US`] of its arrival is a *transition* packet, counted and
-//! timed apart; any other site's video is *off-page*, which a correct SFU never sends.
+//! timed apart. A packet that arrives later still but was *sent* while a page showed its site
+//! (the synthetic payload carries its send time) was routed while it was due and then sat in a
+//! queue: it is *late*, a latency figure. Any other site's video is *off-page*: routed while
+//! no page showed the site, which a correct SFU never does.
 //!
 //! Pure apart from [`HallLog`]'s lock: the caller passes arrival times.
 
@@ -46,8 +49,8 @@ pub struct HallLog {
 pub struct Log {
     /// Every `grid` message, in arrival order.
     pub shown: Vec<Shown>,
-    /// Every video packet the chair received: (arrival, source site index).
-    pub video: Vec<(u64, u16)>,
+    /// Every video packet the chair received: (arrival, send time, source site index).
+    pub video: Vec<(u64, u64, u16)>,
     /// `grid` requests the chair sent to turn the page (rotation).
     pub turns: u32,
 }
@@ -64,9 +67,9 @@ impl HallLog {
         self.with(|l| l.shown.push(s));
     }
 
-    /// The chair received a video packet of site `source` at `at_us`.
-    pub fn video(&self, at_us: u64, source: u16) {
-        self.with(|l| l.video.push((at_us, source)));
+    /// The chair received at `at_us` a video packet that site `source` sent at `sent_us`.
+    pub fn video(&self, at_us: u64, sent_us: u64, source: u16) {
+        self.with(|l| l.video.push((at_us, sent_us, source)));
     }
 
     /// The chair asked for the next page.
@@ -108,7 +111,10 @@ pub struct PageFigures {
     pub sites: Vec<u16>,
     /// Of those, the sites whose video arrived while it showed them.
     pub received: Vec<u16>,
-    /// Video packets of sites it did not show (beyond the transition grace).
+    /// Video packets that arrived while it was shown, late: sent while an earlier page showed
+    /// their site.
+    pub late_packets: u64,
+    /// Video packets of sites no page showed while they were on their way.
     pub off_page_packets: u64,
     /// Those sites.
     pub off_page_sites: Vec<u16>,
@@ -136,10 +142,14 @@ pub struct GridFigures {
     /// Video packets of a site shown within the grace of a page change, not on the page
     /// current at arrival.
     pub transition_packets: u64,
-    /// Video packets of a site that no page around their arrival showed.
+    /// Video packets sent while a page showed their site that arrived more than the grace
+    /// after it was replaced (queued on the way).
+    pub late_packets: u64,
+    /// Video packets of a site that no page showed between their sending and their arrival
+    /// (give or take the grace).
     pub off_page_packets: u64,
     /// Latest arrival of a site's video after a page that no longer shows it replaced the
-    /// last one that did, ms.
+    /// last one that did (transition and late packets), ms.
     pub worst_late_ms: f64,
     /// Earliest arrival of a site's video before the page that shows it, ms.
     pub worst_early_ms: f64,
@@ -177,6 +187,7 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
             shown_s: 0.0,
             sites: Vec::new(),
             received: Vec::new(),
+            late_packets: 0,
             off_page_packets: 0,
             off_page_sites: Vec::new(),
         });
@@ -185,9 +196,9 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
         p.sites.extend(sites.iter().copied());
     }
     let mut seen = BTreeSet::new();
-    let (mut on, mut transition, mut off) = (0u64, 0u64, 0u64);
+    let (mut on, mut transition, mut in_flight, mut off) = (0u64, 0u64, 0u64, 0u64);
     let (mut late, mut early) = (0u64, 0u64);
-    for &(at, src) in &log.video {
+    for &(at, sent, src) in &log.video {
         // The period current at arrival; none before the first message.
         let next = periods.partition_point(|p| p.0 <= at);
         let current = next.checked_sub(1);
@@ -216,6 +227,18 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
             .take_while(|p| p.0 < at + GRACE_US)
             .find(|p| p.2.contains(&src))
             .map(|p| p.0);
+        // Or by an earlier page that was current at some moment of its way?
+        let on_its_way = || {
+            periods[..current.unwrap_or(0)]
+                .iter()
+                .rev()
+                .take_while(|p| p.1 > sent)
+                .find(|p| p.2.contains(&src))
+                .map(|p| p.1)
+        };
+        // Charged to the page shown at arrival (the first before any).
+        let page = log.shown[current.unwrap_or(0)].page;
+        let p = pages.get_mut(&page).expect("every shown page");
         match (ended, begins) {
             (Some(e), _) => {
                 transition += 1;
@@ -225,14 +248,18 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
                 transition += 1;
                 early = early.max(b.saturating_sub(at));
             }
-            (None, None) => {
-                off += 1;
-                // Charged to the page shown at arrival (the first before any).
-                let page = log.shown[current.unwrap_or(0)].page;
-                let p = pages.get_mut(&page).expect("every shown page");
-                p.off_page_packets += 1;
-                p.off_page_sites.push(src);
-            }
+            (None, None) => match on_its_way() {
+                Some(e) => {
+                    in_flight += 1;
+                    late = late.max(at.saturating_sub(e));
+                    p.late_packets += 1;
+                }
+                None => {
+                    off += 1;
+                    p.off_page_packets += 1;
+                    p.off_page_sites.push(src);
+                }
+            },
         }
     }
     for p in pages.values_mut() {
@@ -252,6 +279,7 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
         sites: roster.len().saturating_sub(1),
         on_page_packets: on,
         transition_packets: transition,
+        late_packets: in_flight,
         off_page_packets: off,
         worst_late_ms: late as f64 / 1000.0,
         worst_early_ms: early as f64 / 1000.0,
@@ -302,14 +330,15 @@ mod tests {
         let log = Log {
             shown: vec![shown(10 * S, 0, &[1, 2]), shown(20 * S, 1, &[3, 4])],
             video: vec![
-                (11 * S, 1),           // page 0 shows 1
-                (12 * S, 2),           // and 2
-                (20 * S + 200_000, 1), // page 0's site, 200 ms after page 1 came: late
-                (20 * S - 50_000, 3),  // page 1's site, 50 ms before its message: early
-                (21 * S, 3),           // page 1 shows 3
-                (15 * S, 4),           // 4 while page 0 showed 1 and 2: off page
-                (22 * S, 2),           // 2, two seconds after page 0 went: off page
-                (9 * S + 500_000, 1),  // before any page, 0.5 s before page 0: early
+                (11 * S, 11 * S, 1),                   // page 0 shows 1
+                (12 * S, 12 * S, 2),                   // and 2
+                (20 * S + 200_000, 20 * S, 1),         // page 0's, 200 ms after page 1 came
+                (20 * S - 50_000, 20 * S - 60_000, 3), // page 1's, 50 ms before its message
+                (21 * S, 21 * S, 3),                   // page 1 shows 3
+                (15 * S, 15 * S, 4),                   // 4 while page 0 showed 1, 2: off page
+                (22 * S, 21 * S, 2),                   // 2, sent 1 s after page 0 went: off
+                (23 * S, 19 * S, 1),                   // 1, sent on page 0, 3 s queued: late
+                (9 * S + 500_000, 9 * S, 1),           // before any page, 0.5 s before page 0
             ],
             turns: 1,
         };
@@ -317,7 +346,8 @@ mod tests {
         assert_eq!(g.on_page_packets, 3);
         assert_eq!(g.transition_packets, 3);
         assert_eq!(g.off_page_packets, 2);
-        assert_eq!(g.worst_late_ms, 200.0);
+        assert_eq!(g.late_packets, 1);
+        assert_eq!(g.worst_late_ms, 3000.0, "the queued packet");
         assert_eq!(g.worst_early_ms, 500.0);
         assert_eq!(g.sites_seen, 3, "1, 2 on page 0 and 3 on page 1");
         let p0 = &g.pages[0];
@@ -338,6 +368,7 @@ mod tests {
             (p1.off_page_packets, p1.off_page_sites.clone()),
             (1, vec![2])
         );
+        assert_eq!((p0.late_packets, p1.late_packets), (0, 1));
         assert_eq!((p0.shown_s, p1.shown_s), (10.0, 10.0));
     }
 
@@ -349,7 +380,7 @@ mod tests {
                 shown(S, 1, &[2]),
                 shown(2 * S, 0, &[1, 3]),
             ],
-            video: vec![(2 * S + 10, 3)],
+            video: vec![(2 * S + 10, 2 * S, 3)],
             turns: 2,
         };
         let g = judge(&log, &roster(3), 4 * S).unwrap();
@@ -364,7 +395,7 @@ mod tests {
     #[test]
     fn without_a_grid_message_there_is_nothing_to_judge() {
         let log = Log {
-            video: vec![(1, 1)],
+            video: vec![(1, 1, 1)],
             ..Log::default()
         };
         assert_eq!(judge(&log, &roster(1), 10), None);

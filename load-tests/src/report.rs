@@ -221,11 +221,12 @@ pub fn markdown(r: &RunResult) -> String {
             format!("{} of {}", g.sites_seen, g.sites),
         );
         row(
-            "hall grid: video packets on page / in a page change / **off page**",
+            "hall grid: video packets on page / in a page change / late / **off page**",
             format!(
-                "{} / {} / **{}** (page change: up to {:.0} ms late, {:.0} ms early)",
+                "{} / {} / {} / **{}** (up to {:.0} ms after the page that showed the site, {:.0} ms before)",
                 g.on_page_packets,
                 g.transition_packets,
+                g.late_packets,
                 g.off_page_packets,
                 g.worst_late_ms,
                 g.worst_early_ms
@@ -266,7 +267,7 @@ pub fn grid_pages(g: &crate::grid::GridFigures) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "| hall grid page | times shown | seconds | sites shown | video received from | off-page video (packets: sites) |\n|---|---|---|---|---|---|"
+        "| hall grid page | times shown | seconds | sites shown | video received from | late video (packets) | off-page video (packets: sites) |\n|---|---|---|---|---|---|---|"
     );
     for p in &g.pages {
         let off = if p.off_page_packets == 0 {
@@ -276,12 +277,13 @@ pub fn grid_pages(g: &crate::grid::GridFigures) -> String {
         };
         let _ = writeln!(
             t,
-            "| {} | {} | {:.1} | {} | {} | {off} |",
+            "| {} | {} | {:.1} | {} | {} | {} | {off} |",
             p.page + 1,
             p.times_shown,
             p.shown_s,
             ranges(&p.sites),
             ranges(&p.received),
+            p.late_packets,
         );
     }
     t

@@ -271,7 +271,7 @@ pub async fn receive(track: Arc<dyn TrackRemote>, ctx: Arc<SiteContext>, hall: b
         ) {
             ctx.progress.rx_distinct.fetch_add(1, Ordering::Relaxed);
             if hall && !audio {
-                ctx.hall.video(now, m.source);
+                ctx.hall.video(now, m.sent_us, m.source);
             }
             let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
             if window != 0 && now >= window {
