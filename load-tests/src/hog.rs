@@ -60,9 +60,12 @@ impl Hog {
                     }
                 });
             }
-            let child = c
-                .spawn()
-                .with_context(|| format!("starting a CPU hog at nice {NICE}"))?;
+            let child = c.spawn().with_context(|| {
+                format!(
+                    "starting a CPU hog at nice {NICE} (from a niced generator that needs \
+                         root or CAP_SYS_NICE)"
+                )
+            })?;
             children.push(child);
         }
         let cpu_at_start = cpu_of(&children);
