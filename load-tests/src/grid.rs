@@ -107,7 +107,8 @@ pub struct PageFigures {
     pub times_shown: u32,
     /// Seconds it was shown in all.
     pub shown_s: f64,
-    /// Site indices it showed (any time).
+    /// Site indices it showed for at least [`GRACE_US`] in all: a content shown for a moment
+    /// (between the chair's revoke and grant, say) is no page a picture could come to.
     pub sites: Vec<u16>,
     /// Of those, the sites whose video arrived while it showed them.
     pub received: Vec<u16>,
@@ -180,6 +181,7 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
         })
         .collect();
     let mut pages: BTreeMap<u32, PageFigures> = BTreeMap::new();
+    let mut shown_us: BTreeMap<(u32, u16), u64> = BTreeMap::new();
     for (s, (from, until, sites)) in log.shown.iter().zip(&periods) {
         let p = pages.entry(s.page).or_insert_with(|| PageFigures {
             page: s.page,
@@ -193,7 +195,18 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
         });
         p.times_shown += 1;
         p.shown_s += (until - from) as f64 / 1e6;
-        p.sites.extend(sites.iter().copied());
+        for &site in sites {
+            *shown_us.entry((s.page, site)).or_default() += until - from;
+        }
+    }
+    for (&(page, site), &us) in &shown_us {
+        if us >= GRACE_US {
+            pages
+                .get_mut(&page)
+                .expect("every shown page")
+                .sites
+                .push(site);
+        }
     }
     let mut seen = BTreeSet::new();
     let (mut on, mut transition, mut in_flight, mut off) = (0u64, 0u64, 0u64, 0u64);
@@ -378,18 +391,19 @@ mod tests {
             shown: vec![
                 shown(0, 0, &[1]),
                 shown(S, 1, &[2]),
-                shown(2 * S, 0, &[1, 3]),
+                shown(2 * S, 0, &[1, 4]), // for 5 ms: 4 is not shown
+                shown(2 * S + 5_000, 0, &[1, 3]),
             ],
-            video: vec![(2 * S + 10, 2 * S, 3)],
+            video: vec![(2 * S + 10_000, 2 * S, 3)],
             turns: 2,
         };
-        let g = judge(&log, &roster(3), 4 * S).unwrap();
+        let g = judge(&log, &roster(4), 4 * S).unwrap();
         assert_eq!(g.pages.len(), 2);
-        assert_eq!(g.pages[0].times_shown, 2);
+        assert_eq!(g.pages[0].times_shown, 3);
         assert_eq!(g.pages[0].shown_s, 3.0);
         assert_eq!(g.pages[0].sites, vec![1, 3]);
         assert_eq!(g.pages[0].received, vec![3]);
-        assert_eq!((g.turns, g.messages, g.max_pages, g.sites), (2, 3, 2, 3));
+        assert_eq!((g.turns, g.messages, g.max_pages, g.sites), (2, 4, 2, 4));
     }
 
     #[test]
