@@ -107,8 +107,9 @@ pub struct PageFigures {
     pub times_shown: u32,
     /// Seconds it was shown in all.
     pub shown_s: f64,
-    /// Site indices it showed for at least [`GRACE_US`] in all: a content shown for a moment
-    /// (between the chair's revoke and grant, say) is no page a picture could come to.
+    /// Site indices it showed for at least [`GRACE_US`] in all, or whose video came while it
+    /// showed them: a content shown for a moment (between the chair's revoke and grant, say)
+    /// is no page a picture could come to.
     pub sites: Vec<u16>,
     /// Of those, the sites whose video arrived while it showed them.
     pub received: Vec<u16>,
@@ -276,6 +277,9 @@ pub fn judge(log: &Log, roster: &[String], end_us: u64) -> Option<GridFigures> {
         }
     }
     for p in pages.values_mut() {
+        // A site whose video came on the page was shown, however briefly.
+        let received = p.received.clone();
+        p.sites.extend(received);
         for v in [&mut p.sites, &mut p.received, &mut p.off_page_sites] {
             v.sort_unstable();
             v.dedup();
@@ -404,6 +408,23 @@ mod tests {
         assert_eq!(g.pages[0].sites, vec![1, 3]);
         assert_eq!(g.pages[0].received, vec![3]);
         assert_eq!((g.turns, g.messages, g.max_pages, g.sites), (2, 4, 2, 4));
+    }
+
+    #[test]
+    fn a_site_whose_video_came_in_a_moment_on_the_page_counts_as_shown() {
+        let log = Log {
+            shown: vec![
+                shown(0, 0, &[1]),
+                shown(S, 0, &[2]), // for 5 ms
+                shown(S + 5_000, 0, &[1]),
+            ],
+            video: vec![(S + 2_000, S + 1_000, 2)],
+            turns: 0,
+        };
+        let g = judge(&log, &roster(2), 3 * S).unwrap();
+        assert_eq!(g.pages[0].sites, vec![1, 2]);
+        assert_eq!(g.pages[0].received, vec![2]);
+        assert_eq!(g.off_page_packets, 0);
     }
 
     #[test]
