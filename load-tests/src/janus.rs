@@ -62,7 +62,12 @@ impl Target for Janus {
         "janus"
     }
 
-    async fn create_meeting(&self, title: &str, sites: usize) -> anyhow::Result<Meeting> {
+    async fn create_meeting(
+        &self,
+        title: &str,
+        sites: usize,
+        _grid_page_size: Option<u16>,
+    ) -> anyhow::Result<Meeting> {
         let session = Session::create(self.client.clone(), &self.api)
             .await
             .context("Janus session")?;

@@ -8,12 +8,14 @@
 //! [`janus`] is the second one, for side-by-side runs),
 //! [`tap`] (the light receiver: headers counted, a sample decrypted),
 //! [`site`] (one simulated site), [`server`], [`scrape`], [`scenario`], [`runner`],
-//! [`report`], [`chart`], [`steady`] (the soak verdict).
+//! [`report`], [`chart`], [`steady`] (the soak verdict), [`grid`] (the hall's grid pages, checked).
 
 #![warn(missing_docs)]
 
 pub mod chart;
 pub mod clock;
+pub mod grid;
+pub mod hog;
 pub mod janus;
 pub mod meter;
 pub mod pacer;

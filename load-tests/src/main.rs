@@ -82,6 +82,10 @@ struct Args {
     /// Janus `event_loops` (0: its default, a thread per handle).
     #[arg(long, default_value_t = 0)]
     janus_event_loops: u32,
+    /// Starve the machine during the measurement window with this many busy-loop processes
+    /// at nice 0 (started once the joins settled, stopped at the end; in `result.json`).
+    #[arg(long, default_value_t = 0)]
+    cpu_hog: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -183,6 +187,7 @@ async fn run_one(args: &Args, scenario: &Scenario, which: Which) -> anyhow::Resu
         server_pid: pid,
         progress: true,
         full_sites: args.full_sites,
+        cpu_hog: args.cpu_hog,
         ..RunOptions::default()
     };
     let result = runner::run(target, scenario, &options).await;

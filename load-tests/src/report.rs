@@ -208,6 +208,38 @@ pub fn markdown(r: &RunResult) -> String {
             format!("{o:.2} cores{softirq}"),
         );
     }
+    if let Some(h) = &r.cpu_hog {
+        row("CPU hog in the window", hog(h));
+    }
+    if let Some(g) = &r.hall_grid {
+        row(
+            "hall grid: pages shown / most pages / turns asked",
+            format!(
+                "{} / {} / {} ({} tiles a page, {} `grid` messages)",
+                g.pages.len(),
+                g.max_pages,
+                g.turns,
+                g.page_size,
+                g.messages
+            ),
+        );
+        row(
+            "hall grid: sites whose video came on their page",
+            format!("{} of {}", g.sites_seen, g.sites),
+        );
+        row(
+            "hall grid: video packets on page / in a page change / late / **off page**",
+            format!(
+                "{} / {} / {} / **{}** (up to {:.0} ms after the page that showed the site, {:.0} ms before)",
+                g.on_page_packets,
+                g.transition_packets,
+                g.late_packets,
+                g.off_page_packets,
+                g.worst_late_ms,
+                g.worst_early_ms
+            ),
+        );
+    }
     if !r.problems.is_empty() {
         let p: Vec<String> = r
             .problems
@@ -216,6 +248,50 @@ pub fn markdown(r: &RunResult) -> String {
             .map(|(t, n)| format!("{n}× {t}"))
             .collect();
         row("problems", p.join("; ").replace('|', "/"));
+    }
+    if let Some(g) = &r.hall_grid {
+        t.push('\n');
+        t.push_str(&grid_pages(g));
+    }
+    t
+}
+
+fn hog(h: &crate::hog::HogFigures) -> String {
+    format!(
+        "{} busy loops at nice {}: {:.1} CPU s in {:.0} s ({:.2} cores)",
+        h.processes,
+        h.nice,
+        h.cpu_s,
+        h.ran_s,
+        h.cpu_s / h.ran_s.max(1e-3)
+    )
+}
+
+/// The hall's grid page by page: which sites each page showed, whose video arrived while it
+/// did, and any other site's video (beyond a page change's grace).
+pub fn grid_pages(g: &crate::grid::GridFigures) -> String {
+    use crate::grid::ranges;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "| hall grid page | times shown | seconds | sites shown | video received from | late video (packets) | off-page video (packets: sites) |\n|---|---|---|---|---|---|---|"
+    );
+    for p in &g.pages {
+        let off = if p.off_page_packets == 0 {
+            "0".to_owned()
+        } else {
+            format!("{}: {}", p.off_page_packets, ranges(&p.off_page_sites))
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {} | {:.1} | {} | {} | {} | {off} |",
+            p.page + 1,
+            p.times_shown,
+            p.shown_s,
+            ranges(&p.sites),
+            ranges(&p.received),
+            p.late_packets,
+        );
     }
     t
 }
@@ -308,6 +384,12 @@ pub fn comparison(a: &RunResult, b: &RunResult) -> String {
             "{:.0} / {:.0} ms",
             r.join.first_video_ms[0], r.join.first_video_ms[1]
         )
+    });
+    row("CPU hog", &|r| {
+        r.cpu_hog.as_ref().map_or("none".into(), hog)
+    });
+    row("end-to-end video p50", &|r| {
+        format!("{:.1} ms", r.media.video_e2e_ms[0])
     });
     row("load generator CPU (cores)", &|r| {
         format!("{:.2}", r.generator.cores)

@@ -6,6 +6,8 @@ use std::time::Instant;
 use serde::Serialize;
 use signaling::protocol::Role;
 
+use crate::grid::GridFigures;
+use crate::hog::HogFigures;
 use crate::meter::latency_histogram;
 use crate::pacer::PacerStats;
 use crate::payload::Layer;
@@ -209,6 +211,10 @@ pub struct RunResult {
     pub per_packet: PerPacket,
     /// Server memory and open files after warm-up (soak scenarios: `warmup_s` > 0).
     pub steadiness: Option<crate::steady::Steadiness>,
+    /// The hall's grid pages and the video it received on each (diemcau).
+    pub hall_grid: Option<GridFigures>,
+    /// The CPU hog that starved the machine during the window (`--cpu-hog`).
+    pub cpu_hog: Option<HogFigures>,
     /// Samples every few seconds.
     pub timeline: Vec<TimelinePoint>,
     /// Every site's report.
@@ -239,6 +245,10 @@ pub struct Inputs<'a> {
     pub progress: &'a crate::site::Progress,
     /// Sites below this index received through full peer connections.
     pub full_sites: u16,
+    /// The hall's grid, judged.
+    pub hall_grid: Option<GridFigures>,
+    /// The CPU hog, if one ran.
+    pub cpu_hog: Option<HogFigures>,
 }
 
 /// The current UTC time as `2026-11-23 07:10:00`.
@@ -514,6 +524,8 @@ pub fn summarize(i: Inputs<'_>) -> RunResult {
         join,
         per_packet,
         steadiness,
+        hall_grid: i.hall_grid,
+        cpu_hog: i.cpu_hog,
         timeline: i.timeline,
         sites: i.reports,
     }

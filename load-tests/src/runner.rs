@@ -15,6 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
 use crate::clock;
+use crate::grid::{self, HallLog};
+use crate::hog::Hog;
 use crate::pacer::Pacer;
 use crate::result::{self, Observed, RunResult};
 use crate::scenario::Scenario;
@@ -40,6 +42,8 @@ pub struct RunOptions {
     /// Sites (the chair first) that receive through a full webrtc-rs peer connection; the
     /// others receive through a tap ([`crate::tap`]).
     pub full_sites: u16,
+    /// Busy-loop processes to starve the machine with during the window ([`crate::hog`]).
+    pub cpu_hog: usize,
 }
 
 /// Full webrtc-rs sites in every run unless told otherwise: the chair and three sites, so
@@ -53,6 +57,7 @@ impl Default for RunOptions {
             progress: false,
             sample_every: Duration::from_secs(2),
             full_sites: FULL_SITES,
+            cpu_hog: 0,
         }
     }
 }
@@ -131,7 +136,7 @@ pub async fn run(
             _ => format!("Load test {} #{}", scenario.name, m + 1),
         };
         let meeting = target
-            .create_meeting(&title, scenario.sites)
+            .create_meeting(&title, scenario.sites, scenario.grid_page_size)
             .await
             .context("creating the meeting")?;
         rooms.push(Room {
@@ -150,6 +155,7 @@ pub async fn run(
         site_mic: scenario.site_mic,
         progress: Progress::default(),
         full_sites: options.full_sites,
+        hall: HallLog::default(),
     });
     let bar = if options.progress {
         ProgressBar::new(0)
@@ -224,6 +230,11 @@ pub async fn run(
     let mut churn_turn = 0usize;
     let end = window_start + window;
     let mut window_first: Option<Observed> = None;
+    // The hall's grid rotation, from the end of the ramp (every page has its sites by then).
+    let rotate_every =
+        (scenario.grid_rotate_s > 0.0).then(|| Duration::from_secs_f64(scenario.grid_rotate_s));
+    let mut next_turn = rotate_every.map(|d| t0 + ramp + d);
+    let mut hog: Option<(Hog, Instant)> = None;
     loop {
         let now = Instant::now();
         if now >= end {
@@ -277,7 +288,17 @@ pub async fn run(
             ctx.progress
                 .window_start_us
                 .store(clock::micros(), Ordering::Relaxed);
+            if options.cpu_hog > 0 {
+                hog = Some((Hog::start(options.cpu_hog)?, now));
+            }
             window_first = Some(read(target.as_ref(), options.server_pid, &ctx.progress).await);
+        }
+        // The hall's grid rotation (one meeting: see Scenario::check).
+        if let (Some(at), Some(every)) = (next_turn, rotate_every) {
+            if now >= at {
+                let _ = rooms[0].running[0].commands.send(Command::NextPage);
+                next_turn = Some(at + every);
+            }
         }
         for room in rooms.iter_mut() {
             if let (Some(at), Some(every)) = (room.next_floor, floor_every) {
@@ -322,9 +343,19 @@ pub async fn run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let window_last = read(target.as_ref(), options.server_pid, &ctx.progress).await;
+    let hog = hog.map(|(h, since)| h.stop(since.elapsed().as_secs_f64()));
+    let grid_end_us = clock::micros();
     let window_first = window_first.context("the window never started")?;
     bar.finish_and_clear();
 
+    // The hall's grid is judged with one meeting (two chairs would log into one record).
+    let roster: Option<Vec<String>> = (rooms.len() == 1).then(|| {
+        let meeting = &rooms[0].meeting;
+        std::iter::once(&meeting.chair)
+            .chain(&meeting.sites)
+            .map(|i| i.site_id.clone())
+            .collect()
+    });
     // Everyone leaves: sites first, the chair last.
     for room in &rooms {
         for r in room.running.iter().rev() {
@@ -340,6 +371,7 @@ pub async fn run(
             Err(_) => tracing::warn!(site = %r.site_id, "site did not finish leaving in 30 s"),
         }
     }
+    let hall_grid = roster.and_then(|r| grid::judge(&ctx.hall.snapshot(), &r, grid_end_us));
     Ok(result::summarize(result::Inputs {
         scenario: scenario.clone(),
         target: target.name(),
@@ -352,5 +384,7 @@ pub async fn run(
         pacer: &ctx.pacer.stats,
         progress: &ctx.progress,
         full_sites: options.full_sites,
+        hall_grid,
+        cpu_hog: hog,
     }))
 }

@@ -53,6 +53,14 @@ pub struct Scenario {
     /// warmed up (the steadiness verdict looks at the samples after it).
     #[serde(default)]
     pub warmup_s: f64,
+    /// Tiles per page of the hall's grid (the meeting's `grid_page_size`; none: the server's
+    /// default). diemcau only.
+    #[serde(default)]
+    pub grid_page_size: Option<u16>,
+    /// Seconds between the hall's grid pages once the ramp is over (0: no rotation): the
+    /// chair asks for the next page as the web client's rotation does. diemcau only.
+    #[serde(default)]
+    pub grid_rotate_s: f64,
 }
 
 fn one() -> usize {
@@ -103,6 +111,7 @@ impl Scenario {
             self.churn_every_s,
             self.rejoin_after_s,
             self.warmup_s,
+            self.grid_rotate_s,
         ];
         if !positive(self.duration_s) || !durations.into_iter().all(not_negative) {
             bail!("duration_s must be positive, the other durations zero or more");
@@ -113,11 +122,21 @@ impl Scenario {
         if self.meetings > 1 && self.churn_every_s > 0.0 {
             bail!("churn runs with one meeting (meetings = 1)");
         }
+        if self.meetings > 1 && self.grid_rotate_s > 0.0 {
+            bail!("the hall's grid rotation runs with one meeting (meetings = 1)");
+        }
         if self.churn_every_s > 0.0 && (self.churn_sites == 0 || self.churn_sites >= self.sites) {
             bail!("churn_sites must be 1 to sites - 1");
         }
         if self.warmup_s >= self.duration_s {
             bail!("warmup_s must be shorter than duration_s");
+        }
+        let max_page = signaling::meeting::MAX_GRID_PAGE;
+        if self
+            .grid_page_size
+            .is_some_and(|n| !(1..=max_page).contains(&n))
+        {
+            bail!("grid_page_size must be 1 to {max_page}");
         }
         Ok(())
     }
@@ -159,6 +178,14 @@ mod tests {
         )
         .unwrap();
         assert!(churn_all.check().is_err());
+        let no_tiles: Scenario =
+            toml::from_str("name='x'\nsites=2\njoin_rate=1\nduration_s=9\ngrid_page_size=0")
+                .unwrap();
+        assert!(no_tiles.check().is_err());
+        let backwards: Scenario =
+            toml::from_str("name='x'\nsites=2\njoin_rate=1\nduration_s=9\ngrid_rotate_s=-1")
+                .unwrap();
+        assert!(backwards.check().is_err());
     }
 
     #[test]

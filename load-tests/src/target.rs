@@ -31,8 +31,14 @@ pub struct Meeting {
 pub trait Target: Send + Sync {
     /// Short name for reports.
     fn name(&self) -> &'static str;
-    /// Creates a meeting with a chair and `sites` sites.
-    async fn create_meeting(&self, title: &str, sites: usize) -> anyhow::Result<Meeting>;
+    /// Creates a meeting with a chair and `sites` sites; `grid_page_size` tiles per page of
+    /// the hall's grid when the target has one (none: its default).
+    async fn create_meeting(
+        &self,
+        title: &str,
+        sites: usize,
+        grid_page_size: Option<u16>,
+    ) -> anyhow::Result<Meeting>;
     /// Runs one simulated site until it is told to leave; its report is the task's output.
     fn spawn_site(
         &self,
@@ -106,13 +112,21 @@ impl Target for Diemcau {
         "diemcau"
     }
 
-    async fn create_meeting(&self, title: &str, sites: usize) -> anyhow::Result<Meeting> {
-        let body = serde_json::json!({
+    async fn create_meeting(
+        &self,
+        title: &str,
+        sites: usize,
+        grid_page_size: Option<u16>,
+    ) -> anyhow::Result<Meeting> {
+        let mut body = serde_json::json!({
             "title": title,
             "chair_name": "Hội trường UBND tỉnh",
             "sites": (1..=sites).map(|i| serde_json::json!({"name": format!("UBND xã {i:03}")})).collect::<Vec<_>>(),
             "valid_hours": 2,
         });
+        if let Some(n) = grid_page_size {
+            body["grid_page_size"] = n.into();
+        }
         let resp = self
             .client
             .post(format!("http://{}/api/v1/meetings", self.http))

@@ -1,6 +1,7 @@
 //! The smoke run of the suite: a real diemcau server in this process (`signaling::start` +
 //! `signaling::run` on 127.0.0.1:0), one chair and five simulated webrtc-rs sites for about
-//! 20 s (`scenarios/smoke.toml`), the floor moving every 5 s.
+//! 20 s (`scenarios/smoke.toml`), the floor moving every 5 s, the hall's grid of 2 tiles
+//! rotating every 3 s.
 
 use std::sync::Arc;
 
@@ -11,7 +12,7 @@ use load_tests::target::Diemcau;
 const ADMIN: &str = "smoke-admin-key-0123456789";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_sites_receive_the_chair_and_the_floor_without_loss() {
+async fn five_sites_receive_the_chair_and_the_floor_without_loss_while_the_hall_pages_its_grid() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let settings = signaling::Settings {
@@ -75,4 +76,37 @@ async fn five_sites_receive_the_chair_and_the_floor_without_loss() {
         g.tap_sampled_pct.is_some_and(|p| p < 25.0),
         "the taps decrypted only a sample: {summary}"
     );
+    assert_hall_grid(&r, &summary);
+}
+
+/// The hall's grid in the same run: it paged through its pages, received the video of the
+/// sites each page showed and of no other site, and every site was on some page.
+fn assert_hall_grid(r: &load_tests::result::RunResult, summary: &str) {
+    let grid = r.hall_grid.as_ref().expect("the chair saw its grid");
+    assert!(grid.max_pages >= 3, "5 sites, 2 tiles a page: {summary}");
+    assert!(grid.turns >= 4, "the rotation turned the page: {summary}");
+    assert!(grid.pages.len() >= 3, "pages changed: {summary}");
+    assert_eq!(
+        grid.off_page_packets, 0,
+        "only shown sites arrive: {summary}"
+    );
+    assert!(grid.on_page_packets > 100, "{summary}");
+    for p in &grid.pages {
+        assert!(
+            p.received.iter().all(|s| p.sites.contains(s)),
+            "page {}: {summary}",
+            p.page
+        );
+    }
+    let shown: std::collections::BTreeSet<u16> = grid
+        .pages
+        .iter()
+        .flat_map(|p| p.received.iter().copied())
+        .collect();
+    assert_eq!(
+        shown,
+        (1..=5).collect(),
+        "every site's video came on some page: {summary}"
+    );
+    assert_eq!(grid.sites_seen, 5, "{summary}");
 }

@@ -20,6 +20,7 @@ use webrtc::peer_connection::RTCPeerConnectionState;
 
 use super::{Command, SiteContext, SiteReport, SiteSpec};
 use crate::clock;
+use crate::grid::{self, Shown};
 use crate::meter::{Reception, StreamMeter};
 use crate::pacer::Publisher;
 use crate::payload::Layer;
@@ -221,6 +222,8 @@ async fn negotiate_and_serve(
     };
     send(ws, &ClientMessage::Offer { sdp }).await?;
     let mic = spec.invite.role == Role::Chair || ctx.site_mic;
+    // The chair keeps the record of its grid; a light chair would see only a sample.
+    let hall = spec.invite.role == Role::Chair && tap.is_none();
     let mut publisher: Option<Arc<Publisher>> = None;
     let mut wanted: Option<Option<Layer>> = None;
     let answer_deadline = tokio::time::sleep(SIGNALING_TIMEOUT);
@@ -252,6 +255,9 @@ async fn negotiate_and_serve(
                         }
                     }
                     ServerMessage::Ended { reason } => break Err(anyhow::anyhow!("meeting ended: {reason}")),
+                    ServerMessage::Grid { page, pages, page_size, sites } if hall => {
+                        ctx.hall.shown(Shown { at_us: clock::micros(), page, pages, page_size, sites });
+                    }
                     _ => {}
                 }
             }
@@ -271,7 +277,7 @@ async fn negotiate_and_serve(
                 Some(PeerEvent::Track(track)) => {
                     let metering = match tap {
                         Some(tap) => super::Metering::Sample(tap.proven.clone()),
-                        None => super::Metering::Full,
+                        None => super::Metering::Full { hall },
                     };
                     receivers.spawn(super::receive(track, ctx.clone(), metering));
                 }
@@ -282,6 +288,14 @@ async fn negotiate_and_serve(
                 Some(Command::Open) => send(ws, &ClientMessage::OpenMeeting).await?,
                 Some(Command::Grant(site_id)) => send(ws, &ClientMessage::GrantFloor { site_id }).await?,
                 Some(Command::Revoke(site_id)) => send(ws, &ClientMessage::RevokeFloor { site_id }).await?,
+                Some(Command::NextPage) => {
+                    // As the web client's rotation: the page after the one shown, same size.
+                    if let Some((page, pages, size)) = ctx.hall.current().filter(|_| hall) {
+                        let page = grid::next_page(page, pages);
+                        send(ws, &ClientMessage::Grid { page, page_size: Some(size) }).await?;
+                        ctx.hall.turned();
+                    }
+                }
                 Some(Command::Leave) | None => break Ok(()),
             },
             _ = &mut answer_deadline, if report.answer_ms.is_none() => {

@@ -177,7 +177,8 @@ async fn publish(
             cmd = commands.recv() => match cmd {
                 Some(Command::Grant(site_id)) => room.grant(&site_id),
                 Some(Command::Revoke(site_id)) => room.revoke(&site_id),
-                Some(Command::Open) => {}
+                // A room has no lobby to end, and no hall grid to page through.
+                Some(Command::Open | Command::NextPage) => {}
                 Some(Command::Leave) | None => break Ok(()),
             },
         }
@@ -247,7 +248,7 @@ impl Subscription {
                     let _ = tracks.send(tokio::spawn(super::receive(
                         t,
                         ctx2.clone(),
-                        super::Metering::Full,
+                        super::Metering::Full { hall: false },
                     )));
                 }
             }

@@ -50,6 +50,8 @@ pub struct SiteContext {
     /// Sites with index below this receive through a full webrtc-rs peer connection (every
     /// packet decrypted: the interoperability check); the others through a [`crate::tap`].
     pub full_sites: u16,
+    /// What the chair saw of its grid (only the chair writes it).
+    pub hall: crate::grid::HallLog,
 }
 
 impl SiteContext {
@@ -89,6 +91,8 @@ pub enum Command {
     Grant(String),
     /// Chair: take it back.
     Revoke(String),
+    /// Chair: show the next page of the grid, as the web client's rotation does.
+    NextPage,
     /// Leave and report.
     Leave,
 }
@@ -243,7 +247,11 @@ pub async fn collect(
 pub enum Metering {
     /// A full webrtc-rs peer connection decrypts every packet: its headers and payloads are
     /// metered here, and counted in [`Progress::rx_packets`] and [`Progress::rx_distinct`].
-    Full,
+    Full {
+        /// The chair's: its video sources also go to [`SiteContext::hall`] to check its grid
+        /// pages.
+        hall: bool,
+    },
     /// The sample a [`crate::tap`] forwards: only what the payload says (the tap counts the
     /// packets from their headers). Each SSRC is marked proven once its payload parsed (video:
     /// a keyframe start), so the tap starts sampling it.
@@ -262,7 +270,7 @@ impl Metering {
         progress: &Progress,
     ) -> Option<Marker> {
         match self {
-            Metering::Full => {
+            Metering::Full { .. } => {
                 progress.rx_packets.fetch_add(1, Ordering::Relaxed);
                 let marker = m.push(
                     p.header.sequence_number,
@@ -311,6 +319,9 @@ pub async fn receive(
         let Some(marker) = metering.packet(&mut meters[i].1, ssrc, &p, now, &ctx.progress) else {
             continue;
         };
+        if !audio && matches!(metering, Metering::Full { hall: true }) {
+            ctx.hall.video(now, marker.sent_us, marker.source);
+        }
         let window = ctx.progress.window_start_us.load(Ordering::Relaxed);
         if window != 0 && now >= window {
             reception.record(&marker, now);
@@ -399,7 +410,7 @@ mod tests {
         let mut markers = 0;
         for p in key.iter().chain(&key) {
             markers += usize::from(
-                Metering::Full
+                Metering::Full { hall: false }
                     .packet(&mut m, 42, p, 5_000, &progress)
                     .is_some(),
             );
