@@ -14,6 +14,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::alarm::{self, Evidence, LineAlarm, Reported};
 use crate::select::{reception, Backlog, Choice, Demand, Reception, Selector, SelectorConfig};
 
 /// How often a subscriber short of its desired rate gets a new allocation probe.
@@ -77,6 +78,8 @@ pub struct Update {
     pub choices: Vec<Option<Choice>>,
     /// What the subscriber's link lets it receive, for signaling.
     pub reception: Reception,
+    /// The reception with its cause, for the alarms shown to people ([`crate::alarm`]).
+    pub reported: Reported,
     /// Rate the estimator should sustain with media and padding (str0m's `minimum`), bit/s.
     pub probe_bps: u64,
     /// Rate the estimator should try to discover (str0m's `desired`), bit/s.
@@ -121,6 +124,8 @@ pub struct Downlink {
     /// Until when the slots going down shed their old layer after a sharp fall of the
     /// estimate ([`SHARP_FALL_SHED`]).
     shed_until: Option<Instant>,
+    /// Whether a reduced reception is the line's doing (see [`Downlink::judge_line`]).
+    alarm: LineAlarm,
 }
 
 /// A ceiling on the estimate: half of what was being sent when the link proved overfull,
@@ -156,6 +161,7 @@ impl Downlink {
             backlog_before: Duration::ZERO,
             chosen_bps: 0,
             shed_until: None,
+            alarm: LineAlarm::default(),
         }
     }
 
@@ -359,12 +365,31 @@ impl Downlink {
                 .min(desired)
                 .min(self.estimate_bps())
         };
+        let reported = self.judge_line(reception, demands, now);
         Update {
             choices,
             reception,
+            reported,
             probe_bps,
             desired_bps: desired,
         }
+    }
+}
+
+impl Downlink {
+    /// Whether `reception` at `now` is the line's doing: the evidence this link has (loss,
+    /// a standing round trip, the congestion cap, an estimate short of the lowest layers of
+    /// `demands`) weighed by [`LineAlarm::judge`].
+    fn judge_line(&mut self, reception: Reception, demands: &[Demand], now: Instant) -> Reported {
+        let reserve = self.selector.audio_reserve_bps();
+        let evidence = Evidence {
+            loss: self.effective_loss(),
+            queue_standing: self.queue_standing,
+            capped: self.cap.is_some(),
+            estimate_bps: self.estimate_bps,
+            lowest_bps: alarm::lowest_bps(demands, reserve),
+        };
+        self.alarm.judge(reception, &evidence, now)
     }
 }
 
