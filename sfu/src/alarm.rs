@@ -26,11 +26,26 @@ use crate::select::{Demand, Reception};
 /// before it pauses a picture, and a healthy line (loopback, a LAN) loses nothing: at 2%
 /// the alarm and the site's own mark start to agree.
 pub const LINE_LOSS: f64 = 0.02;
-/// The first ramp: the line is not judged before its video first reached every slot's best
-/// layer or for this long after video was first offered, whichever comes first. On busy
+/// The first ramp: the line is not judged for this long after video was first offered, unless
+/// the video reached every slot's best layer and stayed there for [`RAMP_FULL_HOLD`]. On busy
 /// loopback the ramp to the high layer took 8-10 s with five sites; a line that cannot
 /// carry the lowest layers shows its loss or its short estimate soon after.
 pub const FIRST_RAMP: Duration = Duration::from_secs(15);
+/// How long the video must have been at every slot's best to end the first ramp early. Not
+/// at once: for the first second only a source's lowest layer is measured, so the lowest
+/// layer *is* the best and the reception reads full before the ramp has begun (seen in the
+/// server log of every loopback run).
+pub const RAMP_FULL_HOLD: Duration = Duration::from_secs(5);
+/// A round trip standing above the link's own counts as evidence only once it has stood this
+/// long without a break (three or four stats in a row). On loopback with busy PCs single
+/// readings of 166 and 218 ms against a base of 2-30 ms came between normal ones; a queue
+/// that a weak line builds stands from report to report.
+pub const QUEUE_HOLD: Duration = Duration::from_secs(3);
+/// The congestion cap counts as evidence once it has lasted this long: it lives
+/// [`crate::downlink::CONGESTION_HOLD`] (3 s) after one proof, and a proof can be one round-trip
+/// spike in a second whose receiver report went missing; a cap that outlives it was proven
+/// again.
+pub const CAP_HOLD: Duration = Duration::from_secs(4);
 /// An estimate below what the lowest layers need counts as evidence only once it has stayed
 /// there this long: the delay-based estimate also falls when the PCs are busy. Measured on
 /// loopback (a perfect line) with four Chromium pages and a build sharing two cores: 84-140
@@ -115,8 +130,14 @@ pub fn lowest_bps(demands: &[Demand], audio_bps: u64) -> u64 {
 pub struct LineAlarm {
     /// When video was first offered to the subscriber.
     offered_at: Option<Instant>,
-    /// The first ramp is over (video reached every slot's best, or [`FIRST_RAMP`] passed).
+    /// The first ramp is over (video held every slot's best, or [`FIRST_RAMP`] passed).
     ramp_over: bool,
+    /// Since when every slot has had its best, during the first ramp.
+    full_since: Option<Instant>,
+    /// Since when the round trip has stood above the link's own.
+    queue_since: Option<Instant>,
+    /// Since when the congestion cap has held.
+    cap_since: Option<Instant>,
     /// Since when the estimate has stayed below what the lowest layers need.
     short_since: Option<Instant>,
     /// When the line last showed evidence of being weak.
@@ -127,12 +148,25 @@ impl LineAlarm {
     /// Judges `reception` at `now` with the link's `evidence`.
     pub fn judge(&mut self, reception: Reception, evidence: &Evidence, now: Instant) -> Reported {
         let offered = evidence.lowest_bps > 0;
-        if offered {
+        if offered && !self.ramp_over {
             let at = *self.offered_at.get_or_insert(now);
-            if reception == Reception::Full || now.saturating_duration_since(at) >= FIRST_RAMP {
-                self.ramp_over = true;
-            }
+            self.full_since =
+                (reception == Reception::Full).then(|| self.full_since.unwrap_or(now));
+            let held_full = self
+                .full_since
+                .is_some_and(|t| now.saturating_duration_since(t) >= RAMP_FULL_HOLD);
+            self.ramp_over = held_full || now.saturating_duration_since(at) >= FIRST_RAMP;
         }
+        self.queue_since = evidence
+            .queue_standing
+            .then(|| self.queue_since.unwrap_or(now));
+        let queue_held = self
+            .queue_since
+            .is_some_and(|t| now.saturating_duration_since(t) >= QUEUE_HOLD);
+        self.cap_since = evidence.capped.then(|| self.cap_since.unwrap_or(now));
+        let cap_held = self
+            .cap_since
+            .is_some_and(|t| now.saturating_duration_since(t) >= CAP_HOLD);
         let short = offered && evidence.estimate_bps < evidence.lowest_bps;
         if !short {
             self.short_since = None;
@@ -142,7 +176,7 @@ impl LineAlarm {
         let held_short = self
             .short_since
             .is_some_and(|t| now.saturating_duration_since(t) >= SHORT_HOLD);
-        if evidence.loss >= LINE_LOSS || evidence.queue_standing || evidence.capped || held_short {
+        if evidence.loss >= LINE_LOSS || queue_held || cap_held || held_short {
             self.evidence_at = Some(now);
         }
         let line = self.ramp_over
@@ -177,6 +211,18 @@ mod tests {
         t0 + Duration::from_millis(ms)
     }
 
+    /// An alarm whose first ramp ended at 5 s: full from `t0` on.
+    fn past_ramp(t0: Instant) -> LineAlarm {
+        let mut a = LineAlarm::default();
+        for ms in (0..=5_000).step_by(250) {
+            assert_eq!(
+                a.judge(Reception::Full, &clean(2_000_000), at(t0, ms)),
+                Reported::Full
+            );
+        }
+        a
+    }
+
     #[test]
     fn the_first_ramp_is_never_an_alarm_even_with_loss() {
         let t0 = Instant::now();
@@ -185,7 +231,7 @@ mod tests {
             loss: 0.05,
             ..clean(300_000)
         };
-        for ms in (0..14_000).step_by(250) {
+        for ms in (0..15_000).step_by(250) {
             assert_eq!(
                 a.judge(Reception::Reduced, &lossy, at(t0, ms)),
                 Reported::Held,
@@ -200,15 +246,32 @@ mod tests {
     }
 
     #[test]
-    fn a_clean_line_climbing_after_its_ramp_is_held_not_reduced() {
+    fn full_for_a_moment_at_the_start_does_not_end_the_ramp() {
         let t0 = Instant::now();
         let mut a = LineAlarm::default();
+        let lossy = Evidence {
+            loss: 0.05,
+            ..clean(300_000)
+        };
+        // Only the lowest layer measured yet: it is the best, the reception reads full.
+        a.judge(Reception::Full, &clean(1_500_000), t0);
         assert_eq!(
-            a.judge(Reception::Full, &clean(2_000_000), t0),
-            Reported::Full
+            a.judge(Reception::Reduced, &lossy, at(t0, 1_000)),
+            Reported::Held
         );
+        assert_eq!(
+            past_ramp(t0).judge(Reception::Reduced, &lossy, at(t0, 5_250)),
+            Reported::Reduced,
+            "full held for 5 s ends it"
+        );
+    }
+
+    #[test]
+    fn a_clean_line_climbing_after_its_ramp_is_held_not_reduced() {
+        let t0 = Instant::now();
+        let mut a = past_ramp(t0);
         // A new source: its slot starts low and climbs; the line shows nothing.
-        for ms in (250..20_000).step_by(250) {
+        for ms in (5_250..30_000).step_by(250) {
             assert_eq!(
                 a.judge(Reception::Reduced, &clean(600_000), at(t0, ms)),
                 Reported::Held
@@ -217,54 +280,97 @@ mod tests {
     }
 
     #[test]
-    fn loss_a_standing_round_trip_or_the_cap_each_mark_the_line_after_the_ramp() {
+    fn loss_marks_the_line_at_once_after_the_ramp() {
         let t0 = Instant::now();
-        let cases = [
-            Evidence {
-                loss: LINE_LOSS,
-                ..clean(1_000_000)
-            },
-            Evidence {
-                queue_standing: true,
-                ..clean(1_000_000)
-            },
-            Evidence {
-                capped: true,
-                ..clean(1_000_000)
-            },
-        ];
-        for e in cases {
-            let mut a = LineAlarm::default();
-            a.judge(Reception::Full, &clean(2_000_000), t0);
-            assert_eq!(
-                a.judge(Reception::Reduced, &e, at(t0, 1_000)),
-                Reported::Reduced,
-                "{e:?}"
-            );
-            assert_eq!(
-                a.judge(Reception::AudioOnly, &e, at(t0, 1_250)),
-                Reported::AudioOnly
-            );
-        }
-        let mut a = LineAlarm::default();
-        a.judge(Reception::Full, &clean(2_000_000), t0);
+        let lossy = Evidence {
+            loss: LINE_LOSS,
+            ..clean(1_000_000)
+        };
+        let mut a = past_ramp(t0);
+        assert_eq!(
+            a.judge(Reception::Reduced, &lossy, at(t0, 6_000)),
+            Reported::Reduced
+        );
+        assert_eq!(
+            a.judge(Reception::AudioOnly, &lossy, at(t0, 6_250)),
+            Reported::AudioOnly
+        );
         let light = Evidence {
             loss: 0.019,
             ..clean(1_000_000)
         };
         assert_eq!(
-            a.judge(Reception::Reduced, &light, at(t0, 1_000)),
+            past_ramp(t0).judge(Reception::Reduced, &light, at(t0, 6_000)),
             Reported::Held,
             "loss under the threshold is no evidence"
         );
     }
 
     #[test]
+    fn a_round_trip_spike_is_no_evidence_a_standing_one_is() {
+        let t0 = Instant::now();
+        let mut a = past_ramp(t0);
+        let spike = Evidence {
+            queue_standing: true,
+            ..clean(1_000_000)
+        };
+        for ms in (6_000..8_000).step_by(250) {
+            assert_eq!(
+                a.judge(Reception::Reduced, &spike, at(t0, ms)),
+                Reported::Held
+            );
+        }
+        assert_eq!(
+            a.judge(Reception::Reduced, &clean(1_000_000), at(t0, 8_000)),
+            Reported::Held,
+            "back to normal: the hold restarts"
+        );
+        for ms in (8_250..11_250).step_by(250) {
+            assert_eq!(
+                a.judge(Reception::Reduced, &spike, at(t0, ms)),
+                Reported::Held
+            );
+        }
+        assert_eq!(
+            a.judge(Reception::Reduced, &spike, at(t0, 11_250)),
+            Reported::Reduced
+        );
+    }
+
+    #[test]
+    fn a_cap_that_outlives_one_proof_marks_the_line() {
+        let t0 = Instant::now();
+        let mut a = past_ramp(t0);
+        let capped = Evidence {
+            capped: true,
+            ..clean(1_000_000)
+        };
+        // One proof: the cap lives 3 s and goes.
+        for ms in (6_000..9_000).step_by(250) {
+            assert_eq!(
+                a.judge(Reception::Reduced, &capped, at(t0, ms)),
+                Reported::Held
+            );
+        }
+        a.judge(Reception::Reduced, &clean(1_000_000), at(t0, 9_000));
+        // Proven again and again: it holds past 4 s.
+        for ms in (9_250..13_250).step_by(250) {
+            assert_eq!(
+                a.judge(Reception::Reduced, &capped, at(t0, ms)),
+                Reported::Held
+            );
+        }
+        assert_eq!(
+            a.judge(Reception::Reduced, &capped, at(t0, 13_250)),
+            Reported::Reduced
+        );
+    }
+
+    #[test]
     fn an_estimate_below_the_lowest_layers_counts_only_once_held() {
         let t0 = Instant::now();
-        let mut a = LineAlarm::default();
-        a.judge(Reception::Full, &clean(2_000_000), t0);
-        for ms in (1_000..16_000).step_by(250) {
+        let mut a = past_ramp(t0);
+        for ms in (6_000..21_000).step_by(250) {
             assert_eq!(
                 a.judge(Reception::Reduced, &clean(200_000), at(t0, ms)),
                 Reported::Held,
@@ -272,16 +378,15 @@ mod tests {
             );
         }
         assert_eq!(
-            a.judge(Reception::Reduced, &clean(200_000), at(t0, 16_000)),
+            a.judge(Reception::Reduced, &clean(200_000), at(t0, 21_000)),
             Reported::Reduced
         );
         // A dip that recovers restarts the hold.
-        let mut b = LineAlarm::default();
-        b.judge(Reception::Full, &clean(2_000_000), t0);
-        b.judge(Reception::Reduced, &clean(200_000), at(t0, 1_000));
-        b.judge(Reception::Reduced, &clean(300_000), at(t0, 10_000));
+        let mut b = past_ramp(t0);
+        b.judge(Reception::Reduced, &clean(200_000), at(t0, 6_000));
+        b.judge(Reception::Reduced, &clean(300_000), at(t0, 15_000));
         assert_eq!(
-            b.judge(Reception::Reduced, &clean(200_000), at(t0, 17_000)),
+            b.judge(Reception::Reduced, &clean(200_000), at(t0, 22_000)),
             Reported::Held
         );
     }
@@ -289,23 +394,22 @@ mod tests {
     #[test]
     fn the_mark_stays_for_a_while_after_the_last_evidence_then_goes() {
         let t0 = Instant::now();
-        let mut a = LineAlarm::default();
-        a.judge(Reception::Full, &clean(2_000_000), t0);
+        let mut a = past_ramp(t0);
         let lossy = Evidence {
             loss: 0.03,
             ..clean(1_000_000)
         };
         assert_eq!(
-            a.judge(Reception::Reduced, &lossy, at(t0, 1_000)),
+            a.judge(Reception::Reduced, &lossy, at(t0, 6_000)),
             Reported::Reduced
         );
         assert_eq!(
-            a.judge(Reception::Reduced, &clean(1_000_000), at(t0, 5_900)),
+            a.judge(Reception::Reduced, &clean(1_000_000), at(t0, 10_900)),
             Reported::Reduced,
             "an interval that reads clean does not clear it"
         );
         assert_eq!(
-            a.judge(Reception::Reduced, &clean(1_000_000), at(t0, 6_000)),
+            a.judge(Reception::Reduced, &clean(1_000_000), at(t0, 11_000)),
             Reported::Held
         );
     }
