@@ -15,6 +15,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::alarm::{self, Evidence, LineAlarm, Reported};
 use crate::select::{reception, Backlog, Choice, Demand, Reception, Selector, SelectorConfig};
 use crate::stall::Stall;
 
@@ -79,6 +80,8 @@ pub struct Update {
     pub choices: Vec<Option<Choice>>,
     /// What the subscriber's link lets it receive, for signaling.
     pub reception: Reception,
+    /// The reception with its cause, for the alarms shown to people ([`crate::alarm`]).
+    pub reported: Reported,
     /// Rate the estimator should sustain with media and padding (str0m's `minimum`), bit/s.
     pub probe_bps: u64,
     /// Rate the estimator should try to discover (str0m's `desired`), bit/s.
@@ -128,6 +131,8 @@ pub struct Downlink {
     shed_until: Option<Instant>,
     /// Watches for an estimator stalled short of the next step up on a recovered link.
     stall: Stall,
+    /// Whether a reduced reception is the line's doing (see [`Downlink::judge_line`]).
+    alarm: LineAlarm,
 }
 
 /// A ceiling on the estimate: half of what was being sent when the link proved overfull,
@@ -164,6 +169,7 @@ impl Downlink {
             chosen_bps: 0,
             shed_until: None,
             stall: Stall::default(),
+            alarm: LineAlarm::default(),
         }
     }
 
@@ -383,13 +389,32 @@ impl Downlink {
                 .min(desired)
                 .min(self.estimate_bps())
         };
+        let reported = self.judge_line(reception, demands, now);
         Update {
             choices,
             reception,
+            reported,
             probe_bps,
             desired_bps: desired,
             restart_bps,
         }
+    }
+}
+
+impl Downlink {
+    /// Whether `reception` at `now` is the line's doing: the evidence this link has (loss,
+    /// a standing round trip, the congestion cap, an estimate short of the lowest layers of
+    /// `demands`) weighed by [`LineAlarm::judge`].
+    fn judge_line(&mut self, reception: Reception, demands: &[Demand], now: Instant) -> Reported {
+        let reserve = self.selector.audio_reserve_bps();
+        let evidence = Evidence {
+            loss: self.effective_loss(),
+            queue_standing: self.queue_standing,
+            capped: self.cap.is_some(),
+            estimate_bps: self.estimate_bps,
+            lowest_bps: alarm::lowest_bps(demands, reserve),
+        };
+        self.alarm.judge(reception, &evidence, now)
     }
 }
 

@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alarm;
 pub mod answer;
 pub mod codec;
 pub mod downlink;
@@ -126,12 +127,13 @@ pub enum SfuEvent {
     Stats(PeerReport),
     /// The first media packet was forwarded to this peer (its join is complete).
     FirstMedia(PeerId),
-    /// What this subscriber's link lets it receive changed (full, reduced, audio only).
+    /// What this subscriber's link lets it receive changed (full, held back not by its
+    /// line, reduced or audio only by its line: see [`alarm`]).
     Reception {
         /// The subscriber.
         peer: PeerId,
-        /// Its reception now.
-        reception: select::Reception,
+        /// Its reception now, with its cause.
+        reception: alarm::Reported,
     },
     /// The highest camera layer anyone receives from this publisher changed (`None`: nobody
     /// receives its camera). Layers above it are wasted uplink: the browser may stop encoding

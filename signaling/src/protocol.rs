@@ -559,6 +559,11 @@ pub enum ServerMessage {
         /// `audio_only` (video paused); absent until known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reception: Option<String>,
+        /// It receives less than its sources offer, not because of its line (the first
+        /// ramp after joining, the SFU's own caution): `reception` then says `full`, and no
+        /// weak-line alarm is due. Left out when false.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reduced_by_design: bool,
         /// The operators switched it to audio only: the SFU sends it no video.
         #[serde(default)]
         audio_only_forced: bool,

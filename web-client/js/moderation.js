@@ -121,8 +121,9 @@ export function siteActions(site, ctx) {
 
 /**
  * Marks for a site: removed, floor, hand (with its place), the chair's mute and video stop,
- * co-chair, spotlight, presenter, (chair only) not heard in the hall, and a weak link (it
- * receives a lower layer, or audio only).
+ * co-chair, spotlight, presenter, (chair only) not heard in the hall, and a weak link (its
+ * line makes it receive a lower layer, or audio only) or, in a calm tone, a lower picture
+ * that is not its line's doing (the first ramp).
  * @param {RosterEntry} site
  * @param {Omit<SiteContext, 'moderator'>} ctx
  * @returns {SiteMark[]}
@@ -141,6 +142,7 @@ export function siteMarks(site, ctx) {
     Boolean(site.cochair) && { key: 'mark.cochair', tone: 'info' },
     site.state === 'joined' && site.reception === 'reduced' && { key: 'mark.reduced', tone: 'warn' },
     site.state === 'joined' && site.reception === 'audio_only' && { key: 'mark.audioOnly', tone: 'warn' },
+    site.state === 'joined' && Boolean(site.reduced_by_design) && { key: 'mark.byDesign', tone: 'info' },
   ];
   return marks.filter((m) => m !== false);
 }

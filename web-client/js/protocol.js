@@ -154,7 +154,9 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  * @property {boolean} [cochair]
  * @property {boolean} [removed] removed by the chair
  * @property {boolean} [heard] whether the hall hears it (the chair's `listen`)
- * @property {'full' | 'reduced' | 'audio_only'} [reception] what its link lets it receive
+ * @property {'full' | 'reduced' | 'audio_only'} [reception] what its link lets it receive:
+ *   `reduced`/`audio_only` only when its line is the cause
+ * @property {boolean} [reduced_by_design] it gets less than offered, not because of its line
  * @property {boolean} [audio_only_forced] operators stopped all video to it
  */
 /** @typedef {{type: 'pong', id: number}} PongMessage */
@@ -451,6 +453,7 @@ const SERVER_CHECKS = {
     need(m, 'removed', isOptBool, 'a boolean', 'site_state');
     need(m, 'heard', isOptBool, 'a boolean', 'site_state');
     need(m, 'reception', (v) => v === undefined || ['full', 'reduced', 'audio_only'].includes(/** @type {string} */ (v)), 'full, reduced or audio_only', 'site_state');
+    need(m, 'reduced_by_design', isOptBool, 'a boolean', 'site_state');
     need(m, 'audio_only_forced', isOptBool, 'a boolean', 'site_state');
   },
   pong(m) {

@@ -55,6 +55,24 @@ export function connectionMark(connectionState, sample) {
   return 'connecting';
 }
 
+const MARK_ORDER = /** @type {QualityMark[]} */ (['good', 'fair', 'poor']);
+
+/**
+ * The mark a site's page shows: its browser's own reading, no better than what the SFU's
+ * evidence says of the same line (`reception` `reduced`: fair at best, `audio_only`: poor).
+ * The weak-line banner shows on that evidence, so with it the page never says "Kết nối: Tốt"
+ * beside "Đường truyền của bạn đang yếu": one verdict on the line, the SFU's.
+ * @param {ConnectionMark} mark
+ * @param {string | undefined} reception the site's own `reception`
+ * @returns {ConnectionMark}
+ */
+export function shownMark(mark, reception) {
+  const floor = reception === 'audio_only' ? 'poor' : reception === 'reduced' ? 'fair' : 'good';
+  const at = MARK_ORDER.indexOf(/** @type {QualityMark} */ (mark));
+  if (at < 0) return mark;
+  return MARK_ORDER[Math.max(at, MARK_ORDER.indexOf(floor))];
+}
+
 /**
  * Reads RTT and inbound loss out of a stats report.
  * @param {Iterable<Record<string, any>>} stats e.g. `(await pc.getStats()).values()`

@@ -14,7 +14,8 @@ import { isCameraSlot } from './program.js';
  * A roster entry: the site plus its device state when the server has told it, and what the
  * chair did to it (`muted`, `video_stopped` at the SFU; `cochair` right).
  * @typedef {Site & {mic?: boolean, camera?: boolean, muted?: boolean, video_stopped?: boolean,
- *   cochair?: boolean, reception?: 'full' | 'reduced' | 'audio_only', audio_only_forced?: boolean}} RosterEntry
+ *   cochair?: boolean, reception?: 'full' | 'reduced' | 'audio_only', reduced_by_design?: boolean,
+ *   audio_only_forced?: boolean}} RosterEntry
  */
 
 /**
@@ -39,6 +40,10 @@ export function applySiteState(roster, msg) {
   };
   const reception = msg.reception ?? old?.reception;
   if (reception) entry.reception = reception;
+  // Less than offered by design (the first ramp): told in every `site_state` of a server
+  // that knows it, with the reception it qualifies.
+  const byDesign = msg.reception === undefined ? old?.reduced_by_design : msg.reduced_by_design;
+  if (byDesign) entry.reduced_by_design = true;
   // The operators' switch: told in every `site_state` by a server that has it.
   if (msg.audio_only_forced !== undefined) entry.audio_only_forced = msg.audio_only_forced;
   if (!old) return [...roster, entry];

@@ -70,9 +70,16 @@ impl Core {
         for s in &mut sub.slots {
             s.down.set_shed_going_down(shedding);
         }
-        let reception = update.reception;
+        let reception = update.reported;
         let mut reception_changed = None;
         if sub.reception != Some(reception) {
+            debug!(
+                subscriber = %sub.id,
+                reception = ?reception,
+                selected = ?update.reception,
+                estimate = sub.downlink.estimate_bps(),
+                "reception"
+            );
             sub.reception = Some(reception);
             reception_changed = Some(sub.id);
         }

@@ -63,7 +63,7 @@ pub(crate) struct Peer {
     /// Estimate, loss and layer choice of the link towards this peer (its video slots).
     pub downlink: Downlink,
     /// Reception last reported to signaling.
-    pub reception: Option<crate::select::Reception>,
+    pub reception: Option<crate::alarm::Reported>,
     /// Link figures gathered for the next report.
     pub link: crate::link::LinkStats,
     /// The first media packet was forwarded to it (reported once).

@@ -49,7 +49,8 @@ pub struct Reception {
     pub site: String,
     /// Its connection.
     pub peer: PeerId,
-    /// `full`, `reduced` or `audio_only`.
+    /// `full`, `held` (less than offered, not because of its line: sent as `full` with
+    /// `reduced_by_design`), `reduced` or `audio_only` (by its line), see `sfu::alarm`.
     pub reception: &'static str,
 }
 

@@ -74,7 +74,10 @@ impl State {
             cochair: r.cochairs.contains(&site.id),
             removed: r.removed.contains(&site.id),
             heard: !r.not_heard_by_chair.contains(&site.id),
-            reception: member.and_then(|m| m.reception).map(str::to_owned),
+            reception: member
+                .and_then(|m| m.reception)
+                .map(|r| if r == "held" { "full" } else { r }.to_owned()),
+            reduced_by_design: member.and_then(|m| m.reception) == Some("held"),
             audio_only_forced: self.audio_only.contains(&site.id),
         }
     }

@@ -166,6 +166,7 @@ const en = {
   'mark.cochair': 'Co-chair',
   'mark.reduced': 'Weak link: lower picture quality',
   'mark.audioOnly': 'Weak link: audio only',
+  'mark.byDesign': 'Picture still improving (link is fine)',
 
   'meeting.open': 'Open the meeting',
   'meeting.lock': 'Lock meeting',

@@ -169,6 +169,7 @@ const vi = {
   'mark.cochair': 'Đồng chủ trì',
   'mark.reduced': 'Đường truyền yếu: hình giảm chất lượng',
   'mark.audioOnly': 'Đường truyền yếu: chỉ nghe tiếng',
+  'mark.byDesign': 'Hình đang tăng dần chất lượng (đường truyền tốt)',
 
   'meeting.open': 'Khai mạc',
   'meeting.lock': 'Khóa phiên họp',

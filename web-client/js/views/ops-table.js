@@ -309,6 +309,10 @@ function fillCells(item, row, fmt, floor, site) {
     site?.video_stopped && ['mark-off', t('mark.videoStopped')],
     here && site?.mic === false && ['mark-warn', t('site.micOff')],
     here && site?.camera === false && ['mark-warn', t('site.cameraOff')],
+    // The SFU's verdict: by the line (an alarm) or by design (calm), as on the chair's grid.
+    here && site?.reception === 'reduced' && ['mark-warn', t('mark.reduced')],
+    here && site?.reception === 'audio_only' && !row.audioOnlyForced && ['mark-warn', t('mark.audioOnly')],
+    here && site?.reduced_by_design && ['mark-info', t('mark.byDesign')],
   ].filter((m) => Array.isArray(m));
   rebuildIfChanged(item.marks, JSON.stringify(marks), () => marks.map(([cls, text]) => h('span', { class: `badge ${cls}`, text })));
 

@@ -5,6 +5,7 @@
  */
 
 import { t } from '../i18n/index.js';
+import { shownMark } from '../quality.js';
 import { h, setText } from './dom.js';
 
 /** @typedef {import('../session.js').Session} Session */
@@ -52,12 +53,14 @@ export function createToolbar(session, { publishes, canEnd, left = [], right = [
     camera.setAttribute('aria-pressed', String(!session.cameraOn));
 
     // Short on the bar; the full sentence for screen readers and on hover.
-    const mark = t(`quality.${session.quality}`);
+    // The SFU's verdict on the line caps the browser's own (see `shownMark`).
+    const shown = shownMark(session.quality, session.own?.reception);
+    const mark = t(`quality.${shown}`);
     setText(quality, t('quality.short', { mark }));
     quality.title = t('quality.label', { mark });
     quality.setAttribute('aria-label', quality.title);
-    quality.className = `quality quality-${session.quality}`;
-    quality.dataset.quality = session.quality;
+    quality.className = `quality quality-${shown}`;
+    quality.dataset.quality = shown;
     if (end) end.button.hidden = typeof canEnd === 'function' ? !canEnd() : !canEnd;
   }
 

@@ -71,6 +71,14 @@ test('a site on a weak link is marked for the chair, only while it is in', () =>
   assert.deepEqual(keys({ ...SITE, state: 'left', reception: 'audio_only' }), []);
 });
 
+test('a site held to a lower picture by design gets a calm mark, never the weak-link one', () => {
+  const marks = (/** @type {any} */ site) => siteMarks(site, { ...CHAIR, floor: null });
+  const held = marks({ ...SITE, reception: 'full', reduced_by_design: true });
+  assert.deepEqual(held.map((m) => m.key), ['mark.byDesign']);
+  assert.equal(held[0].tone, 'info');
+  assert.deepEqual(marks({ ...SITE, state: 'left', reduced_by_design: true }), []);
+});
+
 test('only the chair may reissue a site’s link, and only after confirming', () => {
   const reissue = siteActions(SITE, CHAIR).find((a) => a.id === 'reissueLink');
   assert.deepEqual(reissue?.message, { type: 'reissue_link', site_id: 's2' });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { connectionMark, qualityMark, readStats } from '../../js/quality.js';
+import { connectionMark, qualityMark, readStats, shownMark } from '../../js/quality.js';
 
 test('low RTT and loss is good, middling is fair, bad is poor', () => {
   assert.equal(qualityMark({ rttMs: 40, lossRatio: 0 }), 'good');
@@ -59,4 +59,14 @@ test('readStats falls back to the RTCP round trip and tolerates empty reports', 
 test('counters that went backwards (renegotiation) give no loss reading', () => {
   const s = readStats([{ type: 'inbound-rtp', packetsLost: 0, packetsReceived: 10 }], { lost: 3, received: 500 });
   assert.equal(s.lossRatio, null);
+});
+
+test('the shown mark is never better than the SFU says the line is', () => {
+  assert.equal(shownMark('good', 'reduced'), 'fair', 'a weak-line banner never sits beside "good"');
+  assert.equal(shownMark('good', 'audio_only'), 'poor');
+  assert.equal(shownMark('poor', 'reduced'), 'poor', 'the browser may know worse');
+  assert.equal(shownMark('good', 'full'), 'good');
+  assert.equal(shownMark('good', undefined), 'good');
+  assert.equal(shownMark('connecting', 'audio_only'), 'connecting');
+  assert.equal(shownMark('disconnected', 'reduced'), 'disconnected');
 });

@@ -54,6 +54,19 @@ test('the chair’s marks follow every site_state and default to false', () => {
   assert.deepEqual([old[1].muted, old[1].video_stopped, old[1].cochair], [false, false, false]);
 });
 
+test('reduced by design follows the reception it comes with, and is kept when a message has none', () => {
+  const site = { ...ROSTER[1], state: /** @type {const} */ ('joined') };
+  const held = applySiteState(ROSTER, { type: 'site_state', site, reception: 'full', reduced_by_design: true });
+  assert.equal(held[1].reduced_by_design, true);
+  const mic = applySiteState(held, { type: 'site_state', site, mic: true });
+  assert.equal(mic[1].reduced_by_design, true, 'a message without reception keeps it');
+  const line = applySiteState(mic, { type: 'site_state', site, reception: 'reduced', reduced_by_design: false });
+  assert.equal(line[1].reduced_by_design, undefined);
+  assert.equal(line[1].reception, 'reduced');
+  const old = applySiteState(held, { type: 'site_state', site, reception: 'reduced' });
+  assert.equal(old[1].reduced_by_design, undefined, 'an older server never sends it');
+});
+
 test('state counts cover sites only', () => {
   assert.deepEqual(stateCounts(ROSTER), { joined: 0, waiting: 1, left: 1 });
 });
