@@ -188,6 +188,7 @@ test('a site that may only reach TURN over TLS joins through turns: and decodes 
 
   // The other routes were tried and refused by the firewall, not left unused.
   const d = dropped();
+  console.log(`turn-tls figures: ${b - a} frames decoded in 3 s; firewall dropped ${d.udp} UDP, ${d.tcp} TCP packets`);
   assert.ok(d.udp > 0, `the site tried UDP and the firewall dropped it (${d.udp})`);
   assert.ok(d.tcp > 0, `the site tried the SFU's TCP port or plain TURN/TCP and the firewall dropped it (${d.tcp})`);
 
