@@ -37,6 +37,7 @@ pub mod offer_check;
 pub mod police;
 pub mod rate;
 pub mod rewrite;
+pub mod rtx;
 pub mod select;
 pub mod socket_drops;
 pub mod stall;

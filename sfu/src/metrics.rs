@@ -28,6 +28,9 @@ pub struct SfuMetrics {
     pub forwarded: IntCounter,
     /// Keyframe requests (PLI) sent to publishers after throttling.
     pub keyframe_requests: IntCounter,
+    /// Retransmissions (RTX) sent to subscribers, mostly answers to their NACKs
+    /// (see [`crate::rtx`]).
+    pub rtx_packets: IntCounter,
     /// Datagrams that no peer claimed (unknown source, stray STUN).
     pub unmatched: IntCounter,
     /// Layer changes chosen for subscriber slots (up, down, pause, resume).
@@ -80,6 +83,10 @@ impl SfuMetrics {
             keyframe_requests: IntCounter::new(
                 "diemcau_sfu_keyframe_requests_total",
                 "Keyframe requests sent to publishers after throttling",
+            )?,
+            rtx_packets: IntCounter::new(
+                "diemcau_sfu_rtx_packets_sent_total",
+                "Retransmitted packets (RTX) sent to subscribers: answers to their NACKs, and recent packets resent as bandwidth probes",
             )?,
             unmatched: IntCounter::new(
                 "diemcau_sfu_udp_unmatched_packets_total",
@@ -135,6 +142,7 @@ impl SfuMetrics {
         registry.register(Box::new(m.tx_bytes.clone()))?;
         registry.register(Box::new(m.forwarded.clone()))?;
         registry.register(Box::new(m.keyframe_requests.clone()))?;
+        registry.register(Box::new(m.rtx_packets.clone()))?;
         registry.register(Box::new(m.unmatched.clone()))?;
         registry.register(Box::new(m.layer_switches.clone()))?;
         registry.register(Box::new(m.paused_slots.clone()))?;
@@ -195,6 +203,7 @@ pub(crate) struct Tally {
     pub tx_bytes: u64,
     pub forwarded: u64,
     pub keyframe_requests: u64,
+    pub rtx_packets: u64,
     pub unmatched: u64,
     pub refused: u64,
     pub send_errors: u64,
@@ -222,6 +231,7 @@ impl Tally {
         m.tx_bytes.inc_by(t.tx_bytes);
         m.forwarded.inc_by(t.forwarded);
         m.keyframe_requests.inc_by(t.keyframe_requests);
+        m.rtx_packets.inc_by(t.rtx_packets);
         m.unmatched.inc_by(t.unmatched);
         m.dropped
             .with_label_values(&["unmatched"])

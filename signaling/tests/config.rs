@@ -441,6 +441,28 @@ fn turn_needs_urls_and_a_secret_together() {
     assert_eq!(c.turn.unwrap().urls.len(), 2);
 }
 
+/// TURN over TLS on 443 (deploy/README.md) is a `turns:` URL like any other, and its
+/// credentials stay short-lived: a meeting day by default, never more than a week.
+#[test]
+fn a_turns_url_on_443_is_handed_out_with_credentials_of_at_most_a_week() {
+    let c = load(
+        "turns-443",
+        "[turn]\nurls = [\"turn:turn.example.gov.vn:3478?transport=udp\", \
+         \"turns:turn.example.gov.vn:443?transport=tcp\"]\n",
+        &[("DIEMCAU_TURN_SECRET", "s")],
+    )
+    .unwrap();
+    let turn = c.turn.unwrap();
+    assert_eq!(turn.urls[1], "turns:turn.example.gov.vn:443?transport=tcp");
+    assert_eq!(turn.ttl, Duration::from_secs(12 * 3600));
+    let e = refused(
+        "turn-ttl-long",
+        "[turn]\nttl_seconds = 604801\n",
+        &[("DIEMCAU_TURN_SECRET", "s")],
+    );
+    assert_eq!(e.key(), "turn.ttl_seconds");
+}
+
 #[test]
 fn a_wildcard_media_bind_needs_the_announced_address() {
     let e = refused("wildcard-udp", "udp = \"0.0.0.0:40000\"\n", &[]);

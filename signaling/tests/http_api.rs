@@ -231,6 +231,7 @@ async fn metrics_are_valid_prometheus_text_with_sites_and_meetings() {
         "diemcau_sfu_udp_tx_bytes_total",
         "diemcau_sfu_peers",
         "diemcau_sfu_layer_switches_total",
+        "diemcau_sfu_rtx_packets_sent_total",
         "diemcau_sfu_video_paused_slots",
         "diemcau_sfu_socket_drops_total",
         "diemcau_signaling_joins_refused_total",

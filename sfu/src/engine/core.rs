@@ -403,6 +403,9 @@ impl Core {
                 Ok(RtcOutput::Transmit(t)) => {
                     self.tally.tx_packets += 1;
                     self.tally.tx_bytes += t.contents.len() as u64;
+                    if peer.rtx_pts.is_retransmission(&t.contents) {
+                        self.tally.rtx_packets += 1;
+                    }
                     self.transmits.push_back(Transmit {
                         proto: t.proto,
                         source: t.source,

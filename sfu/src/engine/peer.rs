@@ -75,6 +75,8 @@ pub(crate) struct Peer {
     pub connected: bool,
     /// When a datagram from it last arrived.
     pub last_rx: Instant,
+    /// RTX payload types negotiated with it, to count retransmissions sent.
+    pub rtx_pts: crate::rtx::RtxPts,
 }
 
 impl Peer {
@@ -109,6 +111,7 @@ impl Peer {
             dirty: true,
             connected: false,
             last_rx: now,
+            rtx_pts: crate::rtx::RtxPts::default(),
         }
     }
 
@@ -177,6 +180,13 @@ impl Peer {
             self.learn_media(mid);
         }
         self.pts.clear();
+        self.rtx_pts = crate::rtx::RtxPts::of(
+            self.rtc
+                .codec_config()
+                .params()
+                .iter()
+                .filter_map(|p| p.resend()),
+        );
         let mut answer = answer.to_sdp_string();
         if let Some(shard) = shard {
             answer = self.keep_shard_tag(answer, shard);

@@ -134,6 +134,26 @@ export function createSiteLink(name = `dcsite${process.pid}`) {
     restoreTcp() {
       inNs(['nft', 'delete', 'table', 'inet', 'diemcau_notcp']);
     },
+    /**
+     * Drops every `n`th RTP packet of payload type `pt` coming in to the site, counting
+     * them: deterministic (`numgen inc`, not random), and only those packets (the RTP header
+     * is in the clear in SRTP: version 2, then the payload type), so audio, RTCP, STUN and the
+     * retransmissions (their own RTX payload type) pass.
+     * @param {number} n
+     * @param {number} pt
+     */
+    dropEveryNthRtp(n, pt) {
+      inNs(['nft', 'add', 'table', 'inet', 'diemcau_nth']);
+      inNs(['nft', 'add', 'chain', 'inet', 'diemcau_nth', 'input', '{ type filter hook input priority 0; }']);
+      inNs(['nft', 'add', 'rule', 'inet', 'diemcau_nth', 'input', 'iifname', '!=', 'lo', 'meta', 'l4proto', 'udp',
+        '@th,64,2', '2', '@th,73,7', String(pt), 'numgen', 'inc', 'mod', String(n), '==', '0', 'counter', 'drop']);
+    },
+    /** Undoes `dropEveryNthRtp`; returns how many datagrams it dropped. */
+    stopDroppingNth() {
+      const out = inNs(['nft', 'list', 'table', 'inet', 'diemcau_nth']);
+      inNs(['nft', 'delete', 'table', 'inet', 'diemcau_nth']);
+      return Number(out.match(/counter packets (\d+)/)?.[1] ?? NaN);
+    },
     /** UDP datagrams `blockUdp` has dropped so far. */
     udpDropped() {
       const out = inNs(['nft', 'list', 'table', 'inet', 'diemcau_noudp']);
