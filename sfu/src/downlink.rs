@@ -338,6 +338,15 @@ impl Downlink {
             Backlog::Clear
         });
         let mut budget = self.estimate_bps();
+        if self.shed_until.is_some_and(|t| now < t) {
+            // Within a second of a sharp fall: the estimator is still on its way down (on the
+            // weak-link test 539, 461, 409, 239 kbit/s within 900 ms), so aim at half of it,
+            // down to the lowest layers at full frame rate: one lower keyframe, not one per
+            // step on the way. The usual climb finds what fits once it settles.
+            let floor = budget
+                .min(self.selector.lowest_full_bps(demands) + self.selector.audio_reserve_bps());
+            budget = (budget / 2).max(floor);
+        }
         if backlogged {
             let owed =
                 (self.backlog.1 as u64 * 8).saturating_mul(1000) / BACKLOG_DRAIN.as_millis() as u64;
@@ -998,5 +1007,27 @@ mod tests {
                 "tick {tick}"
             );
         }
+    }
+
+    #[test]
+    fn after_a_sharp_fall_the_choice_aims_below_the_falling_estimate_then_climbs_to_what_fits() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // 700 kbit/s: high (1.5M) needs more than twice what is left (636k). Mid (500k) fits
+        // that, but the estimate is still falling: aim at half of it, the low layer.
+        assert!(d.on_estimate(700_000, at(0)));
+        assert_eq!(
+            d.update(&[speaker()], at(0)).choices,
+            vec![Some(Choice::full(Layer::Low))]
+        );
+        // It settles at 700 kbit/s: once the second is over, the usual climb brings mid
+        // (500k with its 20% headroom fits 636k).
+        let mut choice = None;
+        for tick in 1..40 {
+            d.on_backlog(Duration::ZERO, 0);
+            choice = d.update(&[speaker()], at(tick * 250)).choices[0];
+        }
+        assert_eq!(choice, Some(Choice::full(Layer::Mid)));
     }
 }

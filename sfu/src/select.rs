@@ -277,13 +277,19 @@ impl Selector {
             let evident = need > budget.saturating_mul(2)
                 || loss >= self.config.pause_min_loss
                 || self.backlog >= Backlog::Growing;
-            if !evident && now.saturating_duration_since(since) < self.config.down_hold {
-                // Ride out a dip on the same layers (coming back needs no keyframe), at a
-                // lower frame rate where the layer has one that fits: what is sent meanwhile
-                // would otherwise queue in the pacer at the full rate. Not remembered: once
-                // the dip passes the full rate returns at the next layer sync, no climb.
+            // Ride out a dip on the same layers (coming back needs no keyframe), at a lower
+            // frame rate where the layer has one that fits: what is sent meanwhile would
+            // otherwise queue in the pacer at the full rate. Not remembered: once the dip
+            // passes the full rate returns at the next layer sync, no climb. A dip that even
+            // the base frame rate does not fit is no dip to ride out: what the hold would
+            // queue meanwhile is what the lower layer's keyframe then waits behind. (Without
+            // temporal layers nothing can be eased: the hold rides the dip at the full rate.)
+            let eased = ease_frame_rate(&self.current, demands, budget);
+            let too_deep = eased != self.current && cost(&eased) > budget;
+            if !evident && !too_deep && now.saturating_duration_since(since) < self.config.down_hold
+            {
                 self.up_since = None;
-                return ease_frame_rate(&self.current, demands, budget);
+                return eased;
             }
             let mut down = fit_down(&self.current, demands, budget);
             let pauses = down
@@ -1096,5 +1102,27 @@ mod tests {
             vec![at(Layer::High, 1)],
             "remembered"
         );
+    }
+
+    #[test]
+    fn a_dip_that_even_the_base_frame_rate_does_not_fit_goes_down_without_the_hold() {
+        let t0 = Instant::now();
+        let mut s = Selector::new(SelectorConfig::default());
+        // A high layer whose base frame rate is most of its rate.
+        let r = |c: [u64; 3]| LayerRates::cumulative(&c);
+        let d = [Demand {
+            priority: 0,
+            max: Layer::High,
+            layer_bps: [
+                r([100_000, 120_000, 150_000]),
+                r([300_000, 400_000, 500_000]),
+                r([900_000, 1_200_000, 1_500_000]),
+            ],
+        }];
+        assert_eq!(run(&mut s, 5_000_000, &d, t0, 5), vec![full(Layer::High)]);
+        // 864 kbit/s, no loss: 800 left for video. High (1.5M) is short by less than twice,
+        // but its base frame rate (900k) does not fit either: no hold, down at once.
+        let c = s.select(864_000, 0.0, &d, t0 + Duration::from_secs(6))[0].unwrap();
+        assert!(c.layer < Layer::High, "{c:?}");
     }
 }

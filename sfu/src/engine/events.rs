@@ -67,7 +67,7 @@ impl Core {
             Event::EgressBitrateEstimate(str0m::bwe::BweKind::Twcc { estimate, .. }) => {
                 if let Some(p) = self.peers[idx].as_mut() {
                     if p.downlink.on_estimate(estimate.as_u64(), now) && p.connected {
-                        debug!(peer = %p.id, estimate = estimate.as_u64(), "estimate fell sharply: layers chosen at once");
+                        debug!(peer = %p.id, estimate = estimate.as_u64(), "estimate under the chosen video: layers chosen at once");
                         self.reselect.push(idx);
                     }
                 }
