@@ -56,7 +56,7 @@ impl Dispatcher {
                 events: libc::POLLIN,
                 revents: 0,
             };
-            super::driver::wait(std::slice::from_mut(&mut fd), STOP_POLL);
+            super::socket::wait(std::slice::from_mut(&mut fd), STOP_POLL);
             if fd.revents != 0 {
                 self.read();
             }

@@ -28,6 +28,7 @@ pub mod ingest;
 mod layers;
 mod peer;
 mod recv;
+mod socket;
 pub mod steer;
 
 use std::io::ErrorKind;
@@ -124,7 +125,7 @@ pub(crate) fn spawn(
     // read with a timeout (SO_RCVTIMEO) rounds up to the kernel tick: measured 8 ms for 2 ms
     // here, which stretched the pacer's probe clusters and starved the bandwidth estimate.
     socket.set_nonblocking(true).map_err(StartError::Thread)?;
-    driver::size_buffers(&socket);
+    socket::size_buffers(&socket);
     let socket = Arc::new(socket);
     let announce = SocketAddr::new(
         config.announce_ip.unwrap_or(local_addr.ip()),
