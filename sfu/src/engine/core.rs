@@ -92,8 +92,9 @@ pub struct Core {
     pub(super) scratch: Vec<SlotRef>,
     /// Peers written to since they were last polled.
     pub(super) dirty: Vec<usize>,
-    /// Subscribers whose estimate fell sharply: their layers are chosen again before the
-    /// next output, not at the next tick (see [`crate::downlink::SHARP_FALL_SHED`]).
+    /// Subscribers whose new estimate no longer fits the video chosen for them: their layers
+    /// are chosen again before the next output, not at the next tick (see
+    /// [`crate::downlink::Downlink::on_estimate`]).
     pub(super) reselect: Vec<usize>,
     /// Earliest timeout any peer asked for.
     earliest_timeout: Instant,
