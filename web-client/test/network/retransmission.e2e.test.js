@@ -96,8 +96,12 @@ async function sfuCounters() {
   return { rtx, nacks: Number(nackLine?.split(' ').pop() ?? 0) };
 }
 
-/** Runs a window of `WINDOW_SECONDS`, sampling frames decoded each second. */
-async function window() {
+/**
+ * Runs a window of `WINDOW_SECONDS`, sampling frames decoded each second; `sampled` runs
+ * when the sampling ends, before the wait for the last NACKs (the loss must stop there, or
+ * a packet dropped in the wait is counted as dropped before its NACK and RTX can be).
+ */
+async function window(sampled = () => {}) {
   const sfu0 = await sfuCounters();
   const rx0 = await chairVideo();
   /** @type {number[]} */
@@ -109,6 +113,7 @@ async function window() {
     perSecond.push(now - last);
     last = now;
   }
+  sampled();
   // Let the last NACKs be answered and the SFU's counters reach /metrics (stats every second).
   await sleep(1500);
   const sfu1 = await sfuCounters();
@@ -143,12 +148,17 @@ test('video packets dropped on a site\'s line are NACKed, resent by the SFU and 
   const { pt } = await chairVideo();
   assert.ok(Number.isInteger(pt), `the chair's video has a payload type in getStats (${pt})`);
   link.dropEveryNthRtp(NTH, pt);
-  let lossy;
-  let dropped;
-  try {
-    lossy = await window();
-  } finally {
+  let dropped = NaN;
+  let stopped = false;
+  const stop = () => {
+    stopped = true;
     dropped = link.stopDroppingNth();
+  };
+  let lossy;
+  try {
+    lossy = await window(stop);
+  } finally {
+    if (!stopped) stop();
   }
   console.log(`retransmission figures: layer ${layer}, pt ${pt}, dropped ${dropped}; clean ${JSON.stringify(clean)}; lossy ${JSON.stringify(lossy)}`);
 
