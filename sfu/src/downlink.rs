@@ -126,6 +126,10 @@ pub struct Downlink {
     backlog_before: Duration,
     /// What the video chosen at the last tick costs, bit/s.
     chosen_bps: u64,
+    /// The estimate that choice was made on, bit/s: only a fall below it asks for a new
+    /// choice between ticks (a subscriber whose cheapest choice does not fit even then
+    /// would otherwise be chosen for again on every estimate).
+    chosen_on_bps: u64,
     /// Until when the slots going down shed their old layer after a sharp fall of the
     /// estimate ([`SHARP_FALL_SHED`]).
     shed_until: Option<Instant>,
@@ -167,6 +171,7 @@ impl Downlink {
             backlog: (Duration::ZERO, 0),
             backlog_before: Duration::ZERO,
             chosen_bps: 0,
+            chosen_on_bps: 0,
             shed_until: None,
             stall: Stall::default(),
             alarm: LineAlarm::default(),
@@ -194,16 +199,20 @@ impl Downlink {
         self.backlogged() || self.shed_until.is_some_and(|t| now < t)
     }
 
-    /// Records a new bandwidth estimate, bit/s, at `now`. Returns true when the video chosen
-    /// at the last tick no longer fits what the estimate leaves for video: the layers should
-    /// be chosen again at once, not at the next tick (each tick of waiting queues the
-    /// difference in the pacer). A sharp fall (more than twice short, where the selector
-    /// goes down without its hold) also sheds the old layers ([`Downlink::shedding`]).
+    /// Records a new bandwidth estimate, bit/s, at `now`. Returns true when the estimate fell
+    /// below the one the last choice was made on and the video chosen then no longer fits
+    /// what it leaves for video: the layers should be chosen again at once, not at the next
+    /// tick (each tick of waiting queues the difference in the pacer). A sharp fall (more
+    /// than twice short, where the selector goes down without its hold) also sheds the old
+    /// layers ([`Downlink::shedding`]). An estimate that did not fall asks for nothing: what
+    /// was chosen on a lower one stays the tick's to change.
     pub fn on_estimate(&mut self, bps: u64, now: Instant) -> bool {
         self.estimate_bps = bps;
-        let budget = self
-            .estimate_bps()
-            .saturating_sub(self.selector.audio_reserve_bps());
+        let estimate = self.estimate_bps();
+        if estimate >= self.chosen_on_bps {
+            return false;
+        }
+        let budget = estimate.saturating_sub(self.selector.audio_reserve_bps());
         if self.chosen_bps > budget.saturating_mul(2) {
             self.shed_until = Some(now + SHARP_FALL_SHED);
         }
@@ -358,6 +367,7 @@ impl Downlink {
             .selector
             .select(budget, self.effective_loss(), demands, now);
         self.chosen_bps = choices.iter().zip(demands).map(|(c, d)| d.cost(*c)).sum();
+        self.chosen_on_bps = self.estimate_bps();
         let reception = reception(&choices, demands);
         // Pad towards the next step up so the estimate can grow past what is sent now
         // (without it a paused or low subscriber would never find its link recovered).
@@ -968,6 +978,33 @@ mod tests {
             );
             assert!(!d.shedding(at(ms)), "{bps} bit/s is no sharp fall");
         }
+    }
+
+    #[test]
+    fn a_choice_that_does_not_fit_is_asked_for_again_only_when_the_estimate_falls_further() {
+        let t0 = Instant::now();
+        let mut d = settled_high(t0);
+        let at = |ms: u64| t0 + Duration::from_millis(10_000 + ms);
+        // 100 kbit/s: even the cheapest video does not fit what audio leaves.
+        assert!(
+            d.on_estimate(100_000, at(0)),
+            "a fall below what high was chosen on"
+        );
+        let chosen = d.update(&[speaker()], at(0)).choices;
+        // The estimate wavers at or above the one that choice was made on: nothing new to
+        // choose between ticks, however often it comes.
+        for (ms, bps) in [(50, 100_000), (100, 120_000), (150, 100_000)] {
+            assert!(
+                !d.on_estimate(bps, at(ms)),
+                "{bps} bit/s after a choice made on 100k"
+            );
+        }
+        // It falls below: chosen again at once.
+        assert!(
+            chosen.iter().all(|c| c.is_some()),
+            "no loss: the picture is kept at its cheapest on the estimate alone: {chosen:?}"
+        );
+        assert!(d.on_estimate(80_000, at(200)), "{chosen:?}");
     }
 
     #[test]
