@@ -6,18 +6,17 @@
 //! this node's ufrags, garbage) is dropped and counted as `unmatched`, and a shard whose
 //! queue is full loses the batch, counted as `shard_full`.
 
-use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracing::{debug, info};
+use tracing::info;
 
 use super::driver::CPU_EVERY;
 use super::inbox::{Datagrams, Inbox};
-use super::recv::{RecvBatch, RECV_BATCH};
+use super::recv::{RecvBatch, WakeRead};
 use super::steer::Steering;
 use crate::metrics::{SfuMetrics, ThreadCpu};
 
@@ -79,17 +78,8 @@ impl Dispatcher {
     }
 
     fn read(&mut self) {
-        let mut read = 0;
-        while read < READ_PER_WAKE {
-            let n = match self.batch.read(&self.socket) {
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    debug!("udp recv error: {e}");
-                    break;
-                }
-            };
-            read += n;
+        let mut wake = WakeRead::new(READ_PER_WAKE);
+        while let Some(n) = wake.next(&mut self.batch, &self.socket) {
             let arrived = Instant::now();
             for i in 0..n {
                 let Some((source, data)) = self.batch.get(i) else {
@@ -112,9 +102,6 @@ impl Dispatcher {
                         self.dropped.2 += bytes;
                     }
                 }
-            }
-            if n < RECV_BATCH {
-                break;
             }
         }
     }

@@ -11,7 +11,6 @@
 //! shard still sends on the shared socket directly (`sendmmsg` on one fd from several
 //! threads is safe: each datagram is sent whole).
 
-use std::io::ErrorKind;
 use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -20,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use str0m::net::Protocol;
 use tokio::sync::mpsc::UnboundedSender;
-use tracing::{debug, info};
+use tracing::info;
 
 use super::batch::SendBatch;
 use super::core::{Core, Output};
 use super::inbox::{Datagrams, Inbox};
-use super::recv::{RecvBatch, RECV_BATCH};
+use super::recv::{RecvBatch, WakeRead};
 use super::Command;
 use crate::metrics::ThreadCpu;
 use crate::tcp::TcpMedia;
@@ -147,17 +146,8 @@ impl Driver {
     }
 
     fn read_udp(&mut self) {
-        let mut read = 0;
-        while read < RECV_PER_WAKE {
-            let n = match self.udp_batch.read(&self.socket) {
-                Ok(n) => n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    debug!("udp recv error: {e}");
-                    break;
-                }
-            };
-            read += n;
+        let mut wake = WakeRead::new(RECV_PER_WAKE);
+        while let Some(n) = wake.next(&mut self.udp_batch, &self.socket) {
             for i in 0..n {
                 let arrived = Instant::now();
                 let Some((source, data)) = self.udp_batch.get(i) else {
@@ -170,10 +160,6 @@ impl Driver {
                     self.drain();
                     self.core.observe_latency(arrived.elapsed());
                 }
-            }
-            // A short batch emptied the socket: no call that ends in EAGAIN.
-            if n < RECV_BATCH {
-                break;
             }
         }
     }

@@ -93,6 +93,45 @@ impl RecvBatch {
     }
 }
 
+/// One wake's reading of a socket: batch after batch until it is empty (a short batch says
+/// so, with no call that ends in `EAGAIN`), a read fails, or `limit` datagrams came (the
+/// rest waits for the next wake, so the timers and the other sockets get their turn).
+pub struct WakeRead {
+    read: usize,
+    limit: usize,
+    emptied: bool,
+}
+
+impl WakeRead {
+    pub fn new(limit: usize) -> WakeRead {
+        WakeRead {
+            read: 0,
+            limit,
+            emptied: false,
+        }
+    }
+
+    /// Reads the next batch into `batch`: how many datagrams it holds, or `None` when this
+    /// wake's reading is over.
+    pub fn next(&mut self, batch: &mut RecvBatch, socket: &UdpSocket) -> Option<usize> {
+        if self.emptied || self.read >= self.limit {
+            return None;
+        }
+        match batch.read(socket) {
+            Ok(n) => {
+                self.read += n;
+                self.emptied = n < RECV_BATCH;
+                Some(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) => {
+                tracing::debug!("udp recv error: {e}");
+                None
+            }
+        }
+    }
+}
+
 /// The IP address and port the kernel wrote into `s`.
 fn socket_addr(s: &libc::sockaddr_storage) -> Option<SocketAddr> {
     match libc::c_int::from(s.ss_family) {
