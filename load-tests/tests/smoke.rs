@@ -3,10 +3,11 @@
 //! 20 s (`scenarios/smoke.toml`), the floor moving every 5 s, the hall's grid of 2 tiles
 //! rotating every 3 s.
 
+mod common;
+
 use std::sync::Arc;
 
 use load_tests::runner::{self, RunOptions};
-use load_tests::scenario::Scenario;
 use load_tests::target::Diemcau;
 
 const ADMIN: &str = "smoke-admin-key-0123456789";
@@ -15,37 +16,11 @@ const ADMIN: &str = "smoke-admin-key-0123456789";
 async fn five_sites_receive_the_chair_and_the_floor_without_loss_while_the_hall_pages_its_grid() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
-    let settings = signaling::Settings {
-        public_url: format!("http://{http}"),
-        admin_key: ADMIN.into(),
-        token_secret: b"smoke-token-secret-0123456789abcdef".to_vec(),
-        ice_servers: Vec::new(),
-        data_dir: None,
-        separate_metrics: false,
-        turn: None,
-        drain_timeout: std::time::Duration::ZERO,
-        limits: signaling::limits::Limits::default(),
-        behind_proxy: false,
-        trusted_proxies: Vec::new(),
-    };
-    let sfu = sfu::SfuConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        announce_ip: None,
-        tcp_bind: None,
-    };
-    let state = signaling::start(settings, sfu).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(signaling::run(listener, state, async move {
-        let _ = stopped.await;
-    }));
-
-    let scenario = Scenario::load(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml"),
-    )
-    .unwrap();
+    let state = signaling::start(common::settings(http, ADMIN), common::sfu_config()).unwrap();
+    let (stop, server) = common::serve(listener, state);
     let r = runner::run(
         Arc::new(Diemcau::new(http, ADMIN)),
-        &scenario,
+        &common::scenario("smoke.toml"),
         &RunOptions::default(),
     )
     .await

@@ -2,12 +2,13 @@
 //! placed on its own shard, both meetings' media flow over the node's single UDP port (the
 //! dispatcher steers each datagram to its shard), and every site gets its own chair.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use load_tests::runner::{self, RunOptions};
-use load_tests::scenario::Scenario;
 use load_tests::target::{Diemcau, Target};
 
 const ADMIN: &str = "shards-admin-key-0123456789";
@@ -16,25 +17,8 @@ const ADMIN: &str = "shards-admin-key-0123456789";
 async fn two_meetings_on_two_shards_share_the_one_port_and_each_gets_its_chair() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
-    let settings = signaling::Settings {
-        public_url: format!("http://{http}"),
-        admin_key: ADMIN.into(),
-        token_secret: b"shards-token-secret-0123456789abcdef".to_vec(),
-        ice_servers: Vec::new(),
-        data_dir: None,
-        separate_metrics: false,
-        turn: None,
-        drain_timeout: Duration::ZERO,
-        limits: signaling::limits::Limits::default(),
-        behind_proxy: false,
-        trusted_proxies: Vec::new(),
-    };
-    let sfu = sfu::SfuConfig {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        announce_ip: None,
-        tcp_bind: None,
-    };
-    let state = signaling::start_sharded(settings, sfu, 2).unwrap();
+    let state =
+        signaling::start_sharded(common::settings(http, ADMIN), common::sfu_config(), 2).unwrap();
     assert_eq!(state.sfu.shards(), 2);
     // The most peers each shard held at once, sampled while the run goes.
     let most = Arc::new(std::sync::Mutex::new(vec![0usize; 2]));
@@ -54,15 +38,8 @@ async fn two_meetings_on_two_shards_share_the_one_port_and_each_gets_its_chair()
             }
         })
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(signaling::run(listener, state.clone(), async move {
-        let _ = stopped.await;
-    }));
-
-    let scenario = Scenario::load(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke-two-meetings.toml"),
-    )
-    .unwrap();
+    let (stop, server) = common::serve(listener, state.clone());
+    let scenario = common::scenario("smoke-two-meetings.toml");
     let target = Arc::new(Diemcau::new(http, ADMIN));
     let r = runner::run(target.clone(), &scenario, &RunOptions::default())
         .await
