@@ -8,15 +8,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { joinAs, launchBrowser, snapshot, startServer, waitConnected } from '../e2e/harness.js';
-import { HUB_IP, createSiteLink } from './netns.js';
+import { joinAs, snapshot, startServer } from '../e2e/harness.js';
+import { createSiteLink } from './netns.js';
+import { meetingOverLink } from './meeting.js';
 
 /** @type {Awaited<ReturnType<typeof startServer>>} */
 let server;
-/** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-let local;
-/** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-let remote;
+/** @type {Awaited<ReturnType<typeof meetingOverLink>>} */
+let meeting;
 /** @type {ReturnType<typeof createSiteLink>} */
 let link;
 /** @type {import('playwright-core').Page} */
@@ -27,24 +26,14 @@ let site;
 const sleep = (/** @type {number} */ ms) => new Promise((ok) => setTimeout(ok, ms));
 
 before(async () => {
-  link = createSiteLink();
-  link.blockUdp();
-  server = await startServer({ bind: '0.0.0.0', announceIp: HUB_IP, args: ['--ice-tcp', '0.0.0.0:0'] });
+  meeting = await meetingOverLink({ args: ['--ice-tcp', '0.0.0.0:0'], beforeServer: (l) => l.blockUdp() });
+  ({ server, link, chair } = meeting);
+  [site] = meeting.remotes;
   assert.ok(server.info.ice_tcp, 'the demo reports its ICE-TCP address');
-  const at = (/** @type {string} */ l, /** @type {string} */ host) => l.replace('//0.0.0.0:', `//${host}:`);
-  local = await launchBrowser();
-  remote = await launchBrowser({ netns: link.name });
-  chair = (await joinAs(local.context, at(server.info.meeting.chair.link, '127.0.0.1'))).page;
-  site = (await joinAs(remote.context, at(server.info.meeting.sites[0].link, HUB_IP))).page;
-  for (const p of [chair, site]) await waitConnected(p);
-  await chair.getByTestId('open-meeting').click();
 });
 
 after(async () => {
-  await remote?.close();
-  await local?.close();
-  await server?.stop();
-  link?.destroy();
+  await meeting?.close();
 });
 
 /** Frames decoded and audio packets received by `page` from the chair. */
@@ -79,7 +68,7 @@ test('a site whose UDP is dropped joins over the SFU\'s TCP port and decodes the
 
 test('the chair receives the TCP site\'s camera, and the operator sees its route as TCP', async () => {
   // The operator stats carry each site's route (as the operator page shows it).
-  const operator = (await joinAs(local.context, server.info.meeting.operator.link.replace('//0.0.0.0:', '//127.0.0.1:'))).page;
+  const operator = (await joinAs(meeting.localBrowser.context, server.info.meeting.operator.link.replace('//0.0.0.0:', '//127.0.0.1:'))).page;
   const reported = await operator.waitForFunction(() => {
     const sites = /** @type {any} */ (window).diemcau.stats?.sites ?? [];
     const s = sites.find((/** @type {any} */ x) => x.site_id === 's1');

@@ -14,41 +14,29 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-import { joinAs, launchBrowser, startServer, waitConnected } from '../e2e/harness.js';
-import { HUB_IP, createSiteLink } from './netns.js';
+import { startServer } from '../e2e/harness.js';
+import { createSiteLink } from './netns.js';
+import { meetingOverLink } from './meeting.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 /** @type {Awaited<ReturnType<typeof startServer>>} */
 let server;
-/** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-let local;
-/** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-let remote;
+/** @type {Awaited<ReturnType<typeof meetingOverLink>>} */
+let meeting;
 /** @type {ReturnType<typeof createSiteLink>} */
 let link;
 /** @type {import('playwright-core').Page} */
 let operator;
 
 before(async () => {
-  link = createSiteLink();
-  server = await startServer({ bind: '0.0.0.0', announceIp: HUB_IP });
-  const at = (/** @type {string} */ l, /** @type {string} */ host) => l.replace('//0.0.0.0:', `//${host}:`);
-  local = await launchBrowser();
-  remote = await launchBrowser({ netns: link.name });
-  const chair = (await joinAs(local.context, at(server.info.meeting.chair.link, '127.0.0.1'))).page;
-  const clean = (await joinAs(local.context, at(server.info.meeting.sites[0].link, '127.0.0.1'))).page;
-  const lossy = (await joinAs(remote.context, at(server.info.meeting.sites[1].link, HUB_IP))).page;
-  operator = (await joinAs(local.context, at(server.info.meeting.operator.link, '127.0.0.1'))).page;
-  for (const p of [chair, clean, lossy, operator]) await waitConnected(p);
-  await chair.getByTestId('open-meeting').click();
+  meeting = await meetingOverLink({ local: 1, remote: 1, operator: true });
+  ({ server, link } = meeting);
+  operator = /** @type {import('playwright-core').Page} */ (meeting.operator);
 });
 
 after(async () => {
-  await remote?.close();
-  await local?.close();
-  await server?.stop();
-  link?.destroy();
+  await meeting?.close();
 });
 
 test('a site losing 10% of its packets is highlighted on the operator page, a clean one is not', async () => {

@@ -18,15 +18,14 @@ import { after, before, test } from 'node:test';
 // @ts-expect-error -- the package ships no types.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 
-import { joinAs, launchBrowser, snapshot, startServer, waitConnected } from '../e2e/harness.js';
-import { HUB_IP, createSiteLink } from './netns.js';
+import { snapshot, startServer } from '../e2e/harness.js';
+import { createSiteLink } from './netns.js';
+import { meetingOverLink } from './meeting.js';
 
 /** @type {Awaited<ReturnType<typeof startServer>>} */
 let server;
-/** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-let local;
-/** @type {Awaited<ReturnType<typeof launchBrowser>>} */
-let remote;
+/** @type {Awaited<ReturnType<typeof meetingOverLink>>} */
+let meeting;
 /** @type {ReturnType<typeof createSiteLink>} */
 let link;
 /** @type {import('playwright-core').Page} */
@@ -39,23 +38,13 @@ let base;
 const sleep = (/** @type {number} */ ms) => new Promise((ok) => setTimeout(ok, ms));
 
 before(async () => {
-  link = createSiteLink();
-  server = await startServer({ bind: '0.0.0.0', announceIp: HUB_IP });
-  base = server.info.http.replace('//0.0.0.0:', '//127.0.0.1:');
-  const at = (/** @type {string} */ l, /** @type {string} */ host) => l.replace('//0.0.0.0:', `//${host}:`);
-  local = await launchBrowser();
-  remote = await launchBrowser({ netns: link.name });
-  chair = (await joinAs(local.context, at(server.info.meeting.chair.link, '127.0.0.1'))).page;
-  site = (await joinAs(remote.context, at(server.info.meeting.sites[0].link, HUB_IP))).page;
-  for (const p of [chair, site]) await waitConnected(p);
-  await chair.getByTestId('open-meeting').click();
+  meeting = await meetingOverLink();
+  ({ server, link, chair, base } = meeting);
+  [site] = meeting.remotes;
 });
 
 after(async () => {
-  await remote?.close();
-  await local?.close();
-  await server?.stop();
-  link?.destroy();
+  await meeting?.close();
 });
 
 /** The roll call of the demo meeting, as the admin API gives it. */
