@@ -448,12 +448,14 @@ pub fn insert_entry(entry: &str, results_md: &Path) -> anyhow::Result<()> {
     std::fs::write(results_md, text).with_context(|| format!("writing {}", results_md.display()))
 }
 
-/// Writes `result.json`, `summary.md` and `chart.svg` into a new folder under `root`.
+/// Writes `result.json`, `sites.json` (every site's report), `summary.md` and `chart.svg`
+/// into a new folder under `root`.
 pub fn write_folder(r: &RunResult, root: &Path) -> anyhow::Result<PathBuf> {
     let stamp = r.started_at.replace([' ', ':'], "-");
     let dir = root.join(format!("{}-{}-{stamp}", r.scenario.name, r.target));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::write(dir.join("result.json"), serde_json::to_string_pretty(r)?)?;
+    std::fs::write(dir.join("sites.json"), serde_json::to_string(&r.sites)?)?;
     std::fs::write(dir.join("summary.md"), markdown(r))?;
     crate::chart::draw(r, &dir.join("chart.svg"))?;
     Ok(dir)

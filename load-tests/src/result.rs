@@ -217,7 +217,9 @@ pub struct RunResult {
     pub cpu_hog: Option<HogFigures>,
     /// Samples every few seconds.
     pub timeline: Vec<TimelinePoint>,
-    /// Every site's report.
+    /// Every site's report: written to `sites.json` beside `result.json`, not into it (at
+    /// 400 sites it is 0.4 MB of the 0.5 MB, and the figures above already reduce it).
+    #[serde(skip)]
     pub sites: Vec<SiteReport>,
 }
 
