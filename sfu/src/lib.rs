@@ -27,6 +27,7 @@ pub mod alarm;
 pub mod answer;
 pub mod codec;
 pub mod downlink;
+pub mod dtls_role;
 pub mod engine;
 pub mod forward;
 pub mod id;

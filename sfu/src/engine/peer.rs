@@ -155,7 +155,9 @@ impl Peer {
         crate::offer_check::check_offer(sdp).map_err(|p| OfferError::Parse(p.to_string()))?;
         // str0m's parse error text is parser internals (it carries a process address): it is
         // logged, never sent; the structural check above names what most offers get wrong.
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| {
+        // The SFU starts the DTLS handshake (see crate::dtls_role).
+        let sdp = crate::dtls_role::answer_active(sdp);
+        let offer = SdpOffer::from_sdp_string(&sdp).map_err(|e| {
             tracing::debug!(error = %e, "offer passed the structural check but str0m refused it");
             OfferError::Parse("a line's value does not parse (attribute syntax)".into())
         })?;
