@@ -36,6 +36,7 @@ pub mod link;
 mod metrics;
 pub mod offer_check;
 pub mod police;
+pub mod priority;
 pub mod rate;
 pub mod rewrite;
 pub mod rtx;

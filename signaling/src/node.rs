@@ -71,6 +71,7 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         announce_ip: config.announce_ip,
         tcp_bind: config.ice_tcp,
     };
+    sfu::priority::set_media_priority_boost(config.media.priority_boost.0 as u32);
     let state = crate::start_sharded(settings, sfu_config, config.media.shards.0 as usize)?;
 
     match demo {

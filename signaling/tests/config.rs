@@ -646,3 +646,21 @@ fn media_shards_default_to_one_and_more_than_one_needs_ice_tcp_off() {
     );
     assert!(one_with_tcp.is_ok());
 }
+
+#[test]
+fn the_media_threads_ask_for_ten_nice_steps_by_default_and_the_boost_is_bounded() {
+    assert_eq!(
+        Config::load(&Layers::default())
+            .unwrap()
+            .media
+            .priority_boost
+            .0,
+        10
+    );
+    let off = load("boost-off", "[media]\npriority_boost = 0\n", &[]).unwrap();
+    assert_eq!(off.media.priority_boost.0, 0);
+    assert_eq!(
+        refused("boost-40", "[media]\npriority_boost = 40\n", &[]).key(),
+        "media.priority_boost"
+    );
+}

@@ -198,6 +198,7 @@ pub(crate) fn spawn(
         let handle = thread::Builder::new()
             .name(name)
             .spawn(move || {
+                crate::priority::boost_this_thread("media");
                 let cpu = ThreadCpu::new(&metrics, &shard.to_string());
                 let mut driver = Driver {
                     socket,

@@ -164,6 +164,11 @@ section! {
         /// minus one, the dispatcher's) when it carries several large meetings at once.
         /// One meeting never spans shards. Needs ice_tcp off.
         shards: Bounded<1, 62> = Bounded(1),
+        /// Nice steps above the rest of the process that the media threads ask the kernel
+        /// for (0: none): on a busy machine the one thread that forwards a meeting is not
+        /// starved by other work. Needs CAP_SYS_NICE (the systemd unit, compose file and
+        /// Kubernetes manifest grant it); without it the threads stay where they are.
+        priority_boost: Bounded<0, 39> = Bounded(10),
     }
 }
 
