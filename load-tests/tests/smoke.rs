@@ -27,6 +27,7 @@ async fn five_sites_receive_the_chair_and_the_floor_without_loss_while_the_hall_
         limits: signaling::limits::Limits::default(),
         behind_proxy: false,
         trusted_proxies: Vec::new(),
+        relay: None,
     };
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),

@@ -28,6 +28,7 @@ async fn two_meetings_on_two_shards_share_the_one_port_and_each_gets_its_chair()
         limits: signaling::limits::Limits::default(),
         behind_proxy: false,
         trusted_proxies: Vec::new(),
+        relay: None,
     };
     let sfu = sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),

@@ -391,6 +391,22 @@ fn metric(registry: &prometheus::Registry, name: &str, label: Option<(&str, &str
     sum
 }
 
+/// The upper bound of the histogram bucket holding quantile `q` (seconds).
+fn quantile(registry: &prometheus::Registry, name: &str, q: f64) -> Option<f64> {
+    let families = registry.gather();
+    let h = families
+        .iter()
+        .find(|f| f.name() == name)?
+        .get_metric()
+        .first()?
+        .get_histogram();
+    let want = (h.get_sample_count() as f64 * q).ceil() as u64;
+    h.get_bucket()
+        .iter()
+        .find(|b| b.cumulative_count() >= want)
+        .map(|b| b.upper_bound())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn each_track_crosses_the_link_once_for_three_sites() {
     let mut n = Nodes::new(3, Layer::High).await;
@@ -448,9 +464,18 @@ async fn each_track_crosses_the_link_once_for_three_sites() {
     let one_stream = (sent_until - before.0) as f64;
     let crossed_in = after.1 - before.1;
     let crossed_out = after.2 - before.2;
+    // Figures for load-tests/RESULTS.md (printed, not asserted: the machine is shared).
+    let cpu =
+        |r: &prometheus::Registry| metric(r, "diemcau_sfu_media_thread_cpu_seconds_total", None);
     eprintln!(
-        "one stream {one_stream}, link in {crossed_in}, out {crossed_out}, sites {:?} -> {:?}",
-        before.3, after.3
+        "one stream {one_stream}, link in {crossed_in}, out {crossed_out}, sites {:?} -> {:?}; \
+         added latency p50 <= {:?} s, p99 <= {:?} s; media thread cpu A {:.3} s, B {:.3} s in the test",
+        before.3,
+        after.3,
+        quantile(&n.reg_b, "diemcau_relay_added_latency_seconds", 0.5),
+        quantile(&n.reg_b, "diemcau_relay_added_latency_seconds", 0.99),
+        cpu(&n.reg_a),
+        cpu(&n.reg_b),
     );
     assert!(
         crossed_in <= one_stream * 1.1 + 5.0 && crossed_in >= one_stream * 0.8,
