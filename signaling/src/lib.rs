@@ -81,6 +81,8 @@ pub fn start_sharded(
                     if let Some((meeting, site)) = owner(&peer) {
                         let lost = meeting::membership::MediaLost { site, peer };
                         let _ = meeting.apply(lost, &state);
+                    } else if state.relay_links.forget(peer).await {
+                        tracing::info!(link = %peer, "relay link lost");
                     }
                 }
                 SfuEvent::Stats(report) => {

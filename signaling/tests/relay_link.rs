@@ -210,3 +210,45 @@ async fn a_node_holds_one_link_per_meeting_to_the_origin_and_reuses_it() {
     .await;
     assert!(idle, "tracks on A: {}", gauge(&a, "diemcau_relay_tracks"));
 }
+
+#[tokio::test]
+async fn a_lost_link_is_opened_again_by_the_next_want() {
+    let a = node().await;
+    let b = node().await;
+    let created = meeting(&a.state, &["Xã A"]);
+    let _chair = join_with_media(a.http, &created.chair.link).await;
+    let origin = format!("http://{}", a.http);
+    let transport = HttpTransport::new(CLUSTER);
+    let wants = [Want {
+        site: created.chair.site_id.clone(),
+        track: TrackKind::Audio,
+        layer: Layer::High,
+    }];
+    let first = want(&b.state, &transport, &created.id, &origin, &wants)
+        .await
+        .unwrap();
+    let up = eventually(Duration::from_secs(10), || {
+        gauge(&b, "diemcau_sfu_peers_connected") == 1.0
+    })
+    .await;
+    assert!(up, "the link connects");
+    // The origin drops its end (a restart would too): B's end dies with it.
+    for end in a.state.relay_links.accepted_links() {
+        a.state.sfu.remove_peer(end);
+    }
+    let gone = eventually(Duration::from_secs(15), || {
+        gauge(&b, "diemcau_relay_links") == 0.0
+    })
+    .await;
+    assert!(gone, "B's end of the link is dropped");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = want(&b.state, &transport, &created.id, &origin, &wants)
+        .await
+        .unwrap();
+    assert_ne!(again[0].peer, first[0].peer, "a new link, not the dead one");
+    let up = eventually(Duration::from_secs(10), || {
+        gauge(&b, "diemcau_relay_links") == 1.0 && gauge(&b, "diemcau_sfu_peers_connected") == 1.0
+    })
+    .await;
+    assert!(up, "the new link connects");
+}

@@ -68,6 +68,23 @@ impl Links {
     pub fn accepted_count(&self) -> usize {
         self.accepted.len()
     }
+
+    /// The peers of the links other nodes hold to this one.
+    pub fn accepted_links(&self) -> Vec<PeerId> {
+        self.accepted.iter().map(|e| *e.key()).collect()
+    }
+
+    /// Forgets a link whose connection died (the media plane dropped its peer), at either
+    /// end: the next [`want`] of its pair opens a new one. `false`: `peer` is no link.
+    pub async fn forget(&self, peer: PeerId) -> bool {
+        if self.accepted.remove(&peer).is_some() {
+            return true;
+        }
+        let mut held = self.held.lock().await;
+        let before = held.len();
+        held.retain(|_, link| link.peer != peer);
+        held.len() != before
+    }
 }
 
 /// Why a relay call failed. Each variant's text is what the other node (or the caller) is

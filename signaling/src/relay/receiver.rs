@@ -39,7 +39,7 @@ pub trait Transport: Send + Sync {
 #[derive(Debug)]
 pub(crate) struct Held {
     /// The link's peer here.
-    peer: PeerId,
+    pub(super) peer: PeerId,
     /// The origin's answer: its link id and slots.
     answer: LinkAnswer,
     /// The link's tracks here, audio first (as offered).
