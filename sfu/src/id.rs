@@ -24,12 +24,25 @@ pub enum TrackKind {
     Camera,
     /// A shared screen or window.
     Screen,
+    /// The `index`-th track a relay link from another node carries into this one (see
+    /// [`crate::relay`]): one link carries many publishers' tracks, so the kind alone does not
+    /// name one. Unlayered here: the origin sends one layer across, the highest this node's
+    /// subscribers want.
+    Relayed {
+        /// Position among the link's tracks, in the order of its offer.
+        index: u8,
+        /// Whether it carries audio.
+        audio: bool,
+    },
 }
 
 impl TrackKind {
     /// Whether this track is audio (no layers; every packet is a switch point).
     pub fn is_audio(self) -> bool {
-        matches!(self, TrackKind::Audio)
+        matches!(
+            self,
+            TrackKind::Audio | TrackKind::Relayed { audio: true, .. }
+        )
     }
 }
 

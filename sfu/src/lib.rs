@@ -38,6 +38,7 @@ pub mod offer_check;
 pub mod police;
 pub mod priority;
 pub mod rate;
+pub mod relay;
 pub mod rewrite;
 pub mod rtx;
 pub mod select;
@@ -53,6 +54,7 @@ use std::thread::JoinHandle;
 pub use id::{Layer, LayerSet, PeerId, TrackKind, MAX_TEMPORAL};
 pub use link::PeerReport;
 pub use metrics::SfuMetrics;
+pub use relay::{RelayError, RelaySpec};
 
 use engine::Command;
 
@@ -365,6 +367,50 @@ impl Sfu {
                 subscriptions,
             },
         );
+    }
+
+    /// The receiving end of a relay link to another node (see [`relay`]): creates peer
+    /// `link` able to carry `spec`'s tracks and returns its offer for the origin node.
+    pub async fn relay_offer(&self, link: PeerId, spec: RelaySpec) -> Result<String, RelayError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(link, Command::RelayOffer { link, spec, reply })
+            .map_err(|_| RelayError::Stopped)?;
+        rx.await.map_err(|_| RelayError::Stopped)?
+    }
+
+    /// Applies the origin's answer to link `link`; returns its tracks in offer order (audio
+    /// first). Local slots subscribe to them as `Source { peer: link, track, .. }`.
+    pub async fn relay_answer(
+        &self,
+        link: PeerId,
+        sdp: String,
+    ) -> Result<Vec<TrackKind>, RelayError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(link, Command::RelayAnswer { link, sdp, reply })
+            .map_err(|_| RelayError::Stopped)?;
+        rx.await.map_err(|_| RelayError::Stopped)?
+    }
+
+    /// The origin end of a relay link: accepts another node's offer as peer `link` on
+    /// `shard` (the meeting's). Its slots (`video_slots`, `audio_slots`) are then chosen with
+    /// [`Sfu::set_subscriptions`], as a browser's: each slot is one track crossing, at the
+    /// best layer up to the wanted one that the link's estimate carries.
+    pub async fn relay_accept(
+        &self,
+        shard: usize,
+        link: PeerId,
+        sdp: String,
+    ) -> Result<PeerLayout, OfferError> {
+        let shard = *self
+            .placed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(link)
+            .or_insert(shard % self.commands.len());
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send_to(shard, Command::RelayAccept { link, sdp, reply })
+            .map_err(|_| OfferError::Stopped)?;
+        rx.await.map_err(|_| OfferError::Stopped)?
     }
 
     /// Closes a peer's connection and drops its state; its subscribers' slots go idle.

@@ -49,6 +49,8 @@ pub struct SfuMetrics {
     /// the thread that reads the shared port when there are several shards), seconds; its
     /// rate is how busy the thread is.
     pub thread_cpu: CounterVec,
+    /// What crosses relay links between nodes (`diemcau_relay_*`).
+    pub relay: crate::relay::RelayMetrics,
 }
 
 impl SfuMetrics {
@@ -131,6 +133,7 @@ impl SfuMetrics {
                 ),
                 &["shard"],
             )?,
+            relay: crate::relay::RelayMetrics::register(registry)?,
         };
         registry.register(Box::new(m.peers.clone()))?;
         registry.register(Box::new(m.shard_peers.clone()))?;
@@ -212,6 +215,12 @@ pub(crate) struct Tally {
     pub over_budget: u64,
     /// Media that is not what its payload type says, dropped.
     pub malformed: u64,
+    /// RTP packets that arrived on relay links (from an origin node).
+    pub relay_in: u64,
+    /// RTP packets written to relay links (to another node).
+    pub relay_out: u64,
+    /// Added latency samples of relayed packets, flushed with the counts.
+    pub relay_latency: Option<LocalHistogram>,
 }
 
 impl Tally {
@@ -222,9 +231,24 @@ impl Tally {
         } else {
             self.latency = Some(m.forward_latency.local());
         }
+        if let Some(h) = &self.relay_latency {
+            h.flush();
+        } else {
+            self.relay_latency = Some(m.relay.added_latency.local());
+        }
         let latency = self.latency.take();
+        let relay_latency = self.relay_latency.take();
         let t = std::mem::take(self);
         self.latency = latency;
+        self.relay_latency = relay_latency;
+        m.relay
+            .packets
+            .with_label_values(&["in"])
+            .inc_by(t.relay_in);
+        m.relay
+            .packets
+            .with_label_values(&["out"])
+            .inc_by(t.relay_out);
         m.rx_packets.inc_by(t.rx_packets);
         m.rx_bytes.inc_by(t.rx_bytes);
         m.tx_packets.inc_by(t.tx_packets);

@@ -29,7 +29,7 @@ pub const SINGLE_VIDEO_BPS: u64 = 1_500_000;
 /// The announced rate of `kind`'s `layer` (`None`: not simulcast), bit/s.
 pub fn announced_bps(kind: TrackKind, layer: Option<Layer>) -> u64 {
     match (kind, layer) {
-        (TrackKind::Audio, _) => AUDIO_BPS,
+        (k, _) if k.is_audio() => AUDIO_BPS,
         (_, Some(l)) => LAYER_BPS[l.index()],
         (_, None) => SINGLE_VIDEO_BPS,
     }

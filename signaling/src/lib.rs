@@ -28,6 +28,7 @@ pub mod node_figures;
 pub mod outbox;
 pub mod protocol;
 pub mod proxy;
+pub mod relay;
 pub mod retention;
 pub mod rollcall;
 pub mod route;
@@ -80,6 +81,8 @@ pub fn start_sharded(
                     if let Some((meeting, site)) = owner(&peer) {
                         let lost = meeting::membership::MediaLost { site, peer };
                         let _ = meeting.apply(lost, &state);
+                    } else if state.relay_links.forget(peer).await {
+                        tracing::info!(link = %peer, "relay link lost");
                     }
                 }
                 SfuEvent::Stats(report) => {

@@ -65,6 +65,19 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         limits: config.limits,
         behind_proxy: config.behind_proxy,
         trusted_proxies: config.trusted_proxies.to_vec(),
+        relay: config
+            .relay
+            .secret
+            .as_ref()
+            .map(|s| crate::relay::RelaySettings {
+                secret: s.expose().to_owned(),
+                advertise_url: config
+                    .relay
+                    .advertise_url
+                    .clone()
+                    .or_else(|| config.public_url.clone())
+                    .unwrap_or_else(|| base.clone()),
+            }),
     };
     let sfu_config = sfu::SfuConfig {
         bind: config.udp,

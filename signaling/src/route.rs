@@ -174,6 +174,8 @@ fn route(
                 TrackKind::Audio => !rules.muted.contains(p.site),
                 TrackKind::Camera => !rules.video_stopped.contains(p.site),
                 TrackKind::Screen => true,
+                // The origin node applied its site's rules before it relayed the track.
+                TrackKind::Relayed { .. } => true,
             };
             (allowed && p.publishes.contains(&track)).then(|| Routed {
                 site: p.site.to_owned(),

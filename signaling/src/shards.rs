@@ -81,6 +81,7 @@ mod tests {
             limits: crate::limits::Limits::default(),
             behind_proxy: false,
             trusted_proxies: Vec::new(),
+            relay: None,
         };
         AppState::new(settings, std::sync::Arc::new(sfu), registry).expect("the state")
     }

@@ -46,6 +46,8 @@ pub struct Settings {
     pub behind_proxy: bool,
     /// Peers whose `X-Forwarded-For` is believed when `behind_proxy` (see [`crate::proxy`]).
     pub trusted_proxies: Vec<crate::proxy::Net>,
+    /// Relay links with the other nodes of a cluster (`[relay]`); `None`: refused.
+    pub relay: Option<crate::relay::RelaySettings>,
 }
 
 impl fmt::Debug for Settings {
@@ -65,6 +67,7 @@ impl fmt::Debug for Settings {
             .field("limits", &self.limits)
             .field("behind_proxy", &self.behind_proxy)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("relay", &self.relay)
             .finish()
     }
 }
@@ -117,6 +120,8 @@ pub struct AppState {
     /// Held while a meeting is placed on a media shard, so two meetings starting at once
     /// see each other's choice ([`crate::shards::of_meeting`]).
     pub shard_placing: std::sync::Mutex<()>,
+    /// Relay links to and from other nodes (see [`crate::relay`]).
+    pub relay_links: crate::relay::Links,
 }
 
 /// The node a meeting's effects act on (see [`crate::meeting::executor`]): the one writer of
@@ -168,6 +173,7 @@ impl AppState {
             connections: crate::door::Door::new("open connections"),
             ids: AtomicU64::new(1),
             shard_placing: std::sync::Mutex::new(()),
+            relay_links: crate::relay::Links::default(),
         })
     }
 
@@ -235,6 +241,10 @@ mod tests {
             limits: crate::limits::Limits::default(),
             behind_proxy: false,
             trusted_proxies: Vec::new(),
+            relay: Some(crate::relay::RelaySettings {
+                secret: "relay-secret-never-logged".into(),
+                advertise_url: "http://10.0.0.5:8080".into(),
+            }),
         };
         let shown = format!("{settings:?}");
         assert!(shown.contains("hop.example.gov.vn"), "{shown}");
@@ -242,6 +252,7 @@ mod tests {
             "admin-key-never-logged",
             "token-secret-never-logged",
             "turn-secret-never-logged",
+            "relay-secret-never-logged",
         ] {
             assert!(!shown.contains(secret), "{shown}");
         }

@@ -664,3 +664,32 @@ fn the_media_threads_ask_for_ten_nice_steps_by_default_and_the_boost_is_bounded(
         "media.priority_boost"
     );
 }
+
+#[test]
+fn the_relay_secret_is_environment_only_and_long_enough() {
+    let e = refused("relay-secret-in-file", "[relay]\nsecret = \"abc\"\n", &[]);
+    assert_eq!(e.key(), "relay.secret");
+    let e = refused("relay-short", "", &[("DIEMCAU_RELAY_SECRET", "short")]);
+    assert_eq!(e.key(), "relay.secret");
+    assert!(e.to_string().contains("at least 16"), "{e}");
+    assert!(!e.to_string().contains("short"), "{e}");
+    let e = refused(
+        "relay-bad-url",
+        "[relay]\nadvertise_url = \"10.0.0.5:8080\"\n",
+        &[("DIEMCAU_RELAY_SECRET", "relay-secret-0123456789")],
+    );
+    assert_eq!(e.key(), "relay.advertise_url");
+    let c = load(
+        "relay-ok",
+        "[relay]\nadvertise_url = \"http://10.0.0.5:8080\"\n",
+        &[("DIEMCAU_RELAY_SECRET", "relay-secret-0123456789")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.relay.secret.as_ref().map(|s| s.expose()),
+        Some("relay-secret-0123456789")
+    );
+    assert!(!c.summary().contains("relay-secret-0123456789"));
+    let off = load("relay-off", "", &[]).unwrap();
+    assert!(off.relay.secret.is_none());
+}

@@ -20,6 +20,7 @@ pub fn settings(http: std::net::SocketAddr, admin: &str) -> signaling::Settings 
         limits: signaling::limits::Limits::default(),
         behind_proxy: false,
         trusted_proxies: Vec::new(),
+        relay: None,
     }
 }
 

@@ -9,7 +9,7 @@ use tracing::{debug, info, warn};
 
 use super::core::Core;
 use super::ingest::SlotRef;
-use super::peer::Peer;
+use super::peer::{Peer, RelayEnd};
 use crate::keyframe::Need;
 use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuEvent, Subscription};
 
@@ -17,24 +17,28 @@ impl Core {
     /// Accepts an SDP offer from `id`: creates the peer on its first offer, renegotiates on
     /// later ones. Returns the answer and what the offer set up.
     pub fn offer(&mut self, id: PeerId, sdp: &str, now: Instant) -> Result<PeerLayout, OfferError> {
+        self.offer_as(id, sdp, now, None)
+    }
+
+    /// As [`Core::offer`]; a peer it creates is the `relay` end of a link (`None`: a browser).
+    pub(super) fn offer_as(
+        &mut self,
+        id: PeerId,
+        sdp: &str,
+        now: Instant,
+        relay: Option<RelayEnd>,
+    ) -> Result<PeerLayout, OfferError> {
         self.now = now;
         let (idx, created) = match self.by_id.get(&id) {
             Some(&idx) => (idx, false),
             None => {
-                let idx = self
-                    .peers
-                    .iter()
-                    .position(Option::is_none)
-                    .unwrap_or_else(|| {
-                        self.peers.push(None);
-                        self.peers.len() - 1
-                    });
                 let creds = self.ice_tag.map(super::steer::local_credentials);
-                self.peers[idx] = Some(Peer::new(id, now, creds));
-                self.by_id.insert(id, idx);
-                self.metrics.peers.inc();
-                self.shard_peers.inc();
-                (idx, true)
+                let mut peer = Peer::new(id, now, creds);
+                peer.relay = relay;
+                if relay.is_some() {
+                    self.metrics.relay.links.inc();
+                }
+                (self.insert_peer(peer), true)
             }
         };
         let candidates = &self.config.candidates;
@@ -71,6 +75,23 @@ impl Core {
         self.mark_dirty(idx);
         self.poll_dirty();
         Ok(layout)
+    }
+
+    /// Puts a new peer in the first free index; returns the index.
+    pub(super) fn insert_peer(&mut self, peer: Peer) -> usize {
+        let idx = self
+            .peers
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or_else(|| {
+                self.peers.push(None);
+                self.peers.len() - 1
+            });
+        self.by_id.insert(peer.id, idx);
+        self.peers[idx] = Some(peer);
+        self.metrics.peers.inc();
+        self.shard_peers.inc();
+        idx
     }
 
     /// Adds a trickled remote ICE candidate (`a=` prefix optional) to peer `id`.
@@ -180,6 +201,9 @@ impl Core {
         self.shard_peers.dec();
         if peer.connected {
             self.metrics.peers_connected.dec();
+        }
+        if peer.relay.is_some() {
+            self.metrics.relay.links.dec();
         }
         for (s, slot) in peer.slots.iter().enumerate() {
             if let Some((pidx, tidx)) = slot.source {

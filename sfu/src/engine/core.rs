@@ -109,6 +109,11 @@ pub struct Core {
     pub(super) shard_peers: prometheus::IntGauge,
     /// The shard whose tag new peers' ufrags carry (`None`: one shard, str0m's own ufrags).
     pub(super) ice_tag: Option<usize>,
+    /// Relay tracks last added to the shared gauge (see `relay.rs`).
+    pub(super) relay_tracks: i64,
+    /// Half the link's round trip when the datagram being handled was relayed media that
+    /// was forwarded: the wire's share of the hop's added latency.
+    pub(super) relayed_wire: Option<Duration>,
 }
 
 impl Core {
@@ -133,6 +138,8 @@ impl Core {
             metrics,
             events: VecDeque::new(),
             ice_tag: None,
+            relay_tracks: 0,
+            relayed_wire: None,
         }
     }
 
@@ -167,6 +174,15 @@ impl Core {
                 subscriptions,
             } => self.subscribe(subscriber, subscriptions, now),
             Command::Remove { peer } => self.remove_peer(peer),
+            Command::RelayOffer { link, spec, reply } => {
+                let _ = reply.send(self.relay_offer(link, spec, now));
+            }
+            Command::RelayAnswer { link, sdp, reply } => {
+                let _ = reply.send(self.relay_answer(link, &sdp, now));
+            }
+            Command::RelayAccept { link, sdp, reply } => {
+                let _ = reply.send(self.relay_accept(link, &sdp, now));
+            }
             Command::Ping { reply } => {
                 let _ = reply.send(());
             }
@@ -186,6 +202,7 @@ impl Core {
         data: &[u8],
     ) -> Received {
         self.now = now;
+        self.relayed_wire = None;
         let forwarded = self.tally.forwarded;
         let accepted = self.on_datagram(data, source, proto == Protocol::Tcp, now);
         Received {
@@ -207,6 +224,7 @@ impl Core {
             self.next_flush = now + FLUSH_EVERY;
         }
         if now >= self.next_select {
+            self.count_relay_tracks();
             self.select_layers(now);
             self.selections += 1;
             self.next_select = now + SELECT_EVERY;
@@ -238,10 +256,15 @@ impl Core {
         )
     }
 
-    /// Records how long a forwarded datagram took from arrival to its copies' sending.
+    /// Records how long a forwarded datagram took from arrival to its copies' sending (the
+    /// datagram last handed to [`Core::handle_receive`]); relayed media also counts as a
+    /// relay hop's added latency, with half its link's round trip.
     pub fn observe_latency(&self, took: Duration) {
         if let Some(h) = &self.tally.latency {
             h.observe(took.as_secs_f64());
+        }
+        if let (Some(wire), Some(h)) = (self.relayed_wire, &self.tally.relay_latency) {
+            h.observe((took + wire).as_secs_f64());
         }
     }
 

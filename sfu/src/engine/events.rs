@@ -30,6 +30,7 @@ impl Core {
                 p.downlink
                     .on_loss(stats.egress_loss_fraction.map(f64::from));
                 p.downlink.on_rtt(stats.rtt, now);
+                p.rtt = stats.rtt.or(p.rtt);
                 debug!(
                     peer = %p.id,
                     loss = ?stats.egress_loss_fraction,
@@ -46,6 +47,9 @@ impl Core {
                 let Some(p) = self.peers[idx].as_mut() else {
                     return;
                 };
+                // A receiving relay end sends no media to measure its round trip on; str0m
+                // reports it on what it receives.
+                p.rtt = stats.rtt.or(p.rtt);
                 let audio = p
                     .tracks
                     .iter()

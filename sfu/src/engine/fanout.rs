@@ -9,6 +9,7 @@ use tracing::{debug, warn};
 
 use super::core::Core;
 use super::ingest::{Dropped, Packet};
+use super::peer::RelayEnd;
 use crate::keyframe::Need;
 use crate::SfuEvent;
 
@@ -21,6 +22,8 @@ impl Core {
         let Some(inc) = publisher.classify(pkt.header.ssrc) else {
             return;
         };
+        let relayed_in = publisher.relay == Some(RelayEnd::Receiver);
+        let wire = publisher.rtt.map_or(std::time::Duration::ZERO, |r| r / 2);
         let info = publisher.pt_info(pkt.header.payload_type);
         let track = &mut publisher.tracks[inc.track];
         let read = track.read(
@@ -51,6 +54,10 @@ impl Core {
             }
             Err(Dropped::Padding | Dropped::UnknownPayloadType) => return,
         };
+        // Media only: the origin's pacer pads the link to probe it, and that crosses nothing.
+        if relayed_in {
+            self.tally.relay_in += 1;
+        }
         let inc_is_audio = track.kind.is_audio();
         if inc_is_audio {
             publisher
@@ -73,6 +80,12 @@ impl Core {
                 }
                 if sub.write(r.slot, &pkt, out, ingested.patchable.as_ref()) {
                     self.tally.forwarded += 1;
+                    if sub.relay == Some(RelayEnd::Origin) {
+                        self.tally.relay_out += 1;
+                    }
+                    if relayed_in {
+                        self.relayed_wire = Some(wire);
+                    }
                     if !sub.first_media_sent {
                         sub.first_media_sent = true;
                         let id = sub.id;

@@ -153,7 +153,7 @@ impl UpTrack {
             return Err(Dropped::UnknownPayloadType);
         };
         let switch_point = match (self.kind, info.video) {
-            (TrackKind::Audio, _) => true,
+            (k, _) if k.is_audio() => true,
             (_, Some(VideoCodec::Vp8)) => vp8.is_some_and(|d| d.keyframe),
             (_, Some(codec)) => crate::codec::is_keyframe_start(codec, pkt.payload),
             (_, None) => false,

@@ -28,6 +28,7 @@ pub mod ingest;
 mod layers;
 mod peer;
 mod recv;
+mod relay;
 mod socket;
 pub mod steer;
 
@@ -76,6 +77,24 @@ pub(crate) enum Command {
     },
     Remove {
         peer: PeerId,
+    },
+    /// The receiving end of a relay link: make its offer.
+    RelayOffer {
+        link: PeerId,
+        spec: crate::RelaySpec,
+        reply: oneshot::Sender<Result<String, crate::RelayError>>,
+    },
+    /// The receiving end of a relay link: the origin's answer.
+    RelayAnswer {
+        link: PeerId,
+        sdp: String,
+        reply: oneshot::Sender<Result<Vec<crate::TrackKind>, crate::RelayError>>,
+    },
+    /// The origin end of a relay link: another node's offer.
+    RelayAccept {
+        link: PeerId,
+        sdp: String,
+        reply: oneshot::Sender<Result<PeerLayout, OfferError>>,
     },
     /// Answered at once: the thread is alive and reading its queue.
     Ping {

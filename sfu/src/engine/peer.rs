@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use str0m::change::SdpOffer;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Ssrc, Vp8Descriptor};
@@ -51,9 +51,24 @@ pub(crate) struct Incoming {
     pub layer: Option<Layer>,
 }
 
+/// Which end of a relay link between two nodes a peer is (see [`crate::relay`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RelayEnd {
+    /// This node is the origin: the peer is the other node, subscribing on its slots.
+    Origin,
+    /// This node receives: the peer is the origin, publishing the tracks it relays.
+    Receiver,
+}
+
 #[derive(Debug)]
 pub(crate) struct Peer {
     pub id: PeerId,
+    /// `Some` for a relay link to another node rather than a browser.
+    pub relay: Option<RelayEnd>,
+    /// The link's last measured round trip (a relay link's wire share of a hop's latency).
+    pub rtt: Option<Duration>,
+    /// The receiving end's offer and its mids, until the origin's answer comes.
+    pending: Option<(SdpPendingOffer, Vec<Mid>)>,
     pub rtc: Rtc,
     pub tracks: Vec<UpTrack>,
     pub slots: Vec<Slot>,
@@ -96,8 +111,74 @@ impl Peer {
             .set_stats_interval(Some(crate::STATS_INTERVAL))
             .enable_bwe(Some(str0m::bwe::Bitrate::bps(INITIAL_ESTIMATE_BPS)))
             .build(now);
+        Peer::with_rtc(id, rtc, now)
+    }
+
+    /// The receiving end of a relay link: a full ICE agent (the origin answers as ICE-lite,
+    /// as for browsers) that offers `spec`'s tracks to receive. Returns the peer and its offer.
+    pub fn relay_receiver(
+        id: PeerId,
+        now: Instant,
+        spec: crate::RelaySpec,
+        local: &[Candidate],
+    ) -> Result<(Peer, String), crate::RelayError> {
+        let rtc = Rtc::builder()
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .enable_h264(true)
+            .set_stats_interval(Some(crate::STATS_INTERVAL))
+            .build(now);
+        let mut peer = Peer::with_rtc(id, rtc, now);
+        peer.relay = Some(RelayEnd::Receiver);
+        for c in local {
+            peer.rtc.add_local_candidate(c.clone());
+        }
+        let mut api = peer.rtc.sdp_api();
+        let mut mids = Vec::new();
+        for _ in 0..spec.audio {
+            mids.push(api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None));
+        }
+        for _ in 0..spec.video {
+            mids.push(api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None));
+        }
+        let (offer, pending) = api.apply().ok_or(crate::RelayError::Size {
+            asked: 0,
+            max: crate::relay::MAX_RELAY_TRACKS,
+        })?;
+        peer.pending = Some((pending, mids));
+        Ok((peer, offer.to_sdp_string()))
+    }
+
+    /// Applies the origin's answer to this receiving end's offer; its tracks exist from now.
+    pub fn accept_relay_answer(&mut self, sdp: &str) -> Result<(), crate::RelayError> {
+        let (pending, mids) = self
+            .pending
+            .take()
+            .ok_or(crate::RelayError::State(self.id))?;
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| {
+            tracing::debug!(error = %e, "relay answer does not parse");
+            crate::RelayError::Answer("the answer is not valid SDP".into())
+        })?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| {
+                crate::RelayError::Answer(crate::offer_check::stack_refusal(&e.to_string()))
+            })?;
+        for mid in mids {
+            self.learn_media(mid);
+        }
+        Ok(())
+    }
+
+    fn with_rtc(id: PeerId, rtc: Rtc, now: Instant) -> Peer {
         Peer {
             id,
+            relay: None,
+            rtt: None,
+            pending: None,
             rtc,
             tracks: Vec::new(),
             slots: Vec::new(),
@@ -152,7 +233,11 @@ impl Peer {
                 "offer has {m_lines} media lines, at most {MAX_MEDIA_LINES} allowed"
             )));
         }
-        crate::offer_check::check_offer(sdp).map_err(|p| OfferError::Parse(p.to_string()))?;
+        // A relay link's offer comes from another node of ours, authenticated by signaling,
+        // and holds receive slots only: the layout rules for browsers do not apply to it.
+        if self.relay.is_none() {
+            crate::offer_check::check_offer(sdp).map_err(|p| OfferError::Parse(p.to_string()))?;
+        }
         // str0m's parse error text is parser internals (it carries a process address): it is
         // logged, never sent; the structural check above names what most offers get wrong.
         // The SFU starts the DTLS handshake (see crate::dtls_role).
@@ -230,6 +315,14 @@ impl Peer {
         }
         let kind = media.kind();
         match media.direction() {
+            Direction::RecvOnly if self.relay == Some(RelayEnd::Receiver) => {
+                let index = u8::try_from(self.tracks.len()).unwrap_or(u8::MAX);
+                let kind = TrackKind::Relayed {
+                    index,
+                    audio: kind == MediaKind::Audio,
+                };
+                self.tracks.push(UpTrack::new(kind, mid));
+            }
             Direction::RecvOnly | Direction::SendRecv => {
                 let videos = self.tracks.iter().filter(|t| !t.kind.is_audio()).count();
                 let track_kind = match (kind, videos) {
@@ -432,7 +525,12 @@ impl Peer {
     /// Sends a PLI for a layer of a published track.
     pub fn request_keyframe(&mut self, track: usize, layer: Option<Layer>) -> bool {
         let mid = self.tracks[track].mid;
-        let rid = layer.map(|l| l.rid().into());
+        // An unlayered stream (a screen, a relayed track) has no rid to ask by.
+        let rid = if self.tracks[track].layered() {
+            layer.map(|l| l.rid().into())
+        } else {
+            None
+        };
         let mut api = self.rtc.direct_api();
         match api.stream_rx_by_mid(mid, rid) {
             Some(rx) => {

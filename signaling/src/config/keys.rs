@@ -149,8 +149,26 @@ section! {
         media: MediaKeys = MediaKeys::default(),
         /// TURN relay handed to browsers.
         turn: TurnKeys = TurnKeys::default(),
+        /// Media relay links between the nodes of a cluster.
+        relay: RelayKeys = RelayKeys::default(),
         /// What connections, addresses, meetings and this node may use.
         limits: LimitKeys = LimitKeys::default(),
+    }
+}
+
+section! {
+    /// `[relay]`: media relay links between nodes (one per meeting and node pair; each
+    /// upstream track crosses once). Off unless `secret` is set.
+    RelayKeys {
+        /// The cluster's shared secret: another node opening a relay link to this one
+        /// presents it as a bearer credential on `POST /internal/v1/relay` (16+ bytes).
+        /// Environment or flag only, never the file. Unset: links are refused (401).
+        secret: Option<Secret> = None,
+        /// File holding the relay secret.
+        secret_file: Option<PathBuf> = None,
+        /// Base URL other nodes reach this node's HTTP API at for relay links (e.g.
+        /// `http://10.0.0.5:8080`). Default: this node's public_url.
+        advertise_url: Option<String> = None,
     }
 }
 
@@ -268,6 +286,11 @@ pub const SECRETS: &[(&str, &str, &str)] = &[
         "generated at start; links die at restart",
     ),
     ("turn.secret", "turn.secret_file", "no TURN relay offered"),
+    (
+        "relay.secret",
+        "relay.secret_file",
+        "relay links from other nodes refused",
+    ),
 ];
 
 impl Keys {
@@ -280,6 +303,8 @@ impl Keys {
             "token_secret_file" => self.token_secret_file = None,
             "turn.secret" => self.turn.secret = None,
             "turn.secret_file" => self.turn.secret_file = None,
+            "relay.secret" => self.relay.secret = None,
+            "relay.secret_file" => self.relay.secret_file = None,
             _ => {}
         }
     }

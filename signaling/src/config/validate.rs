@@ -10,6 +10,9 @@ use super::keys::Keys;
 use super::values::{Mode, Secret};
 use super::{invalid, source_of, Config, ConfigError, Source, TlsFiles, TurnConfig};
 
+/// Shortest relay secret accepted: it alone lets another machine into the media plane.
+pub const MIN_RELAY_SECRET_BYTES: usize = 16;
+
 /// Shortest token secret accepted in production (HMAC-SHA256 key).
 pub const MIN_TOKEN_SECRET_BYTES: usize = 32;
 
@@ -39,6 +42,32 @@ pub(super) fn validate(
         keys.turn.secret_file.clone(),
         &sources,
     )?;
+    let relay_secret = secret(
+        "relay.secret",
+        "relay.secret_file",
+        keys.relay.secret.take(),
+        keys.relay.secret_file.clone(),
+        &sources,
+    )?;
+    if let Some(s) = relay_secret
+        .as_ref()
+        .filter(|s| s.expose().len() < MIN_RELAY_SECRET_BYTES)
+    {
+        let key = if keys.relay.secret_file.is_some() {
+            "relay.secret_file"
+        } else {
+            "relay.secret"
+        };
+        return Err(invalid(
+            key,
+            src(key),
+            format!(
+                "the relay secret has {} bytes; at least {MIN_RELAY_SECRET_BYTES} are needed",
+                s.expose().len()
+            ),
+        ));
+    }
+    keys.relay.secret = relay_secret;
     // The summary shows what is in force: a secret read from its file counts as set.
     keys.admin_key = admin_key.clone();
     keys.token_secret = token_secret.clone();
@@ -51,6 +80,17 @@ pub(super) fn validate(
             return Err(invalid(
                 "public_url",
                 src("public_url"),
+                format!("`{url}` is not an http:// or https:// URL"),
+            ));
+        }
+    }
+    if let Some(url) = &keys.relay.advertise_url {
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.len() <= "https://".len()
+        {
+            return Err(invalid(
+                "relay.advertise_url",
+                src("relay.advertise_url"),
                 format!("`{url}` is not an http:// or https:// URL"),
             ));
         }

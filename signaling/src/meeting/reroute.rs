@@ -107,5 +107,9 @@ fn track_name(t: TrackKind) -> &'static str {
         TrackKind::Audio => "audio",
         TrackKind::Camera => "camera",
         TrackKind::Screen => "screen",
+        // A track relayed from another node is labelled by what it carries (its source
+        // site's microphone or camera: the origin relays the program).
+        TrackKind::Relayed { audio: true, .. } => "audio",
+        TrackKind::Relayed { audio: false, .. } => "camera",
     }
 }

@@ -106,6 +106,7 @@ pub async fn running(
         limits,
         behind_proxy: false,
         trusted_proxies: Vec::new(),
+        relay: None,
     };
     let mut settings = settings;
     adjust(&mut settings);
