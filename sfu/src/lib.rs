@@ -36,6 +36,7 @@ mod metrics;
 pub mod offer_check;
 pub mod police;
 pub mod rate;
+pub mod red;
 pub mod rewrite;
 pub mod rtx;
 pub mod select;
