@@ -90,7 +90,9 @@ async function fromChair(/** @type {import('playwright-core').Page} */ page) {
 async function chairAudio(/** @type {import('playwright-core').Page} */ page) {
   const s = await snapshot(page);
   const mid = s.slots.find((sl) => sl.kind === 'audio' && sl.site_id === 'chair')?.mid;
+  /** @type {any} */
   const a = s.stats.find((x) => x.type === 'inbound-rtp' && x.mid === mid);
+  /** @type {any} */
   const codec = s.stats.find((x) => x.type === 'codec' && x.id === a?.codecId);
   return {
     received: a?.packetsReceived ?? 0,
