@@ -69,6 +69,13 @@ pub const BACKLOG_DRAIN: Duration = Duration::from_secs(1);
 /// that the old layer stops at once, and that the choice is made at the estimate, not at the
 /// next tick.
 pub const SHARP_FALL_SHED: Duration = Duration::from_secs(1);
+/// A subscriber whose estimate is under this many times what the lowest video layers and
+/// audio need is "near audio only": its line may not carry video much longer. The figure is
+/// str0m's own: its delay-based estimate grows to at most 1.5 times the acknowledged rate
+/// (plus 10 kbit/s, `bwe/delay/rate_control.rs`), so an estimate under 1.5 times the lowest
+/// layers is no evidence that the line carries more than it does now. A probe there (str0m
+/// sends them at up to twice the estimate) fills the bottleneck's queue that audio waits in.
+pub const NEAR_AUDIO_ONLY: f64 = 1.5;
 /// The link's own round trip is the smallest seen over the last two of these windows.
 const BASE_RTT_WINDOW: Duration = Duration::from_secs(15);
 
@@ -86,6 +93,12 @@ pub struct Update {
     pub probe_bps: u64,
     /// Rate the estimator should try to discover (str0m's `desired`), bit/s.
     pub desired_bps: u64,
+    /// Whether the estimator may probe for `desired_bps` now. Not while the subscriber is on
+    /// audio only or near it ([`NEAR_AUDIO_ONLY`]) on a line that showed loss or a queue: a
+    /// probe or padding there takes audio's share of a line that cannot carry video. Audio
+    /// first; once the line proves clean again ([`crate::stall::Stall::unclean`]) it is probed
+    /// to find video's way back.
+    pub probing: bool,
     /// Restart the estimator from this estimate, bit/s (`rtc.bwe().reset`): the estimate
     /// stalled short of the next step up on a link that is clean again (see [`crate::stall`]).
     pub restart_bps: Option<u64>,
@@ -382,6 +395,11 @@ impl Downlink {
             .stall
             .restart_due(short, now)
             .then_some(self.estimate_bps);
+        // Audio first: on audio only or near it, no probe and no padding until the line
+        // proves clean (a restart comes only on a clean line, and probes at once).
+        let lowest = alarm::lowest_bps(demands, self.selector.audio_reserve_bps());
+        let near = (self.estimate_bps() as f64) < lowest as f64 * NEAR_AUDIO_ONLY;
+        let probing = (reception != Reception::AudioOnly && !near) || !self.stall.unclean();
         // str0m probes when the desired rate *rises* above the estimate. While the
         // estimate is short of it (a link that just recovered), re-arm a probe every
         // couple of seconds by alternating the desired rate 2% up and back.
@@ -389,7 +407,7 @@ impl Downlink {
             .probe_armed_at
             .is_none_or(|t| now.saturating_duration_since(t) >= PROBE_REARM);
         // No probing into an overfull link.
-        if self.estimate_bps() < desired && rearm_due && self.cap.is_none() {
+        if self.estimate_bps() < desired && rearm_due && self.cap.is_none() && probing {
             self.probe_armed_at = Some(now);
             self.probe_high = !self.probe_high;
         }
@@ -400,7 +418,7 @@ impl Downlink {
         // slot paused the link carries audio alone: padding there competes with the audio
         // for a link that could not carry the lowest video layer (at 60 kbit/s it cost 70%
         // of the audio packets); the re-armed probes above find a recovered link instead.
-        let probe_bps = if reception == Reception::AudioOnly {
+        let probe_bps = if reception == Reception::AudioOnly || !probing {
             0
         } else {
             self.selector
@@ -415,6 +433,7 @@ impl Downlink {
             reported,
             probe_bps,
             desired_bps: desired,
+            probing,
             restart_bps,
         }
     }
@@ -596,6 +615,58 @@ mod tests {
         d.on_rtt(Some(Duration::from_millis(450)), at(2_000));
         d.update(&[speaker()], at(2_000));
         assert_eq!(d.estimate_bps(), 75_000 + 64_000);
+    }
+
+    #[test]
+    fn no_probe_or_padding_while_audio_only_or_near_it_on_a_lossy_line_until_it_proves_clean() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // One stats report: the estimate, loss and a round trip at `rtt_ms`.
+        let stats = |d: &mut Downlink, ms: u64, bps: u64, loss: f64, rtt_ms: u64| {
+            d.on_estimate(bps, at(ms));
+            d.on_loss(Some(loss));
+            d.on_rtt(Some(Duration::from_millis(rtt_ms)), at(ms));
+        };
+        // A 60 kbit/s line with 3% loss: video paused, the estimate far short of it.
+        let mut d = Downlink::new(60_000, SelectorConfig::default());
+        let mut u = d.update(&[speaker()], at(0));
+        for ms in (0..6_000).step_by(250) {
+            if ms % 1_000 == 0 {
+                stats(&mut d, ms, 62_000, 0.03, 40);
+            }
+            u = d.update(&[speaker()], at(ms));
+            if u.reception == Reception::AudioOnly {
+                assert!(!u.probing, "probing beside audio alone at {ms} ms");
+                assert_eq!(u.probe_bps, 0, "padding beside audio alone at {ms} ms");
+            }
+        }
+        assert_eq!(u.reception, Reception::AudioOnly);
+        // The line recovers: clean stats (no loss, the link's own round trip) twice in a row
+        // prove it, and probing for video resumes.
+        stats(&mut d, 6_000, 62_000, 0.0, 40);
+        assert!(
+            !d.update(&[speaker()], at(6_000)).probing,
+            "one clean report"
+        );
+        stats(&mut d, 7_000, 62_000, 0.0, 40);
+        let u = d.update(&[speaker()], at(7_000));
+        assert!(u.probing, "a clean line is probed again");
+        assert!(u.desired_bps > d.estimate_bps(), "towards video");
+
+        // Near audio only: on the low layer with an estimate under 1.5 times what the lowest
+        // layers and audio need (150 + 64 kbit/s), random loss: no probe, no padding.
+        let mut d = Downlink::new(300_000, SelectorConfig::default());
+        stats(&mut d, 0, 300_000, 0.03, 40);
+        let u = d.update(&[speaker()], at(0));
+        assert_eq!(u.choices, vec![Some(Choice::full(Layer::Low))]);
+        assert!(!u.probing && u.probe_bps == 0, "{u:?}");
+        // The same loss with an estimate that clears the lowest layers by far: the line
+        // carries video with room, and its probes are no threat to audio.
+        let mut d = Downlink::new(1_000_000, SelectorConfig::default());
+        stats(&mut d, 0, 1_000_000, 0.03, 40);
+        let u = d.update(&[speaker()], at(0));
+        assert!(u.probing, "{u:?}");
+        assert!(u.probe_bps > 0, "{u:?}");
     }
 
     #[test]

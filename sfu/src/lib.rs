@@ -38,6 +38,7 @@ pub mod offer_check;
 pub mod police;
 pub mod priority;
 pub mod rate;
+pub mod red;
 pub mod relay;
 pub mod rewrite;
 pub mod rtx;

@@ -56,6 +56,8 @@ pub const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(60);
 pub struct Stall {
     /// Clean stats reports in a row.
     clean: u32,
+    /// A report that was not clean came at some time.
+    unclean_seen: bool,
     /// Stats reports in a row whose estimate equalled the one before.
     still: u32,
     /// The estimate at the last stats report, bit/s.
@@ -70,6 +72,7 @@ impl Default for Stall {
     fn default() -> Self {
         Stall {
             clean: 0,
+            unclean_seen: false,
             still: 0,
             last_estimate: None,
             not_before: None,
@@ -87,6 +90,7 @@ impl Stall {
         self.clean = if clean {
             self.clean.saturating_add(1)
         } else {
+            self.unclean_seen = true;
             0
         };
         self.still = if self.last_estimate == Some(estimate_bps) {
@@ -95,6 +99,13 @@ impl Stall {
             0
         };
         self.last_estimate = Some(estimate_bps);
+    }
+
+    /// Whether a stats report showed loss or a queue (or no figures) and the link has not
+    /// proved clean since ([`CLEAN_REPORTS`] clean reports in a row): a line with no room to
+    /// spare, where a probe takes what audio needs. False before any report.
+    pub fn unclean(&self) -> bool {
+        self.unclean_seen && self.clean < CLEAN_REPORTS
     }
 
     /// At a selection tick at `now`: whether to restart the estimator now. `short`: the

@@ -18,7 +18,7 @@ use sfu::engine::{Core, Output, Received, SILENCE_TIMEOUT};
 use sfu::{Layer, PeerId, PeerLayout, SfuEvent, Source, Subscription, TrackKind};
 use str0m::change::SdpPendingOffer;
 use str0m::format::Codec;
-use str0m::media::Mid;
+use str0m::media::{Mid, Pt};
 use str0m::net::Protocol;
 use str0m::rtp::RtpWrite;
 use str0m::{Event, Input, Output as RtcOutput, Rtc};
@@ -48,6 +48,8 @@ struct Client {
     /// When each keyframe request (PLI) from the core reached it.
     keyframe_requests: Vec<Instant>,
     seq: u64,
+    /// Every media packet received, payload type and payload (kept only when asked for).
+    packets: Option<Vec<(Pt, Vec<u8>)>>,
 }
 
 /// The core and its clients on one virtual clock.
@@ -74,10 +76,20 @@ impl Net {
     /// A browser that publishes a microphone and (when `camera`) a simulcast camera, and
     /// receives on one audio and one video slot. Returns its index.
     fn join(&mut self, camera: bool) -> usize {
+        self.join_with(camera, false)
+    }
+
+    /// As [`Net::join`], offering Opus in RED when `red`; the client keeps every packet it
+    /// receives.
+    fn join_with(&mut self, camera: bool, red: bool) -> usize {
         let n = self.clients.len();
         let id = PeerId(n as u64 + 1);
         let addr = SocketAddr::from((Ipv4Addr::new(10, 0, 1, n as u8 + 1), 50_000));
-        let mut rtc = harness::browser(addr, self.now);
+        let mut rtc = if red {
+            browser_offering_red(addr, self.now)
+        } else {
+            harness::browser(addr, self.now)
+        };
         let mut api = rtc.sdp_api();
         let audio_mid = harness::add_microphone(&mut api);
         let video_mid = camera.then(|| harness::add_camera(&mut api));
@@ -97,6 +109,7 @@ impl Net {
             datagrams: 0,
             keyframe_requests: Vec::new(),
             seq: 1,
+            packets: None,
         });
         n
     }
@@ -211,6 +224,9 @@ impl Net {
                             }
                         }
                         RtcOutput::Event(Event::RtpPacket(p)) => {
+                            if let Some(kept) = c.packets.as_mut() {
+                                kept.push((p.header.payload_type, p.payload.to_vec()));
+                            }
                             let mark = match p.payload.first() {
                                 Some(&AUDIO) => AUDIO,
                                 _ => p.payload.get(2).copied().unwrap_or(0),
@@ -242,6 +258,20 @@ impl Net {
             panic!("no audio to send on");
         };
         let write = RtpWrite::new(pt, c.seq.into(), (c.seq * 960) as u32, now, vec![AUDIO, 1]);
+        c.seq += 1;
+        let mut api = c.rtc.direct_api();
+        api.stream_tx_by_mid(mid, None)
+            .expect("audio stream")
+            .write_rtp(write);
+        self.pump();
+    }
+
+    /// Client `n` sends one RTP packet on its microphone: `payload` on payload type `pt`.
+    fn send_audio_as(&mut self, n: usize, pt: Pt, payload: Vec<u8>) {
+        let now = self.now;
+        let c = &mut self.clients[n];
+        let mid = c.audio_mid.expect("a microphone");
+        let write = RtpWrite::new(pt, c.seq.into(), (c.seq * 960) as u32, now, payload);
         c.seq += 1;
         let mut api = c.rtc.direct_api();
         api.stream_tx_by_mid(mid, None)
@@ -464,4 +494,106 @@ fn a_datagram_from_no_peer_goes_nowhere() {
     assert_eq!(got, nothing);
     assert!(matches!(net.core.poll_output(), Output::Timeout(_)));
     assert_eq!(net.core.peer_count(), 1);
+}
+
+/// A browser's peer connection at `addr` that offers Opus in RED (RFC 2198) as Chromium does.
+fn browser_offering_red(addr: SocketAddr, now: Instant) -> Rtc {
+    let mut rtc = Rtc::builder()
+        .set_rtp_mode(true)
+        .enable_opus(true, true)
+        .build(now);
+    rtc.add_local_candidate(str0m::Candidate::host(addr, "udp").expect("candidate"));
+    rtc
+}
+
+/// The RED (RFC 2198) payload Chromium sends: the previous frame as a redundant block (960
+/// samples back), then the current one, both Opus on `opus`.
+fn red_payload(opus: u8, previous: &[u8], current: &[u8]) -> Vec<u8> {
+    let header = 0x8000_0000u32 | (u32::from(opus) << 24) | (960 << 10) | previous.len() as u32;
+    let mut p = header.to_be_bytes().to_vec();
+    p.push(opus);
+    p.extend_from_slice(previous);
+    p.extend_from_slice(current);
+    p
+}
+
+#[test]
+fn opus_in_red_is_forwarded_as_is_to_red_subscribers_and_as_its_primary_to_the_others() {
+    let mut net = Net::new();
+    let publisher = net.join_with(false, true);
+    let with_red = net.join_with(false, true);
+    let without = net.join_with(false, false);
+    net.connect_all();
+    for n in [with_red, without] {
+        net.clients[n].packets = Some(Vec::new());
+        net.subscribe(n, publisher, TrackKind::Audio, Layer::High);
+    }
+    let rtc = &net.clients[publisher].rtc;
+    let opus = pt_of(rtc, Codec::Opus).expect("opus");
+    let red = rtc
+        .codec_config()
+        .find(|p| p.pt() == opus)
+        .and_then(|p| p.red())
+        .expect("the core answered RED to a publisher that offered it");
+    let mut frame = 0u8;
+    net.run(Duration::from_secs(1), |net| {
+        let (previous, current) = ([AUDIO, frame.wrapping_sub(1)], [AUDIO, frame, 0x55]);
+        frame = frame.wrapping_add(1);
+        net.send_audio_as(publisher, red, red_payload(*opus, &previous, &current));
+        if frame == 25 {
+            // A redundant block said to be longer than the whole payload.
+            let mut bad = red_payload(*opus, &[0xBB; 3], &[0xBB]);
+            bad[3] = 200;
+            net.send_audio_as(publisher, red, bad);
+        }
+    });
+    let sub_red = pt_of(&net.clients[with_red].rtc, Codec::Opus)
+        .and_then(|o| {
+            net.clients[with_red]
+                .rtc
+                .codec_config()
+                .find(|p| p.pt() == o)?
+                .red()
+        })
+        .expect("RED negotiated with the subscriber that offered it");
+    let plain = pt_of(&net.clients[without].rtc, Codec::Opus).expect("opus");
+    assert!(
+        net.clients[without]
+            .rtc
+            .codec_config()
+            .params()
+            .iter()
+            .all(|p| p.red().is_none()),
+        "no RED for a subscriber that did not offer it"
+    );
+    let got_red = net.clients[with_red].packets.take().expect("kept");
+    let got_plain = net.clients[without].packets.take().expect("kept");
+    assert!(got_red.len() >= 40, "{} of 50 RED packets", got_red.len());
+    assert!(
+        got_plain.len() >= 40,
+        "{} of 50 plain packets",
+        got_plain.len()
+    );
+    for (pt, payload) in &got_red {
+        assert_eq!(*pt, sub_red, "RED goes out as RED");
+        let (inner, primary) = sfu::red::primary(payload).expect("a whole RED payload");
+        assert_eq!(inner, *opus);
+        assert_eq!(primary.len(), 3, "{payload:?}");
+    }
+    for (pt, payload) in &got_plain {
+        assert_eq!(
+            *pt, plain,
+            "plain Opus on the subscriber's Opus payload type"
+        );
+        assert_eq!(payload.len(), 3, "the primary block alone: {payload:?}");
+        assert_eq!((payload[0], payload[2]), (AUDIO, 0x55));
+    }
+    // In order, one packet per frame: the malformed one went to nobody.
+    let frames: Vec<u8> = got_plain.iter().map(|(_, p)| p[1]).collect();
+    assert!(
+        frames.windows(2).all(|w| w[1] == w[0].wrapping_add(1)),
+        "{frames:?}"
+    );
+    let bad = |p: &(Pt, Vec<u8>)| p.1.contains(&0xBB);
+    assert!(!got_red.iter().any(bad) && !got_plain.iter().any(bad));
 }

@@ -181,7 +181,13 @@ impl Harness {
     }
 
     fn packet(&mut self, rtp: Rtp<'_>) {
-        let info = |video, clock_rate| Some(PtInfo { video, clock_rate });
+        let info = |video, clock_rate| {
+            Some(PtInfo {
+                video,
+                clock_rate,
+                red: false,
+            })
+        };
         let info = match rtp.pt {
             PT_VP8 => info(Some(VideoCodec::Vp8), 90_000),
             PT_H264 => info(Some(VideoCodec::H264), 90_000),
@@ -191,6 +197,9 @@ impl Harness {
                 // descriptor of a video track; still, no payload may crash the parsers.
                 check_vp8(rtp.payload);
                 let _ = is_keyframe_start(VideoCodec::H264, rtp.payload);
+                // A RED payload (issue 18): its primary and a payload-type rewrite.
+                let _ = sfu::red::primary(rtp.payload);
+                let _ = sfu::red::rewrite_pt(rtp.payload, 111, 96);
                 None
             }
         };

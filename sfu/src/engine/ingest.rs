@@ -40,6 +40,8 @@ pub struct PtInfo {
     pub video: Option<VideoCodec>,
     /// RTP clock rate, Hz.
     pub clock_rate: u32,
+    /// The payload type is Opus wrapped in RED (RFC 2198, see [`crate::red`]).
+    pub red: bool,
 }
 
 /// The parts of one received RTP packet ingest reads (str0m has decrypted and parsed it).
@@ -152,6 +154,10 @@ impl UpTrack {
         let Some(info) = pkt.info else {
             return Err(Dropped::UnknownPayloadType);
         };
+        // A RED payload whose blocks do not add up has no primary to forward or unwrap.
+        if info.red && crate::red::layout(pkt.payload).is_err() {
+            return Err(Dropped::Malformed);
+        }
         let switch_point = match (self.kind, info.video) {
             (k, _) if k.is_audio() => true,
             (_, Some(VideoCodec::Vp8)) => vp8.is_some_and(|d| d.keyframe),
@@ -246,6 +252,7 @@ mod tests {
     const OPUS: PtInfo = PtInfo {
         video: None,
         clock_rate: 48_000,
+        red: false,
     };
 
     fn packet(payload: &[u8], info: Option<PtInfo>) -> Packet<'_> {
@@ -284,11 +291,25 @@ mod tests {
     }
 
     #[test]
+    fn a_red_payload_whose_blocks_do_not_add_up_is_malformed_and_a_whole_one_passes() {
+        let mut t = UpTrack::new(TrackKind::Audio, "0".into());
+        let red = PtInfo { red: true, ..OPUS };
+        // One redundant block said to be 200 bytes long, in a 9-byte payload.
+        let bad = [0xEF, 0x0F, 0x00, 0xC8, 111, 1, 2, 3, 4];
+        let got = t.read(&packet(&bad, Some(red)), Instant::now());
+        assert_eq!(got.unwrap_err(), Dropped::Malformed);
+        // The same with a 2-byte redundant block: the rest is the primary.
+        let good = [0xEF, 0x0F, 0x00, 0x02, 111, 1, 2, 3, 4];
+        assert!(t.read(&packet(&good, Some(red)), Instant::now()).is_ok());
+    }
+
+    #[test]
     fn a_vp8_payload_without_a_descriptor_is_malformed() {
         let mut t = UpTrack::new(TrackKind::Camera, "1".into());
         let vp8 = PtInfo {
             video: Some(VideoCodec::Vp8),
             clock_rate: 90_000,
+            red: false,
         };
         // X bit set, extension byte missing.
         let got = t.read(&packet(&[0x80], Some(vp8)), Instant::now());
@@ -301,6 +322,7 @@ mod tests {
         let h264 = PtInfo {
             video: Some(VideoCodec::H264),
             clock_rate: 90_000,
+            red: false,
         };
         let now = Instant::now();
         let mut p = packet(&[0x41, 0], Some(h264));

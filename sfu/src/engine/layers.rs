@@ -112,10 +112,17 @@ impl Core {
             info!(subscriber = %sub.id, estimate = bps, "estimator stalled on a recovered link: restarted");
             sub.rtc.bwe().reset(str0m::bwe::Bitrate::bps(bps));
         }
-        // Pad towards the next step up, probe towards the desired rate (see Downlink).
+        // Pad towards the next step up, probe towards the desired rate (see Downlink). A
+        // desired rate of 0 stops every kind of str0m probe (each is capped at twice it, and
+        // none goes under 5 kbit/s): audio first on a starved line.
+        let desired = if update.probing {
+            update.desired_bps
+        } else {
+            0
+        };
         sub.rtc.bwe().set_bitrate(
             str0m::bwe::Bitrate::bps(update.probe_bps),
-            str0m::bwe::Bitrate::bps(update.desired_bps),
+            str0m::bwe::Bitrate::bps(desired),
         );
         sub.dirty = true;
         self.dirty.push(sidx);

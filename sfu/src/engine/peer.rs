@@ -5,6 +5,7 @@
 //! (mids never change meaning); removed when the connection dies or signaling removes it.
 //! Owned by the engine; nothing else holds a reference.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
@@ -36,12 +37,25 @@ pub(crate) struct Slot {
     /// Source as (publisher peer index, track index).
     pub source: Option<(usize, usize)>,
     pub down: DownTrack,
-    /// Publisher payload type → this slot's payload type for the same codec.
-    pub pt_map: Vec<(Pt, Pt)>,
+    /// Publisher payload type → how it goes out on this slot (same codec).
+    pub pt_map: Vec<(Pt, PtRoute)>,
     /// Highest layer the routing wants here.
     pub max: Layer,
     /// Share of a tight link (see [`crate::Source::priority`]).
     pub priority: u8,
+}
+
+/// How packets of one publisher payload type go out on a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PtRoute {
+    /// The payload as is, on this payload type.
+    Same(Pt),
+    /// Opus in RED to a subscriber that negotiated RED too: RED on payload type `to`, its
+    /// block headers naming the subscriber's Opus payload type instead of the publisher's.
+    Red { to: Pt, opus_from: Pt, opus_to: Pt },
+    /// Opus in RED to a subscriber without RED: the primary block alone, as Opus on `to`
+    /// (see [`crate::red`]).
+    Unwrap { to: Pt, opus_from: Pt },
 }
 
 /// Classification of an incoming packet's SSRC.
@@ -105,7 +119,8 @@ impl Peer {
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .clear_codecs()
-            .enable_opus(true, false)
+            // RED (RFC 2198) is answered to browsers that offer it, and only to them.
+            .enable_opus(true, true)
             .enable_vp8(true)
             .enable_h264(true)
             .set_stats_interval(Some(crate::STATS_INTERVAL))
@@ -355,7 +370,7 @@ impl Peer {
         &mut self,
         slot: usize,
         source: (usize, usize),
-        pt_map: Vec<(Pt, Pt)>,
+        pt_map: Vec<(Pt, PtRoute)>,
         max: Layer,
         priority: u8,
     ) {
@@ -417,7 +432,11 @@ impl Peer {
         if let Some((_, info)) = self.pts.iter().find(|(p, _)| *p == pt) {
             return *info;
         }
-        let info = self.rtc.codec_config().find(|p| p.pt() == pt).map(|p| {
+        let info = self
+            .rtc
+            .codec_config()
+            .find(|p| p.pt() == pt || p.red() == Some(pt));
+        let info = info.map(|p| {
             let spec = p.spec();
             PtInfo {
                 video: match spec.codec {
@@ -426,28 +445,48 @@ impl Peer {
                     _ => None,
                 },
                 clock_rate: spec.clock_rate.get(),
+                red: p.pt() != pt,
             }
         });
         self.pts.push((pt, info));
         info
     }
 
-    /// Publisher payload type → slot payload type pairs for every codec both sides have.
-    pub fn pt_map_for(&self, slot: usize, publisher: &Peer) -> Vec<(Pt, Pt)> {
+    /// How each publisher payload type goes out on `slot`, for every codec both sides have;
+    /// a publisher's RED goes out as RED, or unwrapped for a subscriber without it.
+    pub fn pt_map_for(&self, slot: usize, publisher: &Peer) -> Vec<(Pt, PtRoute)> {
         let Some(media) = self.rtc.media(self.slots[slot].mid) else {
             return Vec::new();
         };
         let usable = media.remote_pts();
-        publisher
-            .rtc
-            .codec_config()
-            .params()
-            .iter()
-            .filter_map(|p| {
-                let mine = self.rtc.codec_config().match_params(*p)?;
-                usable.contains(&mine.pt()).then_some((p.pt(), mine.pt()))
-            })
-            .collect()
+        let mut map = Vec::new();
+        for p in publisher.rtc.codec_config().params() {
+            let Some(mine) = self.rtc.codec_config().match_params(*p) else {
+                continue;
+            };
+            if !usable.contains(&mine.pt()) {
+                continue;
+            }
+            map.push((p.pt(), PtRoute::Same(mine.pt())));
+            if let Some(red) = p.red() {
+                let (opus_from, opus_to) = (p.pt(), mine.pt());
+                map.push((
+                    red,
+                    match mine.red() {
+                        Some(to) => PtRoute::Red {
+                            to,
+                            opus_from,
+                            opus_to,
+                        },
+                        None => PtRoute::Unwrap {
+                            to: opus_to,
+                            opus_from,
+                        },
+                    },
+                ));
+            }
+        }
+        map
     }
 
     /// Writes one forwarded packet into a slot, with its VP8 PictureID and TL0PICIDX
@@ -461,11 +500,14 @@ impl Peer {
         vp8: Option<&Vp8Descriptor>,
     ) -> bool {
         let s = &self.slots[slot];
-        let Some(&(_, pt)) = s
+        let Some(&(_, route)) = s
             .pt_map
             .iter()
             .find(|(src, _)| *src == pkt.header.payload_type)
         else {
+            return false;
+        };
+        let Some((pt, payload)) = routed(route, &pkt.payload) else {
             return false;
         };
         let is_video = s.kind == MediaKind::Video;
@@ -481,16 +523,10 @@ impl Peer {
         let Some(tx) = api.stream_tx_by_mid(mid, None) else {
             return false;
         };
-        let mut write = RtpWrite::new(
-            pt,
-            out.seq.into(),
-            out.ts,
-            pkt.timestamp,
-            pkt.payload.clone(),
-        )
-        .marker(pkt.header.marker)
-        .nackable(is_video)
-        .ext_vals(ext);
+        let mut write = RtpWrite::new(pt, out.seq.into(), out.ts, pkt.timestamp, payload)
+            .marker(pkt.header.marker)
+            .nackable(is_video)
+            .ext_vals(ext);
         // The payload stays shared across the fan-out: str0m patches the descriptor bytes as
         // it serializes this slot's copy (resends included).
         if let Some(patch) = vp8.and_then(|d| vp8_patch(d, &out)) {
@@ -540,6 +576,30 @@ impl Peer {
             }
             None => false,
         }
+    }
+}
+
+/// The payload type and payload `route` sends `payload` with: `None` for a RED payload with
+/// no Opus primary to take out (ingest dropped malformed ones already).
+fn routed(route: PtRoute, payload: &Arc<[u8]>) -> Option<(Pt, Arc<[u8]>)> {
+    match route {
+        PtRoute::Same(pt) => Some((pt, payload.clone())),
+        PtRoute::Red {
+            to,
+            opus_from,
+            opus_to,
+        } if opus_from == opus_to => Some((to, payload.clone())),
+        PtRoute::Red {
+            to,
+            opus_from,
+            opus_to,
+        } => crate::red::rewrite_pt(payload, *opus_from, *opus_to)
+            .ok()
+            .map(|p| (to, p.into())),
+        PtRoute::Unwrap { to, opus_from } => match crate::red::primary(payload) {
+            Ok((pt, primary)) if pt == *opus_from => Some((to, primary.into())),
+            _ => None,
+        },
     }
 }
 

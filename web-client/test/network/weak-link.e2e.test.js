@@ -74,6 +74,31 @@ async function fromChair(/** @type {import('playwright-core').Page} */ page) {
 }
 
 /**
+ * The chair's audio as received by `page` (its `inbound-rtp` counters) and the codec it
+ * arrives in (`audio/red`: Opus with RFC 2198 redundancy).
+ */
+async function chairAudio(/** @type {import('playwright-core').Page} */ page) {
+  const s = await snapshot(page);
+  const mid = s.slots.find((sl) => sl.kind === 'audio' && sl.site_id === 'chair')?.mid;
+  /** @type {any} */
+  const a = s.stats.find((x) => x.type === 'inbound-rtp' && x.mid === mid);
+  /** @type {any} */
+  const codec = s.stats.find((x) => x.type === 'codec' && x.id === a?.codecId);
+  return {
+    received: a?.packetsReceived ?? 0,
+    lost: a?.packetsLost ?? 0,
+    concealed: a?.concealedSamples ?? 0,
+    samples: a?.totalSamplesReceived ?? 0,
+    codec: codec?.mimeType ?? '',
+  };
+}
+
+/** Whether the SFU's answer to `page` negotiated Opus in RED on its audio. */
+async function answeredRed(/** @type {import('playwright-core').Page} */ page) {
+  return page.evaluate(() => /red\/48000\/2/i.test(/** @type {any} */ (window).diemcau.pc.remoteDescription?.sdp ?? ''));
+}
+
+/**
  * The layer the SFU forwards to `site` now (3 high, 2 mid, 1 low, 0 none), from the
  * `diemcau_site_video_layer` series of a real `/metrics` scrape, parsed.
  */
@@ -179,6 +204,26 @@ test('at 60 kbit/s video pauses and audio continues; lifted, video comes back', 
   assert.ok(b.videoBytes - a.videoBytes < 3000, `video paused (${b.videoBytes - a.videoBytes} bytes in 3 s)`);
   assert.ok(b.audioPackets > a.audioPackets + 50, `audio continues (${b.audioPackets - a.audioPackets} packets in 3 s)`);
   console.log(`# weak link at 60 kbit/s: audio-only after ${pausedAfter.toFixed(1)} s; then ${b.audioPackets - a.audioPackets} audio packets in 3 s`);
+  // Audio first (issue 18): over 10 s of audio alone, the chair's audio as the site's
+  // browser counts it. Chromium offers Opus in RED and the SFU answers it.
+  const red = await answeredRed(weak);
+  const a0 = await chairAudio(weak);
+  await sleep(10_000);
+  const a1 = await chairAudio(weak);
+  const received = a1.received - a0.received;
+  const lost = a1.lost - a0.lost;
+  const lostShare = lost / Math.max(1, received + lost);
+  const concealedShare = (a1.concealed - a0.concealed) / Math.max(1, a1.samples - a0.samples);
+  console.log(
+    `# weak link audio at 60 kbit/s + 3%: received ${received}, lost ${lost} (${(lostShare * 100).toFixed(1)}%), concealed ${(concealedShare * 100).toFixed(1)}% of samples, codec ${a1.codec}, RED answered: ${red}`,
+  );
+  assert.ok(red, 'the SFU negotiated Opus RED with the site');
+  // What is met with margin on this line (load-tests/RESULTS.md, issue 18): 279-292 packets
+  // and 10-17% of samples concealed in 3 runs with RED (20-25% without it); the issue's goals
+  // (loss within 1% of the line's, 5% concealed) are not: RED (about twice Opus's payload)
+  // and str0m's padding floor (ARCHITECTURE.md) do not fit in 60 kbit/s beside each other.
+  assert.ok(received > 200, `audio kept arriving over 10 s (${received} packets)`);
+  assert.ok(concealedShare < 0.3, `concealed ${(concealedShare * 100).toFixed(1)}% of samples`);
   link.lift();
   const before = (await fromChair(weak)).frames;
   const back = await watch(weak, (x) => x.frames > before + 10, 30);
