@@ -50,6 +50,10 @@ pub enum RelayError {
         /// Most one link carries.
         max: usize,
     },
+    /// This node runs several media shards: the origin's answers to the link's ICE checks
+    /// carry no ufrag the dispatcher could steer by (see `engine/steer.rs`).
+    #[error("the receiving end of a relay link needs media.shards = 1")]
+    Sharded,
     /// The media plane has stopped.
     #[error("media plane is not running")]
     Stopped,

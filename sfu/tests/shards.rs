@@ -132,3 +132,13 @@ fn ice_tcp_with_several_shards_and_zero_shards_are_refused() {
     let err = Sfu::start_sharded(config(), 0, &prometheus::Registry::new()).unwrap_err();
     assert!(matches!(err, StartError::Shards { shards: 0, .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_sharded_node_refuses_to_be_the_receiving_end_of_a_relay_link() {
+    let (sfu, _events) = Sfu::start_sharded(config(), 2, &prometheus::Registry::new()).unwrap();
+    let spec = sfu::RelaySpec { audio: 1, video: 1 };
+    let err = sfu.relay_offer(PeerId(9), spec).await.unwrap_err();
+    assert!(matches!(err, sfu::RelayError::Sharded), "{err}");
+    assert_eq!(sfu.shard_peers(), vec![0, 0], "no peer was left behind");
+    sfu.shutdown();
+}

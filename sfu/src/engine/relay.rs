@@ -31,6 +31,9 @@ impl Core {
         if self.by_id.contains_key(&id) {
             return Err(RelayError::State(id));
         }
+        if self.ice_tag.is_some() {
+            return Err(RelayError::Sharded);
+        }
         // A full ICE agent pairs each local candidate with the origin's: UDP only (the
         // origin's node runs ICE-TCP for browsers behind firewalls, not for its peers).
         let local: Vec<_> = self
