@@ -145,6 +145,7 @@ impl Peer {
         sdp: &str,
         local: &[Candidate],
         shard: Option<usize>,
+        profile: crate::offer_check::Profile,
     ) -> Result<String, OfferError> {
         let m_lines = sdp.lines().filter(|l| l.starts_with("m=")).count();
         if m_lines > MAX_MEDIA_LINES {
@@ -152,7 +153,8 @@ impl Peer {
                 "offer has {m_lines} media lines, at most {MAX_MEDIA_LINES} allowed"
             )));
         }
-        crate::offer_check::check_offer(sdp).map_err(|p| OfferError::Parse(p.to_string()))?;
+        crate::offer_check::check_offer_as(sdp, profile)
+            .map_err(|p| OfferError::Parse(p.to_string()))?;
         // str0m's parse error text is parser internals (it carries a process address): it is
         // logged, never sent; the structural check above names what most offers get wrong.
         let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| {
