@@ -254,6 +254,15 @@ impl State {
         v
     }
 
+    /// The WHIP publications live now, by role name.
+    pub fn feeds(&self) -> Vec<String> {
+        self.equipment
+            .ingests
+            .keys()
+            .map(|r| r.as_str().to_owned())
+            .collect()
+    }
+
     /// What the hall's equipment publishes, for routing.
     pub(super) fn ingests(&self) -> crate::route::Ingests<'_> {
         let chair = self
