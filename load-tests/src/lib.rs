@@ -33,3 +33,4 @@ pub mod synth;
 pub mod tap;
 pub mod target;
 pub mod timeline;
+pub mod whip;

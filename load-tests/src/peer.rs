@@ -408,6 +408,40 @@ impl Peer {
         ))
     }
 
+    /// A WHIP publisher's connection (RFC 9725: what a hall's encoder offers): the
+    /// microphone and the simulcast camera, `sendonly`, and nothing else.
+    pub async fn build_publisher(
+        ip: IpAddr,
+        seed: u32,
+    ) -> anyhow::Result<(Peer, mpsc::UnboundedReceiver<PeerEvent>)> {
+        let (pc, rx) = connection(ip, false).await?;
+        let base = seed.wrapping_mul(16).wrapping_add(0x1000_0000);
+        let mic_ssrc = base;
+        let camera_ssrcs = [base + 1, base + 2, base + 3];
+        let mic = Arc::new(TrackLocalStaticRTP::new(mic_track(mic_ssrc)));
+        let camera = Arc::new(TrackLocalStaticRTP::new(camera_track(camera_ssrcs)));
+        let send = || {
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendonly,
+                streams: vec![],
+                send_encodings: vec![],
+            })
+        };
+        pc.add_transceiver_from_track(mic.clone(), send()).await?;
+        pc.add_transceiver_from_track(camera.clone(), send())
+            .await?;
+        Ok((
+            Peer {
+                pc,
+                mic,
+                camera,
+                mic_ssrc,
+                camera_ssrcs,
+            },
+            rx,
+        ))
+    }
+
     /// Creates the offer and sets it as the local description; returns its SDP. ICE
     /// candidates are gathered into it (no trickle: one host candidate on loopback).
     pub async fn offer(&self) -> anyhow::Result<String> {

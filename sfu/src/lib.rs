@@ -315,6 +315,19 @@ impl Sfu {
         peer: PeerId,
         sdp: String,
     ) -> Result<PeerLayout, OfferError> {
+        self.offer_as(shard, peer, sdp, offer_check::Profile::Site)
+            .await
+    }
+
+    /// As [`Sfu::offer_in`], for an offer from `profile`: a WHIP publisher or a WHEP player
+    /// has a layout of its own ([`offer_check::Profile`]).
+    pub async fn offer_as(
+        &self,
+        shard: usize,
+        peer: PeerId,
+        sdp: String,
+        profile: offer_check::Profile,
+    ) -> Result<PeerLayout, OfferError> {
         let shard = *self
             .placed
             .lock()
@@ -322,8 +335,16 @@ impl Sfu {
             .entry(peer)
             .or_insert(shard % self.commands.len());
         let (reply, rx) = tokio::sync::oneshot::channel();
-        self.send_to(shard, Command::Offer { peer, sdp, reply })
-            .map_err(|_| OfferError::Stopped)?;
+        self.send_to(
+            shard,
+            Command::Offer {
+                peer,
+                sdp,
+                profile,
+                reply,
+            },
+        )
+        .map_err(|_| OfferError::Stopped)?;
         rx.await.map_err(|_| OfferError::Stopped)?
     }
 

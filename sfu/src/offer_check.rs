@@ -93,6 +93,28 @@ pub enum OfferProblem {
         "the first media section must be the microphone: `audio`, `sendonly` or `sendrecv` (even with no track)"
     )]
     FirstNotMicrophone,
+    /// A WHIP publisher's section that receives, or a WHEP player's section that sends.
+    #[error("media section mid {mid:?} is `{direction}`; {expected}")]
+    WrongDirection {
+        /// The section's mid.
+        mid: String,
+        /// Its direction as offered (`sendonly` when none is given).
+        direction: String,
+        /// What the endpoint takes.
+        expected: &'static str,
+    },
+    /// A WHIP offer with a second audio or a third video section.
+    #[error("a WHIP offer publishes at most one audio and one video section; mid {mid:?} is one too many")]
+    TooManyIngestSections {
+        /// The section's mid.
+        mid: String,
+    },
+    /// A WHIP video section with simulcast rids other than q, h, f.
+    #[error("video section mid {mid:?} sends simulcast; the rids must be q, h and f (low, mid, high) with `urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id`, or send one encoding without simulcast")]
+    IngestSimulcast {
+        /// The section's mid.
+        mid: String,
+    },
     /// A sending section after a receive slot.
     #[error("media section mid {mid:?} sends after a receive slot; sending sections come first")]
     SendAfterReceive {
@@ -121,8 +143,26 @@ struct Section {
 const MID_EXT: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
 const RID_EXT: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 
-/// Checks an offer's structure; `Ok` means the WebRTC stack may parse it.
+/// Who sends an offer, which fixes the layout it must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// A site's browser: microphone, simulcast camera, screen, then receive slots.
+    #[default]
+    Site,
+    /// A WHIP publisher (a hall's encoder or OBS): sending sections only, at most one audio
+    /// and one video; simulcast optional (rids q, h, f when offered).
+    Ingest,
+    /// A WHEP player: receiving sections only.
+    Viewer,
+}
+
+/// Checks a site's offer ([`Profile::Site`]); `Ok` means the WebRTC stack may parse it.
 pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
+    check_offer_as(sdp, Profile::Site)
+}
+
+/// Checks an offer's structure for `profile`; `Ok` means the WebRTC stack may parse it.
+pub fn check_offer_as(sdp: &str, profile: Profile) -> Result<(), OfferProblem> {
     let mut session = Section::default();
     let mut bundle: Option<Vec<String>> = None;
     let mut sections: Vec<Section> = Vec::new();
@@ -200,7 +240,7 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
         let d = s.direction.as_deref().or(session.direction.as_deref());
         !s.rejected && matches!(d, None | Some("sendonly") | Some("sendrecv"))
     };
-    if sections[0].kind != "audio" || !sends(&sections[0]) {
+    if profile == Profile::Site && (sections[0].kind != "audio" || !sends(&sections[0])) {
         return Err(OfferProblem::FirstNotMicrophone);
     }
     // Under BUNDLE the transport attributes may be given once, for every section.
@@ -216,6 +256,7 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
     }
     let mut receiving = false;
     let mut camera_seen = false;
+    let mut counts = (0usize, 0usize);
     for (n, s) in sections.iter().enumerate() {
         if s.kind != "audio" && s.kind != "video" {
             return Err(OfferProblem::Kind {
@@ -245,6 +286,10 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
         if !s.extensions.iter().any(|e| e == MID_EXT) {
             return Err(OfferProblem::NoMidExtension { mid });
         }
+        if profile != Profile::Site {
+            endpoint_section(s, &mid, sends(s), profile, &mut counts)?;
+            continue;
+        }
         if s.kind == "video" && sends(s) && !camera_seen {
             camera_seen = true;
             if !simulcast_qhf(s) {
@@ -258,6 +303,60 @@ pub fn check_offer(sdp: &str) -> Result<(), OfferProblem> {
         } else {
             receiving = true;
         }
+    }
+    Ok(())
+}
+
+/// A WHIP or WHEP section: its direction fits the endpoint; a publisher sends one audio and
+/// one video at most (a hall's mixer has one program out), simulcast only as q, h, f (the
+/// layers the SFU forwards by name). `counts` is (audio, video) seen so far.
+fn endpoint_section(
+    s: &Section,
+    mid: &str,
+    sends: bool,
+    profile: Profile,
+    counts: &mut (usize, usize),
+) -> Result<(), OfferProblem> {
+    let direction = || s.direction.clone().unwrap_or_else(|| "sendonly".into());
+    match profile {
+        Profile::Ingest => {
+            if !sends {
+                return Err(OfferProblem::WrongDirection {
+                    mid: mid.to_owned(),
+                    direction: direction(),
+                    expected: "a WHIP publisher's sections send (`sendonly`)",
+                });
+            }
+            let n = if s.kind == "audio" {
+                &mut counts.0
+            } else {
+                &mut counts.1
+            };
+            *n += 1;
+            if *n > 1 {
+                return Err(OfferProblem::TooManyIngestSections {
+                    mid: mid.to_owned(),
+                });
+            }
+            if s.kind == "video"
+                && (s.simulcast.is_some() || !s.rids.is_empty())
+                && !simulcast_qhf(s)
+            {
+                return Err(OfferProblem::IngestSimulcast {
+                    mid: mid.to_owned(),
+                });
+            }
+        }
+        Profile::Viewer => {
+            if s.direction.as_deref() != Some("recvonly") {
+                return Err(OfferProblem::WrongDirection {
+                    mid: mid.to_owned(),
+                    direction: direction(),
+                    expected: "a WHEP player's sections are `recvonly`",
+                });
+            }
+        }
+        Profile::Site => {}
     }
     Ok(())
 }
@@ -375,6 +474,67 @@ mod tests {
             ),
             "{:?}",
             check_offer(&swapped)
+        );
+    }
+
+    /// The captured offer's session part followed by its sections that `keep` picks.
+    fn sections_of(keep: impl Fn(usize, &str) -> bool) -> String {
+        let head = CHROMIUM.find("m=").unwrap();
+        let mut out = CHROMIUM[..head].to_owned();
+        for (i, sec) in CHROMIUM[head..].split("m=").skip(1).enumerate() {
+            if keep(i, sec) {
+                out.push_str("m=");
+                out.push_str(sec);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_whip_offer_of_microphone_and_camera_passes_and_a_screen_more_is_refused() {
+        let whip = sections_of(|i, _| i < 2);
+        assert_eq!(check_offer_as(&whip, Profile::Ingest), Ok(()));
+        let unlayered = whip
+            .lines()
+            .filter(|l| !l.starts_with("a=rid:") && !l.starts_with("a=simulcast:"))
+            .collect::<Vec<_>>()
+            .join("\r\n");
+        assert_eq!(check_offer_as(&unlayered, Profile::Ingest), Ok(()));
+        assert!(
+            matches!(
+                check_offer_as(
+                    &sections_of(|i, _| i < 3).replacen("a=recvonly", "a=sendonly", 1),
+                    Profile::Ingest
+                ),
+                Err(OfferProblem::TooManyIngestSections { .. })
+            ),
+            "the screen is a second video"
+        );
+        let odd_rids = whip.replace("a=rid:q send", "a=rid:0 send");
+        assert!(matches!(
+            check_offer_as(&odd_rids, Profile::Ingest),
+            Err(OfferProblem::IngestSimulcast { .. })
+        ));
+    }
+
+    #[test]
+    fn a_whip_offer_with_a_receive_slot_is_refused_naming_it() {
+        let with_slot = sections_of(|i, sec| i < 2 || (i == 3 && sec.contains("a=recvonly")));
+        let got = check_offer_as(&with_slot, Profile::Ingest);
+        assert!(
+            matches!(&got, Err(OfferProblem::WrongDirection { direction, .. }) if direction == "recvonly"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_whep_offer_takes_only_receiving_sections() {
+        let player = sections_of(|_, sec| sec.contains("a=recvonly"));
+        assert_eq!(check_offer_as(&player, Profile::Viewer), Ok(()));
+        let got = check_offer_as(CHROMIUM, Profile::Viewer);
+        assert!(
+            matches!(&got, Err(OfferProblem::WrongDirection { mid, .. }) if mid == "0"),
+            "{got:?}"
         );
     }
 }

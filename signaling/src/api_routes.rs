@@ -18,6 +18,7 @@ use crate::api::{
     NAME_PATTERN, TITLE_PATTERN,
 };
 use crate::api_admin;
+use crate::api_media;
 use crate::rollcall::{self, Attendance};
 use crate::state::AppState;
 
@@ -27,11 +28,12 @@ use crate::state::AppState;
     paths(
         create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv,
         api_admin::reissue_link, api_admin::end_meeting, api_admin::delete_meeting,
-        api_admin::edit_meeting
+        api_admin::edit_meeting, api_media::issue_media_token
     ),
     components(schemas(
         CreateMeeting, SiteInput, MeetingCreated, api_admin::EditMeeting, api_admin::MeetingEdited, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
-        Attendance, rollcall::SiteAttendance, rollcall::Stay
+        Attendance, rollcall::SiteAttendance, rollcall::Stay,
+        api_media::IssueMediaToken, api_media::MediaTokenRole, api_media::MediaToken
     )),
     modifiers(&BearerAuth)
 )]
@@ -83,6 +85,10 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/meetings/{id}/sites/{site_id}/link",
             post(api_admin::reissue_link),
+        )
+        .route(
+            "/meetings/{id}/media-tokens",
+            post(api_media::issue_media_token),
         )
         .route("/meetings/{id}/attendance", get(get_attendance))
         .route("/meetings/{id}/attendance.csv", get(get_attendance_csv))

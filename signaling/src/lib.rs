@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod api_admin;
+pub mod api_media;
 pub mod api_routes;
 pub mod clock;
 pub mod config;
@@ -43,6 +44,7 @@ pub mod tls;
 pub mod token;
 pub mod turn;
 pub mod web;
+pub mod whip;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -79,6 +81,13 @@ pub fn start_sharded(
             match ev {
                 SfuEvent::Disconnected(peer) => {
                     if let Some((meeting, site)) = owner(&peer) {
+                        // The hall's equipment (`whip:`/`whep:` names): its resource ends.
+                        if site.starts_with("whip:") || site.starts_with("whep:") {
+                            let lost = meeting::ingest::Lost { peer };
+                            let _ = meeting.apply(lost, &state);
+                            whip::count(&state, &meeting);
+                            continue;
+                        }
                         let lost = meeting::membership::MediaLost { site, peer };
                         let _ = meeting.apply(lost, &state);
                     } else if state.relay_links.forget(peer).await {

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub joins_refused: IntCounterVec,
     /// Per-site series.
     pub sites: SiteMetrics,
+    /// The hall's equipment per meeting: WHEP players watching, WHIP publications live.
+    pub media_endpoints: IntGaugeVec,
 }
 
 impl Metrics {
@@ -79,6 +81,13 @@ impl Metrics {
                 &["reason"],
             )?,
             sites: SiteMetrics::new()?,
+            media_endpoints: IntGaugeVec::new(
+                Opts::new(
+                    "diemcau_signaling_media_endpoints",
+                    "The hall's equipment per meeting: WHEP players watching (role viewer), WHIP publications live (chair-camera, presentation)",
+                ),
+                &["meeting", "role"],
+            )?,
         };
         // Present from the start at 0, so an alert on its rate needs no first refusal.
         m.joins_refused.with_label_values(&["capacity"]);
@@ -91,6 +100,7 @@ impl Metrics {
         registry.register(Box::new(m.checks.clone()))?;
         registry.register(Box::new(m.resumes.clone()))?;
         registry.register(Box::new(m.joins_refused.clone()))?;
+        registry.register(Box::new(m.media_endpoints.clone()))?;
         m.sites.register(registry)?;
         // Another registry in this process (tests) may hold it already: not an error here.
         let _ = registry.register(Box::new(

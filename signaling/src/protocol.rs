@@ -350,6 +350,20 @@ pub struct StatsTotals {
     pub up_kbps: f64,
     /// Sum of the sites' downstream bitrates, kbit/s.
     pub down_kbps: f64,
+    /// WHEP players watching the program now (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub viewers: u32,
+    /// Since when each of them watches, Unix milliseconds, oldest first (the operators'
+    /// list; absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub viewers_since_ms: Vec<u64>,
+    /// WHIP publications live now: `chair-camera`, `presentation` (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Meeting identity as shown to participants.

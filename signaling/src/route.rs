@@ -134,6 +134,28 @@ pub struct Overrides<'a> {
     pub audio_only: &'a HashSet<String>,
 }
 
+/// One publication of the hall's own equipment (WHIP).
+#[derive(Debug, Clone, Copy)]
+pub struct Ingested<'a> {
+    /// Its peer connection in the SFU.
+    pub peer: PeerId,
+    /// What it publishes (its one video is a `Camera` track, whatever it shows).
+    pub publishes: &'a [TrackKind],
+}
+
+/// What the hall's own equipment publishes (WHIP): it stands in for the chair's browser,
+/// under the chair's name and the chair's rules (muted, video stopped), so the program's
+/// rules do not change with where the picture comes from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ingests<'a> {
+    /// The chair's site id: the label of what comes in, and whose rules apply.
+    pub chair: &'a str,
+    /// Stands in for the chair's camera (and its microphone, when it carries audio).
+    pub camera: Option<Ingested<'a>>,
+    /// Stands in for the chair's screen, when no site presents.
+    pub presentation: Option<Ingested<'a>>,
+}
+
 /// Every slot of `subscriber`, the whole rule: the line check's loopback for a site checking
 /// its line, else the program or the hall ([`route`]); then the operators' audio only.
 pub fn receives(
@@ -143,10 +165,29 @@ pub fn receives(
     grid: &GridPage,
     subscriber: &Participant<'_>,
 ) -> Vec<Assignment> {
+    receives_with(
+        participants,
+        rules,
+        overrides,
+        Ingests::default(),
+        grid,
+        subscriber,
+    )
+}
+
+/// As [`receives`], with what the hall's equipment publishes standing in for the chair's.
+pub fn receives_with(
+    participants: &[Participant<'_>],
+    rules: &Moderation,
+    overrides: Overrides<'_>,
+    ingests: Ingests<'_>,
+    grid: &GridPage,
+    subscriber: &Participant<'_>,
+) -> Vec<Assignment> {
     let assignments = if overrides.checking.contains(subscriber.site) {
         loopback(subscriber)
     } else {
-        route(participants, rules, grid, subscriber)
+        route_with(participants, rules, ingests, grid, subscriber)
     };
     if overrides.audio_only.contains(subscriber.site) {
         audio_only(assignments)
@@ -157,9 +198,21 @@ pub fn receives(
 
 /// Every slot of `subscriber` by the chair's rules alone. `participants` is in roster order;
 /// `grid` is the hall's page (used when the subscriber is the chair).
+#[cfg(test)]
 fn route(
     participants: &[Participant<'_>],
     rules: &Moderation,
+    grid: &GridPage,
+    subscriber: &Participant<'_>,
+) -> Vec<Assignment> {
+    route_with(participants, rules, Ingests::default(), grid, subscriber)
+}
+
+/// [`route`] with the hall's equipment standing in for the chair's browser.
+fn route_with(
+    participants: &[Participant<'_>],
+    rules: &Moderation,
+    ingests: Ingests<'_>,
     grid: &GridPage,
     subscriber: &Participant<'_>,
 ) -> Vec<Assignment> {
@@ -189,12 +242,44 @@ fn route(
         .iter()
         .find(|p| p.role == Role::Chair && p.peer != subscriber.peer);
     let presenter = rules.presenter.as_deref().and_then(find);
+    let ingested = |i: Option<Ingested<'_>>, track: TrackKind, layer: Layer, priority: u8| {
+        let i = i.filter(|i| i.peer != subscriber.peer)?;
+        let allowed = match track {
+            TrackKind::Audio => !rules.muted.contains(ingests.chair),
+            _ => !rules.video_stopped.contains(ingests.chair),
+        };
+        (allowed && i.publishes.contains(&track)).then(|| Routed {
+            site: ingests.chair.to_owned(),
+            peer: i.peer,
+            track,
+            layer,
+            priority,
+        })
+    };
+    // The presentation: a site presenting, else the hall's presentation feed.
+    let presentation = |priority: u8| {
+        let feed = rules
+            .presenter
+            .as_deref()
+            .is_none_or(|p| p == ingests.chair)
+            .then_some(ingests.presentation)
+            .flatten();
+        match feed {
+            Some(_) => ingested(feed, TrackKind::Camera, Layer::High, priority),
+            None => presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High, priority)),
+        }
+    };
+    // The chair's camera and microphone: the hall's camera feed when it publishes them.
+    let chair_track = |track: TrackKind| match ingests.camera {
+        Some(i) if i.publishes.contains(&track) => ingested(Some(i), track, Layer::High, 0),
+        _ => chair.and_then(|c| source(c, track, Layer::High, 0)),
+    };
     let mut videos: Vec<Option<Routed>> = Vec::new();
     let mut audios: Vec<Option<Routed>> = Vec::new();
     match subscriber.role {
         Role::Chair => {
             // First video slot: the presentation, so the grid keeps its slots.
-            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High, 0)));
+            videos.push(presentation(0));
             for site in &grid.sites {
                 let Some(p) = find(site) else { continue };
                 let (layer, priority) = if rules.holds_floor(site) {
@@ -220,11 +305,9 @@ fn route(
             if rules.phase != Phase::Open {
                 return idle(subscriber);
             }
-            if let Some(c) = chair {
-                videos.push(source(c, TrackKind::Camera, Layer::High, 0));
-                audios.push(source(c, TrackKind::Audio, Layer::High, 0));
-            }
-            videos.push(presenter.and_then(|p| source(p, TrackKind::Screen, Layer::High, 1)));
+            videos.push(chair_track(TrackKind::Camera));
+            audios.push(chair_track(TrackKind::Audio));
+            videos.push(presentation(1));
             let speaker_layer = if rules.holders.len() > 1 {
                 Layer::Mid
             } else {
@@ -245,6 +328,59 @@ fn route(
     }
     let mut out = fill(subscriber.video_slots, SlotKind::Video, videos);
     out.extend(fill(subscriber.audio_slots, SlotKind::Audio, audios));
+    out
+}
+
+/// What a watch-only player (WHEP) receives in its slots: the program every site receives,
+/// floor holders first (a player often takes one video and one audio: it shows and plays the
+/// speaker, and the chair when nobody holds the floor). Nobody receives a player's media: it
+/// publishes none, and it is on no grid and in no roll call (it is no participant).
+pub fn viewer_program(
+    participants: &[Participant<'_>],
+    rules: &Moderation,
+    ingests: Ingests<'_>,
+    peer: PeerId,
+    video_slots: &[String],
+    audio_slots: &[String],
+) -> Vec<Assignment> {
+    // Every program source in the sites' order: a site's view with room for all of them.
+    let room = |prefix: &str| -> Vec<String> {
+        (0..participants.len() * 2 + 4)
+            .map(|i| format!("{prefix}{i}"))
+            .collect()
+    };
+    let (v, a) = (room("v"), room("a"));
+    let wide = Participant {
+        site: "",
+        role: Role::Site,
+        peer,
+        publishes: &[],
+        video_slots: &v,
+        audio_slots: &a,
+    };
+    let grid = GridPage {
+        page: 0,
+        pages: 1,
+        page_size: 0,
+        sites: Vec::new(),
+    };
+    let all = route_with(participants, rules, ingests, &grid, &wide);
+    let floor_first = |kind: SlotKind| {
+        let mut sources: Vec<Routed> = all
+            .iter()
+            .filter(|x| x.kind == kind)
+            .filter_map(|x| x.source.clone())
+            .collect();
+        // Stable: the holders keep their order, the rest theirs.
+        sources.sort_by_key(|r| !(rules.holds_floor(&r.site) && r.track != TrackKind::Screen));
+        sources.into_iter().map(Some).collect()
+    };
+    let mut out = fill(video_slots, SlotKind::Video, floor_first(SlotKind::Video));
+    out.extend(fill(
+        audio_slots,
+        SlotKind::Audio,
+        floor_first(SlotKind::Audio),
+    ));
     out
 }
 
@@ -673,5 +809,120 @@ mod tests {
             receives(&all, &rules, plain, &grid, &all[1]),
             route(&all, &rules, &grid, &all[1])
         );
+    }
+
+    fn peers_of(a: &[Assignment], kind: SlotKind) -> Vec<u64> {
+        a.iter()
+            .filter(|x| x.kind == kind)
+            .filter_map(|x| x.source.as_ref().map(|s| s.peer.0))
+            .collect()
+    }
+
+    #[test]
+    fn the_halls_camera_feed_stands_in_for_the_chairs_camera_under_the_chairs_rules() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        let grid = page(&all, &rules);
+        let feed = Ingests {
+            chair: "chair",
+            camera: Some(Ingested {
+                peer: PeerId(77),
+                publishes: AV,
+            }),
+            presentation: None,
+        };
+        let none = HashSet::new();
+        let plain = Overrides {
+            checking: &none,
+            audio_only: &none,
+        };
+        let s1 = receives_with(&all, &rules, plain, feed, &grid, &all[1]);
+        assert_eq!(peers_of(&s1, SlotKind::Video), [77]);
+        assert_eq!(peers_of(&s1, SlotKind::Audio), [77]);
+        assert_eq!(
+            sites_of(&s1, SlotKind::Video),
+            ["chair"],
+            "labelled the chair"
+        );
+        // The chair's mute and video stop hold for the feed.
+        rules.muted.insert("chair".into());
+        rules.video_stopped.insert("chair".into());
+        let s1 = receives_with(&all, &rules, plain, feed, &grid, &all[1]);
+        assert!(peers_of(&s1, SlotKind::Video).is_empty());
+        assert!(peers_of(&s1, SlotKind::Audio).is_empty());
+        // A video-only feed leaves the chair's browser microphone in the program.
+        let video_only = Ingests {
+            camera: Some(Ingested {
+                peer: PeerId(77),
+                publishes: &[TrackKind::Camera],
+            }),
+            ..feed
+        };
+        let rules = open();
+        let s2 = receives_with(&all, &rules, plain, video_only, &grid, &all[2]);
+        assert_eq!(peers_of(&s2, SlotKind::Video), [77]);
+        assert_eq!(peers_of(&s2, SlotKind::Audio), [1]);
+    }
+
+    #[test]
+    fn the_halls_presentation_feed_fills_the_presentation_unless_a_site_presents() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        let grid = page(&all, &rules);
+        let feed = Ingests {
+            chair: "chair",
+            camera: None,
+            presentation: Some(Ingested {
+                peer: PeerId(78),
+                publishes: &[TrackKind::Camera],
+            }),
+        };
+        let none = HashSet::new();
+        let plain = Overrides {
+            checking: &none,
+            audio_only: &none,
+        };
+        let s1 = receives_with(&all, &rules, plain, feed, &grid, &all[1]);
+        assert_eq!(peers_of(&s1, SlotKind::Video), [1, 78]);
+        let hall = receives_with(&all, &rules, plain, feed, &grid, &all[0]);
+        assert_eq!(
+            peers_of(&hall, SlotKind::Video)[0],
+            78,
+            "the hall's first slot"
+        );
+        rules.presenter = Some("s2".into());
+        let s1 = receives_with(&all, &rules, plain, feed, &grid, &all[1]);
+        assert_eq!(peers_of(&s1, SlotKind::Video), [1, 3]);
+    }
+
+    #[test]
+    fn a_player_gets_the_floor_holder_first_then_the_chair_and_nothing_in_the_lobby() {
+        let m = meeting();
+        let all = everyone(&m);
+        let mut rules = open();
+        let (v, a) = (vec!["0".to_owned()], vec!["1".to_owned()]);
+        let player = |rules: &Moderation| {
+            viewer_program(&all, rules, Ingests::default(), PeerId(50), &v, &a)
+        };
+        let r = player(&rules);
+        assert_eq!(peers_of(&r, SlotKind::Video), [1]);
+        assert_eq!(peers_of(&r, SlotKind::Audio), [1]);
+        rules.holders.push("s2".into());
+        let r = player(&rules);
+        assert_eq!(peers_of(&r, SlotKind::Video), [3], "the speaker's camera");
+        assert_eq!(peers_of(&r, SlotKind::Audio), [3], "the speaker's voice");
+        let two = viewer_program(
+            &all,
+            &rules,
+            Ingests::default(),
+            PeerId(50),
+            &v,
+            &["1".to_owned(), "2".to_owned()],
+        );
+        assert_eq!(peers_of(&two, SlotKind::Audio), [3, 1]);
+        rules.phase = Phase::Lobby;
+        assert!(player(&rules).iter().all(|x| x.source.is_none()));
     }
 }

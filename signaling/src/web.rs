@@ -23,6 +23,7 @@ const WS_MAX_MESSAGE: usize = 1024 * 1024;
 #[derive(rust_embed::Embed)]
 #[folder = "../web-client/"]
 #[include = "index.html"]
+#[include = "watch.html"]
 #[include = "css/*"]
 #[include = "js/*"]
 #[include = "img/*"]
@@ -42,6 +43,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .nest("/api/v1", crate::api_routes::router().layer(no_store()))
         .merge(crate::relay::http::router())
+        .merge(crate::whip::router().layer(no_store()))
         .layer(nosniff())
         .fallback(get(static_file))
         .with_state(state)
@@ -222,10 +224,10 @@ font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-a
 
 async fn static_file(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() || path == "join" {
-        "index.html"
-    } else {
-        path
+    let path = match path {
+        "" | "join" => "index.html",
+        "watch" => "watch.html",
+        p => p,
     };
     match WebClient::get(path) {
         Some(file) => (

@@ -254,6 +254,26 @@ export function totalsOf(rows, stats) {
 }
 
 /**
+ * @typedef {object} Equipment
+ * @property {number} viewers WHEP players watching the program
+ * @property {number[]} viewersSince since when each watches (Unix ms), oldest first
+ * @property {string[]} feeds WHIP publications live (`chair-camera`, `presentation`)
+ */
+
+/**
+ * The hall's equipment from the last `stats`: players watching, feeds publishing.
+ * @param {StatsMessage | null} stats
+ * @returns {Equipment}
+ */
+export function equipmentOf(stats) {
+  return {
+    viewers: stats?.totals.viewers ?? 0,
+    viewersSince: stats?.totals.viewers_since_ms ?? [],
+    feeds: stats?.totals.feeds ?? [],
+  };
+}
+
+/**
  * A microphone level (linear, 0..1) as a meter width in percent, on a decibel scale from
  * −60 dBFS (empty) to 0 (full): speech at −30 dBFS shows half full.
  * @param {number | null} level

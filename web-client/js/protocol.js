@@ -209,7 +209,9 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  * @typedef {object} StatsMessage
  * @property {'stats'} type
  * @property {number} at_ms server clock, Unix ms
- * @property {{expected: number, joined: number, up_kbps: number, down_kbps: number}} totals
+ * @property {{expected: number, joined: number, up_kbps: number, down_kbps: number,
+ *   viewers?: number, viewers_since_ms?: number[], feeds?: string[]}} totals
+ *   `viewers`: WHEP players watching, with since when; `feeds`: WHIP publications live
  * @property {SiteStats[]} sites
  */
 /**
@@ -504,6 +506,7 @@ const SERVER_CHECKS = {
     if (!isObject(m.totals)) throw new ProtocolError('bad_message', 'stats.totals must be an object');
     for (const f of ['expected', 'joined']) need(m.totals, f, isUint, 'a count', 'stats.totals');
     for (const f of ['up_kbps', 'down_kbps']) need(m.totals, f, isFigure, 'a number', 'stats.totals');
+    if (m.totals.viewers !== undefined) need(m.totals, 'viewers', isUint, 'a count', 'stats.totals');
     checkArray(m.sites, 'stats.sites', checkSiteStats);
   },
   node(m) {

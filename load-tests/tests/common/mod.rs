@@ -1,6 +1,9 @@
 //! What the in-process load tests share: a node's settings on an OS-given port, its server
 //! task, and the scenarios they run.
 
+// Each test file is its own crate and uses a part of this module.
+#![allow(dead_code)]
+
 use std::path::Path;
 use std::time::Duration;
 

@@ -11,20 +11,35 @@ use super::core::Core;
 use super::ingest::SlotRef;
 use super::peer::{Peer, RelayEnd};
 use crate::keyframe::Need;
+use crate::offer_check::Profile;
 use crate::{CandidateError, OfferError, PeerId, PeerLayout, SfuEvent, Subscription};
 
 impl Core {
     /// Accepts an SDP offer from `id`: creates the peer on its first offer, renegotiates on
     /// later ones. Returns the answer and what the offer set up.
     pub fn offer(&mut self, id: PeerId, sdp: &str, now: Instant) -> Result<PeerLayout, OfferError> {
-        self.offer_as(id, sdp, now, None)
+        self.offer_as(id, sdp, Profile::Site, now)
     }
 
-    /// As [`Core::offer`]; a peer it creates is the `relay` end of a link (`None`: a browser).
-    pub(super) fn offer_as(
+    /// As [`Core::offer`], for an offer from `profile` (a site, a WHIP publisher, a WHEP
+    /// player): the layout the offer must have differs, the rest is the same.
+    pub fn offer_as(
         &mut self,
         id: PeerId,
         sdp: &str,
+        profile: Profile,
+        now: Instant,
+    ) -> Result<PeerLayout, OfferError> {
+        self.offer_from(id, sdp, profile, now, None)
+    }
+
+    /// As [`Core::offer_as`]; a peer it creates is the `relay` end of a link (`None`: a
+    /// browser or a hall's encoder or player).
+    pub(super) fn offer_from(
+        &mut self,
+        id: PeerId,
+        sdp: &str,
+        profile: Profile,
         now: Instant,
         relay: Option<RelayEnd>,
     ) -> Result<PeerLayout, OfferError> {
@@ -48,7 +63,7 @@ impl Core {
         // locked multiple times", found by fuzz/ sdp_offer); unwound here, that costs the
         // offering peer its connection instead of every meeting its media thread.
         let accepted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            peer.accept_offer(sdp, candidates, shard)
+            peer.accept_offer(sdp, candidates, shard, profile)
         }));
         let answer = match accepted {
             Ok(Ok(a)) => a,

@@ -159,8 +159,13 @@ impl Core {
     pub(crate) fn handle_command(&mut self, command: Command, now: Instant) -> bool {
         self.now = now;
         match command {
-            Command::Offer { peer, sdp, reply } => {
-                let _ = reply.send(self.offer(peer, &sdp, now));
+            Command::Offer {
+                peer,
+                sdp,
+                profile,
+                reply,
+            } => {
+                let _ = reply.send(self.offer_as(peer, &sdp, profile, now));
             }
             Command::Candidate {
                 peer,

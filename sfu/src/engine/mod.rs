@@ -64,6 +64,7 @@ pub(crate) enum Command {
     Offer {
         peer: PeerId,
         sdp: String,
+        profile: crate::offer_check::Profile,
         reply: oneshot::Sender<Result<PeerLayout, OfferError>>,
     },
     Candidate {

@@ -241,6 +241,7 @@ impl Peer {
         sdp: &str,
         local: &[Candidate],
         shard: Option<usize>,
+        profile: crate::offer_check::Profile,
     ) -> Result<String, OfferError> {
         let m_lines = sdp.lines().filter(|l| l.starts_with("m=")).count();
         if m_lines > MAX_MEDIA_LINES {
@@ -251,7 +252,8 @@ impl Peer {
         // A relay link's offer comes from another node of ours, authenticated by signaling,
         // and holds receive slots only: the layout rules for browsers do not apply to it.
         if self.relay.is_none() {
-            crate::offer_check::check_offer(sdp).map_err(|p| OfferError::Parse(p.to_string()))?;
+            crate::offer_check::check_offer_as(sdp, profile)
+                .map_err(|p| OfferError::Parse(p.to_string()))?;
         }
         // str0m's parse error text is parser internals (it carries a process address): it is
         // logged, never sent; the structural check above names what most offers get wrong.

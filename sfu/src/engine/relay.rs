@@ -89,7 +89,13 @@ impl Core {
         {
             return Err(OfferError::Refused("the link id names another peer".into()));
         }
-        self.offer_as(id, sdp, now, Some(RelayEnd::Origin))
+        self.offer_from(
+            id,
+            sdp,
+            crate::offer_check::Profile::Site,
+            now,
+            Some(RelayEnd::Origin),
+        )
     }
 
     /// Tracks crossing this core's links now: relayed in with a local subscriber, or a

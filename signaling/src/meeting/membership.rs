@@ -433,6 +433,7 @@ impl State {
             };
             self.leave(&site, Some(ended), now_ms);
         }
+        self.end_equipment();
         self.routed.clear();
         self.keep(false);
     }

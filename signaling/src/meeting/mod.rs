@@ -38,6 +38,7 @@ pub mod chat;
 pub mod effect;
 pub mod executor;
 pub mod handle;
+pub mod ingest;
 pub mod linecheck;
 pub mod link;
 pub mod membership;
@@ -205,6 +206,9 @@ pub struct State {
     ended_ms: Option<u64>,
     /// Whether it is kept on disk (a data directory): without, no snapshot is built.
     kept: bool,
+    /// The hall's own equipment: WHIP publications and WHEP players (never kept on disk: a
+    /// restart ends their connections anyway).
+    equipment: ingest::Equipment,
     /// Effects of the input being applied, handed out by [`State::apply`].
     effects: Vec<Effect>,
     /// The input changed what is kept on disk: `Some(durable)`.
@@ -253,6 +257,7 @@ impl State {
             links: BTreeMap::new(),
             ended_ms: None,
             kept,
+            equipment: ingest::Equipment::default(),
             effects: Vec::new(),
             persist: None,
         }

@@ -154,6 +154,9 @@ impl Input for Stats {
             joined: sites.len() as u32,
             up_kbps: round(sites.iter().map(|s| s.up_kbps).sum::<f64>()),
             down_kbps: round(sites.iter().map(|s| s.down_kbps).sum::<f64>()),
+            viewers: st.viewers().len() as u32,
+            viewers_since_ms: st.viewers().iter().map(|v| v.since_ms).collect(),
+            feeds: st.feeds(),
         };
         let msg = ServerMessage::Stats {
             at_ms: now_ms,

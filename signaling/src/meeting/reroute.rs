@@ -40,14 +40,40 @@ impl State {
             checking: &self.checking,
             audio_only: &self.audio_only,
         };
+        let ingests = self.ingests();
         let mut changed = Vec::new();
         for p in &participants {
-            let assignments = route::receives(&participants, &self.rules, overrides, &grid, p);
+            let assignments =
+                route::receives_with(&participants, &self.rules, overrides, ingests, &grid, p);
             if self.routed.get(p.site) != Some(&assignments) {
                 changed.push((p.site.to_owned(), p.peer, assignments));
             }
         }
+        // Players: no `slots` message (no socket), so they are kept apart from members.
+        let mut players = Vec::new();
+        for v in self.equipment.viewers.values() {
+            let assignments = route::viewer_program(
+                &participants,
+                &self.rules,
+                ingests,
+                v.peer,
+                &v.video_slots,
+                &v.audio_slots,
+            );
+            let key = super::ingest::index_name(true, &v.resource);
+            if self.routed.get(&key) != Some(&assignments) {
+                players.push((key, v.peer, assignments));
+            }
+        }
         drop(participants);
+        for (key, peer, assignments) in players {
+            let subscriptions = subscriptions_of(&assignments);
+            self.effects.push(Effect::Subscribe {
+                peer,
+                subscriptions,
+            });
+            self.routed.insert(key, assignments);
+        }
         if self.last_grid.as_ref() != Some(&grid) {
             let msg = ServerMessage::Grid {
                 page: grid.page,
@@ -61,18 +87,7 @@ impl State {
             self.last_grid = Some(grid);
         }
         for (site, peer, assignments) in changed {
-            let subscriptions = assignments
-                .iter()
-                .map(|a| Subscription {
-                    slot: a.slot.clone(),
-                    source: a.source.as_ref().map(|r| Source {
-                        peer: r.peer,
-                        track: r.track,
-                        layer: r.layer,
-                        priority: r.priority,
-                    }),
-                })
-                .collect();
+            let subscriptions = subscriptions_of(&assignments);
             self.effects.push(Effect::Subscribe {
                 peer,
                 subscriptions,
@@ -100,6 +115,22 @@ impl State {
             self.routed.insert(site, assignments);
         }
     }
+}
+
+/// The SFU's subscriptions for a subscriber's assignments.
+fn subscriptions_of(assignments: &[route::Assignment]) -> Vec<Subscription> {
+    assignments
+        .iter()
+        .map(|a| Subscription {
+            slot: a.slot.clone(),
+            source: a.source.as_ref().map(|r| Source {
+                peer: r.peer,
+                track: r.track,
+                layer: r.layer,
+                priority: r.priority,
+            }),
+        })
+        .collect()
 }
 
 fn track_name(t: TrackKind) -> &'static str {

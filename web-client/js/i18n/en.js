@@ -250,6 +250,8 @@ const en = {
   'ops.total.rtt': 'RTT > 400 ms',
   'ops.total.silent': 'Silent speakers',
   'ops.total.audioOnly': 'Forced audio only',
+  'ops.total.viewers': 'Watching (WHEP)',
+  'ops.total.feeds': 'Hall feeds (WHIP)',
   'ops.node.sites': 'Sites on this server / limit',
   'ops.node.refused': 'Refused, server full',
   'ops.node.drops': 'Packets dropped by the OS (server overloaded)',

@@ -253,6 +253,8 @@ const vi = {
   'ops.total.rtt': 'Trễ > 400 ms',
   'ops.total.silent': 'Phát biểu im lặng',
   'ops.total.audioOnly': 'Buộc chỉ tiếng',
+  'ops.total.viewers': 'Người xem (WHEP)',
+  'ops.total.feeds': 'Nguồn hội trường (WHIP)',
   'ops.node.sites': 'Điểm cầu trên máy chủ / tối đa',
   'ops.node.refused': 'Từ chối vì máy chủ đầy',
   'ops.node.drops': 'Gói bị hệ điều hành bỏ (máy chủ quá tải)',

@@ -11,7 +11,7 @@
  */
 
 import { t } from '../i18n/index.js';
-import { buildRows, totalsOf } from '../operator-stats.js';
+import { buildRows, equipmentOf, totalsOf } from '../operator-stats.js';
 import { stateCounts } from '../roster.js';
 import { createChatPanel } from './chat.js';
 import { h, setText, setVideo, videoElement } from './dom.js';
@@ -86,7 +86,7 @@ export function mountOperator(root, session) {
       verdict: (id) => session.checks[id]?.verdict ?? null,
     });
     if (selected && !rows.some((r) => r.id === selected)) selected = null;
-    totals.update(totalsOf(rows, stats), stats !== null);
+    totals.update(totalsOf(rows, stats), stats !== null, equipmentOf(stats));
     node.update(session.node, session.nodePrevious);
     setText(status, stats ? t('ops.hint') : t('ops.noStats'));
     const endMs = stats?.at_ms ?? history.newestAt;

@@ -9,9 +9,23 @@ import { formatters } from '../operator-stats.js';
 import { h, setText } from './dom.js';
 
 /** @typedef {import('../operator-stats.js').OpsTotals} OpsTotals */
+/** @typedef {import('../operator-stats.js').Equipment} Equipment */
 
 /**
- * @returns {{element: HTMLElement, update: (totals: OpsTotals, live: boolean) => void}}
+ * The players' count and since when each watches (the operators' list of them).
+ * @param {Equipment} totals
+ */
+export function viewersText(totals) {
+  if (totals.viewers === 0) return '0';
+  const since = totals.viewersSince.map((ms) => {
+    const d = new Date(ms);
+    return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+  });
+  return since.length ? `${totals.viewers} (${since.join(', ')})` : String(totals.viewers);
+}
+
+/**
+ * @returns {{element: HTMLElement, update: (totals: OpsTotals, live: boolean, equipment?: Equipment) => void}}
  */
 export function createOpsTotals() {
   /** @type {[string, string][]} */
@@ -25,6 +39,8 @@ export function createOpsTotals() {
     ['rtt', t('ops.total.rtt')],
     ['silent', t('ops.total.silent')],
     ['audio-only', t('ops.total.audioOnly')],
+    ['viewers', t('ops.total.viewers')],
+    ['feeds', t('ops.total.feeds')],
   ];
   /** @type {Record<string, HTMLElement>} */
   const values = {};
@@ -36,8 +52,9 @@ export function createOpsTotals() {
   /**
    * @param {OpsTotals} totals
    * @param {boolean} live a `stats` message is at hand (else bitrates are unknown)
+   * @param {Equipment} [equipment] the hall's WHIP feeds and WHEP players
    */
-  function update(totals, live) {
+  function update(totals, live, equipment = { viewers: 0, viewersSince: [], feeds: [] }) {
     const fmt = formatters(getLanguage());
     /** @type {Record<string, [string, boolean]>} */
     const shown = {
@@ -50,6 +67,8 @@ export function createOpsTotals() {
       rtt: [String(totals.rtt), totals.rtt > 0],
       silent: [String(totals.silent), totals.silent > 0],
       'audio-only': [String(totals.audioOnly), false],
+      viewers: [viewersText(equipment), false],
+      feeds: [equipment.feeds.length ? equipment.feeds.join(', ') : '—', false],
     };
     for (const [key, [text, warn]] of Object.entries(shown)) {
       setText(values[key], text);

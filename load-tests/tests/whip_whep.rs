@@ -1,0 +1,396 @@
+//! The hall's own equipment against a real diemcau server in this process: a webrtc-rs WHIP
+//! publisher (RFC 9725 over plain HTTP; not the server's code) stands in for the chair's
+//! camera, simulated sites receive and decode it; a webrtc-rs WHEP player pulls the program;
+//! the endpoints' refusals; a bad offer disturbs no other meeting.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use load_tests::pacer::{Entry, Pacer, Publisher as Control};
+use load_tests::payload::Layer;
+use load_tests::peer::{Layout, Peer};
+use load_tests::site::invite::Invite;
+use load_tests::synth::{AudioSynth, VideoSynth};
+use load_tests::target::{Diemcau, Target};
+use load_tests::whip::{self, Player, Publication, Seen};
+use signaling::protocol::{ClientMessage, ServerMessage, PROTOCOL_VERSION};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+const ADMIN: &str = "whip-admin-key-0123456789";
+const SECRET: &[u8] = b"whip-token-secret-0123456789abcdef";
+const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// Waits up to `secs` for `cond`, polling every 50 ms; the last value it saw.
+async fn until<T>(secs: u64, mut look: impl FnMut() -> T, cond: impl Fn(&T) -> bool) -> (bool, T) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = look();
+        if cond(&v) || tokio::time::Instant::now() >= deadline {
+            return (cond(&v), v);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One signaling socket: messages out, every server message in.
+struct Ws {
+    tx: mpsc::UnboundedSender<ClientMessage>,
+    rx: mpsc::UnboundedReceiver<ServerMessage>,
+}
+
+impl Ws {
+    async fn join(invite: &Invite) -> Ws {
+        let url = invite
+            .ws_url
+            .clone()
+            .expect("a diemcau invite names its socket");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let (mut sink, mut stream) = ws.split();
+        let (tx, mut out) = mpsc::unbounded_channel::<ClientMessage>();
+        let (inbox, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    m = out.recv() => match m {
+                        Some(m) => {
+                            let text = serde_json::to_string(&m).unwrap();
+                            if sink.send(Message::Text(text.into())).await.is_err() { break }
+                        }
+                        None => break,
+                    },
+                    f = stream.next() => match f {
+                        Some(Ok(Message::Text(t))) => {
+                            if let Ok(m) = serde_json::from_str::<ServerMessage>(&t) {
+                                let _ = inbox.send(m);
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    },
+                }
+            }
+        });
+        let ws = Ws { tx, rx };
+        ws.send(ClientMessage::Join {
+            v: PROTOCOL_VERSION,
+            token: invite.token.clone(),
+            resume: None,
+        });
+        ws
+    }
+
+    fn send(&self, m: ClientMessage) {
+        self.tx.send(m).unwrap();
+    }
+
+    /// The next message `pick` takes, within `secs`.
+    async fn next<T>(&mut self, secs: u64, pick: impl Fn(ServerMessage) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let m = tokio::time::timeout_at(deadline, self.rx.recv())
+                .await
+                .expect("the awaited message came in time")
+                .expect("socket open");
+            if let Some(t) = pick(m) {
+                return t;
+            }
+        }
+    }
+}
+
+/// A simulated site: joined, negotiated, publishing its synthetic media as `source`, and
+/// recording what it receives.
+struct Site {
+    ws: Ws,
+    seen: Arc<Mutex<Seen>>,
+    _peer: Peer,
+    _pacer: Pacer,
+}
+
+impl Site {
+    async fn join(invite: &Invite, source: u16) -> Site {
+        let mut ws = Ws::join(invite).await;
+        let receive = ws
+            .next(10, |m| match m {
+                ServerMessage::Joined { receive, .. } => Some(receive),
+                _ => None,
+            })
+            .await;
+        let layout = Layout {
+            recv_video: receive.video,
+            recv_audio: receive.audio,
+        };
+        let (peer, events) = Peer::build(LOOPBACK, layout, u32::from(source), false)
+            .await
+            .unwrap();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        whip::record(events, seen.clone());
+        let sdp = peer.offer().await.unwrap();
+        ws.send(ClientMessage::Offer { sdp });
+        let answer = ws
+            .next(10, |m| match m {
+                ServerMessage::Answer { sdp, .. } => Some(sdp),
+                _ => None,
+            })
+            .await;
+        peer.answer(answer).await.unwrap();
+        // Its tracks are bound once the connection is up.
+        let mut ids = None;
+        for _ in 0..200 {
+            if let Ok(x) = peer.stream_ids().await {
+                if x.1[0].payload_type != 0 {
+                    ids = Some(x);
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (mic, [q, h, f]) = ids.expect("the site's tracks were negotiated");
+        let pacer = Pacer::start();
+        let control = Control::new(true);
+        // Keyframes only on request, as a browser: the SFU's requests are answered.
+        let (c, layers) = (control.clone(), peer.camera_ssrcs);
+        tokio::spawn(load_tests::peer::keyframe_requests(
+            peer.camera.clone(),
+            move |ssrc| {
+                if let Some(l) = Layer::ALL.into_iter().find(|l| layers[l.index()] == ssrc) {
+                    c.request_keyframe(l);
+                }
+            },
+        ));
+        pacer.register(Entry {
+            control,
+            mic: peer.mic.clone(),
+            camera: peer.camera.clone(),
+            audio: AudioSynth::new(source, mic),
+            video: [
+                VideoSynth::new(source, Layer::Low, q, 0),
+                VideoSynth::new(source, Layer::Mid, h, 0),
+                VideoSynth::new(source, Layer::High, f, 0),
+            ],
+        });
+        Site {
+            ws,
+            seen,
+            _peer: peer,
+            _pacer: pacer,
+        }
+    }
+
+    fn seen(&self) -> Seen {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Issues a media token through the admin API: (token, endpoint URL).
+async fn media_token(http: std::net::SocketAddr, meeting: &str, role: &str) -> (String, String) {
+    let r = reqwest::Client::new()
+        .post(format!(
+            "http://{http}/api/v1/meetings/{meeting}/media-tokens"
+        ))
+        .bearer_auth(ADMIN)
+        .json(&serde_json::json!({ "role": role, "ttl_seconds": 600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    (
+        v["token"].as_str().unwrap().to_owned(),
+        v["url"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn code_of(r: &whip::Reply) -> String {
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+    v["error"]["code"].as_str().unwrap_or("").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whip_camera_reaches_the_sites_a_whep_player_gets_the_program_and_bad_requests_disturb_nothing(
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let mut settings = common::settings(http, ADMIN);
+    settings.token_secret = SECRET.to_vec();
+    let state = signaling::start(settings, common::sfu_config()).unwrap();
+    let (stop, server) = common::serve(listener, state);
+    let target = Diemcau::new(http, ADMIN);
+    let a = target.create_meeting("Giao ban A", 2, None).await.unwrap();
+    let b = target.create_meeting("Giao ban B", 1, None).await.unwrap();
+
+    // Both halls open their meetings; the chairs' browsers publish nothing.
+    let mut chair_a = Ws::join(&a.chair).await;
+    let mut chair_b = Ws::join(&b.chair).await;
+    for c in [&mut chair_a, &mut chair_b] {
+        c.next(10, |m| {
+            matches!(m, ServerMessage::Joined { .. }).then_some(())
+        })
+        .await;
+        c.send(ClientMessage::OpenMeeting);
+    }
+    let s1 = Site::join(&a.sites[0], 11).await;
+    let mut s2 = Site::join(&a.sites[1], 12).await;
+    let site_b = Site::join(&b.sites[0], 21).await;
+
+    // The halls' encoders publish as the chairs' cameras.
+    let (cam_a, url_a) = media_token(http, &a.id, "chair-camera").await;
+    let (cam_b, url_b) = media_token(http, &b.id, "chair-camera").await;
+    let pub_a = Publication::start(LOOPBACK, &url_a, &cam_a, 77)
+        .await
+        .unwrap();
+    let _pub_b = Publication::start(LOOPBACK, &url_b, &cam_b, 88)
+        .await
+        .unwrap();
+    for (site, source) in [(&s2, 77u16), (&site_b, 88)] {
+        let (ok, seen) = until(
+            15,
+            || site.seen(),
+            |s| {
+                s.keyframes.get(&source).is_some_and(|k| *k > 0)
+                    && s.audio.get(&source).is_some_and(|n| *n > 20)
+            },
+        )
+        .await;
+        assert!(
+            ok,
+            "the site decodes the WHIP camera {source} (keyframe, audio): {seen:?}"
+        );
+    }
+
+    // Refusals, each with its status and a JSON body naming it.
+    let keys = signaling::token::TokenKeys::new(SECRET);
+    let expired = signaling::whip::token::issue(
+        &keys,
+        &a.id,
+        signaling::whip::token::MediaRole::Presentation,
+        600,
+        signaling::token::unix_now() - 1,
+    )
+    .0;
+    let (viewer_a, whep_a) = media_token(http, &a.id, "viewer").await;
+    let (present_a, _) = media_token(http, &a.id, "presentation").await;
+    let sdp = "v=0\r\n".to_owned();
+    for (token, url, ct, status, code) in [
+        ("", url_a.as_str(), "application/sdp", 401, "invalid_token"),
+        (
+            a.sites[0].token.as_str(),
+            &url_a,
+            "application/sdp",
+            401,
+            "invalid_token",
+        ),
+        (&expired, &url_a, "application/sdp", 401, "token_expired"),
+        (&cam_b, &url_a, "application/sdp", 403, "forbidden"),
+        (&viewer_a, &url_a, "application/sdp", 403, "forbidden"),
+        (&cam_a, &url_a, "text/plain", 415, "unsupported_media_type"),
+        (&cam_a, &url_a, "application/sdp", 409, "conflict"),
+    ] {
+        let r = whip::post(url, token, ct, sdp.clone()).await.unwrap();
+        assert_eq!(
+            (r.status, code_of(&r).as_str()),
+            (status, code),
+            "{}",
+            r.body
+        );
+    }
+
+    // A garbage offer: 400 naming its line; both meetings go on.
+    let before_b = site_b.seen().video.get(&88).copied().unwrap_or(0);
+    let before_a = s2.seen().video.get(&77).copied().unwrap_or(0);
+    let r = whip::post(
+        &url_a,
+        &present_a,
+        "application/sdp",
+        "v=0\r\nthis is not sdp\r\n".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("line 2"), "{}", r.body);
+    let (ok, n) = until(
+        10,
+        || site_b.seen().video.get(&88).copied().unwrap_or(0),
+        |n| *n > before_b + 50,
+    )
+    .await;
+    assert!(
+        ok,
+        "meeting B's site still receives its chair: {before_b} -> {n}"
+    );
+    let (ok, n) = until(
+        10,
+        || s2.seen().video.get(&77).copied().unwrap_or(0),
+        |n| *n > before_a + 50,
+    )
+    .await;
+    assert!(
+        ok,
+        "meeting A's site still receives the WHIP camera: {before_a} -> {n}"
+    );
+
+    // A player pulls the program: the WHIP camera's keyframe and its Opus packets.
+    let player = Player::start(LOOPBACK, &whep_a, &viewer_a).await.unwrap();
+    let (ok, seen) = until(
+        15,
+        || player.seen(),
+        |s| {
+            s.keyframes.get(&77).is_some_and(|k| *k > 0)
+                && s.audio.get(&77).is_some_and(|n| *n > 20)
+        },
+    )
+    .await;
+    assert!(ok, "the player decodes the program: {seen:?}");
+    let metrics = reqwest::get(format!("http://{http}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!(
+        "diemcau_signaling_media_endpoints{{meeting=\"{}\",role=\"viewer\"}} 1",
+        a.id
+    );
+    assert!(metrics.contains(&line), "the player is counted");
+    assert!(
+        s1.seen().keyframes.get(&77).is_some_and(|k| *k > 0),
+        "site 1 decodes the WHIP camera too"
+    );
+
+    // The floor goes to site 1: the player's video becomes site 1, from a keyframe.
+    chair_a.send(ClientMessage::GrantFloor {
+        site_id: a.sites[0].site_id.clone(),
+    });
+    let (ok, seen) = until(
+        15,
+        || player.seen(),
+        |s| s.keyframes.get(&11).is_some_and(|k| *k > 0),
+    )
+    .await;
+    assert!(ok, "the player shows the floor holder: {seen:?}");
+
+    // DELETE ends the publication: site 2's chair slot empties; a second DELETE is 404.
+    let r = whip::delete(&pub_a.resource, &cam_a).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let chair_id = a.chair.site_id.clone();
+    s2.ws
+        .next(10, |m| match m {
+            ServerMessage::Slots { slots } => slots
+                .iter()
+                .all(|s| s.site_id.as_deref() != Some(chair_id.as_str()))
+                .then_some(()),
+            _ => None,
+        })
+        .await;
+    let r = whip::delete(&pub_a.resource, &cam_a).await.unwrap();
+    assert_eq!((r.status, code_of(&r).as_str()), (404, "not_found"));
+    // The role is free again: a new publication is taken.
+    pub_a.stop().await;
+
+    let _ = stop.send(());
+    let _ = server.await;
+}
