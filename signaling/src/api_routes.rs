@@ -18,6 +18,9 @@ use crate::api::{
     NAME_PATTERN, TITLE_PATTERN,
 };
 use crate::api_admin;
+use crate::api_records;
+use crate::audit;
+use crate::meeting::chat;
 use crate::rollcall::{self, Attendance};
 use crate::state::AppState;
 
@@ -27,11 +30,14 @@ use crate::state::AppState;
     paths(
         create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv,
         api_admin::reissue_link, api_admin::end_meeting, api_admin::delete_meeting,
-        api_admin::edit_meeting
+        api_admin::edit_meeting, api_records::get_audit, api_records::get_chat,
+        api_records::get_minutes, api_records::get_minutes_html
     ),
     components(schemas(
         CreateMeeting, SiteInput, MeetingCreated, api_admin::EditMeeting, api_admin::MeetingEdited, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
-        Attendance, rollcall::SiteAttendance, rollcall::Stay
+        Attendance, rollcall::SiteAttendance, rollcall::Stay,
+        audit::AuditLog, audit::Entry, audit::Actor, chat::History, chat::Line,
+        crate::minutes::Minutes, crate::minutes::Attendee, crate::minutes::Speaking
     )),
     modifiers(&BearerAuth)
 )]
@@ -86,5 +92,12 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/meetings/{id}/attendance", get(get_attendance))
         .route("/meetings/{id}/attendance.csv", get(get_attendance_csv))
+        .route("/meetings/{id}/audit", get(api_records::get_audit))
+        .route("/meetings/{id}/chat", get(api_records::get_chat))
+        .route("/meetings/{id}/minutes", get(api_records::get_minutes))
+        .route(
+            "/meetings/{id}/minutes.html",
+            get(api_records::get_minutes_html),
+        )
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }
