@@ -117,6 +117,11 @@ impl ApiError {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_meeting", message)
     }
+
+    /// The stable code (the audit log's result of a refused request).
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
 }
 
 /// Body of every error response.
@@ -511,6 +516,8 @@ pub fn create(state: &AppState, req: CreateMeeting) -> Result<MeetingCreated, Ap
         tracing::error!(meeting = %id, "cannot store the new meeting: {e}");
         return Err(ApiError::storage());
     }
+    let admin = crate::audit::Actor::admin();
+    crate::audit::record_now(state, &id, admin, "create_meeting", None, "ok");
     state.meetings.insert(meeting);
     state.metrics.meetings.set(state.meetings.active() as i64);
     Ok(created)
@@ -688,14 +695,16 @@ pub(crate) async fn get_meeting(
     Ok(Json(view(&m)))
 }
 
-/// Admin key, or the token of this meeting's chair, a co-chair or an operator.
-fn authorize_attendance(
+/// Admin key, or the token of this meeting's chair, a co-chair or an operator: who it is
+/// (for the audit log). `what` names what is read, in the refusal of a site's token.
+pub(crate) fn authorize_records(
     state: &AppState,
     headers: &HeaderMap,
     meeting_id: &str,
-) -> Result<(), ApiError> {
+    what: &str,
+) -> Result<crate::audit::Actor, ApiError> {
     if authorize(state, headers).is_ok() {
-        return Ok(());
+        return Ok(crate::audit::Actor::admin());
     }
     let token = headers
         .get(header::AUTHORIZATION)
@@ -717,21 +726,35 @@ fn authorize_attendance(
     if claims.mid != meeting_id || revoked {
         return Err(unauthorized());
     }
+    let meeting = state.meetings.get(meeting_id);
+    let cochair = meeting
+        .as_ref()
+        .is_some_and(|m| m.read(|s| s.rules().cochairs.contains(&claims.sid)));
     let allowed = match claims.role {
         Role::Chair | Role::Operator => true,
-        Role::Site => state
-            .meetings
-            .get(meeting_id)
-            .is_some_and(|m| m.read(|s| s.rules().cochairs.contains(&claims.sid))),
+        Role::Site => cochair,
     };
     if !allowed {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            "only the chair, co-chairs and operators read the roll call",
+            format!("only the chair, co-chairs and operators read {what}"),
         ));
     }
-    Ok(())
+    let name = meeting
+        .and_then(|m| m.read(|s| s.site(&claims.sid).map(|x| x.name.clone())))
+        .unwrap_or_default();
+    Ok(crate::audit::Actor::site(
+        &claims.sid,
+        &name,
+        claims.role,
+        cochair,
+    ))
+}
+
+/// Whether `id` could name a meeting's files (no path can be smuggled through it).
+pub(crate) fn safe_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 fn attendance_of(state: &AppState, id: &str) -> Result<Attendance, ApiError> {
@@ -743,7 +766,7 @@ fn attendance_of(state: &AppState, id: &str) -> Result<Attendance, ApiError> {
         .settings
         .data_dir
         .as_ref()
-        .filter(|_| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|_| safe_id(id))
         .and_then(|dir| rollcall::load(&rollcall::file_for(dir, id)));
     stored.ok_or_else(|| {
         ApiError::new(
@@ -772,18 +795,34 @@ pub(crate) async fn get_attendance(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Attendance>, ApiError> {
-    authorize_attendance(&state, &headers, &id)?;
-    Ok(Json(attendance_of(&state, &id)?))
+    let actor = authorize_records(&state, &headers, &id, "the roll call")?;
+    let attendance = attendance_of(&state, &id)?;
+    crate::audit::record(&state, &id, actor, "download_attendance", None, "ok").await;
+    Ok(Json(attendance))
 }
 
-/// The roll call of a meeting as CSV (UTF-8 with BOM), one line per expected site.
+/// Query of the roll call's CSV.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CsvQuery {
+    /// The language wanted: `vi` for Vietnamese headers, local times (UTC+7) and `;` with
+    /// decimal commas (what a Vietnamese-locale Excel opens into columns, see
+    /// `rollcall::to_csv_vi`); `en` or none for English, UTC and `,`. A language the server
+    /// does not have falls back to English, as a language preference does.
+    pub lang: Option<String>,
+}
+
+/// The roll call of a meeting as CSV (UTF-8 with BOM), one line per expected site:
+/// `?lang=vi` for Vietnamese headers and local times (`;`-separated for Vietnamese Excel).
 #[utoipa::path(
     get,
     path = "/api/v1/meetings/{id}/attendance.csv",
-    params(("id" = String, Path, description = "Meeting id")),
+    params(("id" = String, Path, description = "Meeting id"), CsvQuery),
     responses(
         (status = 200, description = "The roll call", content_type = "text/csv", body = String),
+        (status = 400, description = "The query does not parse", body = ErrorBody),
         (status = 401, description = "No admin key or meeting token", body = ErrorBody),
+        (status = 403, description = "The token's site may not read it", body = ErrorBody),
         (status = 404, description = "No such meeting", body = ErrorBody)
     ),
     security(("admin" = []))
@@ -791,10 +830,18 @@ pub(crate) async fn get_attendance(
 pub(crate) async fn get_attendance_csv(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
+    query: Result<Query<CsvQuery>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize_attendance(&state, &headers, &id)?;
-    let csv = rollcall::to_csv(&attendance_of(&state, &id)?);
+    let actor = authorize_records(&state, &headers, &id, "the roll call")?;
+    let Query(query) =
+        query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    let attendance = attendance_of(&state, &id)?;
+    let csv = match query.lang.as_deref() {
+        Some("vi") => rollcall::to_csv_vi(&attendance),
+        _ => rollcall::to_csv(&attendance),
+    };
+    crate::audit::record(&state, &id, actor, "download_attendance_csv", None, "ok").await;
     let disposition = format!("attachment; filename=\"diem-danh-{id}.csv\"");
     Ok((
         [

@@ -50,7 +50,28 @@ pub async fn reissue_link(
 ) -> Result<Json<Invite>, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    let site = m.read(|s| s.site(&site_id).cloned()).ok_or_else(|| {
+    let answer = reissue(&state, &m, &site_id);
+    audited(&state, &id, "link_revoke", Some(site_id), answer).await
+}
+
+/// Appends the admin's `action` on meeting `id` and its result to the audit log, then
+/// hands `answer` back (see [`crate::audit`]).
+async fn audited<T>(
+    state: &AppState,
+    id: &str,
+    action: &str,
+    target: Option<String>,
+    answer: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let result = answer.as_ref().map_or_else(ApiError::code, |_| "ok");
+    let actor = crate::audit::Actor::admin();
+    crate::audit::record(state, id, actor, action, target, result).await;
+    answer
+}
+
+fn reissue(state: &AppState, m: &Meeting, site_id: &str) -> Result<Json<Invite>, ApiError> {
+    let id = &m.id;
+    let site = m.read(|s| s.site(site_id).cloned()).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -70,12 +91,12 @@ pub async fn reissue_link(
         jti: jti.clone(),
     };
     // On disk before it answers (the revocation holds in memory even if the write fails).
-    if let Err(e) = m.apply_durable(reissue, &state) {
+    if let Err(e) = m.apply_durable(reissue, state) {
         tracing::error!(meeting = %id, "cannot store a reissued link: {e}");
         return Err(ApiError::storage());
     }
     tracing::info!(meeting = %id, site = %site.id, "link revoked and reissued");
-    Ok(Json(invite(&state, &m, &site, jti)))
+    Ok(Json(invite(state, m, &site, jti)))
 }
 
 /// The chair's `reissue_link` over the WebSocket: revokes `target`'s link and returns its
@@ -142,10 +163,11 @@ pub async fn end_meeting(
     let m = meeting(&state, &id)?;
     let _ = m.apply(chair::End, &state);
     state.metrics.meetings.set(state.meetings.active() as i64);
-    if let Err(e) = m.save_now() {
+    let answer = m.save_now().map_err(|e| {
         tracing::error!(meeting = %id, "cannot store the end of the meeting: {e}");
-        return Err(ApiError::storage());
-    }
+        ApiError::storage()
+    });
+    audited(&state, &id, "end_meeting", None, answer).await?;
     Ok(Json(view(&m)))
 }
 
@@ -178,10 +200,11 @@ pub async fn delete_meeting(
     let stored = m
         .save_now()
         .and_then(|()| m.apply_durable(chair::Retire, &state));
-    if let Err(e) = stored {
+    let answer = stored.map_err(|e| {
         tracing::error!(meeting = %id, "cannot delete the meeting's snapshot: {e}");
-        return Err(ApiError::storage());
-    }
+        ApiError::storage()
+    });
+    audited(&state, &id, "delete_meeting", None, answer).await?;
     state.meetings.remove(&id);
     state.metrics.meetings.set(state.meetings.active() as i64);
     Ok(StatusCode::NO_CONTENT)
@@ -240,7 +263,13 @@ pub async fn edit_meeting(
 ) -> Result<Json<MeetingEdited>, ApiError> {
     authorize(&state, &headers)?;
     let m = meeting(&state, &id)?;
-    let de = &mut serde_json::Deserializer::from_slice(&body);
+    let answer = edit(&state, &m, &body);
+    audited(&state, &id, "edit_meeting", None, answer).await
+}
+
+fn edit(state: &AppState, m: &Meeting, body: &[u8]) -> Result<Json<MeetingEdited>, ApiError> {
+    let id = &m.id;
+    let de = &mut serde_json::Deserializer::from_slice(body);
     let edit: EditMeeting = serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();
         ApiError::new(
@@ -256,7 +285,7 @@ pub async fn edit_meeting(
             "the meeting has ended and can no longer be edited",
         ));
     }
-    let (title, added) = check_edit(&state, &m, &edit)?;
+    let (title, added) = check_edit(state, m, &edit)?;
     // The new sites' links are recorded before the sites exist: no moment accepts another.
     let jtis: Vec<String> = added.iter().map(|_| new_jti()).collect();
     for (site, jti) in added.iter().zip(&jtis) {
@@ -264,24 +293,24 @@ pub async fn edit_meeting(
             site: site.id.clone(),
             jti: jti.clone(),
         };
-        let _ = m.apply(link, &state);
+        let _ = m.apply(link, state);
     }
     let change = chair::Edit {
         title,
         added: added.clone(),
         removed: edit.remove_sites.clone(),
     };
-    if let Err(e) = m.apply_durable(change, &state) {
+    if let Err(e) = m.apply_durable(change, state) {
         tracing::error!(meeting = %id, "cannot store an edited meeting: {e}");
         return Err(ApiError::storage());
     }
     let invites = added
         .iter()
         .zip(jtis)
-        .map(|(site, jti)| invite(&state, &m, site, jti))
+        .map(|(site, jti)| invite(state, m, site, jti))
         .collect();
     Ok(Json(MeetingEdited {
-        meeting: view(&m),
+        meeting: view(m),
         added: invites,
     }))
 }

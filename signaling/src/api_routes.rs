@@ -19,6 +19,9 @@ use crate::api::{
 };
 use crate::api_admin;
 use crate::api_media;
+use crate::api_records;
+use crate::audit;
+use crate::meeting::chat;
 use crate::rollcall::{self, Attendance};
 use crate::state::AppState;
 
@@ -28,12 +31,15 @@ use crate::state::AppState;
     paths(
         create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv,
         api_admin::reissue_link, api_admin::end_meeting, api_admin::delete_meeting,
-        api_admin::edit_meeting, api_media::issue_media_token
+        api_admin::edit_meeting, api_media::issue_media_token, api_records::get_audit, api_records::get_chat,
+        api_records::get_minutes, api_records::get_minutes_html
     ),
     components(schemas(
         CreateMeeting, SiteInput, MeetingCreated, api_admin::EditMeeting, api_admin::MeetingEdited, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
         Attendance, rollcall::SiteAttendance, rollcall::Stay,
-        api_media::IssueMediaToken, api_media::MediaTokenRole, api_media::MediaToken
+        api_media::IssueMediaToken, api_media::MediaTokenRole, api_media::MediaToken,
+        audit::AuditLog, audit::Entry, audit::Actor, chat::History, chat::Line,
+        crate::minutes::Minutes, crate::minutes::Attendee, crate::minutes::Speaking
     )),
     modifiers(&BearerAuth)
 )]
@@ -92,5 +98,12 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/meetings/{id}/attendance", get(get_attendance))
         .route("/meetings/{id}/attendance.csv", get(get_attendance_csv))
+        .route("/meetings/{id}/audit", get(api_records::get_audit))
+        .route("/meetings/{id}/chat", get(api_records::get_chat))
+        .route("/meetings/{id}/minutes", get(api_records::get_minutes))
+        .route(
+            "/meetings/{id}/minutes.html",
+            get(api_records::get_minutes_html),
+        )
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }

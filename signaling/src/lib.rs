@@ -13,16 +13,21 @@
 pub mod api;
 pub mod api_admin;
 pub mod api_media;
+pub mod api_records;
 pub mod api_routes;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod dispatch;
 pub mod door;
 pub mod durable;
+pub mod jsonl;
 pub mod limits;
 pub mod meeting;
 pub mod metrics;
+pub mod minutes;
+pub mod minutes_html;
 pub mod moderation;
 pub mod node;
 pub mod node_figures;
@@ -43,6 +48,7 @@ pub mod text;
 pub mod tls;
 pub mod token;
 pub mod turn;
+pub mod vntime;
 pub mod web;
 pub mod whip;
 
@@ -203,10 +209,11 @@ fn restore_meetings(state: &AppState) {
         let id = snapshot.id.clone();
         let left_ms = store::crash_leave_ms(last_seen, snapshot.saved_ms, now_ms);
         let store = store::MeetingStore::open(dir, &id);
-        let meeting = state.meetings.insert(meeting::Meeting::new(
-            meeting::State::restore(snapshot, left_ms, true),
-            Some(store),
-        ));
+        let mut restored = meeting::State::restore(snapshot, left_ms, true);
+        restored.restore_chat(meeting::chat::load(Some(dir), &id).messages);
+        let meeting = state
+            .meetings
+            .insert(meeting::Meeting::new(restored, Some(store)));
         // The sites present at the crash are recorded as left: keep that on disk too.
         let _ = meeting.save_now();
         info!(meeting = %id, "meeting restored from the data directory");

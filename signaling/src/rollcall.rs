@@ -254,6 +254,75 @@ pub fn to_csv(a: &Attendance) -> String {
     format!("\u{feff}{body}")
 }
 
+/// The roll call for Vietnamese offices: Vietnamese headers and words, times in Hà Nội's
+/// local time (UTC+7, written with its offset), UTF-8 with a byte-order mark.
+///
+/// Why `;` and decimal commas: Excel opens a double-clicked `.csv` with the list separator
+/// of the Windows region, and Vietnamese (vi-VN) uses `,` as its decimal mark, hence `;` as
+/// its list separator; a `,`-separated file lands in one column there, and `1.5` reads as a
+/// number with a thousands dot. The mark makes Excel read UTF-8 (without it the names come
+/// out as mojibake); a `sep=;` first line is not used because Excel then ignores the mark.
+/// A spreadsheet in an English locale should use the English CSV ([`to_csv`]).
+pub fn to_csv_vi(a: &Attendance) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(Vec::new());
+    let header = [
+        "Mã điểm cầu",
+        "Tên điểm cầu",
+        "Vai trò",
+        "Trạng thái",
+        "Số lần vào",
+        "Số lần vào lại",
+        "Số phút có mặt",
+        "Vào lần đầu (giờ Việt Nam)",
+        "Rời lần cuối (giờ Việt Nam)",
+        "Mất gói trung bình (%)",
+        "Trễ khứ hồi trung bình (ms)",
+    ];
+    w.write_record(header).expect("writing to memory");
+    let comma = |v: String| v.replace('.', ",");
+    for s in &a.sites {
+        let opt = |v: Option<f64>| v.map(|v| comma(format!("{v:.2}"))).unwrap_or_default();
+        let local = |ms: Option<u64>| ms.map(crate::vntime::stamp).unwrap_or_default();
+        w.write_record([
+            inert(&s.site_id),
+            inert(&s.name),
+            role_vi(&s.role).to_owned(),
+            state_vi(&s.state).to_owned(),
+            s.joins.to_string(),
+            s.reconnects.to_string(),
+            comma(format!("{:.1}", s.present_seconds as f64 / 60.0)),
+            local(s.first_joined_ms),
+            local(s.last_left_ms),
+            opt(s.avg_loss_pct),
+            opt(s.avg_rtt_ms),
+        ])
+        .expect("writing to memory");
+    }
+    let body = String::from_utf8(w.into_inner().expect("flushing to memory"))
+        .expect("csv of strings is UTF-8");
+    format!("\u{feff}{body}")
+}
+
+/// A role's Vietnamese name.
+pub fn role_vi(role: &str) -> &'static str {
+    match role {
+        "chair" => "Chủ trì",
+        "operator" => "Kỹ thuật",
+        _ => "Điểm cầu",
+    }
+}
+
+/// A presence's Vietnamese name.
+pub fn state_vi(state: &str) -> &'static str {
+    match state {
+        "joined" => "Đang tham dự",
+        "left" => "Đã rời",
+        _ => "Chưa vào",
+    }
+}
+
 /// Where a meeting's roll call is kept.
 pub fn file_for(data_dir: &Path, meeting_id: &str) -> PathBuf {
     data_dir
@@ -367,6 +436,38 @@ mod tests {
             "formula made inert: {}",
             &rows[2][1]
         );
+    }
+
+    #[test]
+    fn vietnamese_csv_has_vietnamese_headers_local_times_and_decimal_commas() {
+        let mut rc = RollCall::new();
+        // 2026-12-07 01:30:00 UTC is 08:30 in Hà Nội.
+        let t0 = 1_796_607_000_000;
+        rc.joined("s1", t0);
+        rc.left("s1", t0 + 90_000);
+        rc.quality("s1", Some(1.25), Some(40.0));
+        let csv = to_csv_vi(&rc.report(
+            info(),
+            &expected(Presence::Left, Presence::Waiting),
+            t0 + 100_000,
+        ));
+        assert!(csv.starts_with('\u{feff}'), "UTF-8 with a byte-order mark");
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+        let header = reader.headers().unwrap().clone();
+        assert_eq!(&header[1], "Tên điểm cầu");
+        assert_eq!(&header[7], "Vào lần đầu (giờ Việt Nam)");
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(&rows[1][1], "UBND xã Tả Van");
+        assert_eq!((&rows[1][2], &rows[1][3]), ("Điểm cầu", "Đã rời"));
+        assert_eq!(&rows[1][6], "1,5");
+        assert_eq!(&rows[1][7], "2026-12-07 08:30:00 +07:00");
+        assert_eq!(&rows[1][8], "2026-12-07 08:31:30 +07:00");
+        assert_eq!(&rows[1][9], "1,25");
+        assert_eq!(&rows[2][3], "Chưa vào");
+        assert!(rows[2][1].starts_with("'="), "formula made inert");
     }
 
     #[tokio::test]

@@ -291,14 +291,30 @@ impl Session {
         let Request { id, message } = request;
         let kind = message.kind();
         let (who, command) = route(message);
+        let mut audited = None;
         if who != Permission::Anyone {
             let j = self.joined()?;
             let cochair = || j.meeting.read(|m| m.rules().cochairs.contains(&j.site.id));
             if !who.allows(j.site.role, cochair) {
                 return Err(who.refusal(kind));
             }
+            audited = crate::audit::subject(&command, &j.site.id).map(|(action, target)| {
+                let cochair = j.meeting.read(|m| m.rules().cochairs.contains(&j.site.id));
+                let actor =
+                    crate::audit::Actor::site(&j.site.id, &j.site.name, j.site.role, cochair);
+                (j.meeting.id.clone(), actor, action, target)
+            });
         }
-        self.apply(command, id).await
+        let outcome = self.apply(command, id).await;
+        // On disk before this task writes the outcome to the actor (see `audit`).
+        if let Some((meeting, actor, action, target)) = audited {
+            let result = match &outcome {
+                Ok(_) => "ok",
+                Err(r) => r.code.as_str(),
+            };
+            crate::audit::record(&self.state, &meeting, actor, action, target, result).await;
+        }
+        outcome
     }
 
     /// Carries out one command: the one place each calls into the meeting. Returns false

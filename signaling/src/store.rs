@@ -73,6 +73,9 @@ pub struct Snapshot {
     /// When the meeting was ended, Unix milliseconds (for the retention period).
     #[serde(default)]
     pub ended_ms: Option<u64>,
+    /// Who held the floor when (for the minutes).
+    #[serde(default)]
+    pub floor_log: Vec<crate::meeting::floorlog::Span>,
 }
 
 /// How often the running server writes `last_seen`: after a crash, a site's leave is
@@ -115,6 +118,8 @@ pub fn snapshot_file(data_dir: &Path, meeting_id: &str) -> PathBuf {
 pub struct MeetingStore {
     snapshot: DurableFile<Snapshot>,
     attendance: DurableFile<Attendance>,
+    /// The chat history, appended line by line ([`crate::meeting::chat`]).
+    chat: PathBuf,
 }
 
 impl MeetingStore {
@@ -123,7 +128,13 @@ impl MeetingStore {
         MeetingStore {
             snapshot: DurableFile::open(snapshot_file(data_dir, id), "meeting snapshot"),
             attendance: DurableFile::open(crate::rollcall::file_for(data_dir, id), "roll call"),
+            chat: crate::meeting::chat::file_for(data_dir, id),
         }
+    }
+
+    /// The chat history's file.
+    pub fn chat_file(&self) -> &Path {
+        &self.chat
     }
 
     /// Queues both records for writing.
@@ -246,6 +257,7 @@ mod tests {
             saved_ms: 1,
             links: BTreeMap::new(),
             ended_ms: None,
+            floor_log: Vec::new(),
         }
     }
 

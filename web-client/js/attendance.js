@@ -50,9 +50,21 @@
 /**
  * @param {string} meetingId
  * @param {AttendanceFormat} format
+ * @param {'vi' | 'en'} [lang] the CSV's language: `vi` asks for Vietnamese headers, local
+ *   times and `;` separators (what a Vietnamese-locale Excel opens); English otherwise
  */
-export function attendanceUrl(meetingId, format) {
-  return `/api/v1/meetings/${encodeURIComponent(meetingId)}/attendance${format === 'csv' ? '.csv' : ''}`;
+export function attendanceUrl(meetingId, format, lang) {
+  const base = `/api/v1/meetings/${encodeURIComponent(meetingId)}/attendance`;
+  if (format !== 'csv') return base;
+  return lang === 'vi' ? `${base}.csv?lang=vi` : `${base}.csv`;
+}
+
+/**
+ * The minutes (biên bản) page of a meeting, printable A4 HTML in Vietnamese.
+ * @param {string} meetingId
+ */
+export function minutesUrl(meetingId) {
+  return `/api/v1/meetings/${encodeURIComponent(meetingId)}/minutes.html`;
 }
 
 /**
@@ -71,12 +83,13 @@ export function downloadName(meetingId, format) {
  * @param {string} meetingId
  * @param {string} token the page's invite token
  * @param {AttendanceFormat} format
+ * @param {'vi' | 'en'} [lang]
  * @returns {Promise<{ok: true, res: Awaited<ReturnType<FetchLike>>} | {ok: false, failure: AttendanceFailure}>}
  */
-async function request(fetchFn, meetingId, token, format) {
+async function request(fetchFn, meetingId, token, format, lang) {
   let res;
   try {
-    res = await fetchFn(attendanceUrl(meetingId, format), {
+    res = await fetchFn(attendanceUrl(meetingId, format, lang), {
       headers: { Authorization: `Bearer ${token}`, Accept: format === 'csv' ? 'text/csv' : 'application/json' },
     });
   } catch {
@@ -114,10 +127,11 @@ export async function fetchAttendanceText(fetchFn, meetingId, token, format) {
  * @param {string} meetingId
  * @param {string} token
  * @param {AttendanceFormat} format
+ * @param {'vi' | 'en'} [lang] the CSV's language
  * @returns {Promise<{ok: true, bytes: ArrayBuffer} | {ok: false, failure: AttendanceFailure}>}
  */
-export async function fetchAttendanceFile(fetchFn, meetingId, token, format) {
-  const got = await request(fetchFn, meetingId, token, format);
+export async function fetchAttendanceFile(fetchFn, meetingId, token, format, lang) {
+  const got = await request(fetchFn, meetingId, token, format, lang);
   if (!got.ok) return got;
   try {
     return { ok: true, bytes: await got.res.arrayBuffer() };

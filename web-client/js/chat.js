@@ -22,6 +22,7 @@ export const CHAT_KEEP = 500;
  * @property {number} atMs on the local clock
  * @property {boolean} own written on this page
  * @property {boolean} pending sent, and no copy from the server yet
+ * @property {number} [serverMs] the server's `at_ms` (a copy sent again is recognised by it)
  */
 
 /**
@@ -35,8 +36,12 @@ export const CHAT_KEEP = 500;
  */
 export function addReceived(log, msg, atMs, youId) {
   const own = msg.from.id === youId;
+  // The server sends the kept history to a page that joins again: what it has stays once.
+  const same = (/** @type {ChatEntry} */ e) =>
+    e.serverMs === msg.at_ms && e.from.id === msg.from.id && e.to === msg.to && e.text === msg.text;
+  if (log.some(same)) return /** @type {ChatEntry[]} */ (log);
   /** @type {ChatEntry} */
-  const entry = { from: msg.from, to: msg.to, text: msg.text, atMs, own, pending: false };
+  const entry = { from: msg.from, to: msg.to, text: msg.text, atMs, own, pending: false, serverMs: msg.at_ms };
   if (own) {
     const i = log.findIndex((e) => e.pending && e.to === msg.to && e.text === msg.text);
     if (i !== -1) return log.map((e, j) => (j === i ? { ...entry, atMs: e.atMs } : e));

@@ -50,6 +50,8 @@ pub enum Effect {
         /// Written before the caller answers (an acknowledged change), not queued.
         durable: bool,
     },
+    /// Append a chat message to the meeting's chat file, before the sends that follow it.
+    AppendChat(Box<super::chat::Line>),
     /// Delete the snapshot for good: a restart does not bring the meeting back.
     DeleteSnapshot,
     /// `site` left: its per-site metric series go.

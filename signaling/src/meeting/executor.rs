@@ -98,6 +98,14 @@ impl Executor<'_> {
                     return Err(e);
                 }
             }
+            Effect::AppendChat(line) => {
+                if let Some(store) = self.store {
+                    if let Err(e) = crate::jsonl::append(store.chat_file(), &*line) {
+                        tracing::error!(meeting = %self.meeting, "cannot store a chat message: {e}");
+                        return Err(e);
+                    }
+                }
+            }
             Effect::DeleteSnapshot => {
                 if let Some(store) = self.store {
                     store.remove_snapshot()?;

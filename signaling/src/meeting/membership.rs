@@ -141,6 +141,10 @@ impl Input for Join {
                 });
             }
         }
+        // A page that joins (not one resuming its socket) gets the chat it may read.
+        if !resumed {
+            messages.extend(st.chat_for(&site.id));
+        }
         // Routing (and the chair's `grid`) waits for [`RouteJoined`]: `joined` goes out first.
         Ok(Joined {
             messages,

@@ -24,7 +24,7 @@
 //! site's; the node's index of connections (`AppState::peers`) is written only by the
 //! executor, from [`Effect::PeerAdded`] and [`Effect::RemovePeer`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use sfu::{PeerId, TrackKind};
 
@@ -37,6 +37,7 @@ pub mod chair;
 pub mod chat;
 pub mod effect;
 pub mod executor;
+pub mod floorlog;
 pub mod handle;
 pub mod ingest;
 pub mod linecheck;
@@ -209,6 +210,10 @@ pub struct State {
     /// The hall's own equipment: WHIP publications and WHEP players (never kept on disk: a
     /// restart ends their connections anyway).
     equipment: ingest::Equipment,
+    /// The last [`chat::HISTORY`] messages, for pages that join later.
+    chat: VecDeque<chat::Line>,
+    /// Who held the floor when (see [`floorlog`]).
+    floor_log: Vec<floorlog::Span>,
     /// Effects of the input being applied, handed out by [`State::apply`].
     effects: Vec<Effect>,
     /// The input changed what is kept on disk: `Some(durable)`.
@@ -258,6 +263,8 @@ impl State {
             ended_ms: None,
             kept,
             equipment: ingest::Equipment::default(),
+            chat: VecDeque::new(),
+            floor_log: Vec::new(),
             effects: Vec::new(),
             persist: None,
         }
@@ -270,7 +277,11 @@ impl State {
         input: I,
         now_ms: u64,
     ) -> Result<(I::Reply, Vec<Effect>), Refusal> {
+        let holders = self.rules.holders.clone();
         let result = input.apply(self, now_ms);
+        if result.is_ok() && holders != self.rules.holders {
+            floorlog::track(&mut self.floor_log, &holders, &self.rules.holders, now_ms);
+        }
         let persist = self.persist.take();
         let mut effects = std::mem::take(&mut self.effects);
         let reply = result?;
@@ -326,6 +337,11 @@ impl State {
     /// `site_id`'s media connection, if it has one.
     pub fn peer_of(&self, site_id: &str) -> Option<PeerId> {
         self.members.get(site_id).map(|m| m.peer)
+    }
+
+    /// Who held the floor when, oldest first.
+    pub fn floor_log(&self) -> &[floorlog::Span] {
+        &self.floor_log
     }
 
     /// When it was ended (Unix ms), if it was.

@@ -4,7 +4,7 @@
 use crate::protocol::Presence;
 use crate::store::Snapshot;
 
-use super::{MeetingOptions, Record, State, MAX_GRID_PAGE};
+use super::{floorlog, MeetingOptions, Record, State, MAX_GRID_PAGE};
 
 impl State {
     /// What a restart rebuilds this meeting from, and its roll call, as of `now_ms`.
@@ -26,6 +26,7 @@ impl State {
                 saved_ms: now_ms,
                 links: self.links.clone(),
                 ended_ms: self.ended_ms,
+                floor_log: self.floor_log.clone(),
             },
             attendance: self.attendance(now_ms),
         }
@@ -57,6 +58,9 @@ impl State {
         st.audio_only = snapshot.audio_only.into_iter().collect();
         st.links = snapshot.links;
         st.ended_ms = snapshot.ended_ms;
+        st.floor_log = snapshot.floor_log;
+        // The floor ended with the server for holders that were connected (as their stay).
+        floorlog::close_all(&mut st.floor_log, left_ms);
         for site in &st.sites {
             if st.rollcall.is_present(&site.id) {
                 st.rollcall.left(&site.id, left_ms);

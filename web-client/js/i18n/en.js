@@ -187,6 +187,7 @@ const en = {
   'grid.empty': 'No site on this page yet.',
 
   'rollcall.title': 'Roll call',
+  'rollcall.record': 'Minutes',
   'rollcall.close': 'Close roll call',
   'rollcall.site': 'Site',
   'rollcall.state': 'State',

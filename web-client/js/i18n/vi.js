@@ -191,6 +191,7 @@ const vi = {
 
   'rollcall.title': 'Điểm danh',
   'rollcall.close': 'Đóng điểm danh',
+  'rollcall.record': 'Biên bản',
   'rollcall.site': 'Điểm cầu',
   'rollcall.state': 'Trạng thái',
   'rollcall.joins': 'Số lần vào',

@@ -7,7 +7,7 @@
  */
 
 import { getLanguage, t } from '../i18n/index.js';
-import { downloadName, fetchAttendance, fetchAttendanceFile, formatFigure, rollCallRows } from '../attendance.js';
+import { downloadName, fetchAttendance, fetchAttendanceFile, formatFigure, minutesUrl, rollCallRows } from '../attendance.js';
 import { stateCounts } from '../roster.js';
 import { h, rebuildIfChanged, setText } from './dom.js';
 
@@ -40,6 +40,7 @@ export function createRollCall(session) {
   const status = h('p', { class: 'rollcall-status', attrs: { role: 'status' } });
   const csv = h('button', { class: 'btn small', testid: 'rollcall-csv', text: t('rollcall.csv'), on: { click: () => void download('csv') } });
   const json = h('button', { class: 'btn small', testid: 'rollcall-json', text: t('rollcall.json'), on: { click: () => void download('json') } });
+  const minutes = h('button', { class: 'btn small', testid: 'minutes-open', text: t('rollcall.record'), on: { click: () => void openMinutes() } });
   const body = h('tbody');
   const columns = ['rollcall.site', 'rollcall.state', 'rollcall.joins', 'rollcall.reconnects', 'rollcall.minutes', 'rollcall.loss', 'rollcall.rtt'];
   const table = h('table', { class: 'roster rollcall-table' },
@@ -51,7 +52,7 @@ export function createRollCall(session) {
       h('h2', { text: t('rollcall.title') }),
       summary,
       h('span', { class: 'spacer' }),
-      csv, json,
+      csv, json, minutes,
       h('button', { class: 'btn small', text: t('banner.close'), attrs: { 'aria-label': t('rollcall.close') }, on: { click: () => close() } }),
     ),
     status,
@@ -90,7 +91,7 @@ export function createRollCall(session) {
     const id = session.meeting?.id;
     const token = session.token;
     if (!id || !token) return;
-    const got = await fetchAttendanceFile(browserFetch, id, token, format);
+    const got = await fetchAttendanceFile(browserFetch, id, token, format, getLanguage() === 'vi' ? 'vi' : 'en');
     if (!got.ok) {
       failure = got.failure;
       update();
@@ -105,6 +106,30 @@ export function createRollCall(session) {
     a.remove();
     // Revoked later: some browsers read the blob after the click returns.
     setTimeout(() => URL.revokeObjectURL(url), 30_000);
+  }
+
+  /** The minutes (biên bản) in a new tab, from the server's page fetched with this page's token. */
+  async function openMinutes() {
+    const id = session.meeting?.id;
+    const token = session.token;
+    if (!id || !token) return;
+    // Opened now, while the click still allows a new tab; filled once the page arrives.
+    const tab = window.open('', '_blank');
+    let res;
+    try {
+      res = await fetch(minutesUrl(id), { headers: { Authorization: `Bearer ${token}` } });
+    } catch {
+      res = null;
+    }
+    if (!res || !res.ok) {
+      tab?.close();
+      failure = !res ? 'network' : res.status === 401 || res.status === 403 ? 'unauthorized' : res.status === 404 ? 'not_found' : 'server';
+      update();
+      return;
+    }
+    const url = URL.createObjectURL(new Blob([await res.arrayBuffer()], { type: 'text/html;charset=utf-8' }));
+    if (tab) tab.location.href = url;
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
   }
 
   function open() {

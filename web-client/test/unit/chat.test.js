@@ -43,3 +43,14 @@ test('the log keeps the newest messages only', () => {
   assert.equal(log.length, CHAT_KEEP);
   assert.equal(log.at(-1)?.text, `m${CHAT_KEEP + 4}`);
 });
+
+test('the history sent again after a rejoin does not show a message twice', () => {
+  /** @type {import('../../js/protocol.js').ChatMessage} */
+  const hello = { type: 'chat', from: CHAIR, to: 'all', text: 'Chào các điểm cầu', at_ms: 5 };
+  let log = addReceived([], hello, 1100, 's1');
+  log = addReceived(log, { ...hello }, 1150, 's1');
+  assert.equal(log.length, 1);
+  // The same words said again later are a new message.
+  log = addReceived(log, { ...hello, at_ms: 9 }, 1900, 's1');
+  assert.equal(log.length, 2);
+});
