@@ -36,6 +36,7 @@ mod metrics;
 pub mod offer_check;
 pub mod police;
 pub mod rate;
+pub mod record;
 pub mod rewrite;
 pub mod rtx;
 pub mod select;
@@ -372,6 +373,12 @@ impl Sfu {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&peer);
+    }
+
+    /// Copies `peer`'s packets (its best video layer, its audio) to a recorder while `tap`
+    /// is `Some`; a peer not offered yet starts with its first offer.
+    pub fn set_recording(&self, peer: PeerId, tap: Option<record::RecTap>) {
+        let _ = self.send(peer, Command::Record { peer, tap });
     }
 
     /// Stops the media threads and waits for them.

@@ -30,7 +30,9 @@ impl Core {
                         self.peers.len() - 1
                     });
                 let creds = self.ice_tag.map(super::steer::local_credentials);
-                self.peers[idx] = Some(Peer::new(id, now, creds));
+                let mut peer = Peer::new(id, now, creds);
+                peer.recording = self.rec_pending.remove(&id);
+                self.peers[idx] = Some(peer);
                 self.by_id.insert(id, idx);
                 self.metrics.peers.inc();
                 self.shard_peers.inc();

@@ -109,6 +109,8 @@ pub struct Core {
     pub(super) shard_peers: prometheus::IntGauge,
     /// The shard whose tag new peers' ufrags carry (`None`: one shard, str0m's own ufrags).
     pub(super) ice_tag: Option<usize>,
+    /// Recorder taps for peers not offered yet (see `record_tap.rs`).
+    pub(super) rec_pending: HashMap<PeerId, crate::record::RecTap>,
 }
 
 impl Core {
@@ -133,6 +135,7 @@ impl Core {
             metrics,
             events: VecDeque::new(),
             ice_tag: None,
+            rec_pending: HashMap::new(),
         }
     }
 
@@ -167,6 +170,7 @@ impl Core {
                 subscriptions,
             } => self.subscribe(subscriber, subscriptions, now),
             Command::Remove { peer } => self.remove_peer(peer),
+            Command::Record { peer, tap } => self.set_recording(peer, tap, now),
             Command::Ping { reply } => {
                 let _ = reply.send(());
             }

@@ -27,6 +27,7 @@ mod inbox;
 pub mod ingest;
 mod layers;
 mod peer;
+mod record_tap;
 mod recv;
 mod socket;
 pub mod steer;
@@ -76,6 +77,11 @@ pub(crate) enum Command {
     },
     Remove {
         peer: PeerId,
+    },
+    /// Copy `peer`'s packets to the recorder (`None`: stop).
+    Record {
+        peer: PeerId,
+        tap: Option<crate::record::RecTap>,
     },
     /// Answered at once: the thread is alive and reading its queue.
     Ping {
