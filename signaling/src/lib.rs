@@ -28,6 +28,7 @@ pub mod node_figures;
 pub mod outbox;
 pub mod protocol;
 pub mod proxy;
+pub mod recording;
 pub mod retention;
 pub mod rollcall;
 pub mod route;

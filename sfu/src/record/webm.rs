@@ -215,6 +215,13 @@ pub fn recover(path: &Path) -> io::Result<Option<Recovered>> {
     }))
 }
 
+/// The duration a file's complete clusters reach, ms, read without changing it (`None`: not
+/// a file this writer made).
+pub fn duration_ms(path: &Path) -> io::Result<Option<u64>> {
+    let buf = std::fs::read(path)?;
+    Ok(scan(&buf).map(|(_, _, last)| last + 20))
+}
+
 /// Walks the segment: (Duration offset, end of the last complete element, last block ms).
 fn scan(buf: &[u8]) -> Option<(u64, u64, u64)> {
     let (eid, n) = ebml::read_id(buf)?;
