@@ -4,6 +4,8 @@
 //!
 //! The minutes (biên bản) list a meeting's recording with [`files`].
 
+pub mod compose;
+
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
