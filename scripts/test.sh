@@ -31,6 +31,8 @@ command -v pip3 >/dev/null 2>&1 || missing+=(python3-pip)
 python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
 # libFuzzer (the fuzz targets) is C++.
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
+# Recordings are checked (and composed) with Debian's ffmpeg and ffprobe.
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

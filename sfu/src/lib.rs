@@ -38,6 +38,7 @@ pub mod offer_check;
 pub mod police;
 pub mod priority;
 pub mod rate;
+pub mod record;
 pub mod red;
 pub mod relay;
 pub mod rewrite;
@@ -442,6 +443,12 @@ impl Sfu {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&peer);
+    }
+
+    /// Copies `peer`'s packets (its best video layer, its audio) to a recorder while `tap`
+    /// is `Some`; a peer not offered yet starts with its first offer.
+    pub fn set_recording(&self, peer: PeerId, tap: Option<record::RecTap>) {
+        let _ = self.send(peer, Command::Record { peer, tap });
     }
 
     /// Stops the media threads and waits for them.

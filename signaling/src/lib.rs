@@ -34,6 +34,7 @@ pub mod node_figures;
 pub mod outbox;
 pub mod protocol;
 pub mod proxy;
+pub mod recording;
 pub mod relay;
 pub mod retention;
 pub mod rollcall;

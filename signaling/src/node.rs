@@ -50,6 +50,9 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
             )
         })?,
     };
+    // Segments a killed server was writing are cut to their last complete cluster before
+    // anything lists or serves them.
+    crate::recording::recover_all(&config.data_dir);
     let settings = Settings {
         public_url: config.public_url.clone().unwrap_or_else(|| base.clone()),
         admin_key: config.admin_key.as_ref().map_or_else(

@@ -53,6 +53,7 @@ impl Core {
                 if relay.is_some() {
                     self.metrics.relay.links.inc();
                 }
+                peer.recording = self.rec_pending.remove(&id);
                 (self.insert_peer(peer), true)
             }
         };

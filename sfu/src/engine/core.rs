@@ -114,6 +114,8 @@ pub struct Core {
     /// Half the link's round trip when the datagram being handled was relayed media that
     /// was forwarded: the wire's share of the hop's added latency.
     pub(super) relayed_wire: Option<Duration>,
+    /// Recorder taps for peers not offered yet (see `record_tap.rs`).
+    pub(super) rec_pending: HashMap<PeerId, crate::record::RecTap>,
 }
 
 impl Core {
@@ -140,6 +142,7 @@ impl Core {
             ice_tag: None,
             relay_tracks: 0,
             relayed_wire: None,
+            rec_pending: HashMap::new(),
         }
     }
 
@@ -188,6 +191,7 @@ impl Core {
             Command::RelayAccept { link, sdp, reply } => {
                 let _ = reply.send(self.relay_accept(link, &sdp, now));
             }
+            Command::Record { peer, tap } => self.set_recording(peer, tap, now),
             Command::Ping { reply } => {
                 let _ = reply.send(());
             }

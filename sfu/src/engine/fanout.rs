@@ -65,6 +65,9 @@ impl Core {
                 .on_audio_packet(pkt.header.ext_vals.audio_level);
         }
         let meta = &ingested.meta;
+        let rec_keyframe = publisher.recording.as_ref().is_some_and(|tap| {
+            super::record_tap::copy(tap, publisher.id, track, &pkt, meta, ingested.active, now)
+        });
         self.scratch.clear();
         self.scratch.extend_from_slice(&track.subscribers);
         let mut keyframe_for: Option<Option<crate::Layer>> = None;
@@ -100,6 +103,9 @@ impl Core {
         }
         if let Some(layer) = keyframe_for {
             self.keyframe(pidx, inc.track, layer, Need::Repeat, now);
+        }
+        if rec_keyframe {
+            self.keyframe(pidx, inc.track, inc.layer, Need::Repeat, now);
         }
     }
 }

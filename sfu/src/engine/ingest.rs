@@ -109,6 +109,8 @@ pub struct UpTrack {
     pub wanted_reported: Option<Option<Layer>>,
     /// What this track may send (see [`crate::police`]).
     police: TrackPolicers,
+    /// While recorded: when its recorded layer last sent a keyframe or was asked for one.
+    pub rec_keyframe_at: Option<Instant>,
 }
 
 impl UpTrack {
@@ -125,6 +127,7 @@ impl UpTrack {
             rates: [None; 3],
             wanted_reported: None,
             police: TrackPolicers::new(kind),
+            rec_keyframe_at: None,
         }
     }
 

@@ -27,6 +27,7 @@ mod inbox;
 pub mod ingest;
 mod layers;
 mod peer;
+mod record_tap;
 mod recv;
 mod relay;
 mod socket;
@@ -96,6 +97,11 @@ pub(crate) enum Command {
         link: PeerId,
         sdp: String,
         reply: oneshot::Sender<Result<PeerLayout, OfferError>>,
+    },
+    /// Copy `peer`'s packets to the recorder (`None`: stop).
+    Record {
+        peer: PeerId,
+        tap: Option<crate::record::RecTap>,
     },
     /// Answered at once: the thread is alive and reading its queue.
     Ping {

@@ -106,6 +106,8 @@ pub(crate) struct Peer {
     pub last_rx: Instant,
     /// RTX payload types negotiated with it, to count retransmissions sent.
     pub rtx_pts: crate::rtx::RtxPts,
+    /// Where copies of its packets go while its tracks are in the recorded program.
+    pub recording: Option<crate::record::RecTap>,
 }
 
 impl Peer {
@@ -208,6 +210,7 @@ impl Peer {
             connected: false,
             last_rx: now,
             rtx_pts: crate::rtx::RtxPts::default(),
+            recording: None,
         }
     }
 
