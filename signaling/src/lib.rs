@@ -14,6 +14,7 @@ pub mod api;
 pub mod api_admin;
 pub mod api_routes;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod dispatch;

@@ -117,6 +117,8 @@ pub struct AppState {
     /// Held while a meeting is placed on a media shard, so two meetings starting at once
     /// see each other's choice ([`crate::shards::of_meeting`]).
     pub shard_placing: std::sync::Mutex<()>,
+    /// This node's cluster, once joined (`[cluster]`; never set on a single node).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 /// The node a meeting's effects act on (see [`crate::meeting::executor`]): the one writer of
@@ -168,6 +170,7 @@ impl AppState {
             connections: crate::door::Door::new("open connections"),
             ids: AtomicU64::new(1),
             shard_placing: std::sync::Mutex::new(()),
+            cluster: std::sync::OnceLock::new(),
         })
     }
 

@@ -149,8 +149,24 @@ section! {
         media: MediaKeys = MediaKeys::default(),
         /// TURN relay handed to browsers.
         turn: TurnKeys = TurnKeys::default(),
+        /// Several nodes carrying one meeting, coordinated through NATS.
+        cluster: ClusterKeys = ClusterKeys::default(),
         /// What connections, addresses, meetings and this node may use.
         limits: LimitKeys = LimitKeys::default(),
+    }
+}
+
+section! {
+    /// `[cluster]`: the nodes of a national meeting find each other through NATS (see
+    /// [`crate::cluster`]). Without nats_url the node stands alone and contacts nothing.
+    ClusterKeys {
+        /// NATS server with JetStream (`nats://host:4222`). Default: none (a single node).
+        nats_url: Option<String> = None,
+        /// This node's name in the cluster: unique, letters, digits, `-` and `_`, at most
+        /// 32. Required with nats_url.
+        node_id: Option<String> = None,
+        /// The province or region this node serves (placement puts its sites here).
+        node_region: Option<String> = None,
     }
 }
 
