@@ -25,6 +25,8 @@ command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
 command -v nft >/dev/null 2>&1 || missing+=(nftables)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The cluster tests (signaling/tests/cluster.rs) run a real JetStream server.
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v pip3 >/dev/null 2>&1 || missing+=(python3-pip)

@@ -17,6 +17,7 @@ pub mod api_records;
 pub mod api_routes;
 pub mod audit;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod dispatch;

@@ -89,6 +89,10 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
     };
     sfu::priority::set_media_priority_boost(config.media.priority_boost.0 as u32);
     let state = crate::start_sharded(settings, sfu_config, config.media.shards.0 as usize)?;
+    // A single node (no `[cluster]`) contacts no NATS at all.
+    if let Some(cluster) = &config.cluster {
+        crate::cluster::join(&state, cluster).await?;
+    }
 
     match demo {
         Some(demo) => crate::demo::print(&state, demo, &base)?,

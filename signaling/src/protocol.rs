@@ -774,6 +774,9 @@ pub enum ErrorCode {
     LinkRevoked,
     /// The socket sent no `join` within `limits.join_timeout_seconds` of opening; it closes.
     JoinTimeout,
+    /// In a cluster: the meeting's origin node cannot be reached (NATS down, or the origin
+    /// died and another node is taking over); the socket closes and the client rejoins.
+    ClusterUnavailable,
 }
 
 impl ErrorCode {
@@ -805,6 +808,7 @@ impl ErrorCode {
             ErrorCode::NodeFull => "node_full",
             ErrorCode::LinkRevoked => "link_revoked",
             ErrorCode::JoinTimeout => "join_timeout",
+            ErrorCode::ClusterUnavailable => "cluster_unavailable",
         }
     }
 }
@@ -1202,6 +1206,7 @@ mod tests {
             ErrorCode::NodeFull,
             ErrorCode::LinkRevoked,
             ErrorCode::JoinTimeout,
+            ErrorCode::ClusterUnavailable,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

@@ -122,6 +122,8 @@ pub struct AppState {
     pub shard_placing: std::sync::Mutex<()>,
     /// Relay links to and from other nodes (see [`crate::relay`]).
     pub relay_links: crate::relay::Links,
+    /// This node's cluster, once joined (`[cluster]`; never set on a single node).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 /// The node a meeting's effects act on (see [`crate::meeting::executor`]): the one writer of
@@ -174,6 +176,7 @@ impl AppState {
             ids: AtomicU64::new(1),
             shard_placing: std::sync::Mutex::new(()),
             relay_links: crate::relay::Links::default(),
+            cluster: std::sync::OnceLock::new(),
         })
     }
 

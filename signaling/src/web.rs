@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 
-use crate::session::{self, Inbound};
+use crate::session::Inbound;
 use crate::state::AppState;
 
 /// Frames above this close the socket at the transport; between
@@ -170,10 +170,11 @@ async fn serve_socket(
         });
     let outgoing =
         sink.with(|s: String| std::future::ready(Ok::<_, axum::Error>(Message::Text(s.into()))));
-    session::run(
+    // In a cluster, a join for another node's meeting is tunneled to it (crate::cluster).
+    crate::cluster::edge::serve(
         state,
-        Some(client),
-        Some(unjoined),
+        client,
+        unjoined,
         Box::pin(incoming),
         Box::pin(outgoing),
     )

@@ -151,6 +151,8 @@ section! {
         turn: TurnKeys = TurnKeys::default(),
         /// Media relay links between the nodes of a cluster.
         relay: RelayKeys = RelayKeys::default(),
+        /// Several nodes carrying one meeting, coordinated through NATS.
+        cluster: ClusterKeys = ClusterKeys::default(),
         /// What connections, addresses, meetings and this node may use.
         limits: LimitKeys = LimitKeys::default(),
     }
@@ -173,6 +175,20 @@ section! {
 }
 
 section! {
+    /// `[cluster]`: the nodes of a national meeting find each other through NATS (see
+    /// [`crate::cluster`]). Without nats_url the node stands alone and contacts nothing.
+    ClusterKeys {
+        /// NATS server with JetStream (`nats://host:4222`). Default: none (a single node).
+        nats_url: Option<String> = None,
+        /// This node's name in the cluster: unique, letters, digits, `-` and `_`, at most
+        /// 32. Required with nats_url.
+        node_id: Option<String> = None,
+        /// The province or region this node serves (placement puts its sites here).
+        node_region: Option<String> = None,
+    }
+}
+
+section! {
     /// `[media]`: how the media plane uses the node's cores.
     MediaKeys {
         /// Media threads (shards), all on the one UDP port; each meeting is served by one.
@@ -184,8 +200,8 @@ section! {
         shards: Bounded<1, 62> = Bounded(1),
         /// Nice steps above the rest of the process that the media threads ask the kernel
         /// for (0: none): on a busy machine the one thread that forwards a meeting is not
-        /// starved by other work. Needs CAP_SYS_NICE (the systemd unit, compose file and
-        /// Kubernetes manifest grant it); without it the threads stay where they are.
+        /// starved by other work. Needs CAP_SYS_NICE (the systemd unit grants it); without
+        /// it the threads stay where they are.
         priority_boost: Bounded<0, 39> = Bounded(10),
     }
 }

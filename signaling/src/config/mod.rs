@@ -137,6 +137,17 @@ pub struct TurnConfig {
     pub ttl: Duration,
 }
 
+/// The `[cluster]` section, once validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The NATS server (`nats://`).
+    pub nats_url: String,
+    /// This node's name (checked by [`crate::cluster::records::valid_node_id`]).
+    pub node_id: String,
+    /// The province or region it serves (empty: none).
+    pub region: String,
+}
+
 /// The validated configuration. It dereferences to the merged [`keys::Keys`]
 /// (`config.http`, `config.data_dir`); its own fields are what several keys or the outside
 /// world decide, in the types the service uses.
@@ -155,6 +166,8 @@ pub struct Config {
     pub turn: Option<TurnConfig>,
     /// `[limits]`.
     pub limits: crate::limits::Limits,
+    /// `[cluster]`; `None`: a single node, no NATS contacted.
+    pub cluster: Option<ClusterConfig>,
     /// Where each key's value came from (keys at their default are absent).
     pub sources: BTreeMap<String, Source>,
 }

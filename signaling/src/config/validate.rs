@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::keys::Keys;
 use super::values::{Mode, Secret};
-use super::{invalid, source_of, Config, ConfigError, Source, TlsFiles, TurnConfig};
+use super::{invalid, source_of, ClusterConfig, Config, ConfigError, Source, TlsFiles, TurnConfig};
 
 /// Shortest relay secret accepted: it alone lets another machine into the media plane.
 pub const MIN_RELAY_SECRET_BYTES: usize = 16;
@@ -117,6 +117,7 @@ pub(super) fn validate(
     clashes(&keys)?;
     let tls = tls(&keys, &sources)?;
     let turn = turn(&keys, turn_secret, &sources)?;
+    let cluster = cluster(&keys, &sources)?;
     let l = &keys.limits;
     if l.sdp_bytes.0 > l.message_bytes.0 {
         return Err(invalid(
@@ -152,9 +153,47 @@ pub(super) fn validate(
         drain: Duration::from_secs(keys.drain_seconds.0),
         turn,
         limits: keys.limits.limits(),
+        cluster,
         sources,
         keys,
     })
+}
+
+/// `[cluster]`: nothing without nats_url; with it, a `nats://` URL and a node name that fits
+/// in a NATS subject and a KV key.
+fn cluster(
+    keys: &Keys,
+    sources: &BTreeMap<String, Source>,
+) -> Result<Option<ClusterConfig>, ConfigError> {
+    let c = &keys.cluster;
+    let Some(url) = &c.nats_url else {
+        return Ok(None);
+    };
+    if !url.starts_with("nats://") || url.len() <= "nats://".len() {
+        return Err(invalid(
+            "cluster.nats_url",
+            source_of(sources, "cluster.nats_url"),
+            format!("{url:?} is not a nats:// URL"),
+        ));
+    }
+    let Some(node_id) = &c.node_id else {
+        return Err(ConfigError::Missing {
+            key: "cluster.node_id".into(),
+            why: "a cluster node needs its name (cluster.nats_url is set)".into(),
+        });
+    };
+    if !crate::cluster::records::valid_node_id(node_id) {
+        return Err(invalid(
+            "cluster.node_id",
+            source_of(sources, "cluster.node_id"),
+            format!("{node_id:?}: a node name is 1 to 32 letters, digits, '-' or '_'"),
+        ));
+    }
+    Ok(Some(ClusterConfig {
+        nats_url: url.clone(),
+        node_id: node_id.clone(),
+        region: c.node_region.clone().unwrap_or_default(),
+    }))
 }
 
 /// Reads a secret from its value or its file.
