@@ -124,6 +124,34 @@ impl ApiError {
     }
 }
 
+/// The meeting `id` names on this node, or 404 `not_found`.
+pub(crate) fn meeting_by_id(state: &AppState, id: &str) -> Result<Arc<Meeting>, ApiError> {
+    state.meetings.get(id).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no meeting with this id",
+        )
+    })
+}
+
+/// A JSON request body as `T`, or 400 `bad_request` naming where it fails ("body is not
+/// `what`: at <path>: <reason>").
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("body is not {what}: at {at}: {}", e.into_inner()),
+        )
+    })
+}
+
 /// Body of every error response.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
@@ -334,15 +362,7 @@ pub(crate) async fn create_meeting(
             grid_page_size: params.grid_page_size,
         }
     } else if content_type.starts_with("application/json") {
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let at = e.path().to_string();
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("body is not a valid meeting: at {at}: {}", e.into_inner()),
-            )
-        })?
+        json_body(&body, "a valid meeting")?
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -685,13 +705,7 @@ pub(crate) async fn get_meeting(
     headers: HeaderMap,
 ) -> Result<Json<MeetingView>, ApiError> {
     authorize(&state, &headers)?;
-    let m = state.meetings.get(&id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no meeting with this id",
-        )
-    })?;
+    let m = meeting_by_id(&state, &id)?;
     Ok(Json(view(&m)))
 }
 

@@ -7,20 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 
-use crate::api::{authorize, invite, new_jti, view, ApiError, ErrorBody, Invite, MeetingView};
+use crate::api::{
+    authorize, invite, json_body, meeting_by_id, new_jti, view, ApiError, ErrorBody, Invite,
+    MeetingView,
+};
 use crate::meeting::{chair, membership, ExpectedSite, Meeting, State as MeetingState};
 use crate::protocol::{ErrorCode, Refusal, Role};
 use crate::state::AppState;
-
-fn meeting(state: &AppState, id: &str) -> Result<Arc<Meeting>, ApiError> {
-    state.meetings.get(id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no meeting with this id",
-        )
-    })
-}
 
 /// Revoke a site's link and issue a new one.
 ///
@@ -49,7 +42,7 @@ pub async fn reissue_link(
     headers: HeaderMap,
 ) -> Result<Json<Invite>, ApiError> {
     authorize(&state, &headers)?;
-    let m = meeting(&state, &id)?;
+    let m = meeting_by_id(&state, &id)?;
     let answer = reissue(&state, &m, &site_id);
     audited(&state, &id, "link_revoke", Some(site_id), answer).await
 }
@@ -160,7 +153,7 @@ pub async fn end_meeting(
     headers: HeaderMap,
 ) -> Result<Json<MeetingView>, ApiError> {
     authorize(&state, &headers)?;
-    let m = meeting(&state, &id)?;
+    let m = meeting_by_id(&state, &id)?;
     let _ = m.apply(chair::End, &state);
     state.metrics.meetings.set(state.meetings.active() as i64);
     let answer = m.save_now().map_err(|e| {
@@ -194,7 +187,7 @@ pub async fn delete_meeting(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     authorize(&state, &headers)?;
-    let m = meeting(&state, &id)?;
+    let m = meeting_by_id(&state, &id)?;
     let _ = m.apply(chair::End, &state);
     // The roll call with every leave recorded, before the snapshot goes.
     let stored = m
@@ -262,22 +255,14 @@ pub async fn edit_meeting(
     body: axum::body::Bytes,
 ) -> Result<Json<MeetingEdited>, ApiError> {
     authorize(&state, &headers)?;
-    let m = meeting(&state, &id)?;
+    let m = meeting_by_id(&state, &id)?;
     let answer = edit(&state, &m, &body);
     audited(&state, &id, "edit_meeting", None, answer).await
 }
 
 fn edit(state: &AppState, m: &Meeting, body: &[u8]) -> Result<Json<MeetingEdited>, ApiError> {
     let id = &m.id;
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    let edit: EditMeeting = serde_path_to_error::deserialize(de).map_err(|e| {
-        let at = e.path().to_string();
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!("body is not a valid edit: at {at}: {}", e.into_inner()),
-        )
-    })?;
+    let edit: EditMeeting = json_body(body, "a valid edit")?;
     if m.read(MeetingState::is_ended) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

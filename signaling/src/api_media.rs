@@ -9,7 +9,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::api::{authorize, ApiError, ErrorBody};
+use crate::api::{authorize, json_body, meeting_by_id, ApiError, ErrorBody};
 use crate::state::AppState;
 use crate::whip::token::{self, MediaRole, DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS};
 
@@ -91,25 +91,8 @@ pub async fn issue_media_token(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<MediaToken>), ApiError> {
     authorize(&state, &headers)?;
-    let m = state.meetings.get(&id).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no meeting with this id",
-        )
-    })?;
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let req: IssueMediaToken = serde_path_to_error::deserialize(de).map_err(|e| {
-        let at = e.path().to_string();
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            format!(
-                "body is not a media token request: at {at}: {}",
-                e.into_inner()
-            ),
-        )
-    })?;
+    let m = meeting_by_id(&state, &id)?;
+    let req: IssueMediaToken = json_body(&body, "a media token request")?;
     let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
     if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&ttl) {
         return Err(ApiError::invalid(format!(
