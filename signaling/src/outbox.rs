@@ -18,6 +18,9 @@ pub enum Outbound {
     Message(ServerMessage),
     /// Send this message, then close the socket.
     Close(ServerMessage),
+    /// Send nothing more until this is on the disk: the messages behind it answer a change
+    /// that is acknowledged by being told (a chair's lock, a granted floor).
+    Wait(crate::durable::Flushed),
 }
 
 /// Messages a session may have waiting. A burst after joining (the roster, the marks and

@@ -130,20 +130,14 @@ pub async fn run<I, O>(
                         ErrorCode::JoinTimeout,
                         format!("no join within {seconds} s of opening the socket; it is closed"),
                     ));
-                    while let Some(out) = rx.try_recv() {
-                        let (Outbound::Message(m) | Outbound::Close(m)) = out;
-                        let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await;
-                    }
+                    flush(&mut rx, &mut outgoing).await;
                     break;
                 },
                 frame = tokio::time::timeout(IDLE_TIMEOUT, incoming.next()) => match frame {
                     Ok(Some(frame)) => {
                         if !session.on_frame(frame).await {
                             // Flush what the handler queued (the reply to `leave`).
-                            while let Some(out) = rx.try_recv() {
-                                let (Outbound::Message(m) | Outbound::Close(m)) = out;
-                                let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await;
-                            }
+                            flush(&mut rx, &mut outgoing).await;
                             break;
                         }
                     }
@@ -185,6 +179,8 @@ pub async fn run<I, O>(
                         let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await;
                         break;
                     }
+                    // What follows answers an acknowledged change: not before it is on disk.
+                    Some(Outbound::Wait(flushed)) => flushed.wait().await,
                     None => break,
                 },
             }
@@ -195,6 +191,20 @@ pub async fn run<I, O>(
     .instrument(span)
     .await;
     state.metrics.sessions.dec();
+}
+
+/// Writes what is already queued for the socket (its last words before it closes).
+async fn flush<O: Sink<String> + Unpin>(rx: &mut crate::outbox::Inbox, outgoing: &mut O) {
+    while let Some(out) = rx.try_recv() {
+        let m = match out {
+            Outbound::Message(m) | Outbound::Close(m) => m,
+            Outbound::Wait(flushed) => {
+                flushed.wait().await;
+                continue;
+            }
+        };
+        let _ = tokio::time::timeout(SEND_TIMEOUT, outgoing.send(encode(&m))).await;
+    }
 }
 
 fn encode(m: &ServerMessage) -> String {

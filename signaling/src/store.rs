@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::durable::{read, write_atomic, DurableFile};
+pub use crate::durable::{read, write_atomic, DurableFile, Flushed};
 
 use crate::moderation::Moderation;
 use crate::rollcall::{Attendance, RollCall};
@@ -141,6 +141,13 @@ impl MeetingStore {
     pub fn save(&self, snapshot: Snapshot, attendance: Attendance) {
         self.snapshot.queue(snapshot);
         self.attendance.queue(attendance);
+    }
+
+    /// Queues both records: the answer completes once both are on the disk (a group commit,
+    /// see [`crate::durable::Flushed`]).
+    pub fn save_flushed(&self, snapshot: Snapshot, attendance: Attendance) -> Flushed {
+        let snapshot = self.snapshot.queue_flushed(snapshot);
+        snapshot.and(self.attendance.queue_flushed(attendance))
     }
 
     /// Deletes the snapshot for good (the meeting is not restored again); the roll call stays.

@@ -239,18 +239,28 @@ async fn audit_log_and_chat_survive_a_kill_9_and_a_torn_line_is_skipped_not_fata
 
     let second = Process::start(&dir);
     let (mut chair, _) = join(second.http, &chair_link).await;
-    // The page that joins again gets the chat said before the crash.
+    // The lock was told to the chair just before the kill: it was on disk before that. The
+    // page that joins again gets the chat said before the crash.
+    let (mut locked, mut said) = (None, false);
     wait_for(&mut chair, |m| {
-        (m["type"] == "chat" && m["text"] == "trước khi sập").then_some(())
+        if m["type"] == "meeting_state" {
+            locked = Some(m["locked"] == true);
+        }
+        said |= m["type"] == "chat" && m["text"] == "trước khi sập";
+        (locked.is_some() && said).then_some(())
     })
     .await;
+    assert_eq!(
+        locked,
+        Some(true),
+        "the acknowledged lock survives the kill"
+    );
     send_json(
         &mut chair,
         serde_json::json!({"type": "lock", "locked": false}),
     )
     .await;
-    // The session appends the unlock's line before it reads the ping. (Whether the restored
-    // meeting was still locked depends on the queued snapshot write, not on the audit log.)
+    // The session appends the unlock's line before it reads the ping.
     send_json(&mut chair, serde_json::json!({"type": "ping", "id": 7})).await;
     wait_for(&mut chair, |m| {
         (m["type"] == "pong" && m["id"] == 7).then_some(())

@@ -72,7 +72,9 @@ impl Input for Act {
         if changed.routing || ended_checks {
             st.reroute();
         }
-        st.keep(false);
+        // Acknowledged by being told (the chair sees its lock, a site its raised hand): on
+        // the disk before anyone hears of it (a group commit, see `durable::Flushed`).
+        st.keep(true);
         Ok(())
     }
 }
@@ -108,7 +110,7 @@ impl Input for Grid {
         }
         st.grid_page = self.page;
         st.reroute();
-        st.keep(false);
+        st.keep(true);
         Ok(())
     }
 }

@@ -53,6 +53,11 @@ pub(super) struct Executor<'a> {
     pub outboxes: &'a mut HashMap<u64, Outbox>,
     /// The node: the SFU, the index of connections, metrics.
     pub node: &'a dyn Node,
+    /// Write what must be on the disk before returning (an API's answer follows), rather
+    /// than holding the sockets' messages behind its write (a group commit).
+    pub write_now: bool,
+    /// What this run's messages wait for, and the sessions already told to wait.
+    pub flushed: Option<(crate::durable::Flushed, std::collections::HashSet<u64>)>,
 }
 
 impl Executor<'_> {
@@ -75,11 +80,21 @@ impl Executor<'_> {
             Effect::Send { session, message } => {
                 if let Some(tx) = self.outboxes.get(&session) {
                     // A full or closed queue is the session's own business (it is cut off).
+                    if let Some((flushed, told)) = &mut self.flushed {
+                        if told.insert(session) {
+                            let _ = tx.send(Outbound::Wait(flushed.clone()));
+                        }
+                    }
                     let _ = tx.send(Outbound::Message(message));
                 }
             }
             Effect::Close { session, message } => {
                 if let Some(tx) = self.outboxes.remove(&session) {
+                    if let Some((flushed, told)) = &mut self.flushed {
+                        if told.insert(session) {
+                            let _ = tx.send(Outbound::Wait(flushed.clone()));
+                        }
+                    }
                     let _ = tx.send(Outbound::Close(message));
                 }
             }
@@ -93,6 +108,11 @@ impl Executor<'_> {
                 } = *record;
                 if !durable {
                     store.save(snapshot, attendance);
+                } else if !self.write_now {
+                    // Comes first among a run's effects (`State::apply`): every message of
+                    // the run waits for it.
+                    let flushed = store.save_flushed(snapshot, attendance);
+                    self.flushed = Some((flushed, Default::default()));
                 } else if let Err(e) = store.save_now(snapshot, attendance) {
                     tracing::error!(meeting = %self.meeting, "cannot store a change of the meeting: {e}");
                     return Err(e);

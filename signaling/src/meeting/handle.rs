@@ -79,9 +79,12 @@ impl Meeting {
     }
 
     /// Applies `input` now and carries out its effects on `node`. What the input keeps on
-    /// disk is written later; its failure is logged (see [`Meeting::apply_durable`]).
+    /// disk is written by the background writers; the messages that acknowledge a change
+    /// (a lock, a grant) wait in the sockets' queues until it is on disk. A failed write is
+    /// logged (see [`Meeting::apply_durable`]).
     pub fn apply<I: Input>(&self, input: I, node: &dyn Node) -> Result<I::Reply, Refusal> {
-        self.execute(input, node, None).map(|(reply, _)| reply)
+        self.execute(input, node, None, false)
+            .map(|(reply, _)| reply)
     }
 
     /// [`Meeting::apply`] for acknowledged changes: on disk before it returns (a change the
@@ -91,7 +94,7 @@ impl Meeting {
         input: I,
         node: &dyn Node,
     ) -> std::io::Result<()> {
-        match self.execute(input, node, None) {
+        match self.execute(input, node, None, true) {
             Ok(((), written)) => written,
             Err(r) => Err(std::io::Error::other(r.message)),
         }
@@ -104,6 +107,7 @@ impl Meeting {
         input: I,
         node: &dyn Node,
         register: Option<(u64, Outbox)>,
+        write_now: bool,
     ) -> Result<(I::Reply, std::io::Result<()>), Refusal> {
         let now_ms = unix_now_ms();
         let mut st = self.lock();
@@ -121,6 +125,8 @@ impl Meeting {
             store: self.store.as_ref(),
             outboxes: &mut out,
             node,
+            write_now,
+            flushed: None,
         }
         .run(effects);
         Ok((reply, written))
@@ -162,7 +168,7 @@ impl Meeting {
             resume: resume.map(str::to_owned),
             secret: uuid::Uuid::new_v4().simple().to_string(),
         };
-        self.execute(join, node, Some((session, tx)))
+        self.execute(join, node, Some((session, tx)), false)
             .map(|(joined, _)| joined)
     }
 

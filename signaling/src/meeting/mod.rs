@@ -286,10 +286,17 @@ impl State {
         let mut effects = std::mem::take(&mut self.effects);
         let reply = result?;
         if let Some(durable) = persist.filter(|_| self.kept) {
-            effects.push(Effect::Persist {
+            let persist = Effect::Persist {
                 record: Box::new(self.record(now_ms)),
                 durable,
-            });
+            };
+            // An acknowledged change is written (or its write is waited for) before anyone
+            // is told of it; a queued one after.
+            if durable {
+                effects.insert(0, persist);
+            } else {
+                effects.push(persist);
+            }
         }
         Ok((reply, effects))
     }

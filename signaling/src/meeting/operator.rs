@@ -98,7 +98,8 @@ impl Input for AudioOnly {
         if changed {
             st.broadcast_state(&self.target);
             st.reroute();
-            st.keep(false);
+            // The operator's decision, acknowledged by the new state: on disk first.
+            st.keep(true);
         }
         Ok(())
     }

@@ -216,6 +216,35 @@ fn ending_closes_every_socket_and_connection_once_and_keeps_the_end_on_disk_firs
 }
 
 #[test]
+fn a_chair_decision_is_written_before_anyone_is_told_of_it() {
+    // Told = acknowledged: a kill after the chair saw its lock must not lose the lock.
+    for action in [
+        Action::Lock(true),
+        Action::Grant("s1".into()),
+        Action::Mute("s2".into(), true),
+    ] {
+        let mut st = everyone(true);
+        let effects = act(&mut st, "chair", action.clone()).unwrap();
+        assert!(
+            matches!(effects.first(), Some(Effect::Persist { durable: true, .. })),
+            "{action:?}: the durable write comes first"
+        );
+        assert!(
+            effects.iter().any(|e| matches!(e, Effect::Send { .. })),
+            "{action:?}: somebody is told"
+        );
+        assert_eq!(
+            effects
+                .iter()
+                .filter(|e| matches!(e, Effect::Persist { .. }))
+                .count(),
+            1,
+            "{action:?}: one write"
+        );
+    }
+}
+
+#[test]
 fn the_admins_end_and_edit_go_through_the_same_leave() {
     let mut st = everyone(false);
     let edit = Edit {
