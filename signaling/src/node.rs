@@ -126,7 +126,7 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
     let shutdown = shutdown_signal(config.drain)?;
     match certs {
         Some(store) => crate::run(TlsListener::new(listener, &store)?, state, shutdown).await?,
-        None => crate::run(listener, state, shutdown).await?,
+        None => crate::run(crate::no_delay(listener), state, shutdown).await?,
     }
     Ok(())
 }

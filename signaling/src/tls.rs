@@ -195,7 +195,7 @@ impl TlsListener {
                     a = listener.accept() => a,
                     _ = tx.closed() => break,
                 };
-                let (tcp, addr) = match accepted {
+                let (mut tcp, addr) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
                         // Out of file descriptors and the like: wait instead of spinning.
@@ -204,6 +204,8 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // As on plain HTTP (`crate::no_delay`): bursts of small messages.
+                crate::set_no_delay(&mut tcp);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {

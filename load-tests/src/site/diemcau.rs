@@ -145,7 +145,9 @@ async fn session(
         .ws_url
         .clone()
         .unwrap_or_else(|| format!("ws://{http}/ws"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+    // Nagle off, as browsers have it: with it on, the offer that follows `join` waits for the
+    // server's delayed ACK (~40 ms) and every join time would carry it.
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .context("WebSocket connect")?;
     send(

@@ -126,7 +126,11 @@ pub async fn running(
             let listener = signaling::tls::TlsListener::new(listener, &store).unwrap();
             tokio::spawn(signaling::run(listener, state.clone(), stop_rx))
         }
-        None => tokio::spawn(signaling::run(listener, state.clone(), stop_rx)),
+        None => tokio::spawn(signaling::run(
+            signaling::no_delay(listener),
+            state.clone(),
+            stop_rx,
+        )),
     };
     Running {
         http,
