@@ -1,54 +1,19 @@
 //! `[cluster]` decides whether the node contacts NATS at all: the real `diemcau` binary,
 //! watched from a TCP listener standing where a NATS server would be.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Process(Child);
+use common::binary::Binary;
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the binary with `extra` flags; returns it once it serves (`signaling listening`)
-/// or, when `wait_listening` is false, at once.
-fn start(extra: &[String], wait_listening: bool) -> Process {
+/// Starts the binary with `extra` flags; returns it once it serves or, when
+/// `wait_listening` is false, at once.
+fn start(extra: &[String], wait_listening: bool) -> Binary {
     let dir = std::env::temp_dir().join(format!("diemcau-cluster-config-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_diemcau"))
-        .args([
-            "--http",
-            "127.0.0.1:0",
-            "--udp",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(&dir)
-        .args(extra)
-        .env("DIEMCAU_ADMIN_KEY", "cluster-config-admin-key-0123456789")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("signaling listening") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    if wait_listening {
-        rx.recv_timeout(Duration::from_secs(30))
-            .expect("the server serves within 30 s");
-    }
-    Process(child)
+    let key = "cluster-config-admin-key-0123456789";
+    Binary::start(&dir, key, extra, wait_listening)
 }
 
 /// Whether `listener` gets a connection within `limit`.

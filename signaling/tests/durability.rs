@@ -3,93 +3,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::binary::Binary;
 use common::*;
 
 const KEY: &str = "durability-admin-key-0123456789abcdef";
 
-/// A `diemcau` process on loopback ports chosen by the OS.
-struct Process {
-    child: Child,
-    http: SocketAddr,
-}
-
-impl Process {
-    fn start(data_dir: &Path) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_diemcau"))
-            .args([
-                "--http",
-                "127.0.0.1:0",
-                "--udp",
-                "127.0.0.1:0",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .env("DIEMCAU_ADMIN_KEY", KEY)
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = listening_addr(&line) {
-                    let _ = tx.send(addr);
-                }
-            }
-        });
-        let http = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server says where it listens within 30 s");
-        Process { child, http }
-    }
-
-    /// SIGKILL: no drain, no save at exit.
-    fn kill_9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The address in the log line `signaling listening addr=127.0.0.1:PORT` (colours removed).
-fn listening_addr(line: &str) -> Option<SocketAddr> {
-    let plain: String = {
-        let mut out = String::new();
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for c in chars.by_ref() {
-                    if c == 'm' {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    };
-    let rest = plain.split("signaling listening").nth(1)?;
-    rest.split("addr=")
-        .nth(1)?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+/// The binary on `data_dir`, serving.
+fn start(data_dir: &Path) -> Binary {
+    Binary::start(data_dir, KEY, &[], true)
 }
 
 fn data_dir(name: &str) -> PathBuf {
@@ -113,18 +38,18 @@ async fn get(http: SocketAddr, path: &str) -> (u16, serde_json::Value) {
 #[tokio::test]
 async fn a_created_meeting_and_its_links_survive_a_kill_9_before_anyone_joins() {
     let dir = data_dir("created");
-    let first = Process::start(&dir);
-    let m = create(first.http).await;
+    let first = start(&dir);
+    let m = create(first.http()).await;
     // Killed right after the 201: nobody joined, nothing else changed.
     first.kill_9();
 
-    let second = Process::start(&dir);
+    let second = start(&dir);
     let id = m["id"].as_str().unwrap();
-    let (status, view) = get(second.http, &format!("/meetings/{id}")).await;
+    let (status, view) = get(second.http(), &format!("/meetings/{id}")).await;
     assert_eq!(status, 200, "the acknowledged meeting is back: {view}");
     assert_eq!(view["title"], "Giao ban");
     for link in [&m["chair"]["link"], &m["sites"][1]["link"]] {
-        let (_, joined) = join(second.http, link.as_str().unwrap()).await;
+        let (_, joined) = join(second.http(), link.as_str().unwrap()).await;
         let joined = serde_json::to_value(joined).unwrap();
         assert_eq!(
             joined["meeting"]["id"], id,
@@ -139,9 +64,9 @@ async fn a_created_meeting_and_its_links_survive_a_kill_9_before_anyone_joins() 
 async fn after_a_kill_9_a_present_site_leaves_when_last_seen_not_at_the_restart() {
     let interval = signaling::store::LAST_SEEN_INTERVAL.as_millis() as u64;
     let dir = data_dir("rollcall");
-    let first = Process::start(&dir);
-    let m = create(first.http).await;
-    let _site = join_with_media(first.http, m["sites"][0]["link"].as_str().unwrap()).await;
+    let first = start(&dir);
+    let m = create(first.http()).await;
+    let _site = join_with_media(first.http(), m["sites"][0]["link"].as_str().unwrap()).await;
     // Present for a while, long enough for `last_seen` to be written after the join.
     tokio::time::sleep(Duration::from_millis(interval + 500)).await;
     let killed_ms = signaling::token::unix_now_ms();
@@ -149,10 +74,10 @@ async fn after_a_kill_9_a_present_site_leaves_when_last_seen_not_at_the_restart(
     // Down for longer than the interval: that time must not count as presence.
     tokio::time::sleep(Duration::from_millis(2 * interval + 2_000)).await;
 
-    let second = Process::start(&dir);
+    let second = start(&dir);
     let restarted_ms = signaling::token::unix_now_ms();
     let id = m["id"].as_str().unwrap();
-    let (status, rc) = get(second.http, &format!("/meetings/{id}/attendance")).await;
+    let (status, rc) = get(second.http(), &format!("/meetings/{id}/attendance")).await;
     assert_eq!(status, 200, "{rc}");
     let s1 = rc["sites"]
         .as_array()
@@ -181,13 +106,13 @@ async fn after_a_kill_9_a_present_site_leaves_when_last_seen_not_at_the_restart(
 #[tokio::test]
 async fn a_revoked_link_stays_revoked_after_a_kill_9() {
     let dir = data_dir("revoked");
-    let first = Process::start(&dir);
-    let m = create(first.http).await;
+    let first = start(&dir);
+    let m = create(first.http()).await;
     let id = m["id"].as_str().unwrap();
     let res = reqwest::Client::new()
         .post(format!(
             "http://{}/api/v1/meetings/{id}/sites/s1/link",
-            first.http
+            first.http()
         ))
         .bearer_auth(KEY)
         .send()
@@ -197,10 +122,10 @@ async fn a_revoked_link_stays_revoked_after_a_kill_9() {
     let new: serde_json::Value = res.json().await.unwrap();
     first.kill_9();
 
-    let second = Process::start(&dir);
+    let second = start(&dir);
     let old = m["sites"][0]["link"].as_str().unwrap();
-    assert_eq!(join_refused(second.http, old).await, "link_revoked");
-    let (_, joined) = join(second.http, new["link"].as_str().unwrap()).await;
+    assert_eq!(join_refused(second.http(), old).await, "link_revoked");
+    let (_, joined) = join(second.http(), new["link"].as_str().unwrap()).await;
     assert_eq!(serde_json::to_value(joined).unwrap()["you"]["id"], "s1");
     drop(second);
     let _ = std::fs::remove_dir_all(dir);
@@ -209,11 +134,11 @@ async fn a_revoked_link_stays_revoked_after_a_kill_9() {
 #[tokio::test]
 async fn audit_log_and_chat_survive_a_kill_9_and_a_torn_line_is_skipped_not_fatal() {
     let dir = data_dir("records");
-    let first = Process::start(&dir);
-    let m = create(first.http).await;
+    let first = start(&dir);
+    let m = create(first.http()).await;
     let id = m["id"].as_str().unwrap().to_owned();
     let chair_link = m["chair"]["link"].as_str().unwrap().to_owned();
-    let (mut chair, _) = join(first.http, &chair_link).await;
+    let (mut chair, _) = join(first.http(), &chair_link).await;
     let said = serde_json::json!({"type": "chat", "to": "all", "text": "trước khi sập"});
     send_json(&mut chair, said).await;
     // Acknowledged: the server's copy came back, and the lock's new state.
@@ -237,8 +162,8 @@ async fn audit_log_and_chat_survive_a_kill_9_and_a_torn_line_is_skipped_not_fata
     std::io::Write::write_all(&mut torn, br#"{"at_ms":1,"actor":{"ro"#).unwrap();
     drop(torn);
 
-    let second = Process::start(&dir);
-    let (mut chair, _) = join(second.http, &chair_link).await;
+    let second = start(&dir);
+    let (mut chair, _) = join(second.http(), &chair_link).await;
     // The lock was told to the chair just before the kill: it was on disk before that. The
     // page that joins again gets the chat said before the crash.
     let (mut locked, mut said) = (None, false);
@@ -266,7 +191,7 @@ async fn audit_log_and_chat_survive_a_kill_9_and_a_torn_line_is_skipped_not_fata
         (m["type"] == "pong" && m["id"] == 7).then_some(())
     })
     .await;
-    let (status, log) = get(second.http, &format!("/meetings/{id}/audit")).await;
+    let (status, log) = get(second.http(), &format!("/meetings/{id}/audit")).await;
     assert_eq!(status, 200, "{log}");
     let actions: Vec<&str> = log["entries"]
         .as_array()
@@ -280,7 +205,7 @@ async fn audit_log_and_chat_survive_a_kill_9_and_a_torn_line_is_skipped_not_fata
         "appended after the restart, nothing truncated"
     );
     assert_eq!(log["skipped_lines"], 1, "the torn line is skipped");
-    let (status, chat) = get(second.http, &format!("/meetings/{id}/chat")).await;
+    let (status, chat) = get(second.http(), &format!("/meetings/{id}/chat")).await;
     assert_eq!(status, 200);
     assert_eq!(chat["messages"].as_array().unwrap().len(), 1);
     drop(second);

@@ -1,6 +1,7 @@
 //! Shared set-up for integration tests: a real server on 127.0.0.1:0 (HTTP and UDP).
 #![allow(dead_code)]
 
+pub mod binary;
 mod http;
 pub mod tls;
 #[allow(unused_imports)] // not every test file calls the API over HTTP
