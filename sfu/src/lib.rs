@@ -71,6 +71,9 @@ pub struct SfuConfig {
     /// TCP address for ICE-TCP (RFC 4571 framing), offered to browsers as a passive TCP host
     /// candidate next to the UDP one, for sites whose firewall drops UDP. `None`: off.
     pub tcp_bind: Option<SocketAddr>,
+    /// Nice steps above the process the media threads ask for ([`priority`]; 0: none,
+    /// at most 39). The server's configuration sets 10 (`media.priority_boost`).
+    pub priority_boost: u32,
 }
 
 impl Default for SfuConfig {
@@ -79,6 +82,7 @@ impl Default for SfuConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 40000)),
             announce_ip: None,
             tcp_bind: None,
+            priority_boost: 0,
         }
     }
 }

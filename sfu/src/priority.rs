@@ -9,25 +9,14 @@
 //! `CAP_SYS_NICE` (or room under `RLIMIT_NICE`), and without it the thread stays where it
 //! is and says so once, at info level: nothing else depends on it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-
-/// Nice steps the media threads started after [`set_media_priority_boost`] ask for.
-static BOOST: AtomicU32 = AtomicU32::new(0);
-
-/// Sets how many nice steps above the process the media threads started from now on ask
-/// for (0: none, the default until this is called; at most 39).
-pub fn set_media_priority_boost(steps: u32) {
-    BOOST.store(steps.min(39), Ordering::Relaxed);
-}
-
 /// The nice value a thread at `current` asks for with `boost` steps (never below -20).
 pub fn boosted_nice(current: i32, boost: u32) -> i32 {
     current.saturating_sub(boost as i32).max(-20)
 }
 
-/// Raises the calling thread's priority by the boost set; logs what it got.
-pub(crate) fn boost_this_thread(name: &str) {
-    let boost = BOOST.load(Ordering::Relaxed);
+/// Raises the calling thread's priority by `boost` nice steps (at most 39); logs what it got.
+pub(crate) fn boost_this_thread(name: &str, boost: u32) {
+    let boost = boost.min(39);
     if boost == 0 {
         return;
     }
@@ -74,9 +63,7 @@ mod tests {
     fn a_thread_that_may_raise_its_priority_gets_the_boost() {
         // A thread of its own, so the test runner's threads keep their priority.
         let got = std::thread::spawn(|| {
-            set_media_priority_boost(3);
-            boost_this_thread("test");
-            set_media_priority_boost(0);
+            boost_this_thread("test", 3);
             // SAFETY: as above.
             let tid = unsafe { libc::gettid() } as libc::id_t;
             unsafe { libc::getpriority(libc::PRIO_PROCESS, tid) }

@@ -10,6 +10,7 @@ fn start() -> Sfu {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
         tcp_bind: None,
+        priority_boost: 0,
     };
     Sfu::start(config, &prometheus::Registry::new()).unwrap().0
 }
@@ -64,6 +65,7 @@ async fn with_ice_tcp_the_answer_also_offers_a_passive_tcp_candidate_on_its_port
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
         tcp_bind: Some("127.0.0.1:0".parse().unwrap()),
+        priority_boost: 0,
     };
     let sfu = Sfu::start(config, &prometheus::Registry::new()).unwrap().0;
     let tcp = sfu.tcp_addr().expect("ICE-TCP bound");
@@ -188,6 +190,7 @@ fn binding_every_interface_without_an_announced_address_is_a_clear_error() {
         bind: "0.0.0.0:0".parse().unwrap(),
         announce_ip: None,
         tcp_bind: None,
+        priority_boost: 0,
     };
     let err = Sfu::start(config, &prometheus::Registry::new()).unwrap_err();
     assert!(err.to_string().contains("--announce-ip"), "{err}");

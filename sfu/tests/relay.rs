@@ -221,6 +221,7 @@ fn node() -> (Sfu, prometheus::Registry) {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
         tcp_bind: None,
+        priority_boost: 0,
     };
     let (sfu, _events) = Sfu::start(config, &registry).unwrap();
     (sfu, registry)

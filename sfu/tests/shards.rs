@@ -14,6 +14,7 @@ fn config() -> SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
         tcp_bind: None,
+        priority_boost: 0,
     }
 }
 

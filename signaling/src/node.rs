@@ -86,8 +86,8 @@ async fn serve(config: Config, demo: Option<Demo>) -> anyhow::Result<()> {
         bind: config.udp,
         announce_ip: config.announce_ip,
         tcp_bind: config.ice_tcp,
+        priority_boost: config.media.priority_boost.0 as u32,
     };
-    sfu::priority::set_media_priority_boost(config.media.priority_boost.0 as u32);
     let state = crate::start_sharded(settings, sfu_config, config.media.shards.0 as usize)?;
     // A single node (no `[cluster]`) contacts no NATS at all.
     if let Some(cluster) = &config.cluster {

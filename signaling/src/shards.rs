@@ -66,6 +66,7 @@ mod tests {
             bind: "127.0.0.1:0".parse().expect("an address"),
             announce_ip: None,
             tcp_bind: None,
+            priority_boost: 0,
         };
         let (sfu, _events) =
             sfu::Sfu::start_sharded(config, shards, &registry).expect("the media plane starts");

@@ -56,6 +56,7 @@ fn world() -> &'static World {
             bind: "127.0.0.1:0".parse().unwrap(),
             announce_ip: None,
             tcp_bind: None,
+            priority_boost: 0,
         };
         let (sfu, events) = rt
             .block_on(async { Sfu::start(config, &registry) })

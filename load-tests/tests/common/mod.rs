@@ -33,6 +33,7 @@ pub fn sfu_config() -> sfu::SfuConfig {
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
         tcp_bind: None,
+        priority_boost: 0,
     }
 }
 

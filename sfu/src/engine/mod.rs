@@ -190,6 +190,7 @@ pub(crate) fn spawn(
         Some((t, a)) => (Some(t), Some(a)),
         None => (None, None),
     };
+    let boost = config.priority_boost;
     let config = CoreConfig {
         announce,
         tcp_announce,
@@ -224,7 +225,7 @@ pub(crate) fn spawn(
         let handle = thread::Builder::new()
             .name(name)
             .spawn(move || {
-                crate::priority::boost_this_thread("media");
+                crate::priority::boost_this_thread("media", boost);
                 let cpu = ThreadCpu::new(&metrics, &shard.to_string());
                 let mut driver = Driver {
                     socket,

@@ -115,6 +115,7 @@ pub async fn running(
         bind: "127.0.0.1:0".parse().unwrap(),
         announce_ip: None,
         tcp_bind: None,
+        priority_boost: 0,
     };
     let state = signaling::start(settings, sfu).unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
