@@ -68,7 +68,8 @@ pub struct MediaToken {
 /// Issue a media token for the hall's equipment (WHIP) or a player (WHEP).
 ///
 /// The token is short-lived (`ttl_seconds`, never past the meeting's expiry) and stops
-/// working when the meeting ends.
+/// working when the meeting ends. Every issue (and every refusal for a known meeting) is an
+/// audit line `media_token_issue` whose target is the role.
 #[utoipa::path(
     post,
     path = "/api/v1/meetings/{id}/media-tokens",
@@ -92,7 +93,23 @@ pub async fn issue_media_token(
 ) -> Result<(StatusCode, Json<MediaToken>), ApiError> {
     authorize(&state, &headers)?;
     let m = meeting_by_id(&state, &id)?;
-    let req: IssueMediaToken = json_body(&body, "a media token request")?;
+    let answer = issue(&state, &m, &body);
+    let (target, result) = match &answer {
+        Ok((_, token)) => (Some(MediaRole::from(token.role).as_str().to_owned()), "ok"),
+        Err(e) => (None, e.code()),
+    };
+    let admin = crate::audit::Actor::admin();
+    crate::audit::record(&state, &id, admin, "media_token_issue", target, result).await;
+    answer
+}
+
+/// The token `body` asks for, in meeting `m`.
+fn issue(
+    state: &AppState,
+    m: &crate::meeting::Meeting,
+    body: &[u8],
+) -> Result<(StatusCode, Json<MediaToken>), ApiError> {
+    let req: IssueMediaToken = json_body(body, "a media token request")?;
     let ttl = req.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
     if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&ttl) {
         return Err(ApiError::invalid(format!(

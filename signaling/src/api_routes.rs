@@ -19,6 +19,7 @@ use crate::api::{
 };
 use crate::api_admin;
 use crate::api_media;
+use crate::api_recording;
 use crate::api_records;
 use crate::audit;
 use crate::meeting::chat;
@@ -32,14 +33,17 @@ use crate::state::AppState;
         create_meeting, list_meetings, get_meeting, get_attendance, get_attendance_csv,
         api_admin::reissue_link, api_admin::end_meeting, api_admin::delete_meeting,
         api_admin::edit_meeting, api_media::issue_media_token, api_records::get_audit, api_records::get_chat,
-        api_records::get_minutes, api_records::get_minutes_html
+        api_records::get_minutes, api_records::get_minutes_html,
+        api_recording::start_recording, api_recording::stop_recording,
+        api_recording::list_recordings, api_recording::download_recording
     ),
     components(schemas(
         CreateMeeting, SiteInput, MeetingCreated, api_admin::EditMeeting, api_admin::MeetingEdited, Invite, MeetingView, RosterEntry, ErrorBody, ErrorDetail,
         Attendance, rollcall::SiteAttendance, rollcall::Stay,
         api_media::IssueMediaToken, api_media::MediaTokenRole, api_media::MediaToken,
         audit::AuditLog, audit::Entry, audit::Actor, chat::History, chat::Line,
-        crate::minutes::Minutes, crate::minutes::Attendee, crate::minutes::Speaking
+        crate::minutes::Minutes, crate::minutes::Attendee, crate::minutes::Speaking,
+        api_recording::RecordingState, api_recording::RecordingList, api_recording::RecordingFileView
     )),
     modifiers(&BearerAuth)
 )]
@@ -104,6 +108,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(
             "/meetings/{id}/minutes.html",
             get(api_records::get_minutes_html),
+        )
+        .route(
+            "/meetings/{id}/recording",
+            post(api_recording::start_recording).delete(api_recording::stop_recording),
+        )
+        .route(
+            "/meetings/{id}/recordings",
+            get(api_recording::list_recordings),
+        )
+        .route(
+            "/meetings/{id}/recordings/{file}",
+            get(api_recording::download_recording),
         )
         .route("/openapi.json", get(|| async { Json(openapi()) }))
 }

@@ -119,6 +119,8 @@ pub fn subject(command: &Command, actor: &str) -> Option<(&'static str, Option<S
             Action::Cochair(s, false) => on("cochair_revoke", s),
         },
         Command::ReissueLink(s) => on("link_revoke", s),
+        Command::Record(true) => Some(("recording_start", None)),
+        Command::Record(false) => Some(("recording_stop", None)),
         Command::Notice { site_id, .. } => on("notice", site_id),
         Command::Reconnect(s) => on("reconnect", s),
         Command::ForceAudioOnly { site_id, on: true } => on("audio_only_on", site_id),

@@ -136,6 +136,8 @@ pub enum Command {
     },
     /// Operator: the site joins again.
     Reconnect(String),
+    /// Chair or co-chair: start or stop recording the program.
+    Record(bool),
     /// Operator: no video to a site.
     ForceAudioOnly {
         /// The site.
@@ -193,6 +195,7 @@ pub fn route(msg: ClientMessage) -> (Permission, Command) {
         ClientMessage::Cochair { site_id, on } => moderate(Chair, Action::Cochair(site_id, on)),
         ClientMessage::Grid { page, page_size } => (Chair, C::Grid { page, page_size }),
         ClientMessage::ReissueLink { site_id } => (Chair, C::ReissueLink(site_id)),
+        ClientMessage::Recording { on } => (Moderator, C::Record(on)),
         ClientMessage::Notice { site_id, text } => (Operator, C::Notice { site_id, text }),
         ClientMessage::Reconnect { site_id } => (Operator, C::Reconnect(site_id)),
         ClientMessage::ForceAudioOnly { site_id, on } => {

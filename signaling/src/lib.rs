@@ -13,6 +13,7 @@
 pub mod api;
 pub mod api_admin;
 pub mod api_media;
+pub mod api_recording;
 pub mod api_records;
 pub mod api_routes;
 pub mod audit;
@@ -78,6 +79,7 @@ pub fn start_sharded(
     let (sfu, mut events) = Sfu::start_sharded(sfu_config, shards, &registry)?;
     let state = Arc::new(AppState::new(settings, Arc::new(sfu), registry)?);
     restore_meetings(&state);
+    recording::live::spawn(&state)?;
     keep_last_seen(&state);
     retention::spawn_sweep(&state);
     let weak = Arc::downgrade(&state);
@@ -268,6 +270,14 @@ where
     }
     let sfu = state.sfu.clone();
     let _ = tokio::task::spawn_blocking(move || sfu.shutdown()).await;
+    // The media thread copies nothing more: every recording's last cluster goes to disk.
+    let flushed = state.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Some(rec) = flushed.recorder.get() {
+            rec.flush(std::time::Duration::from_secs(5));
+        }
+    })
+    .await;
     // Every session has closed and recorded its leave: keep the final state for a restart.
     for m in state.meetings.all() {
         if let Err(e) = m.save_now() {

@@ -246,6 +246,11 @@ client_messages! {
         /// The site (role `site`).
         site_id: String,
     },
+    /// Chair or co-chair: start (`on: true`) or stop recording the program.
+    "recording" => Recording {
+        /// Start or stop.
+        on: bool,
+    },
     /// Operator: stop (or resume) sending any video to a site.
     "force_audio_only" => ForceAudioOnly {
         /// The site.
@@ -716,6 +721,22 @@ pub enum ServerMessage {
         /// Drain time the server allows, from when it began.
         seconds: u64,
     },
+    /// Whether the meeting is being recorded: after `joined` while it is, and to everyone
+    /// whenever it starts or stops (the law requires telling every participant).
+    Recording {
+        /// Recording now.
+        on: bool,
+        /// Since when, Unix ms (while `on`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_ms: Option<u64>,
+        /// Why it stopped (`stopped`, `quota_reached`, `failed`, `ended`), with `on: false`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// `quota`: the meeting's recordings passed 90 % of their disk quota (to the chair,
+        /// co-chairs and operators).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        warning: Option<String>,
+    },
 }
 
 /// Why a client message was refused. See PROTOCOL.md "Errors".
@@ -777,6 +798,12 @@ pub enum ErrorCode {
     /// In a cluster: the meeting's origin node cannot be reached (NATS down, or the origin
     /// died and another node is taking over); the socket closes and the client rejoins.
     ClusterUnavailable,
+    /// `recording` with `on: true` while the meeting is recorded already.
+    AlreadyRecording,
+    /// `recording` with `on: false` while nothing is recorded.
+    NotRecording,
+    /// This server keeps no files (no data directory): it cannot record.
+    RecordingUnavailable,
 }
 
 impl ErrorCode {
@@ -809,6 +836,9 @@ impl ErrorCode {
             ErrorCode::LinkRevoked => "link_revoked",
             ErrorCode::JoinTimeout => "join_timeout",
             ErrorCode::ClusterUnavailable => "cluster_unavailable",
+            ErrorCode::AlreadyRecording => "already_recording",
+            ErrorCode::NotRecording => "not_recording",
+            ErrorCode::RecordingUnavailable => "recording_unavailable",
         }
     }
 }
@@ -1207,6 +1237,9 @@ mod tests {
             ErrorCode::LinkRevoked,
             ErrorCode::JoinTimeout,
             ErrorCode::ClusterUnavailable,
+            ErrorCode::AlreadyRecording,
+            ErrorCode::NotRecording,
+            ErrorCode::RecordingUnavailable,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }

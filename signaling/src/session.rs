@@ -19,7 +19,7 @@ use tracing::{debug, info, warn, Instrument};
 
 use crate::dispatch::{route, Command, Permission};
 use crate::limits::Bucket;
-use crate::meeting::{chair, chat, linecheck, link, membership, operator};
+use crate::meeting::{chair, chat, linecheck, link, membership, operator, recording};
 use crate::meeting::{Departure, ExpectedSite, Meeting};
 use crate::moderation::Action;
 use crate::protocol::{parse_request, ErrorCode, Refusal, Request, ServerMessage};
@@ -479,6 +479,16 @@ impl Session {
                         .inc();
                     self.transport = after;
                 }
+            }
+            Command::Record(on) => {
+                let j = self.joined()?;
+                if on {
+                    j.meeting.apply(recording::Start, &self.state)?;
+                } else {
+                    let stop = recording::Stop { reason: "stopped" };
+                    j.meeting.apply(stop, &self.state)?;
+                }
+                info!(meeting = %j.meeting.id, by = %j.site.id, on, "recording switched");
             }
             Command::Notice { site_id, text } => {
                 let j = self.joined()?;

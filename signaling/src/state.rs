@@ -124,6 +124,9 @@ pub struct AppState {
     pub relay_links: crate::relay::Links,
     /// This node's cluster, once joined (`[cluster]`; never set on a single node).
     pub cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
+    /// The recorder thread, started with the node when it has a data directory
+    /// ([`crate::recording::live`]).
+    pub recorder: std::sync::OnceLock<sfu::record::Recorder>,
 }
 
 /// The node a meeting's effects act on (see [`crate::meeting::executor`]): the one writer of
@@ -148,6 +151,10 @@ impl crate::meeting::Node for AppState {
 
     fn forget_site_metrics(&self, meeting: &str, site: &str, role: crate::protocol::Role) {
         self.metrics.sites.remove(meeting, site, role.as_str());
+    }
+
+    fn record(&self, meeting: &str, peer: PeerId, label: Option<String>) {
+        crate::recording::live::record(self, meeting, peer, label);
     }
 }
 
@@ -177,6 +184,7 @@ impl AppState {
             shard_placing: std::sync::Mutex::new(()),
             relay_links: crate::relay::Links::default(),
             cluster: std::sync::OnceLock::new(),
+            recorder: std::sync::OnceLock::new(),
         })
     }
 

@@ -207,3 +207,39 @@ async fn only_the_admin_chair_co_chairs_and_operators_read_the_audit_log() {
         .collect();
     assert_eq!(reads, ["chair", "operator", "admin"]);
 }
+
+#[tokio::test]
+async fn issuing_a_media_token_is_an_audited_admin_action() {
+    let srv = server().await;
+    let m = meeting(&srv.state, &["Xã A"]);
+    let path = format!("/meetings/{}/media-tokens", m.id);
+    let ok = json!({"role": "chair-camera", "ttl_seconds": 600});
+    let (status, body) = api(reqwest::Method::POST, srv.http, ADMIN, &path, Some(ok)).await;
+    assert_eq!(status, 201, "{body}");
+    let short = json!({"role": "viewer", "ttl_seconds": 1});
+    let (status, refused) = api(reqwest::Method::POST, srv.http, ADMIN, &path, Some(short)).await;
+    assert_eq!(status, 422, "{refused}");
+    // Without the admin key nothing is issued, and nothing is logged as the admin's.
+    let wrong = json!({"role": "viewer"});
+    let (status, _) = api(reqwest::Method::POST, srv.http, "wrong", &path, Some(wrong)).await;
+    assert_eq!(status, 401);
+
+    let audit = format!("/meetings/{}/audit", m.id);
+    let (_, log) = api(reqwest::Method::GET, srv.http, ADMIN, &audit, None).await;
+    let issued: Vec<_> = lines(&log)
+        .into_iter()
+        .filter(|l| l.2 == "media_token_issue")
+        .collect();
+    let code = refused["error"]["code"].as_str().unwrap().to_owned();
+    let line = |target: &str, result: &str| {
+        let s = |x: &str| x.to_owned();
+        (
+            s("admin"),
+            s(""),
+            s("media_token_issue"),
+            s(target),
+            s(result),
+        )
+    };
+    assert_eq!(issued, [line("chair-camera", "ok"), line("", &code)]);
+}

@@ -38,6 +38,7 @@
  *                 with `site_id`, `at_ms`), by site id (`{}` before one)
  *   - `stats`     operator: the last `stats` message (`at_ms`, `totals`, `sites`), or null
  *                 (before one, and while the socket is down)
+ *   - `recording` the meeting is being recorded (the last `recording` message)
  *
  * and two functions:
  *   - `send(msg)`          sends a protocol message object as it is through the signaling
@@ -68,6 +69,10 @@
  * `rollcall-open` (toolbar) → `rollcall-panel` with `rollcall-row`s (`data-site-id`),
  * `rollcall-csv`, `rollcall-json`; `chat-panel` with `chat-to` (select), `chat-input`,
  * `chat-send`, `chat-message`s; `chat-toggle` (site: hide / show the messages).
+ *
+ * Recording: `recording-badge` in the header on every page while the meeting is recorded
+ * ("Đang ghi hình"), `join-recording-notice` on the join page; `record-toggle` (chair,
+ * co-chairs) starts and stops it.
  *
  * Line check (a site in the lobby): `line-check` (the button), `line-check-progress`,
  * `line-check-failure`, `line-check-result` (with `data-verdict`) listing `line-check-rtt`,
@@ -121,7 +126,10 @@ const langSwitch = h('button', {
   testid: 'lang-switch',
   on: { click: () => setLanguage(getLanguage() === 'vi' ? 'en' : 'vi') },
 }, langVi, ' | ', langEn);
-const header = h('header', { class: 'topbar' }, brand, meetingTitle, whoAmI, langSwitch);
+// The law requires telling every participant that the meeting is recorded: one mark in the
+// header, so the join page, the chair's, the sites' and the operators' pages all carry it.
+const recordingMark = h('span', { class: 'badge rec', testid: 'recording-badge', attrs: { role: 'status' } });
+const header = h('header', { class: 'topbar' }, brand, meetingTitle, whoAmI, recordingMark, langSwitch);
 
 const reconnecting = h('div', { class: 'banner info', testid: 'banner-reconnecting', attrs: { role: 'status' } });
 const errorText = h('span');
@@ -176,6 +184,10 @@ function renderShell() {
   setText(meetingTitle, inHeader ? session.meeting?.title ?? '' : '');
   const you = inHeader ? session.you : null;
   setText(whoAmI, you ? `${you.name} · ${t(`role.${you.role}`)}` : '');
+  const recorded = (session.screen === 'join' || session.screen === 'meeting') && session.meetingState.recording;
+  recordingMark.hidden = !recorded;
+  setText(recordingMark, t('recording.on'));
+  recordingMark.title = session.meetingState.recordingQuota ? t('recording.quota') : '';
   langVi.className = getLanguage() === 'vi' ? 'active' : '';
   langEn.className = getLanguage() === 'en' ? 'active' : '';
   langSwitch.title = t('lang.switchTitle');
@@ -268,6 +280,7 @@ Object.defineProperty(window, 'diemcau', {
     },
     get checks() { return session.checks; },
     get stats() { return session.stats; },
+    get recording() { return session.meetingState.recording; },
     /** @param {unknown} msg */
     send: (msg) => session.sendRaw(msg),
     /** @param {boolean} on */

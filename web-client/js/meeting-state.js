@@ -19,6 +19,7 @@ import { ServerClock, newHands } from './floor.js';
 /** @typedef {import('./protocol.js').ChatMessage} ChatMessage */
 /** @typedef {import('./protocol.js').MeetingStateMessage} MeetingStateMessage */
 /** @typedef {import('./protocol.js').SiteStateMessage} SiteStateMessage */
+/** @typedef {import('./protocol.js').RecordingMessage} RecordingMessage */
 /** @typedef {import('./protocol.js').ClientMessage} ClientMessage */
 /** @typedef {import('./protocol.js').Role} Role */
 /** @typedef {import('./chat.js').ChatEntry} ChatEntry */
@@ -50,6 +51,12 @@ export class MeetingState {
   notListening = new Set();
   /** @type {ChairNotice | null} */
   notice = null;
+  /** The meeting is being recorded (last `recording`; off after a rejoin until told). */
+  recording = false;
+  /** @type {string | null} why the last recording stopped (`stopped`, `quota_reached`, …) */
+  recordingStopped = null;
+  /** The recordings near their disk quota (chair, co-chairs, operators are told). */
+  recordingQuota = false;
   /** This site's own marks as last seen, to notice when the chair lifts them. */
   #own = { muted: false, videoStopped: false };
   /**
@@ -78,6 +85,15 @@ export class MeetingState {
   /** A new socket joined: what the server sends next describes the past as well. */
   rejoined() {
     this.#floorOnSocket = false;
+    // The server says `recording` after `joined` only while it runs.
+    this.recording = false;
+  }
+
+  /** @param {RecordingMessage} m */
+  applyRecording(m) {
+    this.recording = m.on;
+    this.recordingStopped = m.on ? null : m.reason ?? null;
+    this.recordingQuota = m.on && m.warning === 'quota';
   }
 
   /** @param {GridMessage} m */

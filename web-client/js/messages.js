@@ -35,6 +35,7 @@ import { PROTOCOL_VERSION } from './protocol.js';
 /** @typedef {import('./protocol.js').ReconnectRequestMessage} ReconnectRequestMessage */
 /** @typedef {import('./protocol.js').ForceAudioOnlyMessage} ForceAudioOnlyMessage */
 /** @typedef {import('./protocol.js').ClientInfoMessage} ClientInfoMessage */
+/** @typedef {import('./protocol.js').RecordingRequestMessage} RecordingRequestMessage */
 
 /**
  * @param {string} token the `t` fragment of the invite link
@@ -187,6 +188,14 @@ export function readmitSiteMessage(siteId) {
  */
 export function lockMessage(locked) {
   return { type: 'lock', locked };
+}
+
+/**
+ * @param {boolean} on
+ * @returns {RecordingRequestMessage}
+ */
+export function recordingMessage(on) {
+  return { type: 'recording', on };
 }
 
 /** @returns {OpenMeetingMessage} */

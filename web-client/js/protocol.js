@@ -101,6 +101,7 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  * @typedef {{type: 'client_info', browser: string | null, candidate: string | null, transport: string | null}} ClientInfoMessage
  */
 /** @typedef {{type: 'check', on: boolean}} CheckMessage start / stop the line check's loopback (lobby only) */
+/** @typedef {{type: 'recording', on: boolean}} RecordingRequestMessage chair, co-chair: start / stop recording the program */
 /** @typedef {'video' | 'audio_only' | 'no_connection'} CheckVerdict */
 /**
  * A line check's outcome; figures are finite and ≥ 0, or null when unknown.
@@ -121,7 +122,7 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  *   | RevokeFloorMessage | MuteMessage | StopVideoMessage | SpotlightMessage | ListenMessage
  *   | RemoveSiteMessage | ReadmitSiteMessage | ReissueLinkMessage | LockMessage | OpenMeetingMessage | CochairMessage
  *   | PresentMessage | ChatSendMessage | GridRequestMessage | NoticeSendMessage | ReconnectRequestMessage
- *   | ForceAudioOnlyMessage | ClientInfoMessage | CheckMessage | CheckResultMessage} ClientMessage
+ *   | ForceAudioOnlyMessage | ClientInfoMessage | CheckMessage | CheckResultMessage | RecordingRequestMessage} ClientMessage
  */
 
 // ---------------------------------------------------------------------------------------
@@ -230,6 +231,11 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
 /** @typedef {{type: 'draining', seconds: number}} DrainingMessage the server shuts down: no new join, this socket closes within `seconds` */
 /** @typedef {{type: 'check', on: boolean}} CheckAckMessage the loopback is routed (`on`), or the check ended */
 /**
+ * The meeting is being recorded (`on`), or no longer is: `reason` says why it stopped
+ * (`stopped`, `quota_reached`, `failed`, `ended`); `warning` `quota` near the disk quota.
+ * @typedef {{type: 'recording', on: boolean, since_ms?: number, reason?: string, warning?: string}} RecordingMessage
+ */
+/**
  * A site's last line check, to chair, co-chairs, operators and the site itself.
  * @typedef {Omit<CheckResultMessage, 'type'> & {type: 'check_result', site_id: string, at_ms: number}} CheckReportMessage
  */
@@ -238,7 +244,7 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  * @typedef {JoinedMessage | AnswerMessage | SlotsMessage | SiteStateMessage | PongMessage
  *   | ErrorMessage | EndedMessage | MeetingStateMessage | FloorMessage | ChatMessage
  *   | GridMessage | LayersMessage | StatsMessage | NoticeMessage | ReconnectMessage | CheckAckMessage
- *   | CheckReportMessage | DrainingMessage | LinkMessage | NodeMessage} ServerMessage
+ *   | CheckReportMessage | DrainingMessage | LinkMessage | NodeMessage | RecordingMessage} ServerMessage
  */
 
 /** @typedef {ServerMessage['type']} ServerMessageType */
@@ -248,6 +254,7 @@ export const SERVER_TYPES = /** @type {const} */ ([
   'joined', 'answer', 'slots', 'site_state', 'pong', 'error', 'ended',
   'meeting_state', 'floor', 'chat', 'grid', 'layers',
   'stats', 'notice', 'reconnect', 'check', 'check_result', 'draining', 'link', 'node',
+  'recording',
 ]);
 
 /** Every client message type. */
@@ -256,6 +263,7 @@ export const CLIENT_TYPES = /** @type {const} */ ([
   'raise_hand', 'lower_hand', 'grant_floor', 'revoke_floor', 'mute', 'stop_video', 'spotlight',
   'listen', 'remove_site', 'readmit_site', 'lock', 'open_meeting', 'cochair', 'present', 'chat', 'grid',
   'notice', 'reconnect', 'force_audio_only', 'client_info', 'check', 'check_result', 'reissue_link',
+  'recording',
 ]);
 
 /** Longest chat text, in characters (Unicode code points, as the server counts). */
@@ -472,6 +480,12 @@ const SERVER_CHECKS = {
   draining(m) {
     need(m, 'seconds', isUint, 'a number of seconds', 'draining');
   },
+  recording(m) {
+    need(m, 'on', isBool, 'a boolean', 'recording');
+    need(m, 'since_ms', (v) => v === undefined || isUint(v), 'a number', 'recording');
+    need(m, 'reason', (v) => v === undefined || isString(v), 'a string', 'recording');
+    need(m, 'warning', (v) => v === undefined || isString(v), 'a string', 'recording');
+  },
   meeting_state(m) {
     need(m, 'phase', isPhase, 'lobby, open or ended', 'meeting_state');
     need(m, 'locked', isBool, 'a boolean', 'meeting_state');
@@ -668,6 +682,9 @@ const CLIENT_CHECKS = {
     need(m, 'on', isBool, 'a boolean', 'check');
   },
   check_result: checkCheckResult,
+  recording(m) {
+    need(m, 'on', isBool, 'a boolean', 'recording');
+  },
 };
 
 /**

@@ -675,6 +675,10 @@ export class Session {
       this.meetingState.applyGrid(m);
       this.#changed();
     });
+    sig.on('recording', (m) => {
+      this.meetingState.applyRecording(m);
+      this.#changed();
+    });
     sig.on('layers', (m) => {
       this.media?.setCameraLayers(m.camera).catch((e) => console.warn('diemcau: cannot change camera layers:', e));
     });

@@ -65,8 +65,15 @@ impl Core {
                 .on_audio_packet(pkt.header.ext_vals.audio_level);
         }
         let meta = &ingested.meta;
+        let red = info.is_some_and(|i| i.red);
         let rec_keyframe = publisher.recording.as_ref().is_some_and(|tap| {
-            super::record_tap::copy(tap, publisher.id, track, &pkt, meta, ingested.active, now)
+            let copied = super::record_tap::Copied {
+                pkt: &pkt,
+                meta,
+                red,
+                active: ingested.active,
+            };
+            super::record_tap::copy(tap, publisher.id, track, copied, now)
         });
         self.scratch.clear();
         self.scratch.extend_from_slice(&track.subscribers);

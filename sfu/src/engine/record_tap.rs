@@ -18,23 +18,48 @@ use crate::{Layer, LayerSet, PeerId};
 /// A recorded video layer that sent no keyframe this long is asked for one.
 pub const KEYFRAME_EVERY: Duration = Duration::from_secs(4);
 
+/// One packet as the tap reads it.
+pub(super) struct Copied<'a> {
+    /// The packet.
+    pub pkt: &'a RtpPacket,
+    /// What ingest read of it.
+    pub meta: &'a PacketMeta,
+    /// Its payload is Opus in RED (RFC 2198): only the primary block is Opus to write
+    /// (Chromium sends RED whenever the answer has it).
+    pub red: bool,
+    /// The layers its publisher sends now.
+    pub active: LayerSet,
+}
+
 /// Copies one packet to the recorder if it is of the layer recorded (the best one being
 /// sent); true when the publisher should be asked for a keyframe.
 pub(super) fn copy(
     tap: &RecTap,
     peer: PeerId,
     track: &mut UpTrack,
-    pkt: &RtpPacket,
-    meta: &PacketMeta,
-    active: LayerSet,
+    copied: Copied<'_>,
     now: Instant,
 ) -> bool {
+    let Copied {
+        pkt,
+        meta,
+        red,
+        active,
+    } = copied;
     if let Some(layer) = meta.layer {
         let best = Layer::ALL.iter().rev().find(|l| active.contains(**l));
         if best != Some(&layer) {
             return false;
         }
     }
+    let payload = if red {
+        match crate::red::primary(&pkt.payload) {
+            Ok((_, primary)) => primary.to_vec(),
+            Err(_) => return false,
+        }
+    } else {
+        pkt.payload.to_vec()
+    };
     tap.offer(RecPacket {
         peer,
         kind: track.kind,
@@ -42,7 +67,7 @@ pub(super) fn copy(
         seq: meta.seq,
         ts: meta.ts,
         marker: pkt.header.marker,
-        payload: pkt.payload.to_vec(),
+        payload,
     });
     if track.kind.is_audio() {
         return false;

@@ -43,6 +43,13 @@ pub enum Effect {
         /// Every slot, in slot order.
         subscriptions: Vec<Subscription>,
     },
+    /// Start (`Some(label)`: its files are named by it) or stop recording `peer`'s tracks.
+    Record {
+        /// The connection.
+        peer: PeerId,
+        /// The label of its files; `None` stops and closes them.
+        label: Option<String>,
+    },
     /// Keep the meeting (snapshot) and its roll call on disk.
     Persist {
         /// What a restart rebuilds it from and the roll call as of now.

@@ -26,6 +26,8 @@ pub trait Node {
     fn subscribe(&self, peer: PeerId, subscriptions: Vec<Subscription>);
     /// Drops the per-site metric series of `site` (role `role`) in `meeting`.
     fn forget_site_metrics(&self, meeting: &str, site: &str, role: Role);
+    /// Starts (`Some(label)`) or stops recording `peer` of `meeting`.
+    fn record(&self, meeting: &str, peer: PeerId, label: Option<String>);
 }
 
 impl<T: Node + ?Sized> Node for std::sync::Arc<T> {
@@ -40,6 +42,9 @@ impl<T: Node + ?Sized> Node for std::sync::Arc<T> {
     }
     fn forget_site_metrics(&self, meeting: &str, site: &str, role: Role) {
         (**self).forget_site_metrics(meeting, site, role)
+    }
+    fn record(&self, meeting: &str, peer: PeerId, label: Option<String>) {
+        (**self).record(meeting, peer, label)
     }
 }
 
@@ -137,6 +142,7 @@ impl Executor<'_> {
                 peer,
                 subscriptions,
             } => self.node.subscribe(peer, subscriptions),
+            Effect::Record { peer, label } => self.node.record(self.meeting, peer, label),
             Effect::ForgetSiteMetrics { site, role } => {
                 self.node.forget_site_metrics(self.meeting, &site, role)
             }

@@ -141,6 +141,10 @@ impl Input for Join {
                 });
             }
         }
+        // Told before it enters (the join page shows it): the meeting is being recorded.
+        if let Some(on) = st.recording {
+            messages.push(super::recording::message(Some(on), None));
+        }
         // A page that joins (not one resuming its socket) gets the chat it may read.
         if !resumed {
             messages.extend(st.chat_for(&site.id));

@@ -45,6 +45,7 @@ pub mod link;
 pub mod membership;
 pub mod operator;
 mod record;
+pub mod recording;
 mod registry;
 pub mod reroute;
 pub mod view;
@@ -214,6 +215,10 @@ pub struct State {
     chat: VecDeque<chat::Line>,
     /// Who held the floor when (see [`floorlog`]).
     floor_log: Vec<floorlog::Span>,
+    /// Recorded since when, while it is (see [`recording`]; a restart does not resume it).
+    recording: Option<recording::On>,
+    /// The connections being recorded now, with their files' label.
+    recorded: BTreeMap<PeerId, String>,
     /// Effects of the input being applied, handed out by [`State::apply`].
     effects: Vec<Effect>,
     /// The input changed what is kept on disk: `Some(durable)`.
@@ -265,6 +270,8 @@ impl State {
             equipment: ingest::Equipment::default(),
             chat: VecDeque::new(),
             floor_log: Vec::new(),
+            recording: None,
+            recorded: BTreeMap::new(),
             effects: Vec::new(),
             persist: None,
         }
@@ -281,6 +288,9 @@ impl State {
         let result = input.apply(self, now_ms);
         if result.is_ok() && holders != self.rules.holders {
             floorlog::track(&mut self.floor_log, &holders, &self.rules.holders, now_ms);
+        }
+        if result.is_ok() {
+            recording::follow(self);
         }
         let persist = self.persist.take();
         let mut effects = std::mem::take(&mut self.effects);

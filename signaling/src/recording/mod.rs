@@ -5,6 +5,7 @@
 //! The minutes (biên bản) list a meeting's recording with [`files`].
 
 pub mod compose;
+pub mod live;
 
 use std::path::{Path, PathBuf};
 

@@ -59,7 +59,7 @@ export function mountChair(root, session) {
     publishes: true,
     canEnd: true,
     left: [controls.present],
-    right: [controls.open, controls.lock, rollcall.button],
+    right: [controls.open, controls.lock, controls.record, rollcall.button],
   });
   /** @type {Map<string, ReturnType<typeof createTile>>} */
   const tiles = new Map();

@@ -40,6 +40,8 @@ export function mountJoin(root, session) {
   const hint = h('p', { class: 'hint' });
   // The line check runs after Join, in the lobby (`views/line-check.js`); say so here.
   const checkHint = h('p', { class: 'join-check-hint', testid: 'join-check-hint', text: t('check.joinHint') });
+  // Told before entering, as the law requires: the meeting is being recorded.
+  const recorded = h('p', { class: 'join-recording', testid: 'join-recording-notice', text: t('recording.joinNotice') });
   const join = h('button', { class: 'btn primary huge', testid: 'join-button', on: { click: () => session.enter() } });
   const info = h('div', { class: 'join-info' },
     h('p', { class: 'label', text: t('join.meeting') }),
@@ -48,6 +50,7 @@ export function mountJoin(root, session) {
     siteName,
     role,
     hint,
+    recorded,
     join,
     checkHint,
   );
@@ -63,6 +66,7 @@ export function mountJoin(root, session) {
     setText(role, session.you ? `${t('join.yourRole')}: ${t(`role.${session.you.role}`)}` : '');
     setText(hint, operator ? t('join.operatorHint') : t('join.hint'));
     join.disabled = !joined;
+    recorded.hidden = !session.meetingState.recording;
     checkHint.hidden = operator || session.meetingState.phase !== 'lobby';
     setText(join, joined ? t('join.button') : t('join.buttonWaiting'));
 

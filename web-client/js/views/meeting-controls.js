@@ -1,12 +1,12 @@
 /**
  * The meeting-wide buttons of the toolbar: Present screen (chair, co-chair, a floor holder),
  * Raise / Lower hand (sites), and for the chair and co-chairs Open the meeting (while in the
- * lobby) and Lock / Unlock. Each hides when it does not apply, so a commune sees only what
+ * lobby), Lock / Unlock and Record / Stop recording. Each hides when it does not apply, so a commune sees only what
  * it can use.
  */
 
 import { t } from '../i18n/index.js';
-import { lockMessage, openMeetingMessage } from '../messages.js';
+import { lockMessage, openMeetingMessage, recordingMessage } from '../messages.js';
 import { h, setText } from './dom.js';
 
 /** @typedef {import('../session.js').Session} Session */
@@ -14,7 +14,7 @@ import { h, setText } from './dom.js';
 /**
  * @param {Session} session
  * @returns {{hand: HTMLButtonElement, present: HTMLButtonElement, open: HTMLButtonElement,
- *   lock: HTMLButtonElement, update: () => void}}
+ *   lock: HTMLButtonElement, record: HTMLButtonElement, update: () => void}}
  */
 export function createMeetingControls(session) {
   const hand = h('button', { class: 'btn toggle hand-toggle', testid: 'raise-hand', on: { click: () => session.toggleHand() } });
@@ -30,6 +30,7 @@ export function createMeetingControls(session) {
   });
   const open = h('button', { class: 'btn primary', testid: 'open-meeting', text: t('meeting.open'), on: { click: () => session.chairing.act(openMeetingMessage()) } });
   const lock = h('button', { class: 'btn', testid: 'lock-toggle', on: { click: () => session.chairing.act(lockMessage(!session.meetingState.locked)) } });
+  const record = h('button', { class: 'btn record-toggle', testid: 'record-toggle', on: { click: () => session.chairing.act(recordingMessage(!session.meetingState.recording)) } });
 
   function update() {
     const ms = session.meetingState;
@@ -51,8 +52,13 @@ export function createMeetingControls(session) {
     setText(lock, ms.locked ? t('meeting.unlock') : t('meeting.lock'));
     lock.setAttribute('aria-pressed', String(ms.locked));
     lock.classList.toggle('on', ms.locked);
+
+    record.hidden = !session.canModerate;
+    setText(record, ms.recording ? t('recording.stop') : t('recording.start'));
+    record.setAttribute('aria-pressed', String(ms.recording));
+    record.classList.toggle('on', ms.recording);
   }
 
   update();
-  return { hand, present, open, lock, update };
+  return { hand, present, open, lock, record, update };
 }

@@ -59,7 +59,7 @@ export function mountSite(root, session) {
     publishes: true,
     canEnd: () => session.isCochair,
     left: [controls.hand, controls.present],
-    right: [controls.open, controls.lock, chatToggle],
+    right: [controls.open, controls.lock, controls.record, chatToggle],
   });
   const side = h('aside', { class: 'meeting-side site-side' }, moderation, chat.element);
   const section = h('section', { class: 'meeting site' },

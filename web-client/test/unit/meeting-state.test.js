@@ -102,3 +102,20 @@ test('the server\'s removed and heard marks replace what the page remembered', (
   assert.ok(!m.removed.has('s4'));
   assert.ok(!m.notListening.has('s4'));
 });
+
+test('recording: on from the server, off with its reason, and forgotten on a new socket until told again', () => {
+  const m = new MeetingState();
+  assert.equal(m.recording, false);
+  const on = fixture('recording');
+  if (on.type !== 'recording') throw new Error(on.type);
+  m.applyRecording(on);
+  assert.equal(m.recording, true);
+  m.applyRecording({ type: 'recording', on: true, since_ms: on.since_ms, warning: 'quota' });
+  assert.equal(m.recordingQuota, true);
+  m.applyRecording({ type: 'recording', on: false, reason: 'quota_reached' });
+  assert.deepEqual([m.recording, m.recordingStopped, m.recordingQuota], [false, 'quota_reached', false]);
+  m.applyRecording(on);
+  // A socket that drops misses a stop: the server says `recording` after `joined` only while it runs.
+  m.rejoined();
+  assert.equal(m.recording, false);
+});

@@ -19,7 +19,7 @@ import {
   removeSiteMessage, revokeFloorMessage, spotlightMessage, stopVideoMessage,
 } from '../../js/messages.js';
 import { clientInfoMessage, forceAudioOnlyMessage, noticeMessage, reconnectMessage } from '../../js/messages.js';
-import { checkMessage, checkResultMessage, reissueLinkMessage } from '../../js/messages.js';
+import { checkMessage, checkResultMessage, recordingMessage, reissueLinkMessage } from '../../js/messages.js';
 
 const FIXTURES = new URL('../../../signaling/fixtures/protocol/', import.meta.url);
 
@@ -140,6 +140,7 @@ test('every client fixture validates and equals what the builders make', () => {
     check: (m) => checkMessage(m.on),
     check_result: (m) => checkResultMessage(m),
     reissue_link: (m) => reissueLinkMessage(m.site_id),
+    recording: (m) => recordingMessage(m.on),
   };
   const all = fixtures('client');
   assert.equal(all.length, CLIENT_TYPES.length, 'one fixture per client message type');

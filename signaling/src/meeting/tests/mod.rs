@@ -7,6 +7,7 @@ use sfu::{PeerId, TrackKind};
 mod chair;
 mod members;
 mod membership;
+mod recording;
 
 use super::chair::{Act, Edit, End, Grid};
 use super::chat::Chat;
