@@ -394,3 +394,149 @@ async fn a_whip_camera_reaches_the_sites_a_whep_player_gets_the_program_and_bad_
     let _ = stop.send(());
     let _ = server.await;
 }
+
+/// `POST /api/v1/meetings/{id}/media-tokens` with `token` as the bearer: (status, JSON body).
+async fn issue_with(
+    http: std::net::SocketAddr,
+    meeting: &str,
+    token: &str,
+    role: &str,
+) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(format!(
+            "http://{http}/api/v1/meetings/{meeting}/media-tokens"
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "role": role }))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chair_issues_a_working_whip_token_with_its_own_link_and_sites_and_cochairs_are_refused(
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = listener.local_addr().unwrap();
+    let mut settings = common::settings(http, ADMIN);
+    settings.token_secret = SECRET.to_vec();
+    let data = std::env::temp_dir().join(format!("diemcau-whip-chair-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    settings.data_dir = Some(data.clone());
+    let state = signaling::start(settings, common::sfu_config()).unwrap();
+    let (stop, server) = common::serve(listener, state);
+    let target = Diemcau::new(http, ADMIN);
+    let a = target.create_meeting("Giao ban A", 2, None).await.unwrap();
+    let b = target.create_meeting("Giao ban B", 1, None).await.unwrap();
+
+    // Site 2 holds the co-chair right (granted and seen before it asks).
+    let mut chair = Ws::join(&a.chair).await;
+    chair
+        .next(10, |m| {
+            matches!(m, ServerMessage::Joined { .. }).then_some(())
+        })
+        .await;
+    let cochair_id = a.sites[1].site_id.clone();
+    chair.send(ClientMessage::Cochair {
+        site_id: cochair_id.clone(),
+        on: true,
+    });
+    chair
+        .next(10, |m| match m {
+            ServerMessage::SiteState { site, cochair, .. } => {
+                (site.id == cochair_id && cochair).then_some(())
+            }
+            _ => None,
+        })
+        .await;
+
+    // A site's and a co-chair's links: 403 with the reason; links that prove nothing here
+    // (another meeting's chair, garbage): 401.
+    let forbidden = signaling::api_media::ONLY_THE_CHAIR;
+    for (token, status, code, message) in [
+        (a.sites[0].token.as_str(), 403, "forbidden", forbidden),
+        (a.sites[1].token.as_str(), 403, "forbidden", forbidden),
+        (
+            b.chair.token.as_str(),
+            401,
+            "unauthorized",
+            "send the admin key, or the chair's invite token, as 'Authorization: Bearer ...'",
+        ),
+        (
+            "not-a-token",
+            401,
+            "unauthorized",
+            "send the admin key, or the chair's invite token, as 'Authorization: Bearer ...'",
+        ),
+    ] {
+        let (s, body) = issue_with(http, &a.id, token, "chair-camera").await;
+        assert_eq!(
+            (
+                s,
+                body["error"]["code"].as_str(),
+                body["error"]["message"].as_str()
+            ),
+            (status, Some(code), Some(message)),
+            "{body}"
+        );
+    }
+
+    // The chair's own link: a WHIP token an encoder publishes with, and a watch link.
+    let (s, cam) = issue_with(http, &a.id, &a.chair.token, "chair-camera").await;
+    assert_eq!(s, 201, "{cam}");
+    let url = cam["url"].as_str().unwrap();
+    assert_eq!(url, format!("http://{http}/whip/v1/{}", a.id));
+    let publication = Publication::start(LOOPBACK, url, cam["token"].as_str().unwrap(), 55)
+        .await
+        .expect("the chair's token publishes");
+    assert!(
+        publication
+            .resource
+            .starts_with(&format!("http://{http}/whip/v1/{}/", a.id)),
+        "{}",
+        publication.resource
+    );
+    let (s, viewer) = issue_with(http, &a.id, &a.chair.token, "viewer").await;
+    assert_eq!(s, 201, "{viewer}");
+    let link = viewer["watch_link"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("http://{http}/watch#m={}&t=", a.id)),
+        "{link}"
+    );
+
+    // Both issues are in the audit log, as the chair's.
+    let log: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{http}/api/v1/meetings/{}/audit", a.id))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issued: Vec<(&str, &str, &str)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "media_token_issue")
+        .map(|e| {
+            (
+                e["actor"]["role"].as_str().unwrap_or(""),
+                e["target"].as_str().unwrap_or(""),
+                e["result"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        issued,
+        [("chair", "chair-camera", "ok"), ("chair", "viewer", "ok")],
+        "{log}"
+    );
+
+    publication.stop().await;
+    let _ = stop.send(());
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -717,6 +717,38 @@ pub(crate) fn authorize_records(
     meeting_id: &str,
     what: &str,
 ) -> Result<crate::audit::Actor, ApiError> {
+    let holders = Holders {
+        allowed: |role, cochair| matches!(role, Role::Chair | Role::Operator) || cochair,
+        named: "the chair's or an operator's",
+    };
+    authorize_holder(
+        state,
+        headers,
+        meeting_id,
+        &holders,
+        &format!("only the chair, co-chairs and operators read {what}"),
+    )
+}
+
+/// Which invite tokens an endpoint takes besides the admin key.
+pub(crate) struct Holders {
+    /// Whether a site of `role`, holding the co-chair right or not, may.
+    pub allowed: fn(Role, bool) -> bool,
+    /// Whose tokens, in the 401's message ("the chair's or an operator's").
+    pub named: &'static str,
+}
+
+/// Admin key, or a current invite token of this meeting that `holders` allows: who it is
+/// (for the audit log). A token that proves nothing here (bad, expired, revoked, another
+/// meeting's) gets 401; a valid one of a site `holders` does not allow gets 403 `forbidden`
+/// with `forbidden` as its message.
+pub(crate) fn authorize_holder(
+    state: &AppState,
+    headers: &HeaderMap,
+    meeting_id: &str,
+    holders: &Holders,
+    forbidden: &str,
+) -> Result<crate::audit::Actor, ApiError> {
     if authorize(state, headers).is_ok() {
         return Ok(crate::audit::Actor::admin());
     }
@@ -729,7 +761,10 @@ pub(crate) fn authorize_records(
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "send the admin key, or the chair's or an operator's invite token, as 'Authorization: Bearer ...'",
+            format!(
+                "send the admin key, or {} invite token, as 'Authorization: Bearer ...'",
+                holders.named
+            ),
         )
     };
     let claims = state.keys.verify(token).map_err(|_| unauthorized())?;
@@ -744,16 +779,8 @@ pub(crate) fn authorize_records(
     let cochair = meeting
         .as_ref()
         .is_some_and(|m| m.read(|s| s.rules().cochairs.contains(&claims.sid)));
-    let allowed = match claims.role {
-        Role::Chair | Role::Operator => true,
-        Role::Site => cochair,
-    };
-    if !allowed {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("only the chair, co-chairs and operators read {what}"),
-        ));
+    if !(holders.allowed)(claims.role, cochair) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", forbidden));
     }
     let name = meeting
         .and_then(|m| m.read(|s| s.site(&claims.sid).map(|x| x.name.clone())))

@@ -4,8 +4,9 @@
  * current grid page (`grid.sites`, pinned sites first: floor holders, then raised hands),
  * each with its marks and moderation controls; the roll call covers this area when opened.
  * Beside it: the chair's own camera (what every site sees), the compact roster counts, the
- * hand queue and the messages. Toolbar: devices, present, open, lock, roll call, end. A
- * reissued site link (`link`) opens its own dialog.
+ * hand queue and the messages. Toolbar: devices, present, open, lock, roll call, hall
+ * equipment (the OBS/WHIP dialog, `equipment.js`), end. A reissued site link (`link`) opens
+ * its own dialog.
  *
  * Before the first `grid` message (or from a server without grid pages) every expected
  * site gets a tile, in roster order.
@@ -16,6 +17,7 @@ import { siteMarks } from '../moderation.js';
 import { stateCounts } from '../roster.js';
 import { createChatPanel } from './chat.js';
 import { createConfirm } from './confirm.js';
+import { createEquipmentPanel } from './equipment.js';
 import { h, setText, setVideo, syncChildren, videoElement } from './dom.js';
 import { createGridPager } from './grid-pager.js';
 import { createHandQueue } from './hands.js';
@@ -54,12 +56,13 @@ export function mountChair(root, session) {
   const hands = createHandQueue(session);
   const chat = createChatPanel(session);
   const rollcall = createRollCall(session);
+  const equipment = createEquipmentPanel(session);
   const controls = createMeetingControls(session);
   const toolbar = createToolbar(session, {
     publishes: true,
     canEnd: true,
     left: [controls.present],
-    right: [controls.open, controls.lock, controls.record, rollcall.button],
+    right: [controls.open, controls.lock, controls.record, rollcall.button, equipment.button],
   });
   /** @type {Map<string, ReturnType<typeof createTile>>} */
   const tiles = new Map();
@@ -80,6 +83,7 @@ export function mountChair(root, session) {
     toolbar.element,
     confirm.element,
     linkDialog.element,
+    equipment.element,
   ));
 
   /** The sites the grid shows now: the server's page, else every expected site. */
@@ -122,6 +126,7 @@ export function mountChair(root, session) {
     hands.update();
     chat.update();
     rollcall.update();
+    equipment.update();
     controls.update();
     toolbar.update();
     linkDialog.update();

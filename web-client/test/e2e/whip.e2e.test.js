@@ -1,9 +1,11 @@
 /**
- * The hall's encoder in a real browser: Chromium's own WebRTC stack publishes a 352x288 canvas
- * and a tone over WHIP (RFC 9725, a plain fetch with the media token the admin API issued) as
- * the chair's camera; a site in Chromium decodes it in the chair's slot (352 wide: not the
- * chair's browser camera, whose simulcast layers are 160/320/640). DELETE ends it: the slot
- * goes back to the chair's browser camera.
+ * The hall's encoder in a real browser: the chair's page issues the tokens ("Thiết bị hội
+ * trường", its own invite token, opened and used by keyboard) and shows the WHIP URL, the
+ * bearer token and a watch link; Chromium's own WebRTC stack publishes a 352x288 canvas and a
+ * tone over WHIP (RFC 9725, a plain fetch with the token read from the chair's page) as the
+ * chair's camera; a site in Chromium decodes it in the chair's slot (352 wide: not the chair's
+ * browser camera, whose simulcast layers are 160/320/640) and the panel's watch link plays it.
+ * DELETE ends it: the slot goes back to the chair's browser camera.
  *
  *   cd web-client && unshare -n bash -c 'ip link set lo up && \
  *     node --test --test-concurrency=1 test/e2e/whip.e2e.test.js'
@@ -35,7 +37,7 @@ function chairWidth(/** @type {Awaited<ReturnType<typeof import('./harness.js').
   return x?.frameWidth ?? 0;
 }
 
-test('a site decodes the chair camera a browser publishes over WHIP, and DELETE gives the slot back', async () => {
+test('the chair\'s panel issues a WHIP token a browser publishes with as the chair camera, its watch link plays it, and DELETE gives the slot back', async () => {
   const { info } = server;
   const meeting = info.meeting;
   const chair = (await joinAs(browser.context, meeting.chair.link)).page;
@@ -50,7 +52,31 @@ test('a site decodes the chair camera a browser publishes over WHIP, and DELETE 
     body: JSON.stringify({ role: 'chair-camera', ttl_seconds: 600 }),
   });
   assert.equal(issued.status, 201);
-  const { token, url } = /** @type {{token: string, url: string}} */ (await issued.json());
+  const admin = /** @type {{token: string, url: string}} */ (await issued.json());
+
+  // The chair's own page issues the token (its invite token, no admin key), by keyboard:
+  // the toolbar button opens the dialog with the focus on "create", Enter creates.
+  const open = chair.getByTestId('equipment-open');
+  await open.focus();
+  await chair.keyboard.press('Enter');
+  await chair.getByTestId('equipment-panel').waitFor({ state: 'visible', timeout: 5_000 });
+  assert.equal(await chair.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'equipment-issue');
+  await chair.keyboard.press('Enter');
+  await chair.waitForFunction(() => /** @type {HTMLInputElement | null} */ (document.querySelector('[data-testid="watch-link"]'))?.value !== '', null, { timeout: 10_000 });
+  const field = (/** @type {string} */ id) => chair.getByTestId(id).inputValue();
+  const url = await field('whip-url');
+  const token = await field('whip-token');
+  const watchLink = await field('watch-link');
+  assert.equal(url, admin.url, 'the page shows the same WHIP endpoint the admin API names');
+  assert.notEqual(token, admin.token);
+  assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  assert.ok(watchLink.startsWith(`${info.http}/watch#m=${meeting.id}&t=`), watchLink);
+  assert.match(await chair.getByTestId('whip-expiry').innerText(), /\d{2}:\d{2}/);
+  const audit = await (await fetch(`${info.http}/api/v1/meetings/${meeting.id}/audit`, { headers: { Authorization: `Bearer ${info.admin_key}` } })).json();
+  const byChair = audit.entries.filter((/** @type {any} */ e) => e.action === 'issue_media_token' && e.actor.role === 'chair').map((/** @type {any} */ e) => e.target);
+  assert.deepEqual(byChair, ['chair-camera', 'viewer'], 'the chair\'s issues are audited');
+  await chair.keyboard.press('Escape');
+  await chair.getByTestId('equipment-panel').waitFor({ state: 'hidden', timeout: 5_000 });
 
   // The encoder: a page of the server's origin (the watch page) running a WHIP client.
   const encoder = await browser.context.newPage();
@@ -97,6 +123,13 @@ test('a site decodes the chair camera a browser publishes over WHIP, and DELETE 
   const chairId = meeting.chair.site_id;
   const width = await pollStats(site, (s) => chairWidth(s, chairId) === 352 && 352, 20_000);
   assert.equal(width, 352, 'the site decodes the WHIP camera in the chair slot');
+
+  // The panel's watch link plays the program: the WHIP camera, 352 wide.
+  const viewer = await browser.context.newPage();
+  await viewer.goto(watchLink);
+  await viewer.getByRole('button', { name: 'Xem' }).click();
+  await viewer.waitForFunction(() => /** @type {HTMLVideoElement} */ (document.getElementById('program')).videoWidth === 352, null, { timeout: 20_000 });
+  await viewer.close();
 
   const deleted = await fetch(`${info.http}${created.location}`, { method: 'DELETE', headers: { Authorization: `Bearer ${token}` } });
   assert.equal(deleted.status, 200);

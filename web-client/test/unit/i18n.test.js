@@ -63,6 +63,7 @@ test('every key the code looks up exists', async () => {
     used.add(`failed.${code}.body`);
   }
   for (const failure of ['unauthorized', 'not_found', 'network', 'server', 'bad_data']) used.add(`rollcall.failed.${failure}`);
+  for (const failure of ['unauthorized', 'forbidden', 'not_found', 'ended', 'network', 'server', 'bad_data']) used.add(`equipment.failed.${failure}`);
   for (const notice of ['maySpeak', 'videoAllowed']) used.add(`notice.${notice}`);
   // Labels and marks the moderation rules name, in every state a site can be in.
   const { siteActions, primaryAction, siteMarks } = await import('../../js/moderation.js');
