@@ -38,8 +38,10 @@ fi
 export DOMAIN=hop.example.test PUBLIC_IP=203.0.113.10
 if docker compose version >/dev/null 2>&1; then
   run "compose.yaml (docker compose config)" docker compose -f compose.yaml config -q
+  run "compose.cluster.yaml (docker compose config)" docker compose -f compose.cluster.yaml config -q
 elif command -v docker-compose >/dev/null 2>&1; then
   run "compose.yaml (docker-compose config)" docker-compose -f compose.yaml config -q
+  run "compose.cluster.yaml (docker-compose config)" docker-compose -f compose.cluster.yaml config -q
 else
   missing "docker compose / docker-compose"
 fi

@@ -59,8 +59,9 @@ pub enum RelayError {
     Stopped,
 }
 
-/// Most tracks one link carries (an offer's m-line limit, less room for nothing else).
-pub const MAX_RELAY_TRACKS: usize = 120;
+/// Most tracks one link carries each way (its offer holds them twice, to receive and to
+/// send, within an offer's m-line limit).
+pub const MAX_RELAY_TRACKS: usize = 60;
 
 /// The `diemcau_relay_*` series: what crosses between nodes, seen from this node.
 #[derive(Clone, Debug)]

@@ -43,6 +43,7 @@ pub mod rollcall;
 pub mod route;
 pub mod serve;
 pub mod session;
+pub mod sfu_events;
 pub mod shards;
 pub mod site;
 pub mod state;
@@ -58,7 +59,7 @@ pub mod whip;
 use std::future::Future;
 use std::sync::Arc;
 
-use sfu::{Sfu, SfuConfig, SfuEvent};
+use sfu::{Sfu, SfuConfig};
 use tracing::info;
 
 pub use state::{AppState, Settings};
@@ -86,77 +87,7 @@ pub fn start_sharded(
     tokio::spawn(async move {
         while let Some(ev) = events.recv().await {
             let Some(state) = weak.upgrade() else { break };
-            // Copied out of the index: effects of these inputs may change the index.
-            let owner = |peer: &sfu::PeerId| state.peers.get(peer).map(|e| e.value().clone());
-            match ev {
-                SfuEvent::Disconnected(peer) => {
-                    if let Some((meeting, site)) = owner(&peer) {
-                        // The hall's equipment (`whip:`/`whep:` names): its resource ends.
-                        if site.starts_with("whip:") || site.starts_with("whep:") {
-                            let lost = meeting::ingest::Lost { peer };
-                            let _ = meeting.apply(lost, &state);
-                            whip::count(&state, &meeting);
-                            continue;
-                        }
-                        let lost = meeting::membership::MediaLost { site, peer };
-                        let _ = meeting.apply(lost, &state);
-                    } else if state.relay_links.forget(peer).await {
-                        tracing::info!(link = %peer, "relay link lost");
-                    }
-                }
-                SfuEvent::Stats(report) => {
-                    if let Some((meeting, site)) = owner(&report.peer) {
-                        let role =
-                            meeting.read(|m| m.site(&site).map_or("site", |s| s.role.as_str()));
-                        let link = meeting::link::LinkReport {
-                            site: site.clone(),
-                            peer: report.peer,
-                            report: report.clone(),
-                        };
-                        if let Ok(Some((transport, browser))) = meeting.apply(link, &state) {
-                            state.metrics.sites.update(
-                                &meeting.id,
-                                &site,
-                                role,
-                                &report,
-                                transport,
-                                &browser,
-                            );
-                        }
-                    }
-                }
-                SfuEvent::FirstMedia(peer) => {
-                    if let Some((_, started)) = state.joins.remove(&peer) {
-                        state
-                            .metrics
-                            .join_latency
-                            .observe(started.elapsed().as_secs_f64());
-                    }
-                }
-                SfuEvent::CameraLayersWanted { peer, max } => {
-                    if let Some((meeting, site)) = owner(&peer) {
-                        let camera = max.map_or("none", |l| l.name()).to_owned();
-                        let message = protocol::ServerMessage::Layers { camera };
-                        let notify = meeting::link::Notify {
-                            site,
-                            peer,
-                            message,
-                        };
-                        let _ = meeting.apply(notify, &state);
-                    }
-                }
-                SfuEvent::Reception { peer, reception } => {
-                    if let Some((meeting, site)) = owner(&peer) {
-                        let reception = meeting::link::Reception {
-                            site,
-                            peer,
-                            reception: reception.as_str(),
-                        };
-                        let _ = meeting.apply(reception, &state);
-                    }
-                }
-                SfuEvent::Connected(_) => {}
-            }
+            sfu_events::handle(&state, ev).await;
         }
     });
     // About once a second, every meeting with an operator gets its live figures.

@@ -71,6 +71,9 @@ struct Session {
     /// This socket's place among those not joined yet (`limits.unjoined_*`), given back
     /// once it joins.
     unjoined: Option<crate::door::Pass>,
+    /// A tunneled site whose media another node hosts: its offer and candidates go there
+    /// (`cluster::media`); `None`: this node's SFU.
+    host: Option<crate::cluster::media::Host>,
 }
 
 /// Runs one session until the socket closes or the session ends it.
@@ -82,6 +85,21 @@ pub async fn run<I, O>(
     state: Arc<AppState>,
     client: Option<IpAddr>,
     unjoined: Option<crate::door::Pass>,
+    incoming: I,
+    outgoing: O,
+) where
+    I: Stream<Item = Inbound> + Unpin,
+    O: Sink<String> + Unpin,
+{
+    run_hosted(state, client, unjoined, None, incoming, outgoing).await
+}
+
+/// As [`run`], for a tunneled site whose media `host` carries (`None`: this node).
+pub async fn run_hosted<I, O>(
+    state: Arc<AppState>,
+    client: Option<IpAddr>,
+    unjoined: Option<crate::door::Pass>,
+    host: Option<crate::cluster::media::Host>,
     mut incoming: I,
     mut outgoing: O,
 ) where
@@ -105,6 +123,7 @@ pub async fn run<I, O>(
         client,
         dropped: false,
         unjoined,
+        host,
     };
     let join_deadline = tokio::time::sleep(state.settings.limits.join_timeout);
     tokio::pin!(join_deadline);
@@ -363,11 +382,14 @@ impl Session {
                 }
                 if !candidate.trim().is_empty() {
                     let peer = j.peer;
-                    self.state
-                        .sfu
-                        .add_candidate(peer, candidate)
-                        .await
-                        .map_err(|e| Refusal::new(ErrorCode::BadMessage, e.to_string()))?;
+                    let added = match &self.host {
+                        Some(host) => {
+                            crate::cluster::media::add_candidate(&self.state, host, peer, candidate)
+                                .await
+                        }
+                        None => self.state.sfu.add_candidate(peer, candidate).await,
+                    };
+                    added.map_err(|e| Refusal::new(ErrorCode::BadMessage, e.to_string()))?;
                 }
             }
             Command::MediaState { mic, camera } => {
@@ -667,7 +689,13 @@ impl Session {
         }
         let (peer, meeting, site_id) = (j.peer, j.meeting.clone(), j.site.id.clone());
         let shard = crate::shards::of_meeting(&self.state, &meeting);
-        let offered = self.state.sfu.offer_in(shard, peer, sdp).await;
+        let offered = match &self.host {
+            Some(host) => {
+                crate::cluster::media::offer(&self.state, host, &meeting.id, &site_id, peer, sdp)
+                    .await
+            }
+            None => self.state.sfu.offer_in(shard, peer, sdp).await,
+        };
         let layout = offered.map_err(|e| match e {
             sfu::OfferError::Parse(_) | sfu::OfferError::Refused(_) => {
                 Refusal::new(ErrorCode::BadSdp, e.to_string())

@@ -140,12 +140,21 @@ impl crate::meeting::Node for AppState {
     }
 
     fn remove_peer(&self, peer: PeerId) {
+        if let Some(cluster) = self.cluster.get() {
+            cluster.media.removed(peer);
+        }
         self.sfu.remove_peer(peer);
         self.peers.remove(&peer);
         self.joins.remove(&peer);
     }
 
     fn subscribe(&self, peer: PeerId, subscriptions: Vec<sfu::Subscription>) {
+        // In a cluster with relay links, sources and subscribers may be on other nodes.
+        if let Some(cluster) = self.cluster.get() {
+            if cluster.media.subscribe(self, peer, &subscriptions) {
+                return;
+            }
+        }
         self.sfu.set_subscriptions(peer, subscriptions);
     }
 

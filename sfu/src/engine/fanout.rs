@@ -9,7 +9,6 @@ use tracing::{debug, warn};
 
 use super::core::Core;
 use super::ingest::{Dropped, Packet};
-use super::peer::RelayEnd;
 use crate::keyframe::Need;
 use crate::SfuEvent;
 
@@ -22,7 +21,8 @@ impl Core {
         let Some(inc) = publisher.classify(pkt.header.ssrc) else {
             return;
         };
-        let relayed_in = publisher.relay == Some(RelayEnd::Receiver);
+        // A link carries both ways: either end's tracks are relayed in from the other node.
+        let relayed_in = publisher.relay.is_some();
         let wire = publisher.rtt.map_or(std::time::Duration::ZERO, |r| r / 2);
         let info = publisher.pt_info(pkt.header.payload_type);
         let track = &mut publisher.tracks[inc.track];
@@ -90,7 +90,7 @@ impl Core {
                 }
                 if sub.write(r.slot, &pkt, out, ingested.patchable.as_ref()) {
                     self.tally.forwarded += 1;
-                    if sub.relay == Some(RelayEnd::Origin) {
+                    if sub.relay.is_some() {
                         self.tally.relay_out += 1;
                     }
                     if relayed_in {

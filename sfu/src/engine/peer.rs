@@ -134,8 +134,11 @@ impl Peer {
         Peer::with_rtc(id, rtc, now)
     }
 
-    /// The receiving end of a relay link: a full ICE agent (the origin answers as ICE-lite,
-    /// as for browsers) that offers `spec`'s tracks to receive. Returns the peer and its offer.
+    /// The opening end of a relay link: a full ICE agent (the other node answers as
+    /// ICE-lite, as for browsers) that offers `spec`'s tracks to receive, then as many to
+    /// send: one link carries both ways, since two links between the same two media ports
+    /// could not be told apart (peers are found by the sender's address). Returns the peer
+    /// and its offer.
     pub fn relay_receiver(
         id: PeerId,
         now: Instant,
@@ -149,6 +152,8 @@ impl Peer {
             .enable_vp8(true)
             .enable_h264(true)
             .set_stats_interval(Some(crate::STATS_INTERVAL))
+            // What it sends the other node is paced and estimated as for a browser.
+            .enable_bwe(Some(str0m::bwe::Bitrate::bps(INITIAL_ESTIMATE_BPS)))
             .build(now);
         let mut peer = Peer::with_rtc(id, rtc, now);
         peer.relay = Some(RelayEnd::Receiver);
@@ -162,6 +167,12 @@ impl Peer {
         }
         for _ in 0..spec.video {
             mids.push(api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None));
+        }
+        for _ in 0..spec.audio {
+            mids.push(api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None));
+        }
+        for _ in 0..spec.video {
+            mids.push(api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None));
         }
         let (offer, pending) = api.apply().ok_or(crate::RelayError::Size {
             asked: 0,
@@ -341,7 +352,7 @@ impl Peer {
         }
         let kind = media.kind();
         match media.direction() {
-            Direction::RecvOnly if self.relay == Some(RelayEnd::Receiver) => {
+            Direction::RecvOnly if self.relay.is_some() => {
                 let index = u8::try_from(self.tracks.len()).unwrap_or(u8::MAX);
                 let kind = TrackKind::Relayed {
                     index,

@@ -99,21 +99,18 @@ impl Core {
     }
 
     /// Tracks crossing this core's links now: relayed in with a local subscriber, or a
-    /// relayed-out slot with a source. Added to the shared gauge as a change, so shards sum.
+    /// relayed-out slot with a source, at either end. Added to the shared gauge as a change, so shards sum.
     pub(super) fn count_relay_tracks(&mut self) {
         let mut n = 0i64;
-        for p in self.peers.iter().flatten() {
-            n += match p.relay {
-                Some(RelayEnd::Receiver) => p
-                    .tracks
-                    .iter()
-                    .filter(|t| !t.subscribers.is_empty())
-                    .count() as i64,
-                Some(RelayEnd::Origin) => {
-                    p.slots.iter().filter(|s| s.source.is_some()).count() as i64
-                }
-                None => 0,
-            };
+        // A link carries both ways: tracks relayed in with a local subscriber, and slots
+        // sending a local track out, at either end.
+        for p in self.peers.iter().flatten().filter(|p| p.relay.is_some()) {
+            n += p
+                .tracks
+                .iter()
+                .filter(|t| !t.subscribers.is_empty())
+                .count() as i64;
+            n += p.slots.iter().filter(|s| s.source.is_some()).count() as i64;
         }
         self.metrics.relay.tracks.add(n - self.relay_tracks);
         self.relay_tracks = n;

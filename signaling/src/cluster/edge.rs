@@ -45,7 +45,21 @@ pub async fn serve<I, O>(
     match remote_meeting(&state, &cluster, &first).await {
         Ok(Some(meeting)) => {
             drop(unjoined);
-            tunnel(&cluster, client, &meeting, first, incoming, &mut outgoing).await;
+            let relay = state
+                .settings
+                .relay
+                .as_ref()
+                .map(|r| r.advertise_url.clone());
+            tunnel(
+                &cluster,
+                client,
+                relay,
+                &meeting,
+                first,
+                incoming,
+                &mut outgoing,
+            )
+            .await;
             let _ = outgoing.close().await;
         }
         Ok(None) => {
@@ -123,6 +137,7 @@ async fn remote_meeting(
 async fn tunnel<I, O>(
     cluster: &Arc<Cluster>,
     client: IpAddr,
+    relay: Option<String>,
     meeting: &str,
     first: Inbound,
     mut incoming: I,
@@ -149,6 +164,7 @@ async fn tunnel<I, O>(
         node: cluster.node_id.clone(),
         client: Some(client),
         frame,
+        relay: relay.clone(),
     };
     let mut watch = tokio::time::interval(records::TICK);
     watch.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

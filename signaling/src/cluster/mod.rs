@@ -21,6 +21,7 @@
 
 pub mod authority;
 pub mod edge;
+pub mod media;
 pub mod origin;
 pub mod records;
 
@@ -131,6 +132,8 @@ pub struct Cluster {
     pub placement: kv::Store,
     /// `diemcau_cluster_*`.
     pub metrics: ClusterMetrics,
+    /// The media of tunneled sites: hosted here, or hosted elsewhere for this node's meetings.
+    pub media: media::Media,
     /// Meetings whose authority this node holds: the KV revision it last wrote, and the task
     /// serving its action subject.
     held: Mutex<HashMap<String, (u64, tokio::task::JoinHandle<()>)>>,
@@ -186,6 +189,7 @@ pub async fn join(
     let nodes = bucket(records::NODES_BUCKET, records::NODE_TTL).await?;
     let placement = bucket(records::PLACEMENT_BUCKET, std::time::Duration::ZERO).await?;
     let metrics = ClusterMetrics::register(&state.registry)?;
+    let jobs = media::crossing::spawn(state, client.clone());
     let cluster = Arc::new(Cluster {
         node_id: config.node_id.clone(),
         region: config.region.clone(),
@@ -194,6 +198,7 @@ pub async fn join(
         nodes,
         placement,
         metrics,
+        media: media::Media::new(&config.node_id, jobs),
         held: Mutex::new(HashMap::new()),
         next_tunnel: AtomicU64::new(1),
         tunnels: origin::Tunnels::default(),
@@ -203,11 +208,17 @@ pub async fn join(
     // The first beat before anything is served: the node is seen at once.
     authority::tick(&cluster, state).await;
     let task = tokio::spawn(authority::run(Arc::downgrade(&cluster)));
+    let media = media::serve(&cluster, state)
+        .await
+        .map_err(|e| ClusterError::Connect {
+            url: config.nats_url.clone(),
+            reason: e.to_string(),
+        })?;
     cluster
         .tasks
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push(task);
+        .extend(std::iter::once(task).chain(media));
     let _ = state.cluster.set(cluster.clone());
     tracing::info!(node = %config.node_id, "joined the cluster");
     Ok(cluster)

@@ -142,6 +142,14 @@ fn spawn_session(
     let subject = records::effects_subject(meeting, &up.tunnel);
     let tunnel = up.tunnel.clone();
     let client_ip = up.client;
+    // The hosting node carries the site's media when both ends relay (`cluster::media`).
+    let host = match (&up.relay, &state.settings.relay) {
+        (Some(url), Some(_)) if super::media::valid_relay_url(url) => Some(super::media::Host {
+            node: up.node.clone(),
+            relay_url: url.clone(),
+        }),
+        _ => None,
+    };
     tokio::spawn(async move {
         let incoming =
             futures_util::stream::unfold(
@@ -162,10 +170,11 @@ fn spawn_session(
                     .map_err(std::io::Error::other)
             }
         });
-        crate::session::run(
+        crate::session::run_hosted(
             state,
             client_ip,
             None,
+            host,
             Box::pin(incoming),
             Box::pin(outgoing),
         )

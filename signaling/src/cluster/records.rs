@@ -115,6 +115,10 @@ pub struct Up {
     /// The browser's text frame; `None`: its socket closed (the site may resume).
     #[serde(default)]
     pub frame: Option<String>,
+    /// The hosting node's relay URL when it carries the site's media itself
+    /// (`cluster::media`); `None`: the origin's SFU does.
+    #[serde(default)]
+    pub relay: Option<String>,
 }
 
 /// What the origin sends a tunnel.

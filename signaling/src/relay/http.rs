@@ -16,13 +16,15 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
 use super::receiver::Transport;
-use super::{LinkAnswer, LinkOffer, LinkTracks, RelayError};
+use super::{LinkAnswer, LinkOffer, LinkSend, LinkTracks, RelayError};
 use crate::state::AppState;
 
 /// The path a link is opened at.
 pub const OPEN_PATH: &str = "/internal/v1/relay";
 /// The path what crosses a link is set at.
 pub const TRACKS_PATH: &str = "/internal/v1/relay/tracks";
+/// The path what crosses a link the other way is asked at (see [`super::reverse`]).
+pub const SEND_PATH: &str = "/internal/v1/relay/send";
 
 /// Most bytes of a request body (an offer of 16 sections is ~10 kB).
 const MAX_BODY: usize = 256 * 1024;
@@ -32,6 +34,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route(OPEN_PATH, post(open))
         .route(TRACKS_PATH, post(tracks))
+        .route(SEND_PATH, post(send))
 }
 
 impl IntoResponse for RelayError {
@@ -80,6 +83,28 @@ async fn tracks(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
         Err(e) => return e.into_response(),
     };
     match super::select(&state, tracks, bearer) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn send(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let bearer = bearer(&headers);
+    let Some(settings) = state.settings.relay.as_ref() else {
+        return RelayError::Unauthorized.into_response();
+    };
+    if !super::authorized(Some(settings), bearer) {
+        return RelayError::Unauthorized.into_response();
+    }
+    let request: LinkSend = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    if !crate::cluster::media::valid_relay_url(&request.node) {
+        return RelayError::BadRequest("the node is not an http(s) URL".into()).into_response();
+    }
+    let transport = HttpTransport::new(&settings.secret);
+    match super::reverse::send(&state, &transport, request, bearer).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
@@ -161,6 +186,14 @@ impl HttpTransport {
             404 => RelayError::UnknownMeeting,
             code => RelayError::Origin(format!("answered HTTP {code}")),
         })
+    }
+}
+
+impl HttpTransport {
+    /// Asks the opener of the link with this node, at `node`, what to send this way.
+    pub async fn send(&self, node: &str, request: &LinkSend) -> Result<(), RelayError> {
+        let url = format!("{}{SEND_PATH}", node.trim_end_matches('/'));
+        self.post(url, request).await.map(|_| ())
     }
 }
 

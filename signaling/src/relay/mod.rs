@@ -11,17 +11,19 @@
 //!   the meeting's tracks. Both check the cluster secret first: without the right one,
 //!   nothing else is looked at (never an open relay).
 //!
-//! Lifecycle of a link: opened by the first [`want`] of a (meeting, origin) pair, reused by
-//! every later one, closed with `Sfu::remove_peer` on either node.
+//! Lifecycle of a link: opened by the first [`want`] of a (meeting, origin) pair (or by the
+//! other end's request for the other way, [`reverse`]), reused by every later one, closed
+//! with `Sfu::remove_peer` on either node. It carries both ways: see [`reverse`].
 
 pub mod http;
 mod origin;
 mod receiver;
+pub mod reverse;
 mod wire;
 
 pub use origin::{accept, select};
 pub use receiver::{want, Want};
-pub use wire::{Crossing, LinkAnswer, LinkOffer, LinkTracks};
+pub use wire::{Crossing, LinkAnswer, LinkOffer, LinkSend, LinkTracks, Sent};
 
 use std::collections::HashMap;
 

@@ -23,10 +23,13 @@ pub async fn accept(
             state.settings.limits.sdp_bytes
         )));
     }
-    let meeting = state
-        .meetings
-        .get(&offer.meeting)
-        .ok_or(RelayError::UnknownMeeting)?;
+    // A meeting held here, or one whose sites this node hosts for its origin (their
+    // connections are on shard 0: see `cluster::media`).
+    let shard = match state.meetings.get(&offer.meeting) {
+        Some(meeting) => crate::shards::of_meeting(state, &meeting),
+        None if hosted(state, &offer.meeting) => 0,
+        None => return Err(RelayError::UnknownMeeting),
+    };
     let old: Vec<PeerId> = state
         .relay_links
         .accepted
@@ -39,7 +42,6 @@ pub async fn accept(
         state.sfu.remove_peer(link);
     }
     let link = PeerId(state.next_id());
-    let shard = crate::shards::of_meeting(state, &meeting);
     let layout = state
         .sfu
         .relay_accept(shard, link, offer.sdp)
@@ -86,8 +88,20 @@ pub fn select(
     Ok(())
 }
 
+/// Whether this node hosts sites of `meeting` for another node (cluster only).
+fn hosted(state: &AppState, meeting: &str) -> bool {
+    state
+        .cluster
+        .get()
+        .is_some_and(|c| c.media.hosts_meeting(meeting))
+}
+
 /// The source a crossing names: the site's peer in this meeting, if it is connected.
-fn source(state: &AppState, meeting: &str, c: &Crossing) -> Result<Option<Source>, RelayError> {
+pub(super) fn source(
+    state: &AppState,
+    meeting: &str,
+    c: &Crossing,
+) -> Result<Option<Source>, RelayError> {
     let track = match c.track.as_str() {
         "audio" => TrackKind::Audio,
         "camera" => TrackKind::Camera,
@@ -111,7 +125,11 @@ fn source(state: &AppState, meeting: &str, c: &Crossing) -> Result<Option<Source
         .peers
         .iter()
         .find(|e| e.value().0.id == meeting && &e.value().1 == site)
-        .map(|e| *e.key());
+        .map(|e| *e.key())
+        .or_else(|| {
+            let cluster = state.cluster.get()?;
+            cluster.media.hosted_peer(meeting, site)
+        });
     Ok(peer.map(|peer| Source {
         peer,
         track,

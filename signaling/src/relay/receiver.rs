@@ -44,6 +44,8 @@ pub(crate) struct Held {
     answer: LinkAnswer,
     /// The link's tracks here, audio first (as offered).
     tracks: Vec<TrackKind>,
+    /// The mids of its sections that send to the other node: audio, video (as offered).
+    pub(super) send: (Vec<String>, Vec<String>),
 }
 
 /// Opens (or reuses) this node's link to `origin` for `meeting` and makes exactly `wants`
@@ -123,6 +125,29 @@ pub async fn want(
     Ok(sources)
 }
 
+/// This node's link to `origin` for `meeting`, opened if there is none (nothing is selected
+/// to cross it): its peer here and the mids of its sending sections (audio, video).
+pub(super) async fn ensure(
+    state: &AppState,
+    transport: &impl Transport,
+    meeting: &str,
+    origin: &str,
+) -> Result<(PeerId, (Vec<String>, Vec<String>)), RelayError> {
+    let settings = state
+        .settings
+        .relay
+        .as_ref()
+        .ok_or(RelayError::Unauthorized)?;
+    let mut held = state.relay_links.held.lock().await;
+    let key = (meeting.to_owned(), origin.to_owned());
+    if !held.contains_key(&key) {
+        let link = open(state, transport, meeting, origin, &settings.advertise_url).await?;
+        held.insert(key.clone(), link);
+    }
+    let link = held.get(&key).expect("inserted above");
+    Ok((link.peer, link.send.clone()))
+}
+
 /// Opens a link: the offer here, the answer from the origin, applied here.
 async fn open(
     state: &AppState,
@@ -141,6 +166,7 @@ async fn open(
         .relay_offer(peer, spec)
         .await
         .map_err(|e| RelayError::Refused(e.to_string()))?;
+    let offer_sdp = sdp.clone();
     let offer = LinkOffer {
         meeting: meeting.to_owned(),
         node: node.to_owned(),
@@ -169,6 +195,7 @@ async fn open(
                 peer,
                 answer,
                 tracks,
+                send: super::reverse::send_slots(&offer_sdp),
             })
         }
         Ok(_) => {
@@ -184,7 +211,7 @@ async fn open(
     }
 }
 
-fn track_name(t: TrackKind) -> &'static str {
+pub(super) fn track_name(t: TrackKind) -> &'static str {
     match t {
         TrackKind::Screen => "screen",
         t if t.is_audio() => "audio",

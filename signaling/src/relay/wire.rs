@@ -55,3 +55,29 @@ pub struct Crossing {
     /// Highest camera layer wanted: `low`, `mid` or `high`.
     pub layer: String,
 }
+
+/// The node that did not open a pair's link asks the one that did for what it sends the
+/// other way (`POST /internal/v1/relay/send`): one link carries both ways.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSend {
+    /// The meeting.
+    pub meeting: String,
+    /// The asking node (its advertised URL): the link's other end.
+    pub node: String,
+    /// What it wants, in order: audio first, then video, each at most
+    /// `relay::TRACKS_PER_KIND`.
+    pub tracks: Vec<Sent>,
+}
+
+/// One track [`LinkSend`] asks for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sent {
+    /// The publishing site, by its id in the meeting.
+    pub site: String,
+    /// `audio`, `camera` or `screen`.
+    pub track: String,
+    /// Highest camera layer wanted: `low`, `mid` or `high`.
+    pub layer: String,
+}
