@@ -288,8 +288,9 @@ fn mic_track(ssrc: u32) -> MediaStreamTrack {
 ///
 /// A `light` connection sees only a sample of what it receives (the rest is counted by a
 /// [`crate::tap`] in front of it), so it must say nothing about reception: no NACKs (every
-/// unsampled packet would look lost), no transport-cc (the SFU's estimate would collapse),
-/// no receiver reports (15 in 16 lost). It still answers NACKs for what it sends.
+/// unsampled packet would look lost), no receiver reports (15 in 16 lost), and no
+/// transport-cc of its own: it negotiates transport-cc, and the tap, which sees every packet,
+/// builds the feedback ([`crate::tap::twcc`]). It still answers NACKs for what it sends.
 pub async fn connection(
     ip: IpAddr,
     light: bool,
@@ -300,6 +301,7 @@ pub async fn connection(
         NackResponderBuilder::new().with_size(NACK_HISTORY).build(),
     );
     let registry = if light {
+        negotiate_transport_cc(&mut me)?;
         registry
     } else {
         let registry = registry.with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
@@ -327,6 +329,23 @@ pub async fn connection(
         .await
         .context("building the peer connection")?;
     Ok((Arc::new(pc), rx))
+}
+
+/// transport-cc in the offer (the feedback type and the sequence number extension) without
+/// webrtc-rs's receiver: a light site's tap sees every packet and builds the feedback
+/// ([`crate::tap::twcc`]); the sampled peer connection would report 15 in 16 lost.
+fn negotiate_transport_cc(me: &mut MediaEngine) -> anyhow::Result<()> {
+    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+        me.register_feedback(feedback("transport-cc", ""), kind);
+        me.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: crate::tap::twcc::URI.into(),
+            },
+            kind,
+            None,
+        )?;
+    }
+    Ok(())
 }
 
 /// What to put in the offer.

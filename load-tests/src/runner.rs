@@ -150,6 +150,7 @@ pub async fn run(
     }
     let ctx = Arc::new(SiteContext {
         pacer: Pacer::start(),
+        feedback: crate::tap::feedback::FeedbackClock::start(),
         ip: target.site_ip(),
         keyframe_every: (scenario.keyframe_interval_s * f64::from(FPS)).round() as u32,
         site_mic: scenario.site_mic,

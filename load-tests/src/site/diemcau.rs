@@ -228,6 +228,8 @@ async fn negotiate_and_serve(
     let hall = spec.invite.role == Role::Chair && tap.is_none();
     let mut publisher: Option<Arc<Publisher>> = None;
     let mut wanted: Option<Option<Layer>> = None;
+    // A light site's transport-cc feedback goes through its first receive track.
+    let mut feedback = false;
     let answer_deadline = tokio::time::sleep(SIGNALING_TIMEOUT);
     tokio::pin!(answer_deadline);
     let result = loop {
@@ -267,7 +269,7 @@ async fn negotiate_and_serve(
                 Some(PeerEvent::State(RTCPeerConnectionState::Connected)) if publisher.is_none() => {
                     report.connected_ms = Some(since(t0));
                     ctx.progress.connected.fetch_add(1, Ordering::Relaxed);
-                    let p = super::publish(peer, spec, ctx, mic).await?;
+                    let p = super::publish(peer, spec, ctx, mic, tap.is_some()).await?;
                     if let Some(max) = wanted {
                         p.set_max_layer(max);
                     }
@@ -277,6 +279,14 @@ async fn negotiate_and_serve(
                     break Err(anyhow::anyhow!("peer connection {s}"));
                 }
                 Some(PeerEvent::Track(track)) => {
+                    if let Some(tap) = tap.filter(|_| !feedback) {
+                        ctx.feedback.register(crate::tap::feedback::Entry {
+                            track: track.clone(),
+                            arrivals: tap.arrivals.clone(),
+                            sender_ssrc: peer.mic_ssrc,
+                        });
+                        feedback = true;
+                    }
                     let metering = match tap {
                         Some(tap) => super::Metering::Sample(tap.proven.clone()),
                         None => super::Metering::Full { hall },

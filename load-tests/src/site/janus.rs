@@ -154,7 +154,7 @@ async fn publish(
                 Some(PeerEvent::State(RTCPeerConnectionState::Connected)) if publisher.is_none() => {
                     report.connected_ms = Some(since());
                     ctx.progress.connected.fetch_add(1, Ordering::Relaxed);
-                    let p = super::publish(&peer, spec, ctx, mic).await?;
+                    let p = super::publish(&peer, spec, ctx, mic, false).await?;
                     p.set_max_layer(wanted(role, feed, *floor.borrow()));
                     publisher = Some(p);
                 }

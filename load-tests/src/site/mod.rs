@@ -39,6 +39,8 @@ pub struct SiteSpec {
 pub struct SiteContext {
     /// The publishers' timer.
     pub pacer: Pacer,
+    /// The light sites' transport-cc feedback timer.
+    pub feedback: crate::tap::feedback::FeedbackClock,
     /// Local address peer connections bind (127.0.0.1 in tests).
     pub ip: IpAddr,
     /// Frames between periodic keyframes (0: only on request).
@@ -346,15 +348,21 @@ pub fn merge_sampled(
 }
 
 /// Starts publishing `peer`'s synthetic microphone and camera through the pacer, answering
-/// keyframe requests. Call once the connection is up (the tracks are bound then).
+/// keyframe requests. Call once the connection is up (the tracks are bound then). A `light`
+/// site's camera stops while nobody watches it ([`Publisher::pausing`]).
 pub async fn publish(
     peer: &Peer,
     spec: &SiteSpec,
     ctx: &SiteContext,
     mic: bool,
+    light: bool,
 ) -> anyhow::Result<Arc<Publisher>> {
     let (mic_ids, camera_ids) = peer.stream_ids().await?;
-    let control = Publisher::new(mic);
+    let control = if light {
+        Publisher::pausing(mic)
+    } else {
+        Publisher::new(mic)
+    };
     let [q, h, f] = camera_ids;
     let every = ctx.keyframe_every;
     ctx.pacer.register(Entry {

@@ -17,16 +17,18 @@
 //! its offer and the answer through it; [`Tap::finish`] stops the relay and returns the
 //! header meters.
 
+pub mod feedback;
 pub mod mmsg;
 pub mod proven;
 pub mod rtp;
 pub mod sdp;
+pub mod twcc;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
 use tokio::io::Interest;
@@ -35,7 +37,7 @@ use tokio::sync::oneshot;
 
 use crate::clock;
 use crate::meter::StreamMeter;
-use crate::peer::{OPUS_PT, VP8_PT};
+use crate::peer::{OPUS_PT, RTX_PT, VP8_PT};
 use crate::site::SiteContext;
 pub use proven::Proven;
 
@@ -46,6 +48,11 @@ pub struct Tap {
     sfu: Arc<OnceLock<SocketAddr>>,
     /// Shared with the site's sampled receive tasks.
     pub proven: Proven,
+    /// Every packet's transport-wide sequence number and arrival, for the site's feedback
+    /// ([`feedback::FeedbackClock`]).
+    pub arrivals: Arc<Mutex<twcc::Arrivals>>,
+    /// The transport-wide sequence number's extension id, from the SFU's answer.
+    twcc_id: Arc<OnceLock<u8>>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Vec<(u32, StreamMeter)>>,
 }
@@ -57,12 +64,16 @@ impl Tap {
         let inner = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
         let sfu = Arc::new(OnceLock::new());
         let proven = Proven::default();
+        let arrivals = Arc::new(Mutex::new(twcc::Arrivals::default()));
+        let twcc_id = Arc::new(OnceLock::new());
         let (stop, stopped) = oneshot::channel();
         let relay = Relay {
             outer,
             inner,
             sfu: sfu.clone(),
             proven: proven.clone(),
+            arrivals: arrivals.clone(),
+            twcc_id: twcc_id.clone(),
             ctx,
             peer: None,
             streams: Vec::new(),
@@ -73,6 +84,8 @@ impl Tap {
             inner,
             sfu,
             proven,
+            arrivals,
+            twcc_id,
             stop: Some(stop),
             task: tokio::spawn(relay.run(stopped)),
         })
@@ -89,6 +102,9 @@ impl Tap {
         let (sdp, sfu) = sdp::point_candidates_at(sdp, self.inner);
         let sfu = sfu.context("the answer has no UDP candidate")?;
         let _ = self.sfu.set(sfu);
+        if let Some(id) = sdp::extmap_id(&sdp, twcc::URI) {
+            let _ = self.twcc_id.set(id);
+        }
         Ok(sdp)
     }
 
@@ -112,6 +128,8 @@ struct Relay {
     inner: UdpSocket,
     sfu: Arc<OnceLock<SocketAddr>>,
     proven: Proven,
+    arrivals: Arc<Mutex<twcc::Arrivals>>,
+    twcc_id: Arc<OnceLock<u8>>,
     ctx: Arc<SiteContext>,
     /// The peer connection's socket, learnt from what it sends.
     peer: Option<SocketAddr>,
@@ -183,6 +201,12 @@ impl Relay {
                 Err(_) => return,
             };
             let now = clock::micros();
+            if let Some(&id) = self.twcc_id.get() {
+                let mut arrivals = self.arrivals.lock().unwrap_or_else(|e| e.into_inner());
+                for seq in (0..n).filter_map(|i| twcc::transport_seq(batch.get(i), id)) {
+                    arrivals.record(seq, now);
+                }
+            }
             let mut out: Vec<&[u8]> = Vec::with_capacity(n);
             for i in 0..n {
                 let packet = batch.get(i);
@@ -213,7 +237,10 @@ impl Relay {
         let audio = match h.payload_type {
             OPUS_PT => true,
             VP8_PT => false,
-            // RTX (probe padding): the peer connection deals with it.
+            // RTX: a light peer connection sends no NACK, so what comes on RTX is the SFU's
+            // bandwidth probes (padding), which the tap has already counted for transport-cc
+            // and which the peer connection would decrypt only to drop.
+            RTX_PT => return false,
             _ => return true,
         };
         let i = match self.streams.iter().position(|s| s.ssrc == h.ssrc) {

@@ -39,6 +39,17 @@ pub fn point_candidates_at(sdp: &str, to: SocketAddr) -> (String, Option<SocketA
     (out, first)
 }
 
+/// The id the SDP gives the header extension `uri` (`a=extmap:<id>[/<direction>] <uri>`),
+/// the first one if media sections differ.
+pub fn extmap_id(sdp: &str, uri: &str) -> Option<u8> {
+    sdp.lines().find_map(|line| {
+        let rest = line.trim_end().strip_prefix("a=extmap:")?;
+        let (id, rest) = rest.split_once(' ')?;
+        let id = id.split('/').next()?;
+        (rest.split(' ').next() == Some(uri)).then(|| id.parse().ok())?
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +78,18 @@ mod tests {
             point_candidates_at(sdp, "127.0.0.1:1".parse().unwrap()),
             (sdp.to_string(), None)
         );
+    }
+
+    #[test]
+    fn the_extension_id_comes_from_its_extmap_line() {
+        let sdp = "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+            a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\r\n\
+            a=extmap:3/sendrecv http://example/tcc\r\n";
+        assert_eq!(extmap_id(sdp, "http://example/tcc"), Some(3));
+        assert_eq!(
+            extmap_id(sdp, "urn:ietf:params:rtp-hdrext:sdes:mid"),
+            Some(1)
+        );
+        assert_eq!(extmap_id(sdp, "http://example/other"), None);
     }
 }
