@@ -226,6 +226,7 @@ async fn a_site_on_another_node_gets_its_media_over_the_relay_and_its_floor_cros
         progress: Progress::default(),
         full_sites: 3,
         hall: HallLog::default(),
+        feedback: load_tests::tap::feedback::FeedbackClock::start(),
     });
     let (s1_id, s2_id) = (
         created.sites[0].site_id.clone(),
