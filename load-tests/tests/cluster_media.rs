@@ -226,8 +226,9 @@ fn from(report: &SiteReport, source: u16) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_on_another_node_gets_its_media_over_the_relay_and_its_floor_crosses_back() {
     let nats = nats();
-    let a = node(&nats, "a").await;
+    // B first: its relay URL usually sorts first, yet the origin (A) opens their link.
     let b = node(&nats, "b").await;
+    let a = node(&nats, "a").await;
     let created = signaling::api::create(
         &a.state,
         CreateMeeting {
