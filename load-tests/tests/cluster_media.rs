@@ -43,7 +43,10 @@ impl Drop for Nats {
 }
 
 fn nats() -> Nats {
-    let dir = std::env::temp_dir().join(format!("diemcau-nats-media-{}", std::process::id()));
+    // One store per server: the tests of this file run at once, each with its own.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("diemcau-nats-media-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = Process::new("nats-server")
         .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
@@ -170,6 +173,46 @@ fn spawn_site(
     (tx, task)
 }
 
+/// Joins `http` as the operator and returns the node of each site in the first `stats`
+/// message that lists two sites or more (10 s at most).
+async fn operator_nodes(
+    http: std::net::SocketAddr,
+    link: &str,
+) -> std::collections::HashMap<String, String> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{http}/ws"))
+        .await
+        .unwrap();
+    let token = link.split("#t=").nth(1).unwrap();
+    let join = serde_json::json!({"type": "join", "v": 1, "token": token});
+    ws.send(Message::Text(join.to_string().into()))
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(frame)) = ws.next().await {
+            let Message::Text(text) = frame else { continue };
+            let m: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let sites = m["sites"].as_array().cloned().unwrap_or_default();
+            if m["type"] == "stats" && sites.len() >= 2 {
+                return sites
+                    .iter()
+                    .filter_map(|s| {
+                        Some((
+                            s["site_id"].as_str()?.to_owned(),
+                            s["node"].as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect();
+            }
+        }
+        std::collections::HashMap::new()
+    })
+    .await;
+    let _ = ws.close(None).await;
+    seen.expect("a stats message within 10 s")
+}
+
 /// (audio, video) packets `report`'s site received from site `source`.
 fn from(report: &SiteReport, source: u16) -> (u64, u64) {
     report
@@ -183,8 +226,9 @@ fn from(report: &SiteReport, source: u16) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_site_on_another_node_gets_its_media_over_the_relay_and_its_floor_crosses_back() {
     let nats = nats();
-    let a = node(&nats, "a").await;
+    // B first: its relay URL usually sorts first, yet the origin (A) opens their link.
     let b = node(&nats, "b").await;
+    let a = node(&nats, "a").await;
     let created = signaling::api::create(
         &a.state,
         CreateMeeting {
@@ -282,6 +326,19 @@ async fn a_site_on_another_node_gets_its_media_over_the_relay_and_its_floor_cros
         Some("b")
     );
 
+    // The operators' page says which node holds each site's connection.
+    let nodes = operator_nodes(a.http, &created.operator.link).await;
+    assert_eq!(
+        nodes.get(&s1_id).map(String::as_str),
+        Some("b"),
+        "{nodes:?}"
+    );
+    assert_eq!(
+        nodes.get(&s2_id).map(String::as_str),
+        Some("a"),
+        "{nodes:?}"
+    );
+
     // The chair's audio and video cross to B and go on to s1.
     let crossing = within(Duration::from_secs(15), || {
         relayed(&b, "in") > 200.0 && relayed(&a, "out") > 200.0
@@ -322,7 +379,13 @@ async fn a_site_on_another_node_gets_its_media_over_the_relay_and_its_floor_cros
     let s1 = tokio::time::timeout(bound, s1_task).await.unwrap().unwrap();
     let s2 = tokio::time::timeout(bound, s2_task).await.unwrap().unwrap();
     for r in [&chair, &s1, &s2] {
-        assert!(r.failure.is_none(), "{}: {:?}", r.site_id, r.failure);
+        assert!(
+            r.failure.is_none(),
+            "{}: {:?} {:?}",
+            r.site_id,
+            r.failure,
+            r.errors
+        );
         let errors: u64 = r.streams.iter().map(|s| s.decode_errors).sum();
         assert_eq!(errors, 0, "{} decoded every packet", r.site_id);
     }

@@ -342,6 +342,9 @@ pub struct SiteStats {
     pub dropped: u64,
     /// An operator forced it to audio only.
     pub audio_only_forced: bool,
+    /// The node whose SFU holds its media connection (a cluster only; absent alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// Meeting-wide figures in a [`ServerMessage::Stats`] message.

@@ -710,10 +710,17 @@ impl Session {
             sdp: layout.answer_sdp.clone(),
             id,
         });
+        let mut layout: crate::meeting::Layout = (&layout).into();
+        // Where its connection is, for the operators (a cluster only).
+        layout.node = match (&self.host, self.state.cluster.get()) {
+            (Some(host), _) => Some(host.node.clone()),
+            (None, Some(cluster)) => Some(cluster.node_id.clone()),
+            (None, None) => None,
+        };
         let set = membership::SetLayout {
             site: site_id,
             session: self.id,
-            layout: (&layout).into(),
+            layout,
         };
         let _ = meeting.apply(set, &self.state);
         Ok(())

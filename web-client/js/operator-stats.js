@@ -27,8 +27,8 @@ export const LIMITS = { lossPct: 5, rttMs: 400, silentLevel: 0.01, silentMs: 500
 /** @typedef {'loss' | 'rtt' | 'silent'} Alert */
 
 /**
- * @typedef {'severity' | 'name' | 'state' | 'transport' | 'up' | 'down' | 'loss-up' | 'loss-down'
- *   | 'rtt' | 'jitter' | 'layer' | 'audio' | 'check'} Column
+ * @typedef {'severity' | 'name' | 'state' | 'node' | 'transport' | 'up' | 'down' | 'loss-up'
+ *   | 'loss-down' | 'rtt' | 'jitter' | 'layer' | 'audio' | 'check'} Column
  */
 
 /** @typedef {{column: Column, dir: 'asc' | 'desc'}} Sort */
@@ -50,12 +50,12 @@ export const LIMITS = { lossPct: 5, rttMs: 400, silentLevel: 0.01, silentMs: 500
 
 /** Every sortable column, in table order. */
 export const COLUMNS = /** @type {const} */ ([
-  'severity', 'name', 'state', 'transport', 'up', 'down', 'loss-up', 'loss-down', 'rtt', 'jitter', 'layer', 'audio', 'check',
+  'severity', 'name', 'state', 'node', 'transport', 'up', 'down', 'loss-up', 'loss-down', 'rtt', 'jitter', 'layer', 'audio', 'check',
 ]);
 
 /** Each column's first direction: worst first (low bitrate, high loss, TURN, paused video…). */
 export const WORST_FIRST = /** @type {Record<Column, 'asc' | 'desc'>} */ ({
-  severity: 'desc', name: 'asc', state: 'asc', transport: 'desc', up: 'asc', down: 'asc', 'loss-up': 'desc',
+  severity: 'desc', name: 'asc', state: 'asc', node: 'asc', transport: 'desc', up: 'asc', down: 'asc', 'loss-up': 'desc',
   'loss-down': 'desc', rtt: 'desc', jitter: 'desc', layer: 'asc', audio: 'asc', check: 'asc',
 });
 
@@ -161,6 +161,7 @@ export function sortValue(row, column) {
     case 'severity': return row.severity;
     case 'name': return row.name;
     case 'state': return row.state === 'joined' && s ? 3 : STATE_RANK[row.state];
+    case 'node': return s?.node ?? null;
     case 'transport': return s ? (isRelayed(s) ? 4 : 0) + (s.transport === 'tcp' ? 2 : 0) + (s.candidate === 'srflx' || s.candidate === 'prflx' ? 1 : 0) : null;
     case 'up': return s?.up_kbps ?? null;
     case 'down': return s?.down_kbps ?? null;

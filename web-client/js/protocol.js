@@ -204,6 +204,7 @@ export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
  * @property {number} plis
  * @property {number} [dropped] media packets the SFU dropped from it (over budget, malformed)
  * @property {boolean} audio_only_forced
+ * @property {string} [node] the node whose SFU holds its connection (a cluster only)
  */
 /**
  * Operators only, about once a second: every participant whose media is connected.
@@ -571,7 +572,7 @@ function checkSiteStats(s, where) {
   for (const f of ['up_loss_pct', 'down_loss_pct', 'rtt_ms', 'jitter_ms', 'estimate_kbps', 'audio_level']) {
     need(s, f, isOptFigure, 'a number or null', where);
   }
-  for (const f of ['layer', 'transport', 'candidate', 'browser']) need(s, f, isOptString, 'a string or null', where);
+  for (const f of ['layer', 'transport', 'candidate', 'browser', 'node']) need(s, f, isOptString, 'a string or null', where);
   for (const f of ['nacks', 'plis', 'dropped']) need(s, f, (v) => v === undefined || isUint(v), 'a count', where);
   need(s, 'audio_only_forced', isOptBool, 'a boolean', where);
 }

@@ -166,6 +166,8 @@ pub struct Layout {
     pub video_slots: Vec<String>,
     /// Its audio receive slots (mids).
     pub audio_slots: Vec<String>,
+    /// The node whose SFU holds the connection (a cluster only; `None` alone).
+    pub node: Option<String>,
 }
 
 impl From<&sfu::PeerLayout> for Layout {
@@ -174,6 +176,7 @@ impl From<&sfu::PeerLayout> for Layout {
             published: l.published.clone(),
             video_slots: l.video_slots.clone(),
             audio_slots: l.audio_slots.clone(),
+            node: None,
         }
     }
 }

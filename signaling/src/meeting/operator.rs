@@ -147,6 +147,7 @@ impl Input for Stats {
                 plis: r.map_or(0, |r| r.keyframe_requests_from_peer),
                 dropped: r.map_or(0, |r| r.policed_packets + r.malformed_packets),
                 audio_only_forced: st.audio_only.contains(&s.id),
+                node: m.layout.as_ref().and_then(|l| l.node.clone()),
             });
         }
         let round = |x: f64| (x * 10.0).round() / 10.0;

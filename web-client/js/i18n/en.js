@@ -225,6 +225,7 @@ const en = {
   'ops.col.severity': 'Alert',
   'ops.col.name': 'Site',
   'ops.col.state': 'State',
+  'ops.col.node': 'Node',
   'ops.col.transport': 'Connection',
   'ops.col.up': '↑ kbit/s',
   'ops.col.down': '↓ kbit/s',

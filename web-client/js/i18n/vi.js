@@ -228,6 +228,7 @@ const vi = {
   'ops.col.severity': 'Cảnh báo',
   'ops.col.name': 'Điểm cầu',
   'ops.col.state': 'Trạng thái',
+  'ops.col.node': 'Nút',
   'ops.col.transport': 'Kết nối',
   'ops.col.up': '↑ kbit/s',
   'ops.col.down': '↓ kbit/s',

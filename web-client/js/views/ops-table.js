@@ -33,6 +33,7 @@ const HEADERS = /** @type {Record<Column | 'spark', () => string>} */ ({
   severity: () => t('ops.col.severity'),
   name: () => t('ops.col.name'),
   state: () => t('ops.col.state'),
+  node: () => t('ops.col.node'),
   transport: () => t('ops.col.transport'),
   up: () => t('ops.col.up'),
   down: () => t('ops.col.down'),
@@ -328,6 +329,7 @@ function fillCells(item, row, fmt, floor, site) {
   put(cells['loss-up'], fmt.oneDecimal(s?.up_loss_pct));
   put(cells['loss-down'], fmt.oneDecimal(s?.down_loss_pct));
   put(cells.rtt, fmt.whole(s?.rtt_ms));
+  put(cells.node, s?.node ?? '—');
   put(cells.jitter, fmt.whole(s?.jitter_ms));
   const lossy = (/** @type {number | null | undefined} */ v) => (v ?? 0) > 5;
   cells['loss-up'].classList.toggle('bad', lossy(s?.up_loss_pct));

@@ -121,6 +121,14 @@ test('TURN sorts first in the connection column, paused video first in the layer
   assert.deepEqual(byLayer.slice(0, 3), ['s2', 's1', 'chair']);
 });
 
+test('the node column sorts by the node holding each connection, alone-node sites last', () => {
+  const msg = stats(1000, [site('chair', { node: 'hanoi' }), site('s1', { node: 'hue' }), site('s2', { node: 'danang' })]);
+  const rows = buildRows(ROSTER, msg);
+  const byNode = sortRows(rows, nextSort(DEFAULT_SORT, 'node')).map((r) => r.id);
+  assert.deepEqual(byNode.slice(0, 3), ['s2', 'chair', 's1']);
+  assert.ok(!byNode.slice(0, 3).includes('s3'), 'a site without a node sorts after those with one');
+});
+
 test('a header click starts worst first and a second click flips the order', () => {
   assert.deepEqual(nextSort(DEFAULT_SORT, 'rtt'), { column: 'rtt', dir: 'desc' });
   assert.deepEqual(nextSort(DEFAULT_SORT, 'down'), { column: 'down', dir: 'asc' });

@@ -220,6 +220,7 @@ async fn command_in(cluster: &Cluster, state: &AppState, command: Command) -> Op
             origin,
             meeting,
             peer,
+            origin_url,
             slots,
         } => {
             let local = *media
@@ -238,6 +239,7 @@ async fn command_in(cluster: &Cluster, state: &AppState, command: Command) -> Op
             media.queue(Job::Set {
                 meeting,
                 peer: local,
+                origin: super::valid_relay_url(&origin_url).then_some(origin_url),
                 slots,
             });
             None

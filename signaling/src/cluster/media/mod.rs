@@ -157,6 +157,7 @@ impl Media {
             None => self.queue(Job::Set {
                 meeting,
                 peer,
+                origin: None,
                 slots,
             }),
             Some(node) => {
@@ -180,6 +181,7 @@ impl Media {
                     origin: self.node.clone(),
                     meeting,
                     peer: peer.0,
+                    origin_url: relay.advertise_url.clone(),
                     slots,
                 };
                 self.publish(wire::command_subject(&node), &command);

@@ -48,6 +48,8 @@ pub enum Command {
         meeting: String,
         /// The peer on the origin.
         peer: u64,
+        /// The origin's relay URL: the origin opens its links with the hosting nodes.
+        origin_url: String,
         /// Every slot, in slot order.
         slots: Vec<WireSlot>,
     },

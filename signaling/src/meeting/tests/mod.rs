@@ -83,6 +83,7 @@ fn layout(st: &State, site: &str) -> Layout {
         published: vec![TrackKind::Audio, TrackKind::Camera, TrackKind::Screen],
         video_slots: (0..slots.video).map(|i| format!("v{i}")).collect(),
         audio_slots: (0..slots.audio).map(|i| format!("a{i}")).collect(),
+        node: None,
     }
 }
 
