@@ -113,6 +113,26 @@ pub fn send_all(fd: RawFd, datagrams: &[&[u8]], to: SocketAddr) -> io::Result<()
     Ok(())
 }
 
+/// Asks for a receive buffer of `bytes` on socket `fd` (the kernel caps it at
+/// `net.core.rmem_max` and doubles it for its bookkeeping).
+pub fn set_receive_buffer(fd: RawFd, bytes: usize) -> io::Result<()> {
+    let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `v` outlives the call and the length names its size.
+    let r = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,5 +174,29 @@ mod tests {
             let (n, from) = rx.recv_from(&mut buf).unwrap();
             assert_eq!((&buf[..n], from), (d.as_slice(), tx.local_addr().unwrap()));
         }
+    }
+
+    #[test]
+    fn a_larger_receive_buffer_is_granted() {
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let get = || {
+            let mut v: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: `v` and `len` outlive the call; `len` names `v`'s size.
+            let r = unsafe {
+                libc::getsockopt(
+                    rx.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    libc::SO_RCVBUF,
+                    (&mut v as *mut libc::c_int).cast(),
+                    &mut len,
+                )
+            };
+            assert_eq!(r, 0);
+            v
+        };
+        let before = get();
+        set_receive_buffer(rx.as_raw_fd(), 4 * before as usize).unwrap();
+        assert!(get() > before, "{} after {before}", get());
     }
 }
