@@ -14,11 +14,12 @@
 
 mod common;
 
+use common::ws::Ws;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use load_tests::pacer::{Entry, Pacer, Publisher as Control};
 use load_tests::payload::Layer;
 use load_tests::peer::{Layout, Peer};
@@ -26,78 +27,12 @@ use load_tests::site::invite::Invite;
 use load_tests::synth::{AudioSynth, VideoSynth};
 use load_tests::target::{Diemcau, Target};
 use load_tests::whip::{self, Seen};
-use signaling::protocol::{ClientMessage, ServerMessage, PROTOCOL_VERSION};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use signaling::protocol::{ClientMessage, ServerMessage};
 
 const ADMIN: &str = "rec-admin-key-0123456789";
 const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-/// One signaling socket: messages out, every server message in.
-struct Ws {
-    tx: mpsc::UnboundedSender<ClientMessage>,
-    rx: mpsc::UnboundedReceiver<ServerMessage>,
-}
-
 impl Ws {
-    async fn join(invite: &Invite) -> Ws {
-        let url = invite
-            .ws_url
-            .clone()
-            .expect("a diemcau invite names its socket");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let (mut sink, mut stream) = ws.split();
-        let (tx, mut out) = mpsc::unbounded_channel::<ClientMessage>();
-        let (inbox, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    m = out.recv() => match m {
-                        Some(m) => {
-                            let text = serde_json::to_string(&m).unwrap();
-                            if sink.send(Message::Text(text.into())).await.is_err() { break }
-                        }
-                        None => break,
-                    },
-                    f = stream.next() => match f {
-                        Some(Ok(Message::Text(t))) => {
-                            if let Ok(m) = serde_json::from_str::<ServerMessage>(&t) {
-                                let _ = inbox.send(m);
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    },
-                }
-            }
-        });
-        let ws = Ws { tx, rx };
-        ws.send(ClientMessage::Join {
-            v: PROTOCOL_VERSION,
-            token: invite.token.clone(),
-            resume: None,
-        });
-        ws
-    }
-
-    fn send(&self, m: ClientMessage) {
-        self.tx.send(m).unwrap();
-    }
-
-    /// The next message `pick` takes, within `secs`.
-    async fn next<T>(&mut self, secs: u64, pick: impl Fn(ServerMessage) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let m = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .expect("the awaited message came in time")
-                .expect("socket open");
-            if let Some(t) = pick(m) {
-                return t;
-            }
-        }
-    }
-
     /// The next `recording` state message: (on, reason).
     async fn recording(&mut self) -> (bool, Option<String>) {
         self.next(10, |m| match m {

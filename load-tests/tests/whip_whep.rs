@@ -5,10 +5,11 @@
 
 mod common;
 
+use common::ws::Ws;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use load_tests::pacer::{Entry, Pacer, Publisher as Control};
 use load_tests::payload::Layer;
 use load_tests::peer::{Layout, Peer};
@@ -16,9 +17,7 @@ use load_tests::site::invite::Invite;
 use load_tests::synth::{AudioSynth, VideoSynth};
 use load_tests::target::{Diemcau, Target};
 use load_tests::whip::{self, Player, Publication, Seen};
-use signaling::protocol::{ClientMessage, ServerMessage, PROTOCOL_VERSION};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use signaling::protocol::{ClientMessage, ServerMessage};
 
 const ADMIN: &str = "whip-admin-key-0123456789";
 const SECRET: &[u8] = b"whip-token-secret-0123456789abcdef";
@@ -33,72 +32,6 @@ async fn until<T>(secs: u64, mut look: impl FnMut() -> T, cond: impl Fn(&T) -> b
             return (cond(&v), v);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// One signaling socket: messages out, every server message in.
-struct Ws {
-    tx: mpsc::UnboundedSender<ClientMessage>,
-    rx: mpsc::UnboundedReceiver<ServerMessage>,
-}
-
-impl Ws {
-    async fn join(invite: &Invite) -> Ws {
-        let url = invite
-            .ws_url
-            .clone()
-            .expect("a diemcau invite names its socket");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        let (mut sink, mut stream) = ws.split();
-        let (tx, mut out) = mpsc::unbounded_channel::<ClientMessage>();
-        let (inbox, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    m = out.recv() => match m {
-                        Some(m) => {
-                            let text = serde_json::to_string(&m).unwrap();
-                            if sink.send(Message::Text(text.into())).await.is_err() { break }
-                        }
-                        None => break,
-                    },
-                    f = stream.next() => match f {
-                        Some(Ok(Message::Text(t))) => {
-                            if let Ok(m) = serde_json::from_str::<ServerMessage>(&t) {
-                                let _ = inbox.send(m);
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    },
-                }
-            }
-        });
-        let ws = Ws { tx, rx };
-        ws.send(ClientMessage::Join {
-            v: PROTOCOL_VERSION,
-            token: invite.token.clone(),
-            resume: None,
-        });
-        ws
-    }
-
-    fn send(&self, m: ClientMessage) {
-        self.tx.send(m).unwrap();
-    }
-
-    /// The next message `pick` takes, within `secs`.
-    async fn next<T>(&mut self, secs: u64, pick: impl Fn(ServerMessage) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            let m = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .expect("the awaited message came in time")
-                .expect("socket open");
-            if let Some(t) = pick(m) {
-                return t;
-            }
-        }
     }
 }
 

@@ -4,6 +4,8 @@
 // Each test file is its own crate and uses a part of this module.
 #![allow(dead_code)]
 
+pub mod ws;
+
 use std::path::Path;
 use std::time::Duration;
 
