@@ -90,17 +90,25 @@ pub fn render(m: &Minutes) -> String {
          <th>Người thực hiện</th><th>Thao tác</th><th>Đối tượng</th></tr>",
     );
     for d in &m.decisions {
+        let role = role_vi(&d.actor.role);
         let who = match &d.actor.name {
-            Some(name) => format!("{name} ({})", d.actor.role),
-            None => d.actor.role.clone(),
+            Some(name) => format!("{name} ({role})"),
+            None => role.to_owned(),
         };
+        // A site is named as the attendance names it; other targets (a role) as they are.
+        let target = d.target.as_deref().unwrap_or("");
+        let target = m
+            .attendance
+            .iter()
+            .find(|a| a.site_id == target)
+            .map_or(target, |a| a.name.as_str());
         let _ = write!(
             h,
             "<tr><td>{at}</td><td>{who}</td><td>{act}</td><td>{target}</td></tr>",
             at = esc(&d.at),
             who = esc(&who),
-            act = esc(&d.action),
-            target = esc(d.target.as_deref().unwrap_or("")),
+            act = esc(action_vi(&d.action)),
+            target = esc(target),
         );
     }
     h.push_str(
@@ -131,6 +139,56 @@ pub fn render(m: &Minutes) -> String {
     h
 }
 
+/// An audited action as a clerk reads it (the JSON minutes and the audit log keep the code;
+/// an action without a label here is printed as its code).
+fn action_vi(code: &str) -> &str {
+    match code {
+        "create_meeting" => "Tạo cuộc họp",
+        "edit_meeting" => "Sửa cuộc họp",
+        "delete_meeting" => "Xoá cuộc họp",
+        "open_meeting" => "Khai mạc",
+        "end_meeting" => "Kết thúc cuộc họp",
+        "lock" => "Khoá cuộc họp",
+        "unlock" => "Mở khoá cuộc họp",
+        "grant_floor" => "Cho phát biểu",
+        "revoke_floor" => "Dừng phát biểu",
+        "lower_hand" => "Hạ tay",
+        "mute" => "Tắt tiếng",
+        "unmute" => "Cho bật tiếng",
+        "stop_video" => "Tắt hình",
+        "allow_video" => "Cho bật hình",
+        "spotlight" => "Ghim hình",
+        "spotlight_clear" => "Bỏ ghim hình",
+        "listen_on" => "Nghe điểm cầu",
+        "listen_off" => "Thôi nghe điểm cầu",
+        "remove_site" => "Mời ra khỏi cuộc họp",
+        "readmit_site" => "Cho vào lại",
+        "cochair_grant" => "Giao đồng chủ trì",
+        "cochair_revoke" => "Thôi đồng chủ trì",
+        "link_revoke" => "Thu hồi đường dẫn",
+        "notice" => "Gửi thông báo",
+        "reconnect" => "Yêu cầu kết nối lại",
+        "audio_only_on" => "Chỉ nhận âm thanh",
+        "audio_only_off" => "Nhận lại hình",
+        "recording_start" => "Bắt đầu ghi hình",
+        "recording_stop" => "Dừng ghi hình",
+        "media_token_issue" => "Cấp mã thiết bị hội trường",
+        other => other,
+    }
+}
+
+/// Who acted, in Vietnamese.
+fn role_vi(role: &str) -> &str {
+    match role {
+        "chair" => "chủ trì",
+        "co_chair" => "đồng chủ trì",
+        "operator" => "kỹ thuật viên",
+        "site" => "điểm cầu",
+        "admin" => "quản trị hệ thống",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +214,58 @@ mod tests {
         assert!(page.contains("&lt;script&gt;"));
         assert!(page.contains("size:A4") && page.contains("BIÊN BẢN"));
         assert!(page.contains("Không ghi hình"));
+    }
+
+    #[test]
+    fn decisions_are_printed_in_vietnamese_with_the_sites_name() {
+        let entry: crate::audit::Entry = serde_json::from_value(serde_json::json!({
+            "at_ms": 0, "at": "2026-12-07 09:00:00 +07:00",
+            "actor": {"role": "chair", "site_id": "hall", "name": "Hội trường"},
+            "action": "grant_floor", "target": "s1", "result": "ok"
+        }))
+        .unwrap();
+        let mut unknown = entry.clone();
+        unknown.action = "some_new_action".into();
+        let attendee = crate::minutes::Attendee {
+            site_id: "s1".into(),
+            name: "UBND xã Tả Van".into(),
+            role: "site".into(),
+            present: true,
+            late: false,
+            left_early: false,
+            status_vi: "Có mặt".into(),
+            first_joined: None,
+            last_left: None,
+            minutes_present: 1,
+            avg_loss_pct: None,
+            avg_rtt_ms: None,
+            link_quality_vi: "Tốt".into(),
+        };
+        let m = Minutes {
+            meeting_id: "m1".into(),
+            title: "Họp".into(),
+            date: "07/12/2026".into(),
+            opened_at: None,
+            ended_at: None,
+            time_zone: "Asia/Ho_Chi_Minh (UTC+07:00)".into(),
+            chair: "Hội trường".into(),
+            attendance: vec![attendee],
+            floor: Vec::new(),
+            decisions: vec![entry, unknown],
+            chat: Vec::new(),
+            recording_files: Vec::new(),
+        };
+        let page = render(&m);
+        assert!(
+            page.contains(
+                "<td>Hội trường (chủ trì)</td><td>Cho phát biểu</td><td>UBND xã Tả Van</td>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("<td>some_new_action</td>"),
+            "an unlabelled action stays readable"
+        );
+        assert!(!page.contains("grant_floor"));
     }
 }

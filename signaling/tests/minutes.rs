@@ -87,6 +87,14 @@ async fn the_minutes_tell_attendance_floor_decisions_and_chat() {
         .starts_with("text/html"));
     let html = page.text().await.unwrap();
     assert!(html.contains("BIÊN BẢN") && html.contains("Xã B") && html.contains("Vắng"));
+    // The decisions as a clerk reads them: Vietnamese actions, the site's name, not codes.
+    for label in ["Khai mạc", "Cho phát biểu", "Dừng phát biểu", "(chủ trì)"] {
+        assert!(html.contains(label), "{label} in the printed minutes");
+    }
+    assert!(
+        !html.contains("grant_floor"),
+        "no action codes on the printed page"
+    );
     let site = token_of(&m.sites[0].link);
     let (status, _) = api(reqwest::Method::GET, srv.http, &site, &path, None).await;
     assert_eq!(status, 403, "a site does not read the minutes");
