@@ -17,7 +17,7 @@
 //! throttling), [`codec`] (keyframe detection), [`vp8`] (the VP8 payload descriptor: temporal
 //! layers), [`select`] and [`downlink`] (spatial and temporal layers from the bandwidth
 //! estimate), [`stall`] (when str0m's estimator stalled on a recovered link and is
-//! restarted), [`red_fit`] (whether a subscriber's line carries Opus RED). Only `engine` touches str0m: its [`engine::Core`] is clock-free (inputs with
+//! restarted). Only `engine` touches str0m: its [`engine::Core`] is clock-free (inputs with
 //! `now` passed in, outputs polled, as str0m's `Rtc`), and a thin driver thread owns the
 //! sockets and the clock.
 
@@ -40,7 +40,6 @@ pub mod priority;
 pub mod rate;
 pub mod record;
 pub mod red;
-pub mod red_fit;
 pub mod relay;
 pub mod rewrite;
 pub mod rtx;

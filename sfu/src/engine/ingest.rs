@@ -103,8 +103,7 @@ pub struct UpTrack {
     meters: [LayerMeter; 3],
     /// Whether any packet carried a simulcast rid.
     layered: bool,
-    /// Layer bitrates as of the last selection tick (`None`: not sent). An audio track's
-    /// payload rate is index 0 (what [`crate::red_fit`] weighs).
+    /// Layer bitrates as of the last selection tick (`None`: not sent).
     pub rates: [Option<LayerRates>; 3],
     /// Highest layer last reported wanted (outer `None`: never reported).
     pub wanted_reported: Option<Option<Layer>>,
@@ -209,10 +208,7 @@ impl UpTrack {
                         .is_some_and(|t| now.saturating_duration_since(t) < LAYER_ACTIVE_FOR)
             };
             let measured = self.meters[i].rates(now);
-            // Audio has no nominal rate: what it sends is measured or nothing (a video
-            // nominal would make a microphone look like a camera's layer).
-            let nominal = (!self.kind.is_audio()).then(|| LayerRates::full(NOMINAL_BPS[i]));
-            self.rates[i] = if sent { measured.or(nominal) } else { None };
+            self.rates[i] = sent.then(|| measured.unwrap_or(LayerRates::full(NOMINAL_BPS[i])));
         }
     }
 

@@ -58,30 +58,9 @@ impl Core {
                     })
                     .collect()
             };
-        let red_payload = {
-            let Some(sub) = self.peers[sidx].as_ref() else {
-                return 0;
-            };
-            let peers = &self.peers;
-            peer::red_payload_bps(&sub.slots, |pidx, tidx| {
-                let track = peers.get(pidx)?.as_ref()?.tracks.get(tidx)?;
-                track.rates[0].map(crate::rate::LayerRates::full_bps)
-            })
-        };
         let Some(sub) = self.peers[sidx].as_mut() else {
             return 0;
         };
-        let red_on = crate::red_fit::keep_red(sub.red_on, sub.downlink.estimate_bps(), red_payload);
-        if red_on != sub.red_on {
-            info!(
-                subscriber = %sub.id,
-                estimate = sub.downlink.estimate_bps(),
-                red_payload,
-                red = red_on,
-                "Opus RED to this subscriber"
-            );
-            sub.red_on = red_on;
-        }
         let (oldest, bytes) = sub.video_backlog(now);
         sub.downlink.on_backlog(oldest, bytes);
         let update = sub.downlink.update(&demands, now);

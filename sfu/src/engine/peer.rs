@@ -108,9 +108,6 @@ pub(crate) struct Peer {
     pub rtx_pts: crate::rtx::RtxPts,
     /// Where copies of its packets go while its tracks are in the recorded program.
     pub recording: Option<crate::record::RecTap>,
-    /// Whether its line carries the Opus RED it negotiated: when not, its RED routes send
-    /// the primary block alone ([`crate::red_fit`] decides at each selection tick).
-    pub red_on: bool,
 }
 
 impl Peer {
@@ -225,7 +222,6 @@ impl Peer {
             last_rx: now,
             rtx_pts: crate::rtx::RtxPts::default(),
             recording: None,
-            red_on: true,
         }
     }
 
@@ -313,8 +309,6 @@ impl Peer {
         if let Some(shard) = shard {
             answer = self.keep_shard_tag(answer, shard);
         }
-        let answer =
-            crate::answer::opus_max_bitrate(&answer, crate::answer::OPUS_MAX_AVERAGE_BITRATE);
         Ok(crate::answer::candidates_in_every_section(&answer))
     }
 
@@ -529,16 +523,6 @@ impl Peer {
         else {
             return false;
         };
-        // A RED subscriber whose line cannot carry RED now gets the Opus inside it.
-        let route = match route {
-            PtRoute::Red {
-                opus_from, opus_to, ..
-            } if !self.red_on => PtRoute::Unwrap {
-                to: opus_to,
-                opus_from,
-            },
-            r => r,
-        };
         let Some((pt, payload)) = routed(route, &pkt.payload) else {
             return false;
         };
@@ -609,21 +593,6 @@ impl Peer {
             None => false,
         }
     }
-}
-
-/// The payload bit/s of the audio this peer receives as RED (its sources' measured rates,
-/// headers not included): what [`crate::red_fit`] weighs against its estimate.
-pub(crate) fn red_payload_bps(slots: &[Slot], tracks: impl Fn(usize, usize) -> Option<u64>) -> u64 {
-    slots
-        .iter()
-        .filter(|s| s.kind == MediaKind::Audio)
-        .filter(|s| {
-            s.pt_map
-                .iter()
-                .any(|(_, r)| matches!(r, PtRoute::Red { .. }))
-        })
-        .filter_map(|s| s.source.and_then(|(p, t)| tracks(p, t)))
-        .sum()
 }
 
 /// The payload type and payload `route` sends `payload` with: `None` for a RED payload with
