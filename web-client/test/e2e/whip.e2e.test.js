@@ -73,7 +73,7 @@ test('the chair\'s panel issues a WHIP token a browser publishes with as the cha
   assert.ok(watchLink.startsWith(`${info.http}/watch#m=${meeting.id}&t=`), watchLink);
   assert.match(await chair.getByTestId('whip-expiry').innerText(), /\d{2}:\d{2}/);
   const audit = await (await fetch(`${info.http}/api/v1/meetings/${meeting.id}/audit`, { headers: { Authorization: `Bearer ${info.admin_key}` } })).json();
-  const byChair = audit.entries.filter((/** @type {any} */ e) => e.action === 'issue_media_token' && e.actor.role === 'chair').map((/** @type {any} */ e) => e.target);
+  const byChair = audit.entries.filter((/** @type {any} */ e) => e.action === 'media_token_issue' && e.actor.role === 'chair').map((/** @type {any} */ e) => e.target);
   assert.deepEqual(byChair, ['chair-camera', 'viewer'], 'the chair\'s issues are audited');
   await chair.keyboard.press('Escape');
   await chair.getByTestId('equipment-panel').waitFor({ state: 'hidden', timeout: 5_000 });
