@@ -4,6 +4,7 @@
 // Each test file is its own crate and uses a part of this module.
 #![allow(dead_code)]
 
+pub mod publish;
 pub mod ws;
 
 use std::path::Path;
